@@ -1,0 +1,435 @@
+"""The Ledger application: its public methods are the write-side use cases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, TypeVar, cast
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import RecordConflictError, Transcoder
+
+from ledger import clock
+from ledger.actors import Actor, Role
+from ledger.domain.base import LedgerAggregate, Position
+from ledger.domain.business import Business, business_aggregate_id
+from ledger.domain.registry import (
+    Card,
+    DirectionMode,
+    Reader,
+    card_aggregate_id,
+    reader_aggregate_id,
+)
+from ledger.domain.requests import (
+    ApprovableRequest,
+    Correction,
+    ManualEntry,
+    RequestStatus,
+)
+from ledger.domain.site import KentaikyoMethod, Site, site_aggregate_id
+from ledger.domain.taps import Direction, Tap, TapObservation
+from ledger.domain.worker import (
+    CertifierRelation,
+    InsuranceStatus,
+    Worker,
+    worker_aggregate_id,
+)
+from ledger.errors import AlreadyExists, InvalidState, NotPermitted, UnknownReference
+from ledger.ids import BusinessId, CardId, ReaderId, SiteId, TechnicianId
+from ledger.settings import Settings, get_settings
+from ledger.storage import SkipsDuplicates
+from ledger.transcoder import ledger_transcoder
+
+ENUMS: tuple[type[Enum], ...] = (
+    Role, Direction, DirectionMode, KentaikyoMethod, Position, RequestStatus, InsuranceStatus,
+    CertifierRelation,
+)
+A = TypeVar("A", bound=LedgerAggregate)
+CONFLICT_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class TapReceipt:
+    tap_id: str
+    status: str  # "accepted" | "duplicate"
+    position: int | None  # notification ID of the stored event, for read-your-writes
+
+
+def library_env(settings: Settings) -> dict[str, str]:
+    """Translate the ledger's settings into the eventsourcing library's environment."""
+    env = {"CREATE_TABLE": "n"}  # tables come from migrations
+    if settings.is_postgres:
+        from ledger.settings import postgres_params
+
+        params = postgres_params(settings.database_url)
+        env |= {
+            "PERSISTENCE_MODULE": "ledger.storage.postgres:LedgerPostgresFactory",
+            "POSTGRES_DBNAME": params["dbname"],
+            "POSTGRES_HOST": params["host"],
+            "POSTGRES_PORT": params["port"],
+            "POSTGRES_USER": params["user"],
+            "POSTGRES_PASSWORD": params["password"],
+            "POSTGRES_LOCK_TIMEOUT": "10",
+        }
+    else:
+        env |= {
+            "PERSISTENCE_MODULE": "ledger.storage.sqlite:LedgerSQLiteFactory",
+            "SQLITE_DBNAME": settings.sqlite_path,
+            "SQLITE_LOCK_TIMEOUT": "10",
+        }
+    if settings.cipher_key:
+        env |= {"CIPHER_TOPIC": "eventsourcing.cipher:AESCipher", "CIPHER_KEY": settings.cipher_key}
+    return env
+
+
+def require_role(actor: Actor, *roles: Role) -> None:
+    if actor.role not in roles:
+        allowed = ", ".join(r.value for r in roles)
+        raise NotPermitted("actor", "actor.role", f"{actor.role.value} may not do this ({allowed})")
+
+
+class Ledger(Application[UUID]):
+    """就業履歴の台帳: registrations, taps, manual entries and corrections, as immutable events."""
+
+    name = "Ledger"
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+        super().__init__(env=library_env(self.settings))
+
+    def construct_transcoder(self) -> Transcoder:
+        return ledger_transcoder(ENUMS)
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _load(self, kind: type[A], aggregate_id: UUID, field: str, value: str) -> A:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise UnknownReference(field, f"{field}.exists", f"{value} is not registered") from None
+        if not isinstance(aggregate, kind):
+            raise UnknownReference(field, f"{field}.exists", f"{value} is not registered")
+        return aggregate
+
+    def _create(self, aggregate: LedgerAggregate, field: str, value: str) -> UUID:
+        try:
+            self.save(aggregate)
+        except RecordConflictError:
+            raise AlreadyExists(field, f"{field}.unique", f"{value} is registered already") from None
+        return aggregate.id
+
+    def _update(
+        self, kind: type[A], aggregate_id: UUID, field: str, value: str,
+        command: Callable[[A], None],
+    ) -> A:
+        """Load, run the command, save — again from a fresh load if someone saved meanwhile."""
+        for attempt in range(CONFLICT_RETRIES):
+            aggregate = self._load(kind, aggregate_id, field, value)
+            command(aggregate)
+            try:
+                self.save(aggregate)
+            except RecordConflictError:
+                if attempt == CONFLICT_RETRIES - 1:
+                    raise InvalidState(
+                        field, "concurrent_update", "changed by someone else; try again"
+                    ) from None
+                continue
+            return aggregate
+        raise AssertionError("unreachable")
+
+    def worker(self, technician_id: str) -> Worker:
+        technician_id = TechnicianId(technician_id)
+        return self._load(Worker, worker_aggregate_id(technician_id), "technician_id", technician_id)
+
+    def site(self, site_id: str) -> Site:
+        site_id = SiteId(site_id)
+        return self._load(Site, site_aggregate_id(site_id), "site_id", site_id)
+
+    def business(self, business_id: str) -> Business:
+        business_id = BusinessId(business_id)
+        return self._load(Business, business_aggregate_id(business_id), "business_id", business_id)
+
+    def reader(self, reader_id: str) -> Reader:
+        reader_id = ReaderId(reader_id)
+        return self._load(Reader, reader_aggregate_id(reader_id), "reader_id", reader_id)
+
+    def card(self, card_id: str) -> Card:
+        card_id = CardId(card_id)
+        return self._load(Card, card_aggregate_id(card_id), "card_id", card_id)
+
+    def _worker_admin(self, actor: Actor, worker: Worker, on: date | None = None) -> None:
+        """Admin, or an employer of the worker (on a date, or currently)."""
+        if actor.role is Role.ADMIN:
+            return
+        employers = worker.employers_on(on or clock.work_date_of(clock.now()))
+        if actor.role is Role.EMPLOYER and actor.id in employers:
+            return
+        raise NotPermitted("actor", "worker.admin", "only the worker's employer may do this")
+
+    # -- businesses and workers ---------------------------------------------------------------
+    def register_business(self, business_id: str, name: str, actor: Actor) -> UUID:
+        require_role(actor, Role.ADMIN)
+        return self._create(Business.register(business_id, name, actor), "business_id", business_id)
+
+    def enroll_business_in_kentaikyo(
+        self, business_id: str, contract_number: str, since: date, actor: Actor
+    ) -> None:
+        require_role(actor, Role.ADMIN, Role.EMPLOYER, Role.PRIME_CONTRACTOR)
+        if actor.role is not Role.ADMIN and actor.id != business_id:
+            raise NotPermitted("actor", "business.self", "a business enrolls itself only")
+        self._update(Business, business_aggregate_id(BusinessId(business_id)), "business_id",
+                     business_id, lambda b: b.enroll_in_kentaikyo(contract_number, since, actor))
+
+    def register_worker(self, technician_id: str, name: str, actor: Actor) -> UUID:
+        require_role(actor, Role.ADMIN, Role.EMPLOYER)
+        worker = Worker.register(technician_id, name, actor)
+        return self._create(worker, "technician_id", technician_id)
+
+    def join_employer(
+        self, technician_id: str, business_id: str, since: date, primary: bool, actor: Actor
+    ) -> None:
+        require_role(actor, Role.ADMIN, Role.EMPLOYER)
+        if actor.role is Role.EMPLOYER and actor.id != business_id:
+            raise NotPermitted("actor", "employment.self", "an employer adds its own workers only")
+        self.business(business_id)
+        self._update_worker(technician_id, lambda w: w.join_employer(business_id, since, primary,
+                                                                     actor))
+
+    def leave_employer(
+        self, technician_id: str, business_id: str, until: date, actor: Actor
+    ) -> None:
+        require_role(actor, Role.ADMIN, Role.EMPLOYER)
+        if actor.role is Role.EMPLOYER and actor.id != business_id:
+            raise NotPermitted("actor", "employment.self", "an employer ends its own workers only")
+        self._update_worker(technician_id, lambda w: w.leave_employer(business_id, until, actor))
+
+    def enroll_worker_in_kentaikyo(
+        self, technician_id: str, member_number: str, since: date, actor: Actor
+    ) -> None:
+        def command(worker: Worker) -> None:
+            self._worker_admin(actor, worker)
+            worker.enroll_in_kentaikyo(member_number, since, actor)
+
+        self._update_worker(technician_id, command)
+
+    def add_qualification(
+        self, technician_id: str, code: str, acquired_on: date, actor: Actor
+    ) -> None:
+        def command(worker: Worker) -> None:
+            if not (actor.role is Role.WORKER and actor.id == worker.technician_id):
+                self._worker_admin(actor, worker)
+            worker.add_qualification(code, acquired_on, actor)
+
+        self._update_worker(technician_id, command)
+
+    def complete_foreman_training(
+        self, technician_id: str, completed_on: date, actor: Actor
+    ) -> None:
+        def command(worker: Worker) -> None:
+            self._worker_admin(actor, worker)
+            worker.complete_foreman_training(completed_on, actor)
+
+        self._update_worker(technician_id, command)
+
+    def confirm_social_insurance(  # noqa: PLR0913
+        self, technician_id: str, health: str, pension: str, employment: str, as_of: date,
+        actor: Actor,
+    ) -> None:
+        def command(worker: Worker) -> None:
+            self._worker_admin(actor, worker)
+            worker.confirm_social_insurance(health, pension, employment, as_of, actor)
+
+        self._update_worker(technician_id, command)
+
+    def certify_career(  # noqa: PLR0913
+        self, technician_id: str, certifier_business_id: str, relation: str, trade: str,
+        period_start: date, period_end: date, work_days: int, foreman_days: int,
+        team_leader_days: int, actor: Actor,
+    ) -> None:
+        """経歴証明 by the employer, an upper subcontractor or the prime, acting as itself."""
+        require_role(actor, Role.ADMIN, Role.EMPLOYER, Role.PRIME_CONTRACTOR)
+        if actor.role is not Role.ADMIN and actor.id != certifier_business_id:
+            raise NotPermitted("actor", "career_certificate.certifier",
+                               "a business certifies in its own name only")
+        self.business(certifier_business_id)
+        certified_on = clock.work_date_of(clock.now())
+        self._update_worker(technician_id, lambda w: w.certify_career(
+            certifier_business_id, relation, trade, period_start, period_end, work_days, foreman_days, team_leader_days,
+            certified_on, actor,
+        ))
+
+    def _update_worker(self, technician_id: str, command: Callable[[Worker], None]) -> Worker:
+        technician_id = TechnicianId(technician_id)
+        return self._update(Worker, worker_aggregate_id(technician_id), "technician_id",
+                            technician_id, command)
+
+    # -- sites, readers, cards ---------------------------------------------------------------
+    def open_site(  # noqa: PLR0913
+        self, site_id: str, name: str, prime_business_id: str, kentaikyo_method: str,
+        opened_on: date, actor: Actor,
+    ) -> UUID:
+        require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR)
+        site = Site.open(site_id, name, prime_business_id, kentaikyo_method, opened_on, actor)
+        self.business(prime_business_id)
+        return self._create(site, "site_id", site_id)
+
+    def add_subcontract(
+        self, site_id: str, business_id: str, parent_business_id: str, actor: Actor
+    ) -> None:
+        require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR, Role.EMPLOYER)
+        self.business(business_id)
+        self._update_site(site_id, lambda s: s.add_subcontract(business_id, parent_business_id,
+                                                               actor))
+
+    def set_roster_entry(  # noqa: PLR0913
+        self, site_id: str, technician_id: str, employer_business_id: str, trade: str,
+        position: str, since: date, actor: Actor,
+    ) -> None:
+        require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR, Role.EMPLOYER)
+        self.worker(technician_id)
+        self._update_site(site_id, lambda s: s.set_roster_entry(
+            technician_id, employer_business_id, trade, position, since, actor))
+
+    def close_site(self, site_id: str, closed_on: date, actor: Actor) -> None:
+        def command(site: Site) -> None:
+            self._require_prime(actor, site)
+            site.close(closed_on, actor)
+
+        self._update_site(site_id, command)
+
+    def _update_site(self, site_id: str, command: Callable[[Site], None]) -> Site:
+        site_id = SiteId(site_id)
+        return self._update(Site, site_aggregate_id(site_id), "site_id", site_id, command)
+
+    @staticmethod
+    def _require_prime(actor: Actor, site: Site) -> None:
+        if actor.role is Role.ADMIN:
+            return
+        if actor.role is Role.PRIME_CONTRACTOR and actor.id == site.prime_business_id:
+            return
+        raise NotPermitted("actor", "site.prime", "only the site's prime contractor may do this")
+
+    def register_reader(
+        self, reader_id: str, site_id: str, direction_mode: str, actor: Actor
+    ) -> UUID:
+        reader = Reader.register(reader_id, site_id, direction_mode, actor)
+        self._require_prime(actor, self.site(site_id))
+        return self._create(reader, "reader_id", reader_id)
+
+    def retire_reader(self, reader_id: str, reason: str, actor: Actor) -> None:
+        def command(reader: Reader) -> None:
+            self._require_prime(actor, self.site(reader.site_id))
+            reader.retire(reason, actor)
+
+        reader_id = ReaderId(reader_id)
+        self._update(Reader, reader_aggregate_id(reader_id), "reader_id", reader_id, command)
+
+    def issue_card(self, card_id: str, technician_id: str, actor: Actor) -> UUID:
+        require_role(actor, Role.ADMIN)
+        card = Card.issue(card_id, technician_id, actor)
+        self.worker(technician_id)
+        return self._create(card, "card_id", card_id)
+
+    def revoke_card(self, card_id: str, reason: str, actor: Actor) -> None:
+        require_role(actor, Role.ADMIN)
+        card_id = CardId(card_id)
+        self._update(Card, card_aggregate_id(card_id), "card_id", card_id,
+                     lambda c: c.revoke(reason, actor))
+
+    # -- taps (observations) -----------------------------------------------------------------
+    def record_taps(
+        self, observations: Sequence[TapObservation], actor: Actor
+    ) -> list[TapReceipt]:
+        """Store a batch of taps in one transaction, without reading any state first.
+
+        A tap already stored (or repeated within the batch) is reported as a duplicate; the rest
+        of the batch is stored all the same. Unknown cards and readers are not refused here: the
+        read side flags them for the site's staff.
+        """
+        require_role(actor, Role.READER, Role.ADMIN, Role.SYSTEM)
+        if actor.role is Role.READER:
+            for observation in observations:
+                if observation.reader_id != actor.id:
+                    raise NotPermitted("reader_id", "tap.reader",
+                                       "a reader appends its own taps only")
+        received_at = clock.now()
+        first_index: dict[str, int] = {}
+        stored = []
+        for index, observation in enumerate(observations):
+            if observation.tap_id not in first_index:
+                first_index[observation.tap_id] = index
+                recorded = Tap.recorded_event(observation, received_at, actor)
+                stored.append(self.mapper.to_stored_event(recorded))
+        inserted = cast(SkipsDuplicates, self.recorder).insert_new_events(stored)
+        receipts: list[TapReceipt] = []
+        for index, observation in enumerate(observations):
+            tap_id = str(observation.tap_id)
+            position = inserted.get(Tap.create_id(tap_id))
+            if position is not None and first_index[tap_id] == index:
+                receipts.append(TapReceipt(tap_id, "accepted", position))
+            else:
+                receipts.append(TapReceipt(tap_id, "duplicate", None))
+        return receipts
+
+    # -- manual entries and corrections --------------------------------------------------------
+    def request_manual_entry(  # noqa: PLR0913
+        self, technician_id: str, site_id: str, work_date: date, employer_business_id: str,
+        trade: str, position: str, work_content: str, actor: Actor,
+        entry_at: datetime | None = None, exit_at: datetime | None = None, note: str = "",
+    ) -> UUID:
+        entry = ManualEntry.request(
+            self.worker(technician_id), self.site(site_id), work_date, employer_business_id,
+            trade, position, work_content, entry_at, exit_at, note, actor, clock.now(),
+        )
+        self.save(entry)
+        return entry.id
+
+    def request_correction(  # noqa: PLR0913
+        self, technician_id: str, site_id: str, work_date: date, employer_business_id: str,
+        changes: dict[str, Any], reason: str, actor: Actor,
+    ) -> UUID:
+        correction = Correction.request(
+            self.worker(technician_id), self.site(site_id), work_date, employer_business_id,
+            changes, reason, actor, clock.now(),
+        )
+        self.save(correction)
+        return correction.id
+
+    def approve(self, request_id: UUID, actor: Actor) -> None:
+        """承認 of a manual entry or a correction by the site's prime contractor."""
+        self._decide(request_id, lambda r: r.approve(actor, clock.now()))
+
+    def reject(self, request_id: UUID, reason: str, actor: Actor) -> None:
+        """否認, with the reason."""
+        self._decide(request_id, lambda r: r.reject(reason, actor, clock.now()))
+
+    def expire(self, request_id: UUID, actor: Actor) -> None:
+        require_role(actor, Role.SYSTEM, Role.ADMIN)
+        self._decide(request_id, lambda r: r.expire(actor, clock.now()))
+
+    def request(self, request_id: UUID) -> ApprovableRequest:
+        return self._load(ApprovableRequest, request_id, "request_id", str(request_id))
+
+    def _decide(self, request_id: UUID, command: Callable[[ApprovableRequest], None]) -> None:
+        self._update(ApprovableRequest, request_id, "request_id", str(request_id), command)
+
+    # -- the log -----------------------------------------------------------------------------
+    def log_position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def iter_log(
+        self, after: int = 0, batch_size: int = 1000, stop: int | None = None
+    ) -> Iterator[tuple[int, DomainEventProtocol[UUID]]]:
+        """Every stored event after a position, in the order it was recorded."""
+        while True:
+            notifications = self.recorder.select_notifications(
+                start=after, limit=batch_size, stop=stop, inclusive_of_start=False
+            )
+            for notification in notifications:
+                yield notification.id, self.mapper.to_domain_event(notification)
+            if len(notifications) < batch_size:
+                return
+            after = notifications[-1].id

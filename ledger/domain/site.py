@@ -1,0 +1,195 @@
+"""現場 — a site: its prime contractor, Kentaikyo method, subcontract structure and roster."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from ledger.actors import Actor, Role
+from ledger.domain.base import (
+    LedgerAggregate,
+    Position,
+    require_date,
+    require_position,
+    require_text,
+)
+from ledger.errors import InvalidState, InvalidValue, NotPermitted, UnknownReference
+from ledger.ids import BusinessId, SiteId, TechnicianId, aggregate_id
+
+
+def site_aggregate_id(site_id: str) -> UUID:
+    return aggregate_id("site", site_id)
+
+
+class KentaikyoMethod(str, Enum):
+    """Chosen by the prime for the whole site; only electronic sites produce points."""
+
+    ELECTRONIC = "electronic"  # 電子申請方式
+    STAMP = "stamp"  # 証紙貼付方式
+
+
+@dataclass
+class RosterEntry:
+    """作業員名簿: one worker on this site."""
+
+    technician_id: str
+    employer_business_id: str
+    trade: str
+    position: Position
+    since: date
+
+
+class Site(LedgerAggregate):
+    @staticmethod
+    def create_id(site_id: str, **_: Any) -> UUID:
+        return site_aggregate_id(site_id)
+
+    @classmethod
+    def open(  # noqa: PLR0913
+        cls,
+        site_id: str,
+        name: str,
+        prime_business_id: str,
+        kentaikyo_method: str,
+        opened_on: date,
+        actor: Actor,
+    ) -> Site:
+        try:
+            method = KentaikyoMethod(kentaikyo_method)
+        except ValueError:
+            raise InvalidValue(
+                "kentaikyo_method", "kentaikyo_method.enum",
+                f"{kentaikyo_method!r} is not electronic or stamp",
+            ) from None
+        prime_business_id = BusinessId(prime_business_id)
+        if actor.role is Role.PRIME_CONTRACTOR and actor.id != prime_business_id:
+            raise NotPermitted("prime_business_id", "site.open", "a prime opens its own sites only")
+        return cls(
+            site_id=SiteId(site_id), name=require_text(name, "name"),
+            prime_business_id=prime_business_id, kentaikyo_method=method,
+            opened_on=require_date(opened_on, "opened_on"), actor=actor,
+        )
+
+    @event("Opened")
+    def __init__(  # noqa: PLR0913
+        self,
+        site_id: str,
+        name: str,
+        prime_business_id: str,
+        kentaikyo_method: KentaikyoMethod,
+        opened_on: date,
+        actor: Actor,
+    ) -> None:
+        self.site_id = site_id
+        self.name = name
+        self.prime_business_id = prime_business_id
+        self.kentaikyo_method = kentaikyo_method
+        self.opened_on = opened_on
+        self.closed_on: date | None = None
+        # 施工体制: business → (parent business, tier). The prime is tier 0.
+        self.subcontracts: dict[str, tuple[str | None, int]] = {prime_business_id: (None, 0)}
+        self.roster: dict[str, RosterEntry] = {}
+
+    # 施工体制 -------------------------------------------------------------------------------
+    def tier_of(self, business_id: str) -> int | None:
+        entry = self.subcontracts.get(business_id)
+        return None if entry is None else entry[1]
+
+    def add_subcontract(self, business_id: str, parent_business_id: str, actor: Actor) -> None:
+        self._check_open()
+        business_id = BusinessId(business_id)
+        parent_business_id = BusinessId(parent_business_id)
+        if parent_business_id not in self.subcontracts:
+            raise UnknownReference(
+                "parent_business_id", "subcontract.parent", "is not on this site's structure"
+            )
+        if business_id in self.subcontracts:
+            raise InvalidState("business_id", "subcontract.once", "is on this site already")
+        if actor.role in (Role.PRIME_CONTRACTOR, Role.EMPLOYER) and actor.id not in (
+            self.prime_business_id, parent_business_id,
+        ):
+            raise NotPermitted(
+                "actor", "subcontract.actor", "only the prime or the upper subcontractor may add"
+            )
+        tier = self.subcontracts[parent_business_id][1] + 1
+        self._subcontracted(business_id, parent_business_id, tier, actor)
+
+    @event("SubcontractAdded")
+    def _subcontracted(
+        self, business_id: str, parent_business_id: str, tier: int, actor: Actor
+    ) -> None:
+        self.subcontracts[business_id] = (parent_business_id, tier)
+
+    def upper_businesses_of(self, business_id: str) -> list[str]:
+        """The chain of businesses above one on this site, nearest first (ending with the prime)."""
+        chain: list[str] = []
+        parent = self.subcontracts.get(business_id, (None, 0))[0]
+        while parent is not None:
+            chain.append(parent)
+            parent = self.subcontracts[parent][0]
+        return chain
+
+    # 作業員名簿 -----------------------------------------------------------------------------
+    def set_roster_entry(  # noqa: PLR0913
+        self,
+        technician_id: str,
+        employer_business_id: str,
+        trade: str,
+        position: str,
+        since: date,
+        actor: Actor,
+    ) -> None:
+        self._check_open()
+        technician_id = TechnicianId(technician_id)
+        employer_business_id = BusinessId(employer_business_id)
+        if employer_business_id not in self.subcontracts:
+            raise UnknownReference(
+                "employer_business_id", "roster.employer",
+                "the employer is not the prime or a subcontractor on this site",
+            )
+        if actor.role in (Role.PRIME_CONTRACTOR, Role.EMPLOYER) and actor.id not in (
+            employer_business_id, *self.upper_businesses_of(employer_business_id),
+        ):
+            raise NotPermitted("actor", "roster.actor", "may not edit this business's roster")
+        self._roster_entry_set(
+            technician_id, employer_business_id, require_text(trade, "trade", max_length=40),
+            require_position(position), require_date(since, "since"), actor,
+        )
+
+    @event("RosterEntrySet")
+    def _roster_entry_set(  # noqa: PLR0913
+        self,
+        technician_id: str,
+        employer_business_id: str,
+        trade: str,
+        position: Position,
+        since: date,
+        actor: Actor,
+    ) -> None:
+        self.roster[technician_id] = RosterEntry(
+            technician_id, employer_business_id, trade, position, since
+        )
+
+    # 開設 ・ 閉所 ---------------------------------------------------------------------------
+    def close(self, closed_on: date, actor: Actor) -> None:
+        self._check_open()
+        require_date(closed_on, "closed_on")
+        if closed_on < self.opened_on:
+            raise InvalidValue("closed_on", "site.close", "is before the site opened")
+        self._closed(closed_on, actor)
+
+    @event("Closed")
+    def _closed(self, closed_on: date, actor: Actor) -> None:
+        self.closed_on = closed_on
+
+    def _check_open(self) -> None:
+        if self.closed_on is not None:
+            raise InvalidState("site_id", "site.closed", f"the site closed on {self.closed_on}")
+
+    def is_open_on(self, day: date) -> bool:
+        return self.opened_on <= day and (self.closed_on is None or day <= self.closed_on)
