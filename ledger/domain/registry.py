@@ -46,7 +46,21 @@ class Reader(LedgerAggregate):
         return cls(reader_id=ReaderId(reader_id), site_id=SiteId(site_id),
                    direction_mode=mode, actor=actor)
 
-    @event("Registered")
+    class Registered(LedgerAggregate.Created):
+        """Version 2 added ``direction_mode``. Version-1 readers read every tap as it came and
+        alternated per worker, which is what ``auto`` means now."""
+
+        class_version = 2
+        reader_id: str
+        site_id: str
+        direction_mode: DirectionMode
+        actor: Actor
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["direction_mode"] = DirectionMode.AUTO
+
+    @event(Registered)
     def __init__(
         self, reader_id: str, site_id: str, direction_mode: DirectionMode, actor: Actor
     ) -> None:

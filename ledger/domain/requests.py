@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import event
 
@@ -88,9 +88,11 @@ def check_times(
 class ApprovableRequest(LedgerAggregate):
     """The life cycle both manual entries and corrections share."""
 
-    work_date: date
-    prime_business_id: str
-    status: RequestStatus
+    if TYPE_CHECKING:  # set by each subclass's Requested event; the library reads real
+        # class annotations as event fields, so these exist for the type checker only
+        work_date: date
+        prime_business_id: str
+        status: RequestStatus
 
     @property
     def deadline(self) -> datetime:

@@ -1,0 +1,42 @@
+# The project's front door. `make run` and `make test` set themselves up on a fresh machine.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+APT_PKGS := libpcsclite-dev swig pcscd vsmartcard-vpcd
+export LEDGER_DATABASE_URL ?= sqlite:///$(CURDIR)/var/ledger.db
+
+.PHONY: setup system-packages run test bench lint clean
+
+setup: $(STAMP)
+
+# Debian packages (PC/SC stack for the gate reader), installed only when missing, as root with apt.
+system-packages:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else echo "WARNING: missing Debian packages:$$missing (install them as root); reader tests will fail"; fi
+
+$(STAMP): pyproject.toml | system-packages
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev,reader]'
+	touch $(STAMP)
+
+run: setup
+	$(VENV)/bin/ledger migrate
+	$(VENV)/bin/ledger serve
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) -m tests.bench
+
+lint: setup
+	$(VENV)/bin/ruff check ledger projections readers api tests
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

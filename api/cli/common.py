@@ -1,0 +1,79 @@
+"""Shared CLI plumbing: the typer app, the acting party, the ledger, and error reporting."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from eventsourcing.persistence import PersistenceError
+from rich.console import Console
+from rich.markup import escape
+
+from ledger.actors import Actor, Role
+from ledger.application import Ledger
+from ledger.errors import InvalidValue, LedgerError
+from ledger.settings import get_settings
+
+app = typer.Typer(
+    help="CCUS attendance ledger (就業履歴台帳).", no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+ActingAs = Annotated[
+    str, typer.Option("--as", help="Acting party 'role:id', e.g. prime_contractor:100 or admin:ops")
+]
+
+
+def parse_actor(text: str) -> Actor:
+    role, _, actor_id = text.partition(":")
+    try:
+        return Actor(Role(role), actor_id)
+    except ValueError:
+        roles = ", ".join(r.value for r in Role)
+        raise InvalidValue("--as", "actor.format", f"{text!r} is not 'role:id' ({roles})") from None
+
+
+@contextmanager
+def open_ledger() -> Iterator[Ledger]:
+    ledger = Ledger(get_settings())
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Print a refused command's reason (field and rule) and exit 2; nothing was written."""
+
+    @wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except LedgerError as error:
+            err_console.print(f"[red]refused[/red] {escape(error.field)}: {escape(error.message)} "
+                              f"(rule {escape(error.rule)})")
+            sys.exit(2)
+        except PersistenceError as error:
+            err_console.print(f"[red]database error[/red] {escape(str(error))}")
+            sys.exit(3)
+
+    return wrapper
+
+
+def command(name: str | None = None, group: typer.Typer = app, **kwargs: Any) -> Callable[
+    [Callable[P, R]], Callable[P, R]
+]:
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        group.command(name, **kwargs)(reports_errors(function))
+        return function
+
+    return decorate

@@ -1,0 +1,78 @@
+"""Fixtures shared by the whole suite: a migrated ledger on SQLite or PostgreSQL, and a clock."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from ledger import clock
+from ledger.actors import Actor, Role
+from ledger.application import Ledger
+from ledger.settings import Settings
+from ledger.storage.migrate import migrate
+from tests import pg
+
+ADMIN = Actor(Role.ADMIN, "test")
+TEST_CIPHER_KEY = base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgres = "postgres_url" in getattr(item, "fixturenames", ()) or (
+            callspec is not None and callspec.params.get("database_url") == "postgres"
+        )
+        if on_postgres:
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/ledger.db"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    try:
+        with pg.fresh_database() as url:
+            yield url
+    except pg.PostgresUnavailable as reason:
+        if pg.in_ci():
+            raise
+        pytest.skip(f"PostgreSQL SKIPPED: {reason}")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each test using it runs once on SQLite and once on PostgreSQL."""
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+@pytest.fixture(params=["plain", "encrypted"])
+def cipher_key(request: pytest.FixtureRequest) -> str | None:
+    return TEST_CIPHER_KEY if request.param == "encrypted" else None
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    settings = Settings(database_url=database_url)
+    migrate(settings)
+    return settings
+
+
+@pytest.fixture
+def ledger(settings: Settings) -> Iterator[Ledger]:
+    app = Ledger(settings)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def now() -> Iterator[clock.FixedClock]:
+    """The ledger's clock, fixed at 2025-06-20 10:00 JST; tests move it with .advance() or .at."""
+    with clock.clock_at(datetime(2025, 6, 20, 10, 0, tzinfo=clock.JST)) as fixed:
+        yield fixed
