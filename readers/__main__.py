@@ -1,0 +1,3 @@
+from readers.cli import main
+
+main()
