@@ -356,22 +356,21 @@ class Ledger(Application[UUID]):
                     raise NotPermitted("reader_id", "tap.reader",
                                        "a reader appends its own taps only")
         received_at = clock.now()
-        first_index: dict[str, int] = {}
+        aggregate_ids: dict[str, UUID] = {}  # tap ID → aggregate ID, first occurrence only
         stored = []
-        for index, observation in enumerate(observations):
-            if observation.tap_id not in first_index:
-                first_index[observation.tap_id] = index
+        for observation in observations:
+            if observation.tap_id not in aggregate_ids:
                 recorded = Tap.recorded_event(observation, received_at, actor)
+                aggregate_ids[observation.tap_id] = recorded.originator_id
                 stored.append(self.mapper.to_stored_event(recorded))
         inserted = cast(SkipsDuplicates, self.recorder).insert_new_events(stored)
         receipts: list[TapReceipt] = []
-        for index, observation in enumerate(observations):
+        for observation in observations:
             tap_id = str(observation.tap_id)
-            position = inserted.get(Tap.create_id(tap_id))
-            if position is not None and first_index[tap_id] == index:
-                receipts.append(TapReceipt(tap_id, "accepted", position))
-            else:
-                receipts.append(TapReceipt(tap_id, "duplicate", None))
+            # pop: a repeat of the same tap later in the batch is a duplicate
+            position = inserted.pop(aggregate_ids[tap_id], None)
+            status = "accepted" if position is not None else "duplicate"
+            receipts.append(TapReceipt(tap_id, status, position))
         return receipts
 
     # -- manual entries and corrections --------------------------------------------------------

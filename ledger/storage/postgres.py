@@ -38,6 +38,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                     [e.topic for e in stored_events],
                     [e.state for e in stored_events],
                 ),
+                binary=True,  # text-format bytea arrays are escaped byte by byte; binary is not
             )
             return {row["originator_id"]: row["notification_id"] for row in curs.fetchall()}
 
