@@ -1,0 +1,154 @@
+"""The ledger projection: registries, taps, requests and work records, one batch at a time."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+
+import orjson
+from eventsourcing.domain import DomainEventProtocol
+
+from ledger.clock import work_date_of
+from projections.registry import HANDLERS
+from projections.store import Tx
+from projections.work_records import Pair, rebuild_records
+
+# Aggregates whose later events carry only the aggregate's UUID: the projection remembers the
+# natural key from the created event and gives it back to the handlers.
+KEY_FIELDS = {"Business": "business_id", "Worker": "technician_id", "Site": "site_id",
+              "Reader": "reader_id", "Card": "card_id"}
+CLOCK_SKEW = timedelta(minutes=5)
+EXCEPTION_FLAGS = ("unknown_card", "revoked_card", "unregistered_reader", "clock_skew")
+
+Batch = Sequence[tuple[int, DomainEventProtocol[Any]]]
+
+
+class LedgerProjection:
+    name = "ledger"
+
+    def __init__(self, max_shift: timedelta = timedelta(hours=24)) -> None:
+        self.max_shift = max_shift
+
+    def process(self, tx: Tx, batch: Batch) -> None:
+        taps: list[tuple[int, dict[str, Any]]] = []
+        affected: dict[Pair, set[date]] = defaultdict(set)
+        for position, event in batch:
+            qualname = type(event).__qualname__
+            kind = qualname.partition(".")[0]
+            state = dict(vars(event))
+            if kind == "Tap":
+                taps.append((position, state))
+            elif kind in ("ManualEntry", "Correction"):
+                self._request(tx, position, kind, qualname, state, affected)
+            else:
+                if kind in KEY_FIELDS:
+                    self._natural_key(tx, kind, position, state)
+                handler = HANDLERS.get(qualname)
+                if handler is not None:
+                    handler(tx, position, state)
+        if taps:
+            self._taps(tx, taps, affected)
+        if affected:
+            rebuild_records(tx, affected, self.max_shift)
+
+    @staticmethod
+    def _natural_key(tx: Tx, kind: str, position: int, state: dict[str, Any]) -> None:
+        field = KEY_FIELDS[kind]
+        aggregate_id = str(state["originator_id"])
+        if field in state:
+            tx.execute("INSERT INTO {aggregate_keys} (aggregate_id, kind, natural_key) "
+                       "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                       [aggregate_id, kind, state[field]])
+        else:
+            rows = tx.execute("SELECT natural_key FROM {aggregate_keys} WHERE aggregate_id = %s",
+                              [aggregate_id])
+            state[field] = rows[0][0] if rows else None
+
+    @staticmethod
+    def _request(
+        tx: Tx, position: int, kind: str, qualname: str, state: dict[str, Any],
+        affected: dict[Pair, set[date]],
+    ) -> None:
+        request_id = str(state["originator_id"])
+        if qualname.endswith(".Requested"):
+            payload_keys = ("trade", "position", "work_content", "entry_at", "exit_at", "note",
+                            "changes", "reason")
+            payload = {key: state[key] for key in payload_keys if key in state}
+            tx.execute(
+                "INSERT INTO {requests} (request_id, kind, technician_id, site_id, work_date, "
+                "employer_business_id, prime_business_id, payload, status, requested_by, "
+                "requested_at, positions) VALUES "
+                "(%s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s, %s)",
+                [request_id, kind, state["technician_id"], state["site_id"], state["work_date"],
+                 state["employer_business_id"], state["prime_business_id"],
+                 orjson.dumps(payload).decode(), str(state["actor"]), state["requested_at"],
+                 orjson.dumps([position]).decode()])
+            affected[(state["technician_id"], state["site_id"])].add(state["work_date"])
+            return
+        rows = tx.execute("SELECT technician_id, site_id, work_date, positions FROM {requests} "
+                          "WHERE request_id = %s", [request_id])
+        technician_id, site_id, work_date, positions = rows[0]
+        status = qualname.rpartition(".")[2].lower()  # Approved → approved …
+        tx.execute("UPDATE {requests} SET status = %s, reason = %s, decided_by = %s, "
+                   "decided_at = %s, positions = %s WHERE request_id = %s",
+                   [status, state.get("reason"), str(state["actor"]), state["decided_at"],
+                    orjson.dumps([*orjson.loads(positions), position]).decode(), request_id])
+        affected[(technician_id, site_id)].add(date.fromisoformat(str(work_date)))
+
+    @staticmethod
+    def _taps(tx: Tx, taps: list[tuple[int, dict[str, Any]]],
+              affected: dict[Pair, set[date]]) -> None:
+        readers = sorted({s["reader_id"] for _, s in taps})
+        cards = sorted({s["card_id"] for _, s in taps if s["card_id"]})
+        reader_rows = {r[0]: r[1:] for r in tx.execute(
+            "SELECT reader_id, site_id, registered_at_position, retired_at_position "
+            f"FROM {{reader_registry}} WHERE reader_id IN ({tx.in_list(readers)})", readers)}
+        card_rows = {r[0]: r[1:] for r in tx.execute(
+            "SELECT card_id, technician_id, issued_at_position, revoked_at_position "
+            f"FROM {{card_registry}} WHERE card_id IN ({tx.in_list(cards)})", cards)} if cards else {}
+        facts, exceptions = [], []
+        for position, s in taps:
+            flags: list[str] = []
+            site_id = _valid_at(reader_rows.get(s["reader_id"]), position)
+            if site_id is None:
+                flags.append("unregistered_reader")
+            technician_id = s["technician_id"]
+            if technician_id is None:
+                card = card_rows.get(s["card_id"])
+                if card is None or card[1] > position:
+                    flags.append("unknown_card")
+                else:
+                    technician_id = card[0]
+                    if card[2] is not None and card[2] < position:
+                        flags.append("revoked_card")
+            if s["reader_time"] - s["received_at"] > CLOCK_SKEW:
+                flags.append("clock_skew")
+            facts.append([s["tap_id"], technician_id, site_id, s["reader_id"], s["card_id"],
+                          s["direction"].value, s["reader_time"], s["received_at"], position,
+                          orjson.dumps(flags).decode()])
+            kinds = [flag for flag in EXCEPTION_FLAGS if flag in flags]
+            if kinds:
+                exceptions.append([s["tap_id"], site_id, s["reader_id"], ",".join(kinds),
+                                   technician_id, s["card_id"], s["reader_time"], position])
+            if site_id is not None and technician_id is not None:
+                affected[(technician_id, site_id)].add(work_date_of(s["reader_time"]))
+        tx.executemany(
+            "INSERT INTO {tap_facts} (tap_id, technician_id, site_id, reader_id, card_id, "
+            "direction, reader_time, received_at, position, flags) VALUES "
+            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING", facts)
+        tx.executemany(
+            "INSERT INTO {site_exceptions} (tap_id, site_id, reader_id, kind, technician_id, "
+            "card_id, reader_time, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT DO NOTHING", exceptions)
+
+
+def _valid_at(row: tuple[Any, ...] | None, position: int) -> Any:
+    """The reader's site if it was registered, and not yet retired, at that log position."""
+    if row is None:
+        return None
+    site_id, registered_at, retired_at = row
+    if registered_at > position or (retired_at is not None and retired_at < position):
+        return None
+    return site_id

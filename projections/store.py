@@ -1,0 +1,133 @@
+"""The read-model database: SQLite or PostgreSQL behind one small SQL dialect.
+
+Statements use ``%s`` placeholders and ``{table}`` names. The names let a rebuild write the same
+statements into fresh ``<table>__next`` tables before it swaps them in.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+
+from ledger.settings import Settings
+
+READ_MODEL_TABLES = (
+    "projection_positions", "aggregate_keys", "businesses", "workers", "worker_employments",
+    "worker_qualifications", "worker_certificates", "sites", "site_structure", "roster_history",
+    "reader_registry", "card_registry", "tap_facts", "site_exceptions", "requests", "work_records",
+)
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+@lru_cache(maxsize=512)
+def _render(sql: str, suffix: str, sqlite: bool) -> str:
+    names = {table: f"{table}{suffix}" for table in READ_MODEL_TABLES}
+    rendered = sql.format_map(names)
+    return rendered.replace("%s", "?") if sqlite else rendered
+
+
+class Tx:
+    """One transaction's cursor, speaking the shared dialect."""
+
+    def __init__(self, cursor: Any, suffix: str, sqlite: bool) -> None:
+        self.cursor = cursor
+        self.suffix = suffix
+        self.sqlite = sqlite
+
+    def _params(self, params: Sequence[Any]) -> Sequence[Any]:
+        return [_sqlite_value(v) for v in params] if self.sqlite else params
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self.cursor.execute(_render(sql, self.suffix, self.sqlite), self._params(params))
+        return list(self.cursor.fetchall()) if self.cursor.description else []
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.cursor.executemany(_render(sql, self.suffix, self.sqlite),
+                                    [self._params(row) for row in rows])
+
+    def in_list(self, values: Sequence[Any]) -> str:
+        """Placeholders for ``IN (…)``."""
+        return ", ".join(["%s"] * len(values))
+
+
+class ReadStore:
+    def __init__(self, settings: Settings, suffix: str = "") -> None:
+        self.settings = settings
+        self.suffix = suffix
+        self.sqlite = not settings.is_postgres
+        self._connection: Any = None
+
+    def _connect(self) -> Any:
+        if self._connection is None:
+            if self.sqlite:
+                conn = sqlite3.connect(self.settings.sqlite_path, isolation_level=None,
+                                       check_same_thread=False, timeout=30)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")
+            else:
+                conn = psycopg.connect(self.settings.database_url)
+            self._connection = conn
+        return self._connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        conn = self._connect()
+        if self.sqlite:
+            cursor = conn.cursor()
+            cursor.execute("BEGIN IMMEDIATE")  # one writer at a time; readers go on (WAL)
+            try:
+                yield Tx(cursor, self.suffix, True)
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+        else:
+            with conn.transaction(), conn.cursor() as cursor:
+                yield Tx(cursor, self.suffix, False)
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        """A read-only snapshot for queries."""
+        conn = self._connect()
+        if self.sqlite:
+            cursor = conn.cursor()
+            cursor.execute("BEGIN")
+            try:
+                yield Tx(cursor, self.suffix, True)
+            finally:
+                conn.rollback()
+        else:
+            with conn.transaction(), conn.cursor() as cursor:
+                cursor.execute("SET TRANSACTION READ ONLY")
+                yield Tx(cursor, self.suffix, False)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def as_date(value: Any) -> date | None:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def as_datetime(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
