@@ -1,0 +1,22 @@
+"""One router per resource, all under /v1."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.routers import (
+    businesses,
+    cards,
+    corrections,
+    health,
+    manual_entries,
+    readers,
+    sites,
+    taps,
+    workers,
+)
+
+api_v1 = APIRouter(prefix="/v1")
+for module in (health, taps, businesses, workers, sites, readers, cards, manual_entries,
+               corrections):
+    api_v1.include_router(module.router)

@@ -1,0 +1,40 @@
+"""Gate readers: registered to one site by its prime; retired when taken out of service."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from api.deps import CurrentActor, LedgerDep, ReadersDep
+from api.openapi import AUTHENTICATED, problems
+from api.privacy import visible_reader, visible_site
+from api.schemas.common import ReaderIdPath, Receipt
+from api.schemas.readers import ReaderCreate, ReaderPublic, ReaderRetire
+from ledger.actors import Role
+from ledger.application import require_role
+
+router = APIRouter(prefix="/readers", tags=["readers"], responses=AUTHENTICATED)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problems(404, 409))
+def register_reader(
+    body: ReaderCreate, actor: CurrentActor, ledger: LedgerDep, readers: ReadersDep
+) -> ReaderPublic:
+    """Register a gate reader to a site (admin, the site's prime)."""
+    require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR)
+    visible_site(ledger, readers, actor, body.site_id)
+    ledger.register_reader(body.reader_id, body.site_id, body.direction_mode.value, actor)
+    return ReaderPublic(reader_id=body.reader_id, site_id=body.site_id,
+                        position=ledger.log_position())
+
+
+@router.post("/{reader_id}/retire", responses=problems(404, 409))
+def retire_reader(
+    reader_id: ReaderIdPath, body: ReaderRetire, actor: CurrentActor, ledger: LedgerDep,
+    readers: ReadersDep,
+) -> Receipt:
+    """Retire a gate reader; its key's taps are refused from then on (admin, the prime)."""
+    require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR)
+    visible_reader(ledger, readers, actor, reader_id)
+    ledger.retire_reader(reader_id, body.reason, actor)
+    readers.forget(reader_id)
+    return Receipt(position=ledger.log_position())

@@ -1,0 +1,38 @@
+"""打刻: gate readers append taps in batches."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import CurrentActor, LedgerDep, ReadersDep
+from api.intake import check_reader_taps, classify_taps, parse_tap, tap_results
+from api.openapi import AUTHENTICATED, problems
+from api.schemas.taps import TapBatchCreate, TapBatchPublic
+from ledger import clock
+from ledger.actors import Role
+from ledger.application import require_role
+from ledger.domain.taps import TapObservation
+
+router = APIRouter(prefix="/taps", tags=["taps"], responses=AUTHENTICATED)
+CONTRACT = """Up to 5,000 taps, stored in one transaction that is committed before the answer.
+Malformed taps are `rejected` with a reason naming the field; the rest are stored. A tap stored
+before is a `duplicate`, so a retried upload never stores a tap twice. A reader key appends its
+own reader's taps only, while that reader is registered to a site and not retired (403; 404 when
+the reader is not registered)."""
+
+
+@router.post("", responses=problems(404), description=CONTRACT)
+def record_taps(
+    batch: TapBatchCreate, actor: CurrentActor, ledger: LedgerDep, readers: ReadersDep
+) -> TapBatchPublic:
+    """Append a batch of taps (gate readers, admin)."""
+    require_role(actor, Role.READER, Role.ADMIN)
+    parsed = [parse_tap(tap) for tap in batch.taps]
+    observations = [item for item in parsed if isinstance(item, TapObservation)]
+    if actor.role is Role.READER:
+        check_reader_taps(readers, actor, observations)
+    receipts = ledger.record_taps(observations, actor) if observations else []
+    return TapBatchPublic(
+        results=tap_results(parsed, receipts, classify_taps(observations)),
+        position=ledger.log_position(), server_time=clock.now(),
+    )

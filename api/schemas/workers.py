@@ -1,0 +1,69 @@
+"""技能者: workers and what they hold."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import Field
+
+from api.schemas.common import BusinessIdField, CreateModel, Receipt, TechnicianIdField
+from ledger.domain.worker import CertifierRelation, InsuranceStatus
+
+
+class WorkerCreate(CreateModel):
+    technician_id: TechnicianIdField
+    name: str = Field(min_length=1, max_length=200, examples=["山田 太郎"])
+
+
+class WorkerPublic(Receipt):
+    technician_id: str
+
+
+class EmploymentCreate(CreateModel):
+    """所属事業者: the worker joins an employer from a date."""
+
+    business_id: BusinessIdField
+    since: date
+    primary: bool = Field(default=False, description="主たる所属事業者")
+
+
+class EmploymentEnd(CreateModel):
+    until: date = Field(description="Last day of the employment (inclusive)")
+
+
+class KentaikyoMembershipCreate(CreateModel):
+    """被共済者: enrolled from a date; only days from then on earn points."""
+
+    member_number: str = Field(pattern=r"^[0-9]+$", max_length=40)
+    since: date
+
+
+class QualificationCreate(CreateModel):
+    qualification: str = Field(min_length=1, max_length=80, examples=["玉掛技能講習"])
+    acquired_on: date
+
+
+class ForemanTrainingCreate(CreateModel):
+    """職長・安全衛生責任者教育."""
+
+    completed_on: date
+
+
+class SocialInsuranceCreate(CreateModel):
+    health: InsuranceStatus
+    pension: InsuranceStatus
+    employment: InsuranceStatus
+    as_of: date
+
+
+class CareerCertificateCreate(CreateModel):
+    """経歴証明: certified work days before CCUS use (the period ends by 2024-03-31)."""
+
+    certifier_business_id: BusinessIdField
+    relation: CertifierRelation
+    trade: str = Field(min_length=1, max_length=40, examples=["鉄筋"])
+    period_start: date
+    period_end: date
+    work_days: int = Field(ge=0)
+    foreman_days: int = Field(default=0, ge=0)
+    team_leader_days: int = Field(default=0, ge=0)
