@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime, time, timedelta
+from random import Random
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -102,7 +103,7 @@ def paid_days(report: MonthReport) -> list[tuple[str, date]]:
 )
 def test_points_are_the_daily_rates_of_carried_eligible_days_paid_once_in_any_order(
     records: list[WorkRecord], workers: dict[str, date | None],
-    employers: dict[str, date | None], month: str, shuffler: object,
+    employers: dict[str, date | None], month: str, shuffler: Random,
 ) -> None:
     report = month_report(records, workers, employers, SITES, month)
 
@@ -121,5 +122,5 @@ def test_points_are_the_daily_rates_of_carried_eligible_days_paid_once_in_any_or
         for p in r.event_positions)
 
     shuffled = list(records)
-    shuffler.shuffle(shuffled)  # type: ignore[attr-defined]
+    shuffler.shuffle(shuffled)
     assert month_report(shuffled, workers, employers, SITES, month) == report

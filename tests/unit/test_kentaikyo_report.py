@@ -164,6 +164,12 @@ class TestOneDayOneContribution:
         assert [ln.site_id for ln in result.lines] == [SITE_B]
         assert line(result, SITE_B).points_yen == 320
 
+    def test_carriers_alone_skip_records_not_counted(self) -> None:
+        rejected = record("2021-10-05", SITE_A, entry="06:00", status=RecordStatus.REJECTED)
+        counted = record("2021-10-05", SITE_B, entry="09:00")
+        assert carriers([rejected, counted]) == {(TANAKA, d("2021-10-05")): counted}
+        assert carriers([rejected]) == {}
+
     def test_two_counted_records_for_one_site_and_day_are_refused(self) -> None:
         with pytest.raises(DuplicateWorkRecord, match=SITE_A):
             report([record("2021-10-05"), record("2021-10-05", entry="09:00")], "2021-10")
