@@ -19,6 +19,8 @@ from projections.work_records import Pair, rebuild_records
 # natural key from the created event and gives it back to the handlers.
 KEY_FIELDS = {"Business": "business_id", "Worker": "technician_id", "Site": "site_id",
               "Reader": "reader_id", "Card": "card_id"}
+# Decisions on requests are declared on their shared base class (ApprovableRequest.Approved …).
+REQUEST_KINDS = ("ManualEntry", "Correction", "ApprovableRequest")
 CLOCK_SKEW = timedelta(minutes=5)
 EXCEPTION_FLAGS = ("unknown_card", "revoked_card", "unregistered_reader", "clock_skew")
 
@@ -40,7 +42,7 @@ class LedgerProjection:
             state = dict(vars(event))
             if kind == "Tap":
                 taps.append((position, state))
-            elif kind in ("ManualEntry", "Correction"):
+            elif kind in REQUEST_KINDS:
                 self._request(tx, position, kind, qualname, state, affected)
             else:
                 if kind in KEY_FIELDS:

@@ -69,11 +69,12 @@ class Site(LedgerAggregate):
         prime_business_id = BusinessId(prime_business_id)
         if actor.role is Role.PRIME_CONTRACTOR and actor.id != prime_business_id:
             raise NotPermitted("prime_business_id", "site.open", "a prime opens its own sites only")
-        return cls(
+        site: Site = cls(
             site_id=SiteId(site_id), name=require_text(name, "name"),
             prime_business_id=prime_business_id, kentaikyo_method=method,
             opened_on=require_date(opened_on, "opened_on"), actor=actor,
         )
+        return site
 
     @event("Opened")
     def __init__(  # noqa: PLR0913
