@@ -1,0 +1,82 @@
+"""What every query shares: a read transaction, the privacy scope, and the work-record row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta
+from typing import Any, TypeVar
+
+import orjson
+
+from ledger.clock import JST
+from projections.records import RecordSource, RecordStatus, WorkRecord
+from projections.store import ReadStore, Tx, as_date, as_datetime
+
+Source = Tx | ReadStore
+"""A query reads from an open read transaction, or opens one on the store for itself."""
+
+T = TypeVar("T")
+CHUNK = 500  # values per IN (…) list: well under SQLite's and PostgreSQL's parameter limits
+
+RECORD_COLUMNS = (
+    "w.technician_id, w.site_id, w.work_date, w.employer_business_id, w.trade, w.role_position, "
+    "w.work_content, w.first_entry, w.last_exit, w.source, w.status, w.flags, w.event_positions"
+)
+
+
+@contextmanager
+def reading(source: Source) -> Iterator[Tx]:
+    if isinstance(source, ReadStore):
+        with source.read() as tx:
+            yield tx
+    else:
+        yield source
+
+
+def scope_filter(
+    only_sites_of_prime: str | None, only_employer: str | None, alias: str = "w"
+) -> tuple[str, list[Any]]:
+    """SQL (``AND …``) keeping work records a scoped caller may see.
+
+    ``only_sites_of_prime``: records on sites whose prime contractor (元請) is that business —
+    never records at other companies' sites. ``only_employer``: records whose employer
+    (所属事業者) is that business. Both given: both apply.
+    """
+    sql, params = "", []
+    if only_sites_of_prime is not None:
+        sql += (f" AND EXISTS (SELECT 1 FROM {{sites}} s WHERE s.site_id = {alias}.site_id "
+                "AND s.prime_business_id = %s)")
+        params.append(only_sites_of_prime)
+    if only_employer is not None:
+        sql += f" AND {alias}.employer_business_id = %s"
+        params.append(only_employer)
+    return sql, params
+
+
+def work_record(row: Sequence[Any]) -> WorkRecord:
+    """A row selected with RECORD_COLUMNS."""
+    work_date = as_date(row[2])
+    assert work_date is not None
+    return WorkRecord(
+        technician_id=row[0], site_id=row[1], work_date=work_date,
+        employer_business_id=row[3], trade=row[4], position=row[5], work_content=row[6],
+        first_entry=as_datetime(row[7]), last_exit=as_datetime(row[8]),
+        source=RecordSource(row[9]), status=RecordStatus(row[10]),
+        flags=tuple(orjson.loads(row[11])), event_positions=tuple(orjson.loads(row[12])),
+    )
+
+
+def jst_day_start(day: date) -> datetime:
+    """The first instant of a JST calendar date (work dates are JST dates; times are stored UTC)."""
+    return datetime.combine(day, time(0), JST)
+
+
+def jst_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
+    """[start, end) instants covering JST dates date_from … date_to inclusive."""
+    return jst_day_start(date_from), jst_day_start(date_to + timedelta(days=1))
+
+
+def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]

@@ -1,0 +1,152 @@
+"""出面 — who was on a site on a day, by employer and subcontract tier; who is on site now; and
+entries never closed by an exit.
+
+Attendance lists counted records and pending manual entries (each with its status); rejected and
+expired entries were never attendance. Tier 0 is the prime, 1 its direct subcontractors, and so on
+(site_structure); an employer not on the site's structure has tier ``None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from types import MappingProxyType
+from typing import Any
+
+import orjson
+
+from ledger import clock
+from projections.queries._common import Source, reading
+from projections.records import RecordSource, RecordStatus
+from projections.store import Tx, as_date, as_datetime
+
+MAX_SHIFT = timedelta(hours=24)  # as LedgerProjection: an exit within this closes the entry
+
+_SELECT = (
+    "SELECT w.technician_id, k.name, w.site_id, w.work_date, w.employer_business_id, b.name, "
+    "t.tier, t.parent_business_id, w.trade, w.role_position, w.first_entry, w.last_exit, "
+    "w.status, w.source, w.flags, w.event_positions FROM {work_records} w "
+    "LEFT JOIN {workers} k ON k.technician_id = w.technician_id "
+    "LEFT JOIN {businesses} b ON b.business_id = w.employer_business_id "
+    "LEFT JOIN {site_structure} t ON t.site_id = w.site_id "
+    "AND t.business_id = w.employer_business_id WHERE w.site_id = %s "
+)
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """One worker on one site on one work date."""
+
+    technician_id: str
+    worker_name: str | None
+    site_id: str
+    work_date: date
+    employer_business_id: str | None
+    employer_name: str | None
+    tier: int | None
+    parent_business_id: str | None  # the employer's upper business on the site
+    trade: str | None
+    position: str | None
+    first_entry: datetime | None
+    last_exit: datetime | None
+    status: RecordStatus
+    source: RecordSource
+    flags: tuple[str, ...]
+    event_positions: tuple[int, ...]
+
+    @property
+    def minutes_on_site(self) -> int | None:
+        if self.first_entry is None or self.last_exit is None:
+            return None
+        return int((self.last_exit - self.first_entry).total_seconds() // 60)
+
+
+@dataclass(frozen=True)
+class SiteAttendance:
+    site_id: str
+    work_date: date
+    rows: tuple[Attendance, ...]  # by tier, employer, entry time
+
+    @property
+    def headcount(self) -> int:
+        return len(self.rows)
+
+    @property
+    def by_employer(self) -> Mapping[str | None, tuple[Attendance, ...]]:
+        groups: dict[str | None, tuple[Attendance, ...]] = {}
+        for row in self.rows:
+            groups[row.employer_business_id] = (*groups.get(row.employer_business_id, ()), row)
+        return MappingProxyType(groups)
+
+    @property
+    def by_tier(self) -> Mapping[int | None, tuple[Attendance, ...]]:
+        groups: dict[int | None, tuple[Attendance, ...]] = {}
+        for row in self.rows:
+            groups[row.tier] = (*groups.get(row.tier, ()), row)
+        return MappingProxyType(groups)
+
+
+def site_attendance(source: Source, site_id: str, work_date: date) -> SiteAttendance:
+    with reading(source) as tx:
+        rows = _select(tx, "AND w.work_date = %s AND w.status IN ('counted', 'pending')",
+                       [site_id, work_date])
+    return SiteAttendance(site_id, work_date, tuple(sorted(rows, key=_attendance_order)))
+
+
+def on_site_now(
+    source: Source, site_id: str, now: datetime | None = None, max_shift: timedelta = MAX_SHIFT
+) -> list[Attendance]:
+    """Workers with an entry and no exit yet: today's (JST) records, and an overnight shift begun
+    yesterday while it can still be closed (within ``max_shift`` of its entry)."""
+    now = now or clock.now()
+    today = clock.work_date_of(now)
+    with reading(source) as tx:
+        rows = _select(tx, _OPEN + "AND w.work_date >= %s AND w.work_date <= %s",
+                       [site_id, today - timedelta(days=1), today])
+    return sorted((row for row in rows if _still_open(row, now, max_shift)), key=_attendance_order)
+
+
+def missing_exits(
+    source: Source, site_id: str, date_from: date, date_to: date,
+    now: datetime | None = None, max_shift: timedelta = MAX_SHIFT,
+) -> list[Attendance]:
+    """Past days' counted records with an entry and no exit, that no exit can close any more."""
+    now = now or clock.now()
+    today = clock.work_date_of(now)
+    with reading(source) as tx:
+        rows = _select(tx, _OPEN + "AND w.work_date >= %s AND w.work_date <= %s",
+                       [site_id, date_from, min(date_to, today - timedelta(days=1))])
+    return sorted((row for row in rows if not _still_open(row, now, max_shift)),
+                  key=lambda row: (row.work_date, _attendance_order(row)))
+
+
+_OPEN = ("AND w.status = 'counted' AND w.first_entry IS NOT NULL AND w.last_exit IS NULL ")
+
+
+def _still_open(row: Attendance, now: datetime, max_shift: timedelta) -> bool:
+    assert row.first_entry is not None
+    return row.first_entry <= now and now - row.first_entry <= max_shift
+
+
+def _select(tx: Tx, where: str, params: Sequence[Any]) -> list[Attendance]:
+    return [_attendance(row) for row in tx.execute(_SELECT + where, params)]
+
+
+def _attendance(row: Sequence[Any]) -> Attendance:
+    work_date = as_date(row[3])
+    assert work_date is not None
+    return Attendance(
+        technician_id=row[0], worker_name=row[1], site_id=row[2], work_date=work_date,
+        employer_business_id=row[4], employer_name=row[5], tier=row[6],
+        parent_business_id=row[7], trade=row[8], position=row[9],
+        first_entry=as_datetime(row[10]), last_exit=as_datetime(row[11]),
+        status=RecordStatus(row[12]), source=RecordSource(row[13]),
+        flags=tuple(orjson.loads(row[14])), event_positions=tuple(orjson.loads(row[15])),
+    )
+
+
+def _attendance_order(row: Attendance) -> tuple[Any, ...]:
+    entry = row.first_entry.timestamp() if row.first_entry else float("inf")
+    return (row.tier is None, row.tier or 0, row.employer_business_id or "", entry,
+            row.technician_id)

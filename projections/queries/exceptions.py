@@ -1,0 +1,80 @@
+"""Taps the site's staff must resolve: unknown cards, revoked cards, clock skew — and, for admins,
+taps from readers registered to no site (their ``site_id`` is NULL, so no site sees them).
+
+Each tap was stored anyway (nothing a reader sends is dropped); only the flagged ones are listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from projections.queries._common import Source, jst_bounds, reading
+from projections.store import as_datetime
+
+_COLUMNS = ("SELECT tap_id, site_id, reader_id, kind, technician_id, card_id, reader_time, "
+            "position FROM {site_exceptions} ")
+
+
+@dataclass(frozen=True)
+class TapException:
+    tap_id: str
+    site_id: str | None
+    reader_id: str
+    kinds: tuple[str, ...]  # unknown_card, revoked_card, unregistered_reader, clock_skew
+    technician_id: str | None  # the card's holder, when the card is known (revoked: yes)
+    card_id: str | None
+    reader_time: datetime
+    position: int  # log position of the tap
+
+
+@dataclass(frozen=True)
+class UnregisteredReader:
+    """A reader that sent taps while registered to no site, with those taps."""
+
+    reader_id: str
+    taps: tuple[TapException, ...]
+
+    @property
+    def first_tap_at(self) -> datetime:
+        return self.taps[0].reader_time
+
+    @property
+    def last_tap_at(self) -> datetime:
+        return self.taps[-1].reader_time
+
+
+def site_exceptions(
+    source: Source, site_id: str, date_from: date, date_to: date
+) -> list[TapException]:
+    """A site's flagged taps whose reader time falls on ``date_from`` … ``date_to`` (JST)."""
+    start, end = jst_bounds(date_from, date_to)
+    with reading(source) as tx:
+        rows = tx.execute(_COLUMNS + "WHERE site_id = %s AND reader_time >= %s "
+                          "AND reader_time < %s ORDER BY reader_time, position",
+                          [site_id, start, end])
+    return [_exception(row) for row in rows]
+
+
+def unregistered_readers(
+    source: Source, date_from: date, date_to: date
+) -> list[UnregisteredReader]:
+    """Per reader ID, its taps made while it belonged to no site (admins only)."""
+    start, end = jst_bounds(date_from, date_to)
+    with reading(source) as tx:
+        rows = tx.execute(_COLUMNS + "WHERE site_id IS NULL AND reader_time >= %s "
+                          "AND reader_time < %s ORDER BY reader_id, reader_time, position",
+                          [start, end])
+    readers: dict[str, list[TapException]] = {}
+    for row in rows:
+        readers.setdefault(row[2], []).append(_exception(row))
+    return [UnregisteredReader(reader_id, tuple(taps)) for reader_id, taps in readers.items()]
+
+
+def _exception(row: Sequence[Any]) -> TapException:
+    reader_time = as_datetime(row[6])
+    assert reader_time is not None
+    return TapException(row[0], row[1], row[2], tuple(row[3].split(",")), row[4], row[5],
+                        reader_time, int(row[7]))
