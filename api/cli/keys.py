@@ -1,0 +1,99 @@
+"""API keys for the HTTP API: create (the token is printed once), list, revoke; and a cipher key."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from api.cli.common import app, command, console
+from api.keys import KeyStore
+from ledger import clock
+from ledger.actors import Role
+from ledger.errors import InvalidValue
+from ledger.settings import get_settings
+from ledger.storage.migrate import migrate
+
+keys = typer.Typer(help="API keys: bearer tokens for the HTTP API.", no_args_is_help=True)
+app.add_typer(keys, name="keys")
+
+SUBJECT_OPTION = {
+    Role.READER: "--reader", Role.PRIME_CONTRACTOR: "--business", Role.EMPLOYER: "--business",
+    Role.WORKER: "--worker", Role.AUDITOR: "--name", Role.ADMIN: "--name",
+}
+
+
+@contextmanager
+def open_keys() -> Iterator[KeyStore]:
+    settings = get_settings()
+    migrate(settings)  # idempotent: the api_keys table exists from here on
+    store = KeyStore(settings)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def subject_for(role: Role, given: dict[str, str | None]) -> str:
+    """The one option that names what this role acts as."""
+    expected = SUBJECT_OPTION.get(role)
+    if expected is None:
+        raise InvalidValue("--role", "key.role", f"{role.value} keys are not issued")
+    extra = sorted(option for option, value in given.items() if value and option != expected)
+    if extra or not given.get(expected):
+        others = f", not {', '.join(extra)}" if extra else ""
+        raise InvalidValue(expected, "key.subject", f"a {role.value} key needs {expected}{others}")
+    return str(given[expected])
+
+
+@command("create", group=keys)
+def create_key(
+    role: Annotated[Role, typer.Option(help="What the key acts as")],
+    business: Annotated[str | None, typer.Option(help="Business ID (prime, employer)")] = None,
+    worker: Annotated[str | None, typer.Option(help="Technician ID (worker)")] = None,
+    reader: Annotated[str | None, typer.Option(help="Reader ID (reader)")] = None,
+    name: Annotated[str | None, typer.Option(help="A person's name (auditor, admin)")] = None,
+) -> None:
+    """Create a key; its token is printed once (only a hash is stored)."""
+    subject = subject_for(role, {"--business": business, "--worker": worker, "--reader": reader,
+                                 "--name": name})
+    with open_keys() as store:
+        issued = store.create(role, subject)
+    console.print(f"key {issued.key.key_id} created for {role.value}:{subject}. "
+                  "The token is shown only now; keep it secret:", highlight=False)
+    print(issued.token)
+
+
+@command("list", group=keys)
+def list_keys() -> None:
+    """List keys (never their tokens)."""
+    table = Table("key id", "role", "subject", "created at", "revoked at")
+    with open_keys() as store:
+        for key in store.list():
+            table.add_row(key.key_id, key.role.value, key.subject_id, _jst(key.created_at),
+                          _jst(key.revoked_at))
+    console.print(table)
+
+
+def _jst(moment: datetime | None) -> str:
+    return moment.astimezone(clock.JST).isoformat(timespec="seconds") if moment else ""
+
+
+@command("revoke", group=keys)
+def revoke_key(key_id: str) -> None:
+    """Revoke a key: its token is refused (401) from the next request on."""
+    with open_keys() as store:
+        key = store.revoke(key_id)
+    console.print(f"key {key.key_id} ({key.role.value}:{key.subject_id}) revoked")
+
+
+@command("cipher", group=keys)
+def cipher_key() -> None:
+    """Print a new AES-256 key for LEDGER_CIPHER_KEY (events encrypted at rest)."""
+    print(base64.b64encode(secrets.token_bytes(32)).decode())

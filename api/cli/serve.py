@@ -1,0 +1,50 @@
+"""`ledger serve`: migrate, make sure someone can log in, and run the HTTP API with uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from api.cli.common import command, console
+from api.keys import KeyStore
+from ledger.actors import Role
+from ledger.settings import get_settings
+from ledger.storage.migrate import migrate
+
+FIRST_ADMIN = "first-admin"
+
+
+def ensure_an_admin(store: KeyStore) -> None:
+    """With no active admin key there is no way in: create one and print its token once."""
+    if store.active_count(Role.ADMIN):
+        console.print("make keys with: ledger keys create --role admin --name NAME "
+                      "(or --role reader --reader ID, --role employer --business ID, …)")
+        return
+    issued = store.create(Role.ADMIN, FIRST_ADMIN)
+    console.print(f"no admin key existed: created key {issued.key.key_id} ({FIRST_ADMIN}). "
+                  "Its token is shown only now; keep it secret:", highlight=False)
+    print(issued.token, flush=True)
+
+
+@command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0: any free port)")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Processes, each with its own Ledger")] = 1,
+    access_log: Annotated[bool, typer.Option(help="Log every request")] = True,
+) -> None:
+    """Run the HTTP API (uvicorn), migrating the database first."""
+    settings = get_settings()
+    applied = migrate(settings)
+    target = "PostgreSQL" if settings.is_postgres else f"SQLite {settings.sqlite_path}"
+    console.print(f"{target}: applied {len(applied)} migration(s) {' '.join(applied)}".strip())
+    store = KeyStore(settings)
+    try:
+        ensure_an_admin(store)
+    finally:
+        store.close()
+    console.print(f"serving http://{host}:{port}/v1 — OpenAPI at /v1/docs", highlight=False)
+    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers,
+                access_log=access_log, log_level="info")
