@@ -1,0 +1,21 @@
+"""What every job does first: bring the read models up to the head of the log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ledger.application import Ledger
+from projections.projector import LedgerProjection
+from projections.runner import ProjectionRunner
+from projections.settlement import projection as settlement_projection
+from projections.store import ReadStore
+
+
+def catch_up(ledger: Ledger, store: ReadStore) -> int:
+    """Project everything recorded so far (the ledger's read models, then the jobs' own); return
+    the log position the read models now reflect."""
+    max_shift = timedelta(hours=ledger.settings.max_shift_hours)
+    runner = ProjectionRunner(ledger, store, LedgerProjection(max_shift))
+    runner.catch_up()
+    settlement_projection.catch_up(ledger, store)
+    return runner.position()

@@ -1,0 +1,1 @@
+"""Nightly settlement: the jobs' scheduler, runs, locks, files and read models."""

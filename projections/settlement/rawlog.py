@@ -1,0 +1,66 @@
+"""The event table as stored: raw rows in notification order, for sealing and verifying.
+
+Seals hash the bytes the database holds, not what the library makes of them, so they are read
+straight from the table (``stored_events`` with its rowid on SQLite, ``ledger_events`` with its
+notification_id on PostgreSQL), page by page so memory stays flat on a long log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from uuid import UUID
+
+from projections.store import ReadStore
+
+PAGE = 10_000
+
+
+@dataclass(frozen=True)
+class RawEvent:
+    position: int
+    originator_id: UUID
+    version: int
+    topic: str
+    state: bytes
+
+
+def _select(store: ReadStore) -> tuple[str, str]:
+    if store.sqlite:
+        return "rowid", "stored_events"
+    return "notification_id", "ledger_events"
+
+
+def iter_raw(
+    store: ReadStore, after: int, until: int | None = None, page: int = PAGE
+) -> Iterator[RawEvent]:
+    """Rows with after < position (≤ until), in position order."""
+    position_column, table = _select(store)
+    bound = "" if until is None else f" AND {position_column} <= %s"
+    sql = (f"SELECT {position_column}, originator_id, originator_version, topic, state "
+           f"FROM {table} WHERE {position_column} > %s{bound} ORDER BY {position_column} "
+           "LIMIT %s")
+    while True:
+        params = [after] if until is None else [after, until]
+        with store.read() as tx:
+            rows = tx.execute(sql, [*params, page])
+        for position, originator_id, version, topic, state in rows:
+            yield RawEvent(int(position), _uuid(originator_id), int(version), topic, bytes(state))
+        if len(rows) < page:
+            return
+        after = int(rows[-1][0])
+
+
+def raw_with_topic(store: ReadStore, topic: str) -> list[RawEvent]:
+    """Every row of one topic (there are few: one seal a day)."""
+    position_column, table = _select(store)
+    with store.read() as tx:
+        rows = tx.execute(
+            f"SELECT {position_column}, originator_id, originator_version, topic, state "
+            f"FROM {table} WHERE topic = %s ORDER BY {position_column}", [topic])
+    return [RawEvent(int(p), _uuid(o), int(v), t, bytes(s)) for p, o, v, t, s in rows]
+
+
+def _uuid(value: object) -> UUID:
+    # PostgreSQL gives a UUID; SQLite holds text (hex, or hyphenated from other writers).
+    return value if isinstance(value, UUID) else UUID(str(value))
