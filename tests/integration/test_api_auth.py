@@ -1,0 +1,120 @@
+"""Bearer keys: 401 for anything but an active key's token; `ledger keys …` on both databases."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from typer.testing import CliRunner
+
+import api.cli.keys  # noqa: F401  (registers the `keys` commands)
+from api.cli.common import app as cli
+from api.keys import KeyStore
+from ledger.actors import Actor, Role
+from ledger.settings import Settings, get_settings
+from tests.api_support import ADMIN, PROBLEM_JSON, Api, build_world, tap
+
+pytest_plugins = ["tests.api_support"]
+TOKEN = re.compile(r"^ldg_[0-9a-f]{16}_\S+$", re.MULTILINE)
+
+
+def assert_unauthenticated(api: Api, headers: dict[str, str]) -> None:
+    before = api.ledger.log_position()
+    response = api.client.post("/v1/businesses", json={"business_id": "1", "name": "x"},
+                               headers=headers)
+    assert response.status_code == 401, response.text
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert response.json()["type"] == "urn:ccus-ledger:problem:unauthenticated"
+    assert api.ledger.log_position() == before
+
+
+@pytest.mark.parametrize("headers", [
+    {}, {"Authorization": "Bearer"}, {"Authorization": "Basic b3BzOnNlY3JldA=="},
+    {"Authorization": "Bearer not-a-token"}, {"Authorization": "Bearer ldg_0123456789abcdef_x"},
+], ids=["none", "empty", "basic", "garbage", "unknown-key"])
+def test_no_usable_token_is_401(api: Api, headers: dict[str, str]) -> None:
+    assert_unauthenticated(api, headers)
+
+
+def test_the_right_key_with_the_wrong_secret_is_401(api: Api) -> None:
+    token = api.token(ADMIN)
+    assert_unauthenticated(api, {"Authorization": f"Bearer {token[:-4]}AAAA"})
+
+
+def test_a_revoked_key_is_401_from_the_next_request(api: Api) -> None:
+    issued = api.keys.create(Role.ADMIN, "leaver")
+    headers = {"Authorization": f"Bearer {issued.token}"}
+    ok = api.client.post("/v1/businesses", json={"business_id": "1", "name": "x"},
+                         headers=headers)
+    assert ok.status_code == 201
+    api.keys.revoke(issued.key.key_id)
+    assert_unauthenticated(api, headers)
+
+
+def test_a_key_acts_as_its_subject(api: Api) -> None:
+    """The events name the key's party: a reader key's taps are the reader's."""
+    world = build_world(api.ledger, 1)
+    gate = Actor(Role.READER, world.reader)
+    api.post("/v1/taps", gate, {"taps": [tap(world, 1)]})
+    last = [event for _, event in api.ledger.iter_log()][-1]
+    assert vars(last)["actor"] == gate
+
+
+def test_keys_are_stored_hashed(settings: Settings) -> None:
+    store = KeyStore(settings)
+    try:
+        issued = store.create(Role.WORKER, "12345678901234")
+        secret = issued.token.rsplit("_", 1)[1]
+        rows = store._execute("SELECT token_hash FROM api_keys WHERE key_id = %s",
+                              (issued.key.key_id,))
+    finally:
+        store.close()
+    assert secret not in rows[0][0] and len(rows[0][0]) == 64
+
+
+@pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """`ledger …` commands read the test database from the environment."""
+    monkeypatch.setenv("LEDGER_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    yield settings
+    get_settings.cache_clear()
+
+
+def test_keys_create_list_revoke(cli_env: Settings, api: Api) -> None:
+    runner = CliRunner()
+    created = runner.invoke(cli, ["keys", "create", "--role", "employer", "--business", "200"])
+    assert created.exit_code == 0, created.output
+    tokens = TOKEN.findall(created.output)
+    assert len(tokens) == 1
+    key_id = tokens[0].split("_")[1]
+    assert api.keys.authenticate(tokens[0]) == Actor(Role.EMPLOYER, "200")
+
+    listed = runner.invoke(cli, ["keys", "list"])
+    assert key_id in listed.output and "employer" in listed.output
+    assert tokens[0] not in listed.output  # the token is shown once only
+
+    revoked = runner.invoke(cli, ["keys", "revoke", key_id])
+    assert revoked.exit_code == 0, revoked.output
+    assert api.keys.authenticate(tokens[0]) is None
+    again = runner.invoke(cli, ["keys", "revoke", key_id])
+    assert again.exit_code == 2 and "revoked already" in again.output
+
+
+@pytest.mark.parametrize("arguments", [
+    ["--role", "reader", "--business", "100"],
+    ["--role", "worker", "--worker", "123"],
+    ["--role", "admin"],
+    ["--role", "system", "--name", "cron"],
+    ["--role", "employer", "--business", "100", "--name", "x"],
+], ids=["reader-with-business", "malformed-technician-id", "admin-without-name", "system",
+        "two-subjects"])
+def test_keys_create_refuses_a_subject_that_does_not_fit_the_role(
+    cli_env: Settings, arguments: list[str]
+) -> None:
+    result = CliRunner().invoke(cli, ["keys", "create", *arguments])
+    assert result.exit_code == 2, result.output
+    assert "refused" in result.output
+    assert not TOKEN.search(result.output)
