@@ -14,10 +14,8 @@ from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-import orjson
-
 from ledger import clock
-from projections.queries._common import Source, reading
+from projections.queries._common import SOURCES, STATUSES, Source, json_tuple, reading
 from projections.records import RecordSource, RecordStatus
 from projections.store import Tx, as_date, as_datetime
 
@@ -141,8 +139,8 @@ def _attendance(row: Sequence[Any]) -> Attendance:
         employer_business_id=row[4], employer_name=row[5], tier=row[6],
         parent_business_id=row[7], trade=row[8], position=row[9],
         first_entry=as_datetime(row[10]), last_exit=as_datetime(row[11]),
-        status=RecordStatus(row[12]), source=RecordSource(row[13]),
-        flags=tuple(orjson.loads(row[14])), event_positions=tuple(orjson.loads(row[15])),
+        status=STATUSES[row[12]], source=SOURCES[row[13]],
+        flags=json_tuple(row[14]), event_positions=json_tuple(row[15]),
     )
 
 
