@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -52,15 +54,20 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _stop_on_signals() -> threading.Event:
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by SIGTERM or Ctrl-C, so the agent stops between taps, never inside one."""
     stop = threading.Event()
 
     def handle(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    signal.signal(signal.SIGTERM, handle)
-    signal.signal(signal.SIGINT, handle)
-    return stop
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _uploader(
@@ -99,13 +106,13 @@ def run(
                           debounce=timedelta(seconds=debounce), on_spooled=uploader.wakeup.set)
     except (ValueError, SpoolError) as error:
         raise _fail(str(error)) from None
-    stop = _stop_on_signals()
-    uploader.start()
-    try:
-        watch(GateObserver(agent, card_profile, reader_name), stop)
-    finally:
-        uploader.stop()
-        the_spool.close()
+    with _stop_on_signals() as stop:
+        uploader.start()
+        try:
+            watch(GateObserver(agent, card_profile, reader_name), stop)
+        finally:
+            uploader.stop()
+            the_spool.close()
 
 
 @app.command()
@@ -189,16 +196,17 @@ def upload(
         uploader = _uploader(the_spool, transport, server, token, batch_size, max_backoff)
     except (ValueError, SpoolError) as error:
         raise _fail(str(error)) from None
-    stop = _stop_on_signals()
-    def stop_on_signal() -> None:
-        stop.wait()
-        uploader.stop(timeout=0)
+    with _stop_on_signals() as stop:
+        def stop_on_signal() -> None:
+            stop.wait()
+            uploader.stop(timeout=0)
 
-    threading.Thread(target=stop_on_signal, daemon=True).start()
-    try:
-        uploader.run(until_drained=exit_when_drained)
-    finally:
-        the_spool.close()
+        threading.Thread(target=stop_on_signal, daemon=True).start()
+        try:
+            uploader.run(until_drained=exit_when_drained)
+        finally:
+            stop.set()
+            the_spool.close()
 
 
 @app.command("requeue-dead")
@@ -242,19 +250,19 @@ def simulate(
     agent = GateAgent(the_spool, mode=parse_direction_mode(direction),
                       debounce=timedelta(seconds=debounce), feedback=feedback, clock=clock,
                       on_spooled=uploader.wakeup.set)
-    stop = _stop_on_signals()
-    uploader.start()
-    try:
-        presented = feed(agent, clock, plan, rate, stop)
-        console.print(f"simulated {work_date}: {presented} cards presented, "
-                      f"{feedback.accepted_count} taps spooled, {feedback.repeated_count} repeats "
-                      f"debounced, {len(feedback.failures)} failed")
-        while wait and not stop.is_set() and the_spool.status().pending:
-            stop.wait(0.5)
-    finally:
-        uploader.stop()
-        console.print(_status_table(the_spool.status()))
-        the_spool.close()
+    with _stop_on_signals() as stop:
+        uploader.start()
+        try:
+            presented = feed(agent, clock, plan, rate, stop)
+            console.print(f"simulated {work_date}: {presented} cards presented, "
+                          f"{feedback.accepted_count} taps spooled, {feedback.repeated_count} "
+                          f"repeats debounced, {len(feedback.failures)} failed")
+            while wait and not stop.is_set() and the_spool.status().pending:
+                stop.wait(0.5)
+        finally:
+            uploader.stop()
+            console.print(_status_table(the_spool.status()))
+            the_spool.close()
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -68,6 +69,25 @@ class RecordingSink:
         self.failures.append(reason)
 
 
+class QueueFeedback:
+    """Feedback a test can wait on: every signal to the worker, in order, on a queue."""
+
+    def __init__(self) -> None:
+        self.events: queue.Queue[tuple[str, object]] = queue.Queue()
+
+    def accepted(self, tap: SpooledTap) -> None:
+        self.events.put(("accepted", tap))
+
+    def repeated(self, identity: CardIdentity) -> None:
+        self.events.put(("repeated", identity))
+
+    def failed(self, reason: str) -> None:
+        self.events.put(("failed", reason))
+
+    def next(self, timeout: float = 30.0) -> tuple[str, object]:
+        return self.events.get(timeout=timeout)
+
+
 Step = Callable[[Sequence[SpooledTap]], UploadAck] | Exception
 
 
@@ -100,5 +120,5 @@ def accept_all(ledger: ScriptedLedger) -> Callable[[Sequence[SpooledTap]], Uploa
     return answer
 
 
-__all__ = ["CardRemoved", "FakeCard", "RecordingFeedback", "RecordingSink", "ScriptedLedger",
-           "accept_all", "ok"]
+__all__ = ["CardRemoved", "FakeCard", "QueueFeedback", "RecordingFeedback", "RecordingSink",
+           "ScriptedLedger", "accept_all", "ok"]

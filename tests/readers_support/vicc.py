@@ -8,6 +8,7 @@ the socket is how a card leaves the reader.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -34,7 +35,8 @@ class VirtualCard:
 
     def remove(self) -> None:
         if self._sock is not None:
-            self._sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):  # the card may have left on its own (pulled)
+                self._sock.shutdown(socket.SHUT_RDWR)
             self._sock.close()
             self._sock = None
         if self._thread is not None:
@@ -51,7 +53,7 @@ class VirtualCard:
                 self.apdus.append(message)
                 response = self.answer(message)
                 if response is None:  # the worker pulled the card away mid-read
-                    sock.shutdown(socket.SHUT_RDWR)
+                    sock.close()
                     return
                 _send(sock, response)
         except OSError:
