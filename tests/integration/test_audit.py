@@ -6,14 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, timedelta
 
+import orjson
 import pytest
 
 from ledger.actors import Actor, Role
 from ledger.application import Ledger
 from ledger.clock import FixedClock
 from ledger.settings import Settings
-from projections.audit import audit_work_record, events_after
+from projections.audit import MAX_PAGE, audit_work_record, events_after
 from tests.integration.test_queries_world import (
+    ADMIN,
     EMPLOYER_ADMIN,
     PRIME_STAFF,
     SITE,
@@ -85,3 +87,17 @@ def test_events_after_pages_through_the_whole_log_in_order(scene: Scene, ledger:
     first = pages[0][0]
     assert (first.event_type, first.actor, first.position) == (
         "Business.Registered", "admin:office", 1)
+
+
+@pytest.mark.xfail(strict=True, reason="projections/registry.py employment_ended overwrites the "
+                   "row's positions with the end event's instead of appending it")
+def test_an_ended_employment_still_names_the_event_that_started_it(
+    scene: Scene, ledger: Ledger,
+) -> None:
+    ledger.leave_employer(TECHNICIAN, SUB, date(2025, 6, 19), ADMIN)
+    with scene.read() as tx:
+        [(positions,)] = tx.execute("SELECT positions FROM {worker_employments} "
+                                    "WHERE technician_id = %s", [TECHNICIAN])
+    types = {entry.position: entry.event_type for entry in events_after(ledger, 0, MAX_PAGE)}
+    assert sorted(types[p] for p in orjson.loads(positions)) == [
+        "Worker.EmploymentEnded", "Worker.EmploymentStarted"]
