@@ -81,9 +81,10 @@ def _unresolved_unknown_cards(
         "AND reader_time < %s ORDER BY reader_time, tap_id", [start, end],
     ) if "unknown_card" in row[6].split(",")]
     cards = sorted({row[3] for row in taps if row[3]})
+    marks = ", ".join(["%s"] * len(cards))
     holders = dict(tx.execute(
-        f"SELECT card_id, technician_id FROM {{card_registry}} WHERE card_id IN "
-        f"({tx.in_list(cards)})", cards)) if cards else {}
+        f"SELECT card_id, technician_id FROM {{card_registry}} WHERE card_id IN ({marks})",
+        cards)) if cards else {}
     unresolved: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
     for tap_id, site, reader_id, card_id, reader_time, position, _ in taps:
         holder = holders.get(card_id)

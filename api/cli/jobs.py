@@ -1,0 +1,156 @@
+"""Nightly jobs by hand: close a day, expire entries, settle Kentaikyo, bill site fees, seal and
+verify the log; and `ledger scheduler` to run them on their schedule without the API."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from datetime import timedelta
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from api.cli.common import ActingAs, app, command, console, err_console, open_ledger, parse_actor
+from ledger import clock
+from ledger.clock import parse_date, work_date_of
+from ledger.domain.settlement import add_months, month_of, parse_month
+from ledger.jobs import verify_seals
+from ledger.settings import get_settings
+from projections.settlement.runs import ALREADY_DONE, LOCKED, RunResult, recent_job_runs
+from projections.settlement.scheduler import (
+    BILL,
+    CLOSE_DAY,
+    EXPIRE,
+    SEAL,
+    SETTLE,
+    Jobs,
+    start_scheduler,
+)
+from projections.store import ReadStore
+
+settle = typer.Typer(help="締め: monthly settlements.", no_args_is_help=True)
+bill = typer.Typer(help="Bills.", no_args_is_help=True)
+app.add_typer(settle, name="settle")
+app.add_typer(bill, name="bill")
+
+Month = Annotated[str | None, typer.Option("--month", help="YYYY-MM (default: last month)")]
+Day = Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: yesterday, JST)")]
+
+def _yesterday() -> str:
+    return (work_date_of(clock.now()) - timedelta(days=1)).isoformat()
+
+def _last_month() -> str:
+    return add_months(month_of(work_date_of(clock.now())), -1)
+
+def _run(job: str, period: str, acting_as: str) -> None:
+    """Run by hand, under the job's lock and recorded like a scheduled run; a period done
+    already is run again (each job is idempotent: it issues nothing twice)."""
+    actor = parse_actor(acting_as)
+    with open_ledger() as ledger:
+        result = Jobs(ledger, get_settings(), actor=actor).run(job, period, force=True)
+    _print(result)
+
+def _print(result: RunResult) -> None:
+    if result.outcome == LOCKED:
+        err_console.print(f"{result.job} {result.period}: another process is running it; "
+                          "try again later")
+        sys.exit(1)
+    if result.error is not None:
+        raise result.error  # reported by `command` (a refusal exits 2)
+    counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
+    done = " (done already)" if result.outcome == ALREADY_DONE else ""
+    console.print(f"{result.job} {result.period}: {result.outcome}{done} — {counts}",
+                  highlight=False)
+
+@command("close-day")
+def close_day_command(date: Day = None, acting_as: ActingAs = "system:cli") -> None:
+    """日締め: close every open site's day (missing exits, unknown cards, silent readers)."""
+    day = parse_date(date, "date").isoformat() if date else _yesterday()
+    _run(CLOSE_DAY, day, acting_as)
+
+@command("expire-entries")
+def expire_entries_command(acting_as: ActingAs = "system:cli") -> None:
+    """Expire manual entries and corrections still pending after their deadline."""
+    _run(EXPIRE, work_date_of(clock.now()).isoformat(), acting_as)
+
+@command("kentaikyo", group=settle)
+def settle_kentaikyo_command(month: Month = None, acting_as: ActingAs = "system:cli") -> None:
+    """建退共: issue a month's work report (就労実績報告) and its files, once."""
+    period = month or _last_month()
+    parse_month(period)
+    _run(SETTLE, period, acting_as)
+
+@command("site-fees", group=bill)
+def bill_site_fees_command(month: Month = None, acting_as: ActingAs = "system:cli") -> None:
+    """現場利用料: bill each prime contractor for a month (carrying small bills over)."""
+    period = month or _last_month()
+    parse_month(period)
+    _run(BILL, period, acting_as)
+
+@command("seal")
+def seal_command(date: Day = None, acting_as: ActingAs = "system:cli") -> None:
+    """Seal the log up to a day: a SHA-256 chain, one seal a day."""
+    day = parse_date(date, "date").isoformat() if date else _yesterday()
+    _run(SEAL, day, acting_as)
+
+@command("verify")
+def verify_command(
+    from_date: Annotated[str | None, typer.Option("--from", help="First sealed day to check")]
+    = None,
+) -> None:
+    """Recompute the seal chain from the stored events; exit 1 at the first that differs."""
+    start = parse_date(from_date, "from") if from_date else None
+    with open_ledger() as ledger:
+        store = ReadStore(get_settings())
+        try:
+            result = verify_seals(ledger, store, start)
+        finally:
+            store.close()
+    if not result.ok:
+        err_console.print(f"[red]MISMATCH[/red] {result.first_mismatch}", highlight=False)
+        err_console.print(f"checked {result.seals_checked} seal(s), "
+                          f"{result.events_checked} event(s) before it")
+        sys.exit(1)
+    console.print(f"ok: {result.seals_checked} seal(s), {result.events_checked} event(s) match; "
+                  f"last sealed day {result.last_sealed_day}; "
+                  f"{result.unsealed_events} event(s) recorded since", highlight=False)
+
+@command("job-runs")
+def job_runs_command(
+    limit: Annotated[int, typer.Option(min=1, help="How many, newest first")] = 20,
+) -> None:
+    """List the latest job runs (scheduled and by hand)."""
+    store = ReadStore(get_settings())
+    try:
+        runs = recent_job_runs(store, limit)
+    finally:
+        store.close()
+    table = Table("job", "period", "started", "finished", "outcome", "counts")
+    for run in runs:
+        table.add_row(run.job, run.period, _time(run.started_at), _time(run.finished_at),
+                      run.outcome, ", ".join(f"{k} {v}" for k, v in run.counts.items())
+                      or (run.detail or ""))
+    console.print(table)
+
+def _time(moment: Any) -> str:
+    return "" if moment is None else moment.astimezone(clock.JST).isoformat(timespec="seconds")
+
+@command("scheduler")
+def scheduler_command() -> None:
+    """Run the nightly jobs on their schedule (Asia/Tokyo) until stopped, without the API."""
+    stop = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stop.set())
+    settings = get_settings()
+    with open_ledger() as ledger:
+        store = ReadStore(settings)
+        scheduler = start_scheduler(ledger, store, settings)
+        console.print("scheduler running; jobs: " + ", ".join(
+            f"{job.id} next {job.next_run_time}" for job in scheduler.get_jobs()))
+        try:
+            stop.wait()
+        finally:
+            scheduler.shutdown(wait=True)
+            store.close()
