@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import ConnectionPoolClosedError, PersistenceError
 
 from ledger import clock
 from ledger.actors import Actor, Role
@@ -36,7 +36,7 @@ class InProcessTransport:
             raise TransportUnauthorized(str(error)) from None
         except LedgerError as error:
             raise BatchRefused(str(error)) from None
-        except PersistenceError as error:  # the database is down or failing: nothing stored
+        except (PersistenceError, ConnectionPoolClosedError) as error:  # nothing was stored
             raise TransportUnavailable(f"ledger database: {error}") from None
         for receipt in receipts:
             results[receipt.tap_id] = TapResult(receipt.tap_id, receipt.status,
