@@ -87,6 +87,12 @@ def work_date_of(moment: datetime) -> date:
     return require_aware(moment, "time").astimezone(JST).date()
 
 
+def jst_date(moment: datetime) -> date:
+    """``work_date_of`` for times already known to be aware (stored ones): the projection's hot
+    path calls it for every tap."""
+    return moment.astimezone(JST).date()
+
+
 def end_of_month(day: date) -> date:
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 

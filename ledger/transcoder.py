@@ -65,7 +65,11 @@ class OrjsonTranscoder(Transcoder):
                     msg = f"Data serialized with name {value['_type_']!r} is not deserializable"
                     raise TranscodingNotRegisteredError(msg) from None
                 return transcoding.decode(self._untag(value["_data_"]))
-            return {key: self._untag(item) for key, item in value.items()}
+            untagged = {}
+            for key, item in value.items():
+                item_kind = type(item)
+                untagged[key] = self._untag(item) if item_kind is dict or item_kind is list else item
+            return untagged
         if kind is list:
             return [self._untag(item) for item in value]
         return value

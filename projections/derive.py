@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from ledger.clock import work_date_of
+from ledger.clock import jst_date
 
 IN, OUT, UNKNOWN = "in", "out", "unknown"
 
@@ -82,14 +82,14 @@ def derive_card_days(taps: Iterable[TapFact], max_shift: timedelta) -> list[Card
         if current is not None and _belongs_to(tap, current, max_shift):
             current.taps.append(tap)
         else:
-            days.append(CardDay(work_date_of(tap.reader_time), [tap]))
+            days.append(CardDay(jst_date(tap.reader_time), [tap]))
     return days
 
 
 def _belongs_to(tap: TapFact, day: CardDay, max_shift: timedelta) -> bool:
     if tap.reader_time - day.first_tap.reader_time > max_shift:
         return False
-    if work_date_of(tap.reader_time) == day.work_date:
+    if jst_date(tap.reader_time) == day.work_date:
         return True
     # After midnight: only the end of the shift that is still open stays with its start date.
     return day.is_open and tap.direction in (OUT, UNKNOWN)

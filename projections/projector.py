@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from eventsourcing.domain import DomainEventProtocol
 
-from ledger.clock import work_date_of
+from ledger.clock import jst_date
 from projections.registry import HANDLERS
 from projections.store import Tx
 from projections.work_records import Pair, rebuild_records
@@ -104,12 +104,14 @@ class LedgerProjection:
               affected: dict[Pair, set[date]]) -> None:
         readers = sorted({s["reader_id"] for _, s in taps})
         cards = sorted({s["card_id"] for _, s in taps if s["card_id"]})
+        reader_in, reader_params = tx.is_in("reader_id", readers)
         reader_rows = {r[0]: r[1:] for r in tx.execute(
             "SELECT reader_id, site_id, registered_at_position, retired_at_position "
-            f"FROM {{reader_registry}} WHERE reader_id IN ({tx.in_list(readers)})", readers)}
+            f"FROM {{reader_registry}} WHERE {reader_in}", reader_params)}
+        card_in, card_params = tx.is_in("card_id", cards)
         card_rows = {r[0]: r[1:] for r in tx.execute(
             "SELECT card_id, technician_id, issued_at_position, revoked_at_position "
-            f"FROM {{card_registry}} WHERE card_id IN ({tx.in_list(cards)})", cards)} if cards else {}
+            f"FROM {{card_registry}} WHERE {card_in}", card_params)} if cards else {}
         facts, exceptions = [], []
         for position, s in taps:
             flags: list[str] = []
@@ -135,15 +137,15 @@ class LedgerProjection:
                 exceptions.append([s["tap_id"], site_id, s["reader_id"], ",".join(kinds),
                                    technician_id, s["card_id"], s["reader_time"], position])
             if site_id is not None and technician_id is not None:
-                affected[(technician_id, site_id)].add(work_date_of(s["reader_time"]))
-        tx.executemany(
-            "INSERT INTO {tap_facts} (tap_id, technician_id, site_id, reader_id, card_id, "
-            "direction, reader_time, received_at, position, flags) VALUES "
-            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING", facts)
-        tx.executemany(
-            "INSERT INTO {site_exceptions} (tap_id, site_id, reader_id, kind, technician_id, "
-            "card_id, reader_time, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT DO NOTHING", exceptions)
+                affected[(technician_id, site_id)].add(jst_date(s["reader_time"]))
+        # Each Tap.Recorded event is projected once (tracking commits with the rows), so these
+        # are plain appends.
+        tx.append_rows("tap_facts", ("tap_id", "technician_id", "site_id", "reader_id", "card_id",
+                                     "direction", "reader_time", "received_at", "position",
+                                     "flags"), facts)
+        tx.append_rows("site_exceptions", ("tap_id", "site_id", "reader_id", "kind",
+                                           "technician_id", "card_id", "reader_time", "position"),
+                       exceptions)
 
 
 def _valid_at(row: tuple[Any, ...] | None, position: int) -> Any:

@@ -59,9 +59,44 @@ class Tx:
             self.cursor.executemany(_render(sql, self.suffix, self.sqlite),
                                     [self._params(row) for row in rows])
 
-    def in_list(self, values: Sequence[Any]) -> str:
-        """Placeholders for ``IN (…)``."""
-        return ", ".join(["%s"] * len(values))
+    def append_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Bulk insert of new rows (COPY on PostgreSQL: one stream instead of a row a trip)."""
+        if not rows:
+            return
+        name = f"{table}{self.suffix}"
+        if self.sqlite:
+            marks = ", ".join(["?"] * len(columns))
+            self.cursor.executemany(f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})",
+                                    [self._params(row) for row in rows])
+            return
+        with self.cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def delete_keys(
+        self, table: str, columns: Sequence[str], pg_types: Sequence[str],
+        keys: Sequence[Sequence[Any]],
+    ) -> None:
+        """Delete the rows with these composite keys, in one statement on PostgreSQL."""
+        if not keys:
+            return
+        name = f"{table}{self.suffix}"
+        if self.sqlite:
+            where = " AND ".join(f"{c} = ?" for c in columns)
+            self.cursor.executemany(f"DELETE FROM {name} WHERE {where}",
+                                    [self._params(key) for key in keys])
+            return
+        arrays = ", ".join(f"%s::{t}[]" for t in pg_types)
+        self.cursor.execute(
+            f"DELETE FROM {name} WHERE ({', '.join(columns)}) IN (SELECT * FROM unnest({arrays}))",
+            [list(column) for column in zip(*keys, strict=True)])
+
+    def is_in(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """``column IN (…)`` as SQL and its parameters. One array parameter on PostgreSQL: a
+        statement with thousands of placeholders would be parsed again for every length."""
+        if self.sqlite:
+            return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
+        return f"{column} = ANY(%s)", [list(values)]
 
 
 class ReadStore:

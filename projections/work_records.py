@@ -16,7 +16,7 @@ import orjson
 from ledger.clock import JST
 from projections.derive import CardDay, TapFact, derive_card_days
 from projections.records import RecordSource, RecordStatus
-from projections.store import Tx, as_date, as_datetime
+from projections.store import Tx, _sqlite_value, as_date, as_datetime
 
 # Taps with these flags are kept for the exceptions list but make no record.
 NOT_COUNTED_FLAGS = frozenset({"unknown_card", "revoked_card", "unregistered_reader"})
@@ -48,29 +48,41 @@ class Context:
     requests: dict[tuple[str, str, date], list[Request]]
     roster: dict[Pair, list[tuple[int, str, str, str]]]  # (from_position, employer, trade, role)
     employments: dict[str, list[tuple[str, date, date | None, bool]]]
+    stored: dict[tuple[str, str, date], tuple[Any, ...]]  # the records as they are now
+
+
+RECORD_COLUMNS = ("technician_id", "site_id", "work_date", "employer_business_id", "trade",
+                  "role_position", "work_content", "first_entry", "last_exit", "minutes_on_site",
+                  "source", "status", "flags", "event_positions")
 
 
 def rebuild_records(tx: Tx, affected: dict[Pair, set[date]], max_shift: timedelta) -> None:
     targets = {pair: {d + timedelta(days=k) for d in dates for k in (-1, 0, 1)}
                for pair, dates in affected.items()}
     context = _load_context(tx, affected)
-    deletes: list[tuple[str, str, date]] = []
+    changed: list[tuple[str, str, date]] = []
     rows: list[list[Any]] = []
     for (technician_id, site_id), dates in targets.items():
         days = _days_by_date(derive_card_days(context.taps.get((technician_id, site_id), []),
                                               max_shift))
         for work_date in sorted(dates):
-            deletes.append((technician_id, site_id, work_date))
+            key = (technician_id, site_id, work_date)
             row = _record_row(technician_id, site_id, work_date, days.get(work_date), context)
+            stored = context.stored.get(key)
+            if row is not None and stored is not None and _same(row, stored, tx.sqlite):
+                continue  # most of a batch's neighbouring days did not change: leave them be
+            if stored is not None:
+                changed.append(key)
             if row is not None:
                 rows.append(row)
-    tx.executemany("DELETE FROM {work_records} WHERE technician_id = %s AND site_id = %s "
-                   "AND work_date = %s", deletes)
-    tx.executemany(
-        "INSERT INTO {work_records} (technician_id, site_id, work_date, employer_business_id, "
-        "trade, role_position, work_content, first_entry, last_exit, minutes_on_site, source, "
-        "status, flags, event_positions) VALUES "
-        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
+    tx.delete_keys("work_records", RECORD_COLUMNS[:3], ("text", "text", "date"), changed)
+    tx.append_rows("work_records", RECORD_COLUMNS, rows)
+
+
+def _same(row: list[Any], stored: tuple[Any, ...], sqlite: bool) -> bool:
+    if sqlite:
+        return tuple(_sqlite_value(v) for v in row) == stored
+    return tuple(row) == stored
 
 
 def _days_by_date(days: list[CardDay]) -> dict[date, CardDay]:
@@ -88,13 +100,13 @@ def _load_context(tx: Tx, affected: dict[Pair, set[date]]) -> Context:
     all_dates = {d for dates in affected.values() for d in dates}
     low = min(all_dates) - WINDOW_BEFORE
     high = max(all_dates) + WINDOW_AFTER
-    marks = tx.in_list(technicians)
-    context = Context(defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list))
+    worker_in, worker_params = tx.is_in("technician_id", technicians)
+    context = Context(defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list),
+                      {})
     for tech, site, tap_id, at, direction, position, flags in tx.execute(
         "SELECT technician_id, site_id, tap_id, reader_time, direction, position, flags "
-        f"FROM {{tap_facts}} WHERE technician_id IN ({marks}) AND reader_time >= %s "
-        "AND reader_time < %s",
-        [*technicians, datetime.combine(low, time(0), JST), datetime.combine(high, time(0), JST)],
+        f"FROM {{tap_facts}} WHERE {worker_in} AND reader_time >= %s AND reader_time < %s",
+        [*worker_params, datetime.combine(low, time(0), JST), datetime.combine(high, time(0), JST)],
     ):
         tap_flags = tuple(orjson.loads(flags))
         if site is not None and not NOT_COUNTED_FLAGS.intersection(tap_flags):
@@ -102,8 +114,8 @@ def _load_context(tx: Tx, affected: dict[Pair, set[date]]) -> Context:
                 TapFact(tap_id, as_datetime(at), direction, position, tap_flags))  # type: ignore[arg-type]
     for row in tx.execute(
         "SELECT request_id, kind, technician_id, site_id, work_date, employer_business_id, "
-        f"payload, status, positions FROM {{requests}} WHERE technician_id IN ({marks}) "
-        "AND work_date >= %s AND work_date <= %s", [*technicians, low, high],
+        f"payload, status, positions FROM {{requests}} WHERE {worker_in} "
+        "AND work_date >= %s AND work_date <= %s", [*worker_params, low, high],
     ):
         work_date = as_date(row[4])
         assert work_date is not None
@@ -112,14 +124,19 @@ def _load_context(tx: Tx, affected: dict[Pair, set[date]]) -> Context:
             tuple(orjson.loads(row[8]))))
     for site, tech, from_position, employer, trade, role in tx.execute(
         "SELECT site_id, technician_id, from_position, employer_business_id, trade, role_position "
-        f"FROM {{roster_history}} WHERE technician_id IN ({marks})", technicians,
+        f"FROM {{roster_history}} WHERE {worker_in}", worker_params,
     ):
         context.roster[(tech, site)].append((from_position, employer, trade, role))
     for tech, business, since, until, primary in tx.execute(
         "SELECT technician_id, business_id, since, until, is_primary "
-        f"FROM {{worker_employments}} WHERE technician_id IN ({marks})", technicians,
+        f"FROM {{worker_employments}} WHERE {worker_in}", worker_params,
     ):
         context.employments[tech].append((business, as_date(since), as_date(until), bool(primary)))  # type: ignore[arg-type]
+    for row in tx.execute(
+        f"SELECT {', '.join(RECORD_COLUMNS)} FROM {{work_records}} WHERE {worker_in} "
+        "AND work_date >= %s AND work_date <= %s", [*worker_params, low, high],
+    ):
+        context.stored[(row[0], row[1], as_date(row[2]))] = tuple(row)  # type: ignore[index]
     return context
 
 
