@@ -86,6 +86,14 @@ def jst_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
     return jst_day_start(date_from), jst_day_start(date_to + timedelta(days=1))
 
 
+def is_in(tx: Tx, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """``column IN (…)`` and its parameters; one array parameter on PostgreSQL, so the statement
+    text does not change with the number of values."""
+    if tx.sqlite:
+        return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
+    return f"{column} = ANY(%s)", [list(values)]
+
+
 def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(values), size):
         yield values[start:start + size]

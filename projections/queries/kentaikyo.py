@@ -29,7 +29,14 @@ from projections.kentaikyo import (
     month_bounds,
     month_report,
 )
-from projections.queries._common import RECORD_COLUMNS, Source, chunks, reading, work_record
+from projections.queries._common import (
+    RECORD_COLUMNS,
+    Source,
+    chunks,
+    is_in,
+    reading,
+    work_record,
+)
 from projections.records import WorkRecord
 from projections.store import Tx, as_date
 
@@ -138,29 +145,33 @@ def _candidates(
 def _counted_records(tx: Tx, workers: Sequence[str], first: date, last: date) -> list[WorkRecord]:
     records: list[WorkRecord] = []
     for part in chunks(workers):
+        workers_in, params = is_in(tx, "w.technician_id", part)
         records += [work_record(row) for row in tx.execute(
-            f"SELECT {RECORD_COLUMNS} FROM {{work_records}} w "
-            f"WHERE w.technician_id IN ({tx.in_list(part)}) AND w.work_date >= %s "
-            "AND w.work_date <= %s AND w.status = 'counted'", [*part, first, last])]
+            f"SELECT {RECORD_COLUMNS} FROM {{work_records}} w WHERE {workers_in} "
+            "AND w.work_date >= %s AND w.work_date <= %s AND w.status = 'counted'",
+            [*params, first, last])]
     return records
 
 
 def _worker_enrollments(tx: Tx, workers: Sequence[str]) -> dict[str, date | None]:
-    return _enrollments(tx, "SELECT technician_id, kentaikyo_since FROM {workers} "
-                            "WHERE technician_id IN", workers)
+    return _enrollments(tx, "SELECT technician_id, kentaikyo_since FROM {workers}",
+                        "technician_id", workers)
 
 
 def _employer_enrollments(tx: Tx, records: Iterable[WorkRecord]) -> dict[str, date | None]:
     employers = sorted({r.employer_business_id for r in records if r.employer_business_id})
-    return _enrollments(tx, "SELECT business_id, kentaikyo_since FROM {businesses} "
-                            "WHERE business_id IN", employers)
+    return _enrollments(tx, "SELECT business_id, kentaikyo_since FROM {businesses}",
+                        "business_id", employers)
 
 
-def _enrollments(tx: Tx, select: str, keys: Sequence[str]) -> dict[str, date | None]:
+def _enrollments(
+    tx: Tx, select: str, key_column: str, keys: Sequence[str]
+) -> dict[str, date | None]:
     found: dict[str, date | None] = {}
     for part in chunks(keys):
+        keys_in, params = is_in(tx, key_column, part)
         found |= {key: as_date(since)
-                  for key, since in tx.execute(f"{select} ({tx.in_list(part)})", part)}
+                  for key, since in tx.execute(f"{select} WHERE {keys_in}", params)}
     return found
 
 
@@ -169,14 +180,14 @@ def _sites(tx: Tx, records: Iterable[WorkRecord]) -> dict[str, SiteInfo]:
     heads: dict[str, tuple[str, str]] = {}
     parents: defaultdict[str, dict[str, str]] = defaultdict(dict)
     for part in chunks(site_ids):
-        marks = tx.in_list(part)
+        sites_in, params = is_in(tx, "site_id", part)
         for site_id, prime, method in tx.execute(
-            "SELECT site_id, prime_business_id, kentaikyo_method FROM {sites} "
-            f"WHERE site_id IN ({marks})", part):
+            f"SELECT site_id, prime_business_id, kentaikyo_method FROM {{sites}} WHERE {sites_in}",
+            params):
             heads[site_id] = (prime, method)
         for site_id, business, parent in tx.execute(
             "SELECT site_id, business_id, parent_business_id FROM {site_structure} "
-            f"WHERE site_id IN ({marks}) AND parent_business_id IS NOT NULL", part):
+            f"WHERE {sites_in} AND parent_business_id IS NOT NULL", params):
             parents[site_id][business] = parent
     return {site_id: SiteInfo.from_parents(site_id, prime, KentaikyoMethod(method),
                                            parents[site_id])

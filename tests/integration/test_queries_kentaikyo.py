@@ -20,6 +20,7 @@ from tests.integration.test_queries_world import (
     OTHER,
     OTHER_SITE,
     PRIME,
+    PRIME_STAFF,
     SITE,
     SITE_B,
     SUB,
@@ -133,3 +134,17 @@ def test_days_before_the_workers_enrollment_are_not_eligible(scene: Scene) -> No
         report = kentaikyo_month(tx, "2020-12", technician_id=TECHNICIAN)
     assert [day.reason for line in report.lines for day in line.days] == [
         Ineligibility.BEFORE_ENROLLMENT]
+
+
+def test_a_manual_entry_earns_points_only_once_approved(
+    scene: Scene, ledger: Ledger, now: FixedClock,
+) -> None:
+    now.at = jst(2021, 10, 13, 9)  # the day after the forgotten card, within the deadline
+    request_id = scene.manual_entry(date(2021, 10, 12), site_id=SITE_B)
+    with scene.read() as tx:
+        assert kentaikyo_month(tx, "2021-10").lines == ()
+    now.at = jst(2021, 10, 14, 9)
+    ledger.approve(request_id, PRIME_STAFF)
+    with scene.read() as tx:
+        report = kentaikyo_month(tx, "2021-10", only_sites_of_prime=PRIME)
+    assert outcomes(report) == [(TECHNICIAN, SITE_B, date(2021, 10, 12), Outcome.ELIGIBLE, 320)]

@@ -9,11 +9,13 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.clock import FixedClock
+from ledger.domain.taps import TapObservation
 from ledger.settings import Settings
 from projections.queries import DayCount, career_records, career_summary
 from projections.records import RecordSource, RecordStatus
 from tests.integration.test_queries_world import (
     ADMIN,
+    CARD,
     OTHER,
     PRIME_STAFF,
     SITE,
@@ -49,12 +51,16 @@ def test_two_sites_on_one_day_are_one_work_day_and_two_records(scene: Scene) -> 
         (SITE, date(2025, 6, 2), 240), (SITE_B, date(2025, 6, 2), 240)]
 
 
-def test_repeated_taps_make_one_record(scene: Scene) -> None:
+def test_repeated_taps_make_one_record(scene: Scene, ledger: Ledger) -> None:
     scene.tap("GATE-1", "in", jst(2025, 6, 3, 7, 55))
     scene.tap("GATE-1", "in", jst(2025, 6, 3, 7, 56))  # tapped twice at the gate
     scene.tap("GATE-1", "out", jst(2025, 6, 3, 12))  # lunch
     scene.tap("GATE-1", "in", jst(2025, 6, 3, 13))
     last = scene.tap("GATE-1", "out", jst(2025, 6, 3, 17, 30))
+    observation = TapObservation(last.tap_id, "GATE-1", "out", jst(2025, 6, 3, 17, 30),
+                                 card_id=CARD)
+    [again] = ledger.record_taps([observation], ADMIN)  # the reader uploads it a second time
+    assert again.status == "duplicate"
     with scene.read() as tx:
         records = career_records(tx, TECHNICIAN, *JUNE)
         summary = career_summary(tx, TECHNICIAN, *JUNE)
