@@ -75,9 +75,24 @@ def employment_started(tx: Tx, position: int, e: dict[str, Any]) -> None:
 
 @handles("Worker.EmploymentEnded")
 def employment_ended(tx: Tx, position: int, e: dict[str, Any]) -> None:
+    worker, business = e["technician_id"], e["business_id"]
+    rows = tx.execute("SELECT positions, is_primary FROM {worker_employments} "
+                      "WHERE technician_id = %s AND business_id = %s AND until IS NULL",
+                      [worker, business])
+    if not rows:
+        return
+    positions = [*orjson.loads(rows[0][0]), position]
     tx.execute("UPDATE {worker_employments} SET until = %s, is_primary = %s, positions = %s "
                "WHERE technician_id = %s AND business_id = %s AND until IS NULL",
-               [e["until"], False, _positions(position), e["technician_id"], e["business_id"]])
+               [e["until"], False, orjson.dumps(positions).decode(), worker, business])
+    if rows[0][1]:  # the primary employer left: the earliest remaining one becomes primary
+        remaining = tx.execute("SELECT business_id, since FROM {worker_employments} "
+                               "WHERE technician_id = %s AND until IS NULL ORDER BY since, "
+                               "business_id", [worker])
+        if remaining:
+            tx.execute("UPDATE {worker_employments} SET is_primary = %s WHERE technician_id = %s "
+                       "AND business_id = %s AND since = %s",
+                       [True, worker, remaining[0][0], remaining[0][1]])
 
 
 @handles("Worker.KentaikyoEnrolled")

@@ -109,8 +109,8 @@ class Worker(LedgerAggregate):
         if current.primary:
             current.primary = False
             remaining = [e for e in self.employments if e.until is None]
-            if remaining:
-                remaining[0].primary = True
+            if remaining:  # the earliest remaining employer becomes primary
+                min(remaining, key=lambda e: (e.since, e.business_id)).primary = True
 
     def _current_employment(self, business_id: str) -> Employment:
         for employment in self.employments:

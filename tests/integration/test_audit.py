@@ -89,8 +89,6 @@ def test_events_after_pages_through_the_whole_log_in_order(scene: Scene, ledger:
         "Business.Registered", "admin:office", 1)
 
 
-@pytest.mark.xfail(strict=True, reason="projections/registry.py employment_ended overwrites the "
-                   "row's positions with the end event's instead of appending it")
 def test_an_ended_employment_still_names_the_event_that_started_it(
     scene: Scene, ledger: Ledger,
 ) -> None:
