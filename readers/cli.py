@@ -3,6 +3,7 @@ tap-wave simulator (simulate)."""
 
 from __future__ import annotations
 
+import logging
 import random
 import signal
 import threading
@@ -27,6 +28,7 @@ from readers.spool import Spool, SpoolError, SpoolStatus
 from readers.uploader import SKEW_TOLERANCE, Uploader
 from readers.wiring import make_profile, make_transport, setup_logging, spool_path
 
+log = logging.getLogger("readers.gate")
 app = typer.Typer(help="CCUS gate reader agent: card taps → local spool → ledger.",
                   no_args_is_help=True, add_completion=False)
 console = Console()
@@ -109,7 +111,8 @@ def run(
     with _stop_on_signals() as stop:
         uploader.start()
         try:
-            watch(GateObserver(agent, card_profile, reader_name), stop)
+            watch(GateObserver(agent, card_profile, reader_name,
+                               on_removed=lambda name: log.info("card left %s", name)), stop)
         finally:
             uploader.stop()
             the_spool.close()

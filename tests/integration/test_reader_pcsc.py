@@ -6,7 +6,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,7 +17,7 @@ from readers.apdu import Iso7816Profile, UidProfile
 from readers.spool import Spool
 from tests.readers_support.cards import iso_card, refusing_card, uid_card
 from tests.readers_support.fakes import QueueFeedback
-from tests.readers_support.pcsc import PcscUnavailable, VirtualReader, in_ci, private_pcscd
+from tests.readers_support.pcsc import VirtualReader, in_ci, virtual_reader_or_skip
 from tests.readers_support.vicc import VirtualCard
 
 if not in_ci():
@@ -30,14 +30,7 @@ AID, EF = bytes.fromhex("F0434355530001"), bytes.fromhex("0101")
 
 @pytest.fixture(scope="module")
 def virtual_reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtualReader]:
-    stack = ExitStack()
-    try:
-        reader = stack.enter_context(private_pcscd(tmp_path_factory.mktemp("pcscd")))
-    except PcscUnavailable as reason:
-        if in_ci():
-            raise
-        pytest.skip(f"PC/SC SKIPPED: {reason}")
-    with stack:
+    with virtual_reader_or_skip(tmp_path_factory.mktemp("pcscd")) as reader:
         yield reader
 
 

@@ -15,7 +15,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +69,22 @@ def private_pcscd(workdir: Path, timeout: float = 30.0) -> Iterator[VirtualReade
             yield VirtualReader(READER, port, log)
         finally:
             _stop(process)
+
+
+@contextmanager
+def virtual_reader_or_skip(workdir: Path) -> Iterator[VirtualReader]:
+    """The private stack for a test module; skipped where it cannot run, except in CI."""
+    import pytest
+
+    stack = ExitStack()
+    try:
+        reader = stack.enter_context(private_pcscd(workdir))
+    except PcscUnavailable as reason:
+        if in_ci():
+            raise
+        pytest.skip(f"PC/SC SKIPPED: {reason}")
+    with stack:
+        yield reader
 
 
 @contextmanager
