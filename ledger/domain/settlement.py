@@ -333,15 +333,9 @@ class SiteFeeAccount(LedgerAggregate):
             raise InvalidState("month", "site_fee.billed",
                                f"{month} is not after the last billed month {self.last_month}")
 
-    def bill_month(
-        self, month: str, usage: Mapping[UsageKey, int], actor: Actor, now: datetime
-    ) -> None:
-        """Bill `month`: `usage` is the current record count per site and work month (this month
-        and the LOOKBACK_MONTHS before it, for late records); only what was not billed before is
-        charged."""
-        check_job_actor(actor)
-        check_month_over(month, now)
-        self.check_next_month(month)
+    def unbilled(self, month: str, usage: Mapping[UsageKey, int]) -> list[list[Any]]:
+        """Lines ``[site, work month, records, yen]`` for records not billed yet (negative for
+        records billed that no longer count)."""
         oldest = add_months(month, -LOOKBACK_MONTHS)
         billed_keys = {(site, work_month) for site, _, work_month in
                        (k.partition("|") for k in self.billed)
@@ -354,10 +348,24 @@ class SiteFeeAccount(LedgerAggregate):
                 raise InvalidValue(
                     "usage", "usage.month",
                     f"{work_month} is not within {LOOKBACK_MONTHS} months of {month}")
-            records = usage.get((site_id, work_month), 0)
-            delta = records - self.billed_records(site_id, work_month)
+            delta = usage.get((site_id, work_month), 0) - self.billed_records(site_id, work_month)
             if delta:
                 lines.append([site_id, work_month, delta, delta * SITE_FEE_YEN_PER_RECORD])
+        return lines
+
+    def has_anything_due(self, month: str, usage: Mapping[UsageKey, int]) -> bool:
+        return self.carried_yen != 0 or bool(self.unbilled(month, usage))
+
+    def bill_month(
+        self, month: str, usage: Mapping[UsageKey, int], actor: Actor, now: datetime
+    ) -> None:
+        """Bill `month`: `usage` is the current record count per site and work month (this month
+        and the LOOKBACK_MONTHS before it, for late records); only what was not billed before is
+        charged."""
+        check_job_actor(actor)
+        check_month_over(month, now)
+        self.check_next_month(month)
+        lines = self.unbilled(month, usage)
         usage_yen = sum(int(line[3]) for line in lines)
         total = self.carried_yen + usage_yen
         since = self.carried_since or month

@@ -46,7 +46,10 @@ def bill_site_fees(ledger: Ledger, store: ReadStore, month: str, actor: Actor) -
         if account.last_month is not None and months_between(account.last_month, month) <= 0:
             already += 1
             continue
-        account.bill_month(month, usage.get(prime, {}), actor, now)
+        mine = usage.get(prime, {})
+        if not account.has_anything_due(month, mine):
+            continue  # only records already billed (the look-back window), and no carry
+        account.bill_month(month, mine, actor, now)
         accounts.append(account)
     if accounts:
         ledger.save(*accounts)  # one transaction: the month is billed for all primes or none

@@ -45,7 +45,8 @@ def iter_raw(
         with store.read() as tx:
             rows = tx.execute(sql, [*params, page])
         for position, originator_id, version, topic, state in rows:
-            yield RawEvent(int(position), _uuid(originator_id), int(version), topic, bytes(state))
+            yield RawEvent(int(position), _uuid(originator_id), int(version), topic,
+                           _bytes(state))
         if len(rows) < page:
             return
         after = int(rows[-1][0])
@@ -58,9 +59,16 @@ def raw_with_topic(store: ReadStore, topic: str) -> list[RawEvent]:
         rows = tx.execute(
             f"SELECT {position_column}, originator_id, originator_version, topic, state "
             f"FROM {table} WHERE topic = %s ORDER BY {position_column}", [topic])
-    return [RawEvent(int(p), _uuid(o), int(v), t, bytes(s)) for p, o, v, t, s in rows]
+    return [RawEvent(int(p), _uuid(o), int(v), t, _bytes(s)) for p, o, v, t, s in rows]
 
 
 def _uuid(value: object) -> UUID:
     # PostgreSQL gives a UUID; SQLite holds text (hex, or hyphenated from other writers).
     return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def _bytes(value: object) -> bytes:
+    # SQLite columns hold whatever was written: a row rewritten by hand may hold text.
+    if isinstance(value, str):
+        return value.encode()
+    return bytes(value)  # type: ignore[call-overload]

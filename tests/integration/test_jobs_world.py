@@ -80,13 +80,15 @@ class World:
         for site, reader in READERS.items():
             ledger.register_reader(reader, site, "auto", ADMIN)
 
-    def tap(self, site: str, card: str, direction: str, at: datetime) -> None:
+    def tap(self, site: str, card: str, direction: str, at: datetime) -> int:
         """A tap at `at`, received half a minute later (the clock moves there if behind)."""
         self.clock.at = max(self.clock.at, at + timedelta(seconds=30))
         reader = READERS[site]
-        self.ledger.record_taps(
+        (receipt,) = self.ledger.record_taps(
             [TapObservation(f"{reader}:{next(self.sequence)}", reader, direction, at,
                             card_id=card)], SYSTEM)
+        assert receipt.position is not None
+        return receipt.position
 
     def work(self, site: str, technician: str, day: date, start: int = 8, end: int = 17) -> None:
         """A full day: in at `start`, out at `end` (JST)."""
