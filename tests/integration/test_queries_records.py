@@ -9,7 +9,8 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.clock import FixedClock
-from ledger.domain.taps import TapObservation
+from ledger.domain.taps import Direction, TapObservation
+from ledger.ids import CardId, ReaderId, TapId
 from ledger.settings import Settings
 from projections.queries import DayCount, career_records, career_summary
 from projections.records import RecordSource, RecordStatus
@@ -57,8 +58,8 @@ def test_repeated_taps_make_one_record(scene: Scene, ledger: Ledger) -> None:
     scene.tap("GATE-1", "out", jst(2025, 6, 3, 12))  # lunch
     scene.tap("GATE-1", "in", jst(2025, 6, 3, 13))
     last = scene.tap("GATE-1", "out", jst(2025, 6, 3, 17, 30))
-    observation = TapObservation(last.tap_id, "GATE-1", "out", jst(2025, 6, 3, 17, 30),
-                                 card_id=CARD)
+    observation = TapObservation(TapId(last.tap_id), ReaderId("GATE-1"), Direction.OUT,
+                                 jst(2025, 6, 3, 17, 30), card_id=CardId(CARD))
     [again] = ledger.record_taps([observation], ADMIN)  # the reader uploads it a second time
     assert again.status == "duplicate"
     with scene.read() as tx:

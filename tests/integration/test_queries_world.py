@@ -17,7 +17,8 @@ from uuid import UUID
 from ledger.actors import Actor, Role
 from ledger.application import Ledger, TapReceipt
 from ledger.clock import JST, FixedClock
-from ledger.domain.taps import TapObservation
+from ledger.domain.taps import Direction, TapObservation
+from ledger.ids import CardId, ReaderId, TapId
 from ledger.settings import Settings
 from projections.runner import ProjectionRunner
 from projections.store import ReadStore, Tx
@@ -78,8 +79,9 @@ class Scene:
 
     def tap(self, reader_id: str, direction: str, at: datetime, card_id: str = CARD,
             actor: Actor = ADMIN) -> TapReceipt:
-        observation = TapObservation(f"{reader_id}:{next(self._sequence)}", reader_id, direction,
-                                     at, card_id=card_id)
+        observation = TapObservation(TapId(f"{reader_id}:{next(self._sequence)}"),
+                                     ReaderId(reader_id), Direction(direction), at,
+                                     card_id=CardId(card_id))
         return self.ledger.record_taps([observation], actor)[0]
 
     def shift(self, reader_id: str, start: datetime, hours: float = 9,
