@@ -107,7 +107,7 @@ def test_missed_days_are_sealed_in_one_pass_and_a_day_ends_at_midnight_jst(world
 
 
 def test_verify_names_the_first_event_whose_stored_bytes_changed(world: World) -> None:
-    first, second = two_sealed_days(world)
+    _, second = two_sealed_days(world)
     tamper_state(world.settings, second, b'"direction":{"_type_":"enum:Direction","_data_":"in"}',
                  b'"direction":{"_type_":"enum:Direction","_data_":"ou"}')
 

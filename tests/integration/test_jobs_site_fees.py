@@ -52,8 +52,8 @@ def bills(world: World, prime: str) -> list[tuple[str, int, int, int, int, str]]
 
 def a_thousand_records(world: World, day: int) -> None:
     """1,000 worker-days at SITE_B in February: 50 workers × 20 days, one tap each."""
-    taps = [TapObservation(f"GATE-B:{10_000 + n}", "GATE-B", "in",
-                           jst(2025, 2, 1 + n % 20, 8), technician_id=f"{90_000_000_000_000 + n // 20}")
+    taps = [TapObservation(f"GATE-B:{10_000 + n}", "GATE-B", "in", jst(2025, 2, 1 + n % 20, 8),
+                           technician_id=f"{90_000_000_000_000 + n // 20}")
             for n in range(1000)]
     world.clock.at = jst(2025, 2, day, 9)
     world.ledger.record_taps(taps, SYSTEM)
