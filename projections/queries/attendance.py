@@ -123,8 +123,8 @@ _OPEN = ("AND w.status = 'counted' AND w.first_entry IS NOT NULL AND w.last_exit
 
 
 def _still_open(row: Attendance, now: datetime, max_shift: timedelta) -> bool:
-    assert row.first_entry is not None
-    return row.first_entry <= now and now - row.first_entry <= max_shift
+    assert row.first_entry is not None  # an entry ahead of `now` (reader clock skew) is open too
+    return now - row.first_entry <= max_shift
 
 
 def _select(tx: Tx, where: str, params: Sequence[Any]) -> list[Attendance]:
