@@ -13,7 +13,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from ledger.clock import Clock, SystemClock
+from ledger.clock import Clock, SystemClock, work_date_of
 from readers.backoff import Backoff
 from readers.delivery import TapResult, UploadAck
 from readers.spool import Spool, SpooledTap
@@ -27,6 +27,8 @@ from readers.transport import (
 
 log = logging.getLogger(__name__)
 SKEW_TOLERANCE = timedelta(seconds=30)  # beyond this a reader's clock is flagged
+KEEP_DELIVERED = timedelta(days=7)  # delivered taps kept for `status` and forensics
+PRUNE_EVERY = timedelta(hours=1)
 
 
 class Uploader:
@@ -34,7 +36,7 @@ class Uploader:
         self, spool: Spool, transport: Transport, *, batch_size: int = MAX_BATCH,
         backoff: Backoff | None = None, unauthorized_delay: float = 60.0,
         skew_tolerance: timedelta = SKEW_TOLERANCE, idle_wait: float = 5.0,
-        clock: Clock | None = None,
+        keep_delivered: timedelta = KEEP_DELIVERED, clock: Clock | None = None,
     ) -> None:
         if not 1 <= batch_size <= MAX_BATCH:
             raise ValueError(f"batch size {batch_size} is not 1-{MAX_BATCH}")
@@ -42,6 +44,10 @@ class Uploader:
         self.backoff = backoff or Backoff()
         self.unauthorized_delay, self.skew_tolerance = unauthorized_delay, skew_tolerance
         self.idle_wait = idle_wait
+        if keep_delivered < timedelta(days=2):  # today's taps drive debounce and auto direction
+            raise ValueError(f"keeping delivered taps {keep_delivered} is less than 2 days")
+        self.keep_delivered = keep_delivered
+        self._pruned_at: datetime | None = None
         self.clock = clock or SystemClock()
         self.wakeup = threading.Event()  # set when a tap is spooled, so it goes out at once
         self._stop = threading.Event()
@@ -114,9 +120,22 @@ class Uploader:
                 continue
             self.backoff.reset()
             if sent == 0:
+                self.prune()
                 if until_drained:
                     return
                 self.wakeup.wait(self.idle_wait)
+
+    def prune(self) -> int:
+        """Forget delivered taps older than ``keep_delivered`` (at most hourly), so a spool
+        stays small on a reader that runs for years; pending and dead-lettered taps stay."""
+        now = self.clock.now()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return 0
+        self._pruned_at = now
+        forgotten = self.spool.prune_delivered(before=work_date_of(now - self.keep_delivered))
+        if forgotten:
+            log.info("forgot %d delivered taps older than %s", forgotten, self.keep_delivered)
+        return forgotten
 
     def _failed(self, message: str, level: int) -> None:
         log.log(level, "%s; %d taps wait in the spool", message, self.spool.status().pending)

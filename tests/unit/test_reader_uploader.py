@@ -158,3 +158,25 @@ def test_the_background_thread_wakes_for_a_new_tap_and_stops_on_request(spool: S
 def test_a_batch_size_beyond_the_contract_is_refused(spool: Spool) -> None:
     with pytest.raises(ValueError, match="batch size 1001 is not 1-1000"):
         Uploader(spool, ScriptedLedger(), batch_size=1001)
+
+
+def test_delivered_taps_older_than_the_retention_are_forgotten_hourly(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "old.db", "R1", first_sequence=1)
+    for days_ago in (10, 8, 1):
+        spool.record(CardIdentity(card_id=f"04{days_ago:06X}"), AT - timedelta(days=days_ago),
+                     DirectionMode.AUTO, timedelta(seconds=10))
+    clock = FixedClock(AT)
+    up = Uploader(spool, ScriptedLedger(), clock=clock, keep_delivered=timedelta(days=7))
+    up.run(until_drained=True)  # delivers all three, then prunes
+    assert [t.reader_time.date() for t in spool.taps()] == [(AT - timedelta(days=1)).date()]
+    spool.record(CardIdentity(card_id="04BEEF00"), AT - timedelta(days=9), DirectionMode.AUTO,
+                 timedelta(seconds=10))
+    up.run(until_drained=True)
+    assert len(spool.taps()) == 2  # within the hour: not pruned again
+    clock.advance(timedelta(hours=1))
+    assert up.prune() == 1 and len(spool.taps()) == 1
+
+
+def test_a_retention_shorter_than_two_days_is_refused(spool: Spool) -> None:
+    with pytest.raises(ValueError, match="less than 2 days"):
+        Uploader(spool, ScriptedLedger(), keep_delivered=timedelta(hours=12))
