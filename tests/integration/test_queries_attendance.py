@@ -147,3 +147,15 @@ def test_unregistered_readers_are_listed_per_reader_for_admins(scene: Scene) -> 
     assert readers[0].first_tap_at == jst(2025, 6, 18, 8)
     assert readers[0].taps[0].kinds == ("unregistered_reader",)
     assert on_site == [] and attendance.rows == ()
+
+
+def test_an_entry_from_a_reader_clock_ahead_of_the_server_is_on_site_now(
+    scene: Scene, now: FixedClock,
+) -> None:
+    scene.tap("GATE-1", "in", now.at + timedelta(minutes=20))  # reader clock 20 minutes fast
+    with scene.read() as tx:
+        present = on_site_now(tx, SITE)
+        listed = site_exceptions(tx, SITE, *JUNE)
+    assert [row.technician_id for row in present] == [TECHNICIAN]
+    assert "clock_skew" in present[0].flags
+    assert [e.kinds for e in listed] == [("clock_skew",)]

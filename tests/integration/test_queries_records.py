@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from ledger.actors import SYSTEM
 from ledger.application import Ledger
 from ledger.clock import FixedClock
 from ledger.domain.taps import Direction, TapObservation
@@ -139,3 +140,16 @@ def test_summary_breaks_down_by_employer_after_a_change_of_roster(
     assert summary.by_employer == {OTHER: DayCount(2, 2), SUB: DayCount(1, 1)}
     assert summary.by_trade == {"鉄筋": DayCount(1, 1), "電気工事": DayCount(2, 2)}
     assert summary.total == DayCount(3, 3)
+
+
+def test_an_expired_manual_entry_is_listed_and_counts_nothing(
+    scene: Scene, ledger: Ledger, now: FixedClock,
+) -> None:
+    request_id = scene.manual_entry(date(2025, 5, 12))
+    now.at = jst(2025, 7, 1)  # the deadline: the end of June, JST
+    ledger.expire(request_id, SYSTEM)
+    with scene.read() as tx:
+        records = career_records(tx, TECHNICIAN, date(2025, 5, 1), date(2025, 5, 31))
+        summary = career_summary(tx, TECHNICIAN, date(2025, 5, 1), date(2025, 5, 31))
+    assert [(r.status, r.source) for r in records] == [(RecordStatus.EXPIRED, RecordSource.MANUAL)]
+    assert summary.total == DayCount(0, 0)
