@@ -38,6 +38,12 @@ def world(ledger: Ledger, settings: Settings, now: FixedClock) -> Iterator[World
         yield built
 
 
+def closed(world: World, site: str) -> DayClose:
+    found: object = world.ledger.repository.get(day_close_id(site, DAY))
+    assert isinstance(found, DayClose)
+    return found
+
+
 def a_day_with_problems(world: World) -> None:
     world.work(SITE, T1, DAY)
     world.tap(SITE, CARDS[T2], "in", jst(2025, 6, 19, 8))  # never left
@@ -55,12 +61,11 @@ def test_close_lists_missing_exits_unknown_cards_and_silent_readers(world: World
 
     assert counts == {"sites": 3, "closed": 3, "already_closed": 0, "missing_exits": 1,
                       "unknown_card_taps": 1, "silent_readers": 1}
-    site_close = world.ledger.repository.get(day_close_id(SITE, DAY))
-    assert isinstance(site_close, DayClose)
+    site_close = closed(world, SITE)
     assert [r["technician_id"] for r in site_close.missing_exits] == [T2]
     assert [t["card_id"] for t in site_close.unknown_card_taps] == ["FFFF0001"]
     assert site_close.silent_readers == []
-    assert world.ledger.repository.get(day_close_id(SITE_B, DAY)).silent_readers == ["GATE-B"]
+    assert closed(world, SITE_B).silent_readers == ["GATE-B"]
     world.catch_up()
     findings = day_close_findings(world.store, SITE, DAY, DAY)
     assert sorted((f.kind, f.subject) for f in findings) == [
@@ -114,7 +119,7 @@ def test_an_unknown_card_resolved_by_an_approved_entry_is_not_listed(world: Worl
 
     close_day(world.ledger, world.store, DAY, SYSTEM)
 
-    assert world.ledger.repository.get(day_close_id(SITE, DAY)).unknown_card_taps == []
+    assert closed(world, SITE).unknown_card_taps == []
 
 
 def test_a_day_not_over_cannot_be_closed(world: World) -> None:
@@ -136,5 +141,4 @@ def test_a_reader_registered_during_the_day_is_not_called_silent(world: World) -
     world.ledger.register_reader("GATE-1B", SITE, "auto", ADMIN)
     world.clock.at = jst(2025, 6, 20, 2)
     close_day(world.ledger, world.store, DAY, SYSTEM)
-    silent = world.ledger.repository.get(day_close_id(SITE, DAY)).silent_readers
-    assert silent == ["GATE-1"]
+    assert closed(world, SITE).silent_readers == ["GATE-1"]

@@ -47,7 +47,9 @@ def world(ledger: Ledger, settings: Settings, now: FixedClock) -> Iterator[World
 
 
 def a_month_of_work(world: World, year: int, month: int) -> None:
-    day = lambda d: date(year, month, d)  # noqa: E731
+    def day(number: int) -> date:
+        return date(year, month, number)
+
     world.work(SITE, T1, day(2))
     world.work(SITE, T1, day(3))
     world.work(SITE_B, T1, day(4), 8, 12)  # earliest entry that day: SITE_B carries it
@@ -62,7 +64,7 @@ def settle(world: World, month: str, out: Path) -> dict[str, object]:
 
 
 def settlement(world: World, month: str) -> KentaikyoSettlement:
-    found = world.ledger.repository.get(settlement_id(month))
+    found: object = world.ledger.repository.get(settlement_id(month))
     assert isinstance(found, KentaikyoSettlement)
     return found
 
@@ -175,7 +177,9 @@ def test_late_approvals_and_corrections_become_adjustments_in_the_next_settlemen
     counts = settle(world, next_month, tmp_path)
 
     assert counts["issued"] == 1 and counts["adjustment_yen"] == 320
-    d = lambda n: date(year, month, n).isoformat()  # noqa: E731
+    def d(number: int) -> str:
+        return date(year, month, number).isoformat()
+
     assert settlement(world, next_month).adjustments == [
         [settled, T1, SUB, SITE, d(4), 0, 320, f"covered:{SITE_B}", "eligible"],
         [settled, T1, SUB, SITE_B, d(4), 320, 0, "eligible", f"covered:{SITE}"],

@@ -69,9 +69,9 @@ def test_days_missed_while_the_service_was_down_are_closed_when_it_returns(
 
     assert [(r.period, r.outcome) for r in results] == [
         ("2025-06-18", SUCCEEDED), ("2025-06-19", SUCCEEDED)]
-    for day in (date(2025, 6, 18), date(2025, 6, 19)):
+    for closed_day in (date(2025, 6, 18), date(2025, 6, 19)):
         for site in (SITE, SITE_B, STAMP_SITE):
-            world.ledger.repository.get(day_close_id(site, day))  # raises if missing
+            world.ledger.repository.get(day_close_id(site, closed_day))  # raises if missing
     assert jobs.catch_up_job(CLOSE_DAY) == []
     assert runs(world.store, CLOSE_DAY) == [
         ("2025-06-17", SUCCEEDED), ("2025-06-18", SUCCEEDED), ("2025-06-19", SUCCEEDED)]

@@ -20,6 +20,7 @@ from ledger.clock import FixedClock
 from ledger.domain.settlement import DailySeal, daily_seal_id
 from ledger.errors import InvalidState
 from ledger.jobs import seal_days, verify_seals
+from ledger.jobs.seal import Mismatch
 from ledger.settings import Settings, get_settings
 from tests.integration.test_jobs_world import CARDS, SITE, T1, World, jst
 
@@ -38,7 +39,7 @@ def seal(world: World, through: date) -> dict[str, Any]:
 
 
 def stored_seal(world: World, day: date) -> DailySeal:
-    found = world.ledger.repository.get(daily_seal_id(day))
+    found: object = world.ledger.repository.get(daily_seal_id(day))
     assert isinstance(found, DailySeal)
     return found
 
@@ -106,6 +107,12 @@ def test_missed_days_are_sealed_in_one_pass_and_a_day_ends_at_midnight_jst(world
     assert verify_seals(world.ledger, world.store).ok
 
 
+def first_mismatch(world: World, from_day: date | None = None) -> Mismatch:
+    result = verify_seals(world.ledger, world.store, from_day)
+    assert not result.ok and result.first_mismatch is not None
+    return result.first_mismatch
+
+
 def test_verify_names_the_first_event_whose_stored_bytes_changed(world: World) -> None:
     _, second = two_sealed_days(world)
     tamper_state(world.settings, second, b'"direction":{"_type_":"enum:Direction","_data_":"in"}',
@@ -116,15 +123,15 @@ def test_verify_names_the_first_event_whose_stored_bytes_changed(world: World) -
     assert not result.ok and result.first_mismatch is not None
     assert (result.first_mismatch.position, result.first_mismatch.day) == (second, D19)
     assert result.first_mismatch.topic == "ledger.domain.taps:Tap.Recorded"
-    assert verify_seals(world.ledger, world.store, from_day=D19).first_mismatch.position == second
+    assert first_mismatch(world, from_day=D19).position == second
 
 
 def test_an_earlier_change_is_reported_first_and_from_skips_it(world: World) -> None:
     first, second = two_sealed_days(world)
     for position in (first, second):
         tamper_state(world.settings, position, b'"_data_":"in"', b'"_data_":"ou"')
-    assert verify_seals(world.ledger, world.store).first_mismatch.position == first
-    assert verify_seals(world.ledger, world.store, from_day=D19).first_mismatch.position == second
+    assert first_mismatch(world).position == first
+    assert first_mismatch(world, from_day=D19).position == second
 
 
 def test_a_changed_seal_or_a_deleted_event_is_found(world: World) -> None:

@@ -12,7 +12,8 @@ import pytest
 from ledger.actors import SYSTEM, Actor, Role
 from ledger.application import Ledger
 from ledger.clock import FixedClock
-from ledger.domain.taps import TapObservation
+from ledger.domain.taps import Direction, TapObservation
+from ledger.ids import ReaderId, TapId, TechnicianId
 from ledger.jobs import bill_site_fees
 from ledger.settings import Settings
 from projections.settlement.queries import site_fee_bills
@@ -52,8 +53,9 @@ def bills(world: World, prime: str) -> list[tuple[str, int, int, int, int, str]]
 
 def a_thousand_records(world: World, day: int) -> None:
     """1,000 worker-days at SITE_B in February: 50 workers × 20 days, one tap each."""
-    taps = [TapObservation(f"GATE-B:{10_000 + n}", "GATE-B", "in", jst(2025, 2, 1 + n % 20, 8),
-                           technician_id=f"{90_000_000_000_000 + n // 20}")
+    taps = [TapObservation(TapId(f"GATE-B:{10_000 + n}"), ReaderId("GATE-B"), Direction.IN,
+                           jst(2025, 2, 1 + n % 20, 8),
+                           technician_id=TechnicianId(f"{90_000_000_000_000 + n // 20}"))
             for n in range(1000)]
     world.clock.at = jst(2025, 2, day, 9)
     world.ledger.record_taps(taps, SYSTEM)

@@ -12,7 +12,8 @@ from itertools import count
 from ledger.actors import SYSTEM, Actor, Role
 from ledger.application import Ledger
 from ledger.clock import JST, FixedClock
-from ledger.domain.taps import TapObservation
+from ledger.domain.taps import Direction, TapObservation
+from ledger.ids import CardId, ReaderId, TapId
 from ledger.jobs.common import catch_up
 from ledger.settings import Settings
 from projections.store import ReadStore
@@ -85,8 +86,8 @@ class World:
         self.clock.at = max(self.clock.at, at + timedelta(seconds=30))
         reader = READERS[site]
         (receipt,) = self.ledger.record_taps(
-            [TapObservation(f"{reader}:{next(self.sequence)}", reader, direction, at,
-                            card_id=card)], SYSTEM)
+            [TapObservation(TapId(f"{reader}:{next(self.sequence)}"), ReaderId(reader),
+                            Direction(direction), at, card_id=CardId(card))], SYSTEM)
         assert receipt.position is not None
         return receipt.position
 
