@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from api.cli.common import ActingAs, app, command, console, err_console, open_ledger, parse_actor
 from ledger import clock
@@ -127,12 +126,12 @@ def job_runs_command(
         runs = recent_job_runs(store, limit)
     finally:
         store.close()
-    table = Table("job", "period", "started", "finished", "outcome", "counts")
     for run in runs:
-        table.add_row(run.job, run.period, _time(run.started_at), _time(run.finished_at),
-                      run.outcome, ", ".join(f"{k} {v}" for k, v in run.counts.items())
-                      or (run.detail or ""))
-    console.print(table)
+        counts = ", ".join(f"{k} {v}" for k, v in run.counts.items())
+        console.print(f"{_time(run.started_at)}  {run.job:<16} {run.period:<10} "
+                      f"{run.outcome:<9} {counts or run.detail or ''}", highlight=False,
+                      soft_wrap=True)
+
 
 def _time(moment: Any) -> str:
     return "" if moment is None else moment.astimezone(clock.JST).isoformat(timespec="seconds")
