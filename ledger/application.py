@@ -45,7 +45,13 @@ from ledger.storage import SkipsDuplicates
 from ledger.transcoder import ledger_transcoder
 
 ENUMS: tuple[type[Enum], ...] = (
-    Role, Direction, DirectionMode, KentaikyoMethod, Position, RequestStatus, InsuranceStatus,
+    Role,
+    Direction,
+    DirectionMode,
+    KentaikyoMethod,
+    Position,
+    RequestStatus,
+    InsuranceStatus,
     CertifierRelation,
 )
 A = TypeVar("A", bound=LedgerAggregate)
@@ -107,7 +113,7 @@ class Ledger(Application[UUID]):
     # -- plumbing -------------------------------------------------------------------------------
     def _load(self, kind: type[A], aggregate_id: UUID, field: str, value: str) -> A:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise UnknownReference(field, f"{field}.exists", f"{value} is not registered") from None
         if not isinstance(aggregate, kind):
@@ -118,11 +124,17 @@ class Ledger(Application[UUID]):
         try:
             self.save(aggregate)
         except RecordConflictError:
-            raise AlreadyExists(field, f"{field}.unique", f"{value} is registered already") from None
+            raise AlreadyExists(
+                field, f"{field}.unique", f"{value} is registered already"
+            ) from None
         return aggregate.id
 
     def _update(
-        self, kind: type[A], aggregate_id: UUID, field: str, value: str,
+        self,
+        kind: type[A],
+        aggregate_id: UUID,
+        field: str,
+        value: str,
         command: Callable[[A], None],
     ) -> A:
         """Load, run the command, save — again from a fresh load if someone saved meanwhile."""
@@ -142,7 +154,9 @@ class Ledger(Application[UUID]):
 
     def worker(self, technician_id: str) -> Worker:
         technician_id = TechnicianId(technician_id)
-        return self._load(Worker, worker_aggregate_id(technician_id), "technician_id", technician_id)
+        return self._load(
+            Worker, worker_aggregate_id(technician_id), "technician_id", technician_id
+        )
 
     def site(self, site_id: str) -> Site:
         site_id = SiteId(site_id)
@@ -180,8 +194,13 @@ class Ledger(Application[UUID]):
         require_role(actor, Role.ADMIN, Role.EMPLOYER, Role.PRIME_CONTRACTOR)
         if actor.role is not Role.ADMIN and actor.id != business_id:
             raise NotPermitted("actor", "business.self", "a business enrolls itself only")
-        self._update(Business, business_aggregate_id(BusinessId(business_id)), "business_id",
-                     business_id, lambda b: b.enroll_in_kentaikyo(contract_number, since, actor))
+        self._update(
+            Business,
+            business_aggregate_id(BusinessId(business_id)),
+            "business_id",
+            business_id,
+            lambda b: b.enroll_in_kentaikyo(contract_number, since, actor),
+        )
 
     def register_worker(self, technician_id: str, name: str, actor: Actor) -> UUID:
         require_role(actor, Role.ADMIN, Role.EMPLOYER)
@@ -195,8 +214,9 @@ class Ledger(Application[UUID]):
         if actor.role is Role.EMPLOYER and actor.id != business_id:
             raise NotPermitted("actor", "employment.self", "an employer adds its own workers only")
         self.business(business_id)
-        self._update_worker(technician_id, lambda w: w.join_employer(business_id, since, primary,
-                                                                     actor))
+        self._update_worker(
+            technician_id, lambda w: w.join_employer(business_id, since, primary, actor)
+        )
 
     def leave_employer(
         self, technician_id: str, business_id: str, until: date, actor: Actor
@@ -234,8 +254,13 @@ class Ledger(Application[UUID]):
 
         self._update_worker(technician_id, command)
 
-    def confirm_social_insurance(  # noqa: PLR0913
-        self, technician_id: str, health: str, pension: str, employment: str, as_of: date,
+    def confirm_social_insurance(
+        self,
+        technician_id: str,
+        health: str,
+        pension: str,
+        employment: str,
+        as_of: date,
         actor: Actor,
     ) -> None:
         def command(worker: Worker) -> None:
@@ -244,32 +269,58 @@ class Ledger(Application[UUID]):
 
         self._update_worker(technician_id, command)
 
-    def certify_career(  # noqa: PLR0913
-        self, technician_id: str, certifier_business_id: str, relation: str, trade: str,
-        period_start: date, period_end: date, work_days: int, foreman_days: int,
-        team_leader_days: int, actor: Actor,
+    def certify_career(
+        self,
+        technician_id: str,
+        certifier_business_id: str,
+        relation: str,
+        trade: str,
+        period_start: date,
+        period_end: date,
+        work_days: int,
+        foreman_days: int,
+        team_leader_days: int,
+        actor: Actor,
     ) -> None:
         """経歴証明 by the employer, an upper subcontractor or the prime, acting as itself."""
         require_role(actor, Role.ADMIN, Role.EMPLOYER, Role.PRIME_CONTRACTOR)
         if actor.role is not Role.ADMIN and actor.id != certifier_business_id:
-            raise NotPermitted("actor", "career_certificate.certifier",
-                               "a business certifies in its own name only")
+            raise NotPermitted(
+                "actor", "career_certificate.certifier", "a business certifies in its own name only"
+            )
         self.business(certifier_business_id)
         certified_on = clock.work_date_of(clock.now())
-        self._update_worker(technician_id, lambda w: w.certify_career(
-            certifier_business_id, relation, trade, period_start, period_end, work_days, foreman_days, team_leader_days,
-            certified_on, actor,
-        ))
+        self._update_worker(
+            technician_id,
+            lambda w: w.certify_career(
+                certifier_business_id,
+                relation,
+                trade,
+                period_start,
+                period_end,
+                work_days,
+                foreman_days,
+                team_leader_days,
+                certified_on,
+                actor,
+            ),
+        )
 
     def _update_worker(self, technician_id: str, command: Callable[[Worker], None]) -> Worker:
         technician_id = TechnicianId(technician_id)
-        return self._update(Worker, worker_aggregate_id(technician_id), "technician_id",
-                            technician_id, command)
+        return self._update(
+            Worker, worker_aggregate_id(technician_id), "technician_id", technician_id, command
+        )
 
     # -- sites, readers, cards ---------------------------------------------------------------
-    def open_site(  # noqa: PLR0913
-        self, site_id: str, name: str, prime_business_id: str, kentaikyo_method: str,
-        opened_on: date, actor: Actor,
+    def open_site(
+        self,
+        site_id: str,
+        name: str,
+        prime_business_id: str,
+        kentaikyo_method: str,
+        opened_on: date,
+        actor: Actor,
     ) -> UUID:
         require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR)
         site = Site.open(site_id, name, prime_business_id, kentaikyo_method, opened_on, actor)
@@ -281,17 +332,28 @@ class Ledger(Application[UUID]):
     ) -> None:
         require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR, Role.EMPLOYER)
         self.business(business_id)
-        self._update_site(site_id, lambda s: s.add_subcontract(business_id, parent_business_id,
-                                                               actor))
+        self._update_site(
+            site_id, lambda s: s.add_subcontract(business_id, parent_business_id, actor)
+        )
 
-    def set_roster_entry(  # noqa: PLR0913
-        self, site_id: str, technician_id: str, employer_business_id: str, trade: str,
-        position: str, since: date, actor: Actor,
+    def set_roster_entry(
+        self,
+        site_id: str,
+        technician_id: str,
+        employer_business_id: str,
+        trade: str,
+        position: str,
+        since: date,
+        actor: Actor,
     ) -> None:
         require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR, Role.EMPLOYER)
         self.worker(technician_id)
-        self._update_site(site_id, lambda s: s.set_roster_entry(
-            technician_id, employer_business_id, trade, position, since, actor))
+        self._update_site(
+            site_id,
+            lambda s: s.set_roster_entry(
+                technician_id, employer_business_id, trade, position, since, actor
+            ),
+        )
 
     def close_site(self, site_id: str, closed_on: date, actor: Actor) -> None:
         def command(site: Site) -> None:
@@ -336,13 +398,12 @@ class Ledger(Application[UUID]):
     def revoke_card(self, card_id: str, reason: str, actor: Actor) -> None:
         require_role(actor, Role.ADMIN)
         card_id = CardId(card_id)
-        self._update(Card, card_aggregate_id(card_id), "card_id", card_id,
-                     lambda c: c.revoke(reason, actor))
+        self._update(
+            Card, card_aggregate_id(card_id), "card_id", card_id, lambda c: c.revoke(reason, actor)
+        )
 
     # -- taps (observations) -----------------------------------------------------------------
-    def record_taps(
-        self, observations: Sequence[TapObservation], actor: Actor
-    ) -> list[TapReceipt]:
+    def record_taps(self, observations: Sequence[TapObservation], actor: Actor) -> list[TapReceipt]:
         """Store a batch of taps in one transaction, without reading any state first.
 
         A tap already stored (or repeated within the batch) is reported as a duplicate; the rest
@@ -353,8 +414,9 @@ class Ledger(Application[UUID]):
         if actor.role is Role.READER:
             for observation in observations:
                 if observation.reader_id != actor.id:
-                    raise NotPermitted("reader_id", "tap.reader",
-                                       "a reader appends its own taps only")
+                    raise NotPermitted(
+                        "reader_id", "tap.reader", "a reader appends its own taps only"
+                    )
         received_at = clock.now()
         aggregate_ids: dict[str, UUID] = {}  # tap ID → aggregate ID, first occurrence only
         stored = []
@@ -374,25 +436,56 @@ class Ledger(Application[UUID]):
         return receipts
 
     # -- manual entries and corrections --------------------------------------------------------
-    def request_manual_entry(  # noqa: PLR0913
-        self, technician_id: str, site_id: str, work_date: date, employer_business_id: str,
-        trade: str, position: str, work_content: str, actor: Actor,
-        entry_at: datetime | None = None, exit_at: datetime | None = None, note: str = "",
+    def request_manual_entry(
+        self,
+        technician_id: str,
+        site_id: str,
+        work_date: date,
+        employer_business_id: str,
+        trade: str,
+        position: str,
+        work_content: str,
+        actor: Actor,
+        entry_at: datetime | None = None,
+        exit_at: datetime | None = None,
+        note: str = "",
     ) -> UUID:
         entry = ManualEntry.request(
-            self.worker(technician_id), self.site(site_id), work_date, employer_business_id,
-            trade, position, work_content, entry_at, exit_at, note, actor, clock.now(),
+            self.worker(technician_id),
+            self.site(site_id),
+            work_date,
+            employer_business_id,
+            trade,
+            position,
+            work_content,
+            entry_at,
+            exit_at,
+            note,
+            actor,
+            clock.now(),
         )
         self.save(entry)
         return entry.id
 
-    def request_correction(  # noqa: PLR0913
-        self, technician_id: str, site_id: str, work_date: date, employer_business_id: str,
-        changes: dict[str, Any], reason: str, actor: Actor,
+    def request_correction(
+        self,
+        technician_id: str,
+        site_id: str,
+        work_date: date,
+        employer_business_id: str,
+        changes: dict[str, Any],
+        reason: str,
+        actor: Actor,
     ) -> UUID:
         correction = Correction.request(
-            self.worker(technician_id), self.site(site_id), work_date, employer_business_id,
-            changes, reason, actor, clock.now(),
+            self.worker(technician_id),
+            self.site(site_id),
+            work_date,
+            employer_business_id,
+            changes,
+            reason,
+            actor,
+            clock.now(),
         )
         self.save(correction)
         return correction.id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Protocol
 
 from ledger.errors import InvalidValue
@@ -19,7 +19,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FixedClock:
@@ -71,7 +71,9 @@ def parse_datetime(text: str, field: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except (TypeError, ValueError):
-        raise InvalidValue(field, f"{field}.format", f"{text!r} is not an ISO 8601 date-time") from None
+        raise InvalidValue(
+            field, f"{field}.format", f"{text!r} is not an ISO 8601 date-time"
+        ) from None
     return require_aware(value, field)
 
 
@@ -79,7 +81,9 @@ def parse_date(text: str, field: str) -> date:
     try:
         return date.fromisoformat(text)
     except (TypeError, ValueError):
-        raise InvalidValue(field, f"{field}.format", f"{text!r} is not a date (YYYY-MM-DD)") from None
+        raise InvalidValue(
+            field, f"{field}.format", f"{text!r} is not a date (YYYY-MM-DD)"
+        ) from None
 
 
 def work_date_of(moment: datetime) -> date:

@@ -1,7 +1,7 @@
 """Validated identifier types.
 
-Each is a ``str`` subclass, so it serialises as a plain string and compares equal to one; constructing
-it validates the format and raises :class:`InvalidValue` naming the field.
+Each is a ``str`` subclass, so it serialises as a plain string and compares equal to one.
+Constructing one validates the format and raises :class:`InvalidValue` naming the field.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
         try:
             raw = base64.b64decode(value, validate=True)
         except binascii.Error:
-            raise ValueError("LEDGER_CIPHER_KEY must be base64 (e.g. from `ledger keys cipher`)")
+            raise ValueError("LEDGER_CIPHER_KEY must be base64 (16, 24 or 32 bytes)") from None
         if len(raw) not in (16, 24, 32):
             raise ValueError("LEDGER_CIPHER_KEY must decode to 16, 24 or 32 bytes (AES)")
         return value

@@ -7,12 +7,12 @@ import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
 from ledger.clock import parse_datetime
-from ledger.domain.taps import TapObservation
+from ledger.domain.taps import Direction, TapObservation
 from ledger.errors import InvalidValue, LedgerError
 
 FIELDS = ("tap_id", "reader_id", "card_id", "technician_id", "direction", "reader_time")
@@ -42,7 +42,8 @@ def observation_from_mapping(record: Mapping[str, Any]) -> TapObservation:
     return TapObservation(
         tap_id=record["tap_id"],
         reader_id=record["reader_id"],
-        direction=record.get("direction") or "unknown",
+        # a string here: TapObservation converts it, or refuses it naming the field
+        direction=cast(Direction, record.get("direction") or "unknown"),
         reader_time=reader_time,
         card_id=record.get("card_id") or None,
         technician_id=record.get("technician_id") or None,

@@ -68,7 +68,9 @@ class OrjsonTranscoder(Transcoder):
             untagged = {}
             for key, item in value.items():
                 item_kind = type(item)
-                untagged[key] = self._untag(item) if item_kind is dict or item_kind is list else item
+                untagged[key] = (
+                    self._untag(item) if item_kind is dict or item_kind is list else item
+                )
             return untagged
         if kind is list:
             return [self._untag(item) for item in value]
@@ -130,7 +132,8 @@ class EnumAsValue(Transcoding):
         return obj.value
 
     def decode(self, data: Any) -> Enum:
-        return self.type(data)
+        member: Enum = self.type(data)
+        return member
 
 
 class ActorAsDict(Transcoding):

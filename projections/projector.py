@@ -17,8 +17,13 @@ from projections.work_records import Pair, rebuild_records
 
 # Aggregates whose later events carry only the aggregate's UUID: the projection remembers the
 # natural key from the created event and gives it back to the handlers.
-KEY_FIELDS = {"Business": "business_id", "Worker": "technician_id", "Site": "site_id",
-              "Reader": "reader_id", "Card": "card_id"}
+KEY_FIELDS = {
+    "Business": "business_id",
+    "Worker": "technician_id",
+    "Site": "site_id",
+    "Reader": "reader_id",
+    "Card": "card_id",
+}
 # Decisions on requests are declared on their shared base class (ApprovableRequest.Approved …).
 REQUEST_KINDS = ("ManualEntry", "Correction", "ApprovableRequest")
 CLOCK_SKEW = timedelta(minutes=5)
@@ -60,58 +65,109 @@ class LedgerProjection:
         field = KEY_FIELDS[kind]
         aggregate_id = str(state["originator_id"])
         if field in state:
-            tx.execute("INSERT INTO {aggregate_keys} (aggregate_id, kind, natural_key) "
-                       "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-                       [aggregate_id, kind, state[field]])
+            tx.execute(
+                "INSERT INTO {aggregate_keys} (aggregate_id, kind, natural_key) "
+                "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                [aggregate_id, kind, state[field]],
+            )
         else:
-            rows = tx.execute("SELECT natural_key FROM {aggregate_keys} WHERE aggregate_id = %s",
-                              [aggregate_id])
+            rows = tx.execute(
+                "SELECT natural_key FROM {aggregate_keys} WHERE aggregate_id = %s", [aggregate_id]
+            )
             state[field] = rows[0][0] if rows else None
 
     @staticmethod
     def _request(
-        tx: Tx, position: int, kind: str, qualname: str, state: dict[str, Any],
+        tx: Tx,
+        position: int,
+        kind: str,
+        qualname: str,
+        state: dict[str, Any],
         affected: dict[Pair, set[date]],
     ) -> None:
         request_id = str(state["originator_id"])
         if qualname.endswith(".Requested"):
-            payload_keys = ("trade", "position", "work_content", "entry_at", "exit_at", "note",
-                            "changes", "reason")
+            payload_keys = (
+                "trade",
+                "position",
+                "work_content",
+                "entry_at",
+                "exit_at",
+                "note",
+                "changes",
+                "reason",
+            )
             payload = {key: state[key] for key in payload_keys if key in state}
             tx.execute(
                 "INSERT INTO {requests} (request_id, kind, technician_id, site_id, work_date, "
                 "employer_business_id, prime_business_id, payload, status, requested_by, "
                 "requested_at, positions) VALUES "
                 "(%s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s, %s)",
-                [request_id, kind, state["technician_id"], state["site_id"], state["work_date"],
-                 state["employer_business_id"], state["prime_business_id"],
-                 orjson.dumps(payload).decode(), str(state["actor"]), state["requested_at"],
-                 orjson.dumps([position]).decode()])
+                [
+                    request_id,
+                    kind,
+                    state["technician_id"],
+                    state["site_id"],
+                    state["work_date"],
+                    state["employer_business_id"],
+                    state["prime_business_id"],
+                    orjson.dumps(payload).decode(),
+                    str(state["actor"]),
+                    state["requested_at"],
+                    orjson.dumps([position]).decode(),
+                ],
+            )
             affected[(state["technician_id"], state["site_id"])].add(state["work_date"])
             return
-        rows = tx.execute("SELECT technician_id, site_id, work_date, positions FROM {requests} "
-                          "WHERE request_id = %s", [request_id])
+        rows = tx.execute(
+            "SELECT technician_id, site_id, work_date, positions FROM {requests} "
+            "WHERE request_id = %s",
+            [request_id],
+        )
         technician_id, site_id, work_date, positions = rows[0]
         status = qualname.rpartition(".")[2].lower()  # Approved → approved …
-        tx.execute("UPDATE {requests} SET status = %s, reason = %s, decided_by = %s, "
-                   "decided_at = %s, positions = %s WHERE request_id = %s",
-                   [status, state.get("reason"), str(state["actor"]), state["decided_at"],
-                    orjson.dumps([*orjson.loads(positions), position]).decode(), request_id])
+        tx.execute(
+            "UPDATE {requests} SET status = %s, reason = %s, decided_by = %s, "
+            "decided_at = %s, positions = %s WHERE request_id = %s",
+            [
+                status,
+                state.get("reason"),
+                str(state["actor"]),
+                state["decided_at"],
+                orjson.dumps([*orjson.loads(positions), position]).decode(),
+                request_id,
+            ],
+        )
         affected[(technician_id, site_id)].add(date.fromisoformat(str(work_date)))
 
     @staticmethod
-    def _taps(tx: Tx, taps: list[tuple[int, dict[str, Any]]],
-              affected: dict[Pair, set[date]]) -> None:
+    def _taps(
+        tx: Tx, taps: list[tuple[int, dict[str, Any]]], affected: dict[Pair, set[date]]
+    ) -> None:
         readers = sorted({s["reader_id"] for _, s in taps})
         cards = sorted({s["card_id"] for _, s in taps if s["card_id"]})
         reader_in, reader_params = tx.is_in("reader_id", readers)
-        reader_rows = {r[0]: r[1:] for r in tx.execute(
-            "SELECT reader_id, site_id, registered_at_position, retired_at_position "
-            f"FROM {{reader_registry}} WHERE {reader_in}", reader_params)}
+        reader_rows = {
+            r[0]: r[1:]
+            for r in tx.execute(
+                "SELECT reader_id, site_id, registered_at_position, retired_at_position "
+                f"FROM {{reader_registry}} WHERE {reader_in}",
+                reader_params,
+            )
+        }
         card_in, card_params = tx.is_in("card_id", cards)
-        card_rows = {r[0]: r[1:] for r in tx.execute(
-            "SELECT card_id, technician_id, issued_at_position, revoked_at_position "
-            f"FROM {{card_registry}} WHERE {card_in}", card_params)} if cards else {}
+        card_rows = (
+            {
+                r[0]: r[1:]
+                for r in tx.execute(
+                    "SELECT card_id, technician_id, issued_at_position, revoked_at_position "
+                    f"FROM {{card_registry}} WHERE {card_in}",
+                    card_params,
+                )
+            }
+            if cards
+            else {}
+        )
         facts, exceptions = [], []
         for position, s in taps:
             flags: list[str] = []
@@ -129,23 +185,68 @@ class LedgerProjection:
                         flags.append("revoked_card")
             if s["reader_time"] - s["received_at"] > CLOCK_SKEW:
                 flags.append("clock_skew")
-            facts.append([s["tap_id"], technician_id, site_id, s["reader_id"], s["card_id"],
-                          s["direction"].value, s["reader_time"], s["received_at"], position,
-                          orjson.dumps(flags).decode()])
+            facts.append(
+                [
+                    s["tap_id"],
+                    technician_id,
+                    site_id,
+                    s["reader_id"],
+                    s["card_id"],
+                    s["direction"].value,
+                    s["reader_time"],
+                    s["received_at"],
+                    position,
+                    orjson.dumps(flags).decode(),
+                ]
+            )
             kinds = [flag for flag in EXCEPTION_FLAGS if flag in flags]
             if kinds:
-                exceptions.append([s["tap_id"], site_id, s["reader_id"], ",".join(kinds),
-                                   technician_id, s["card_id"], s["reader_time"], position])
+                exceptions.append(
+                    [
+                        s["tap_id"],
+                        site_id,
+                        s["reader_id"],
+                        ",".join(kinds),
+                        technician_id,
+                        s["card_id"],
+                        s["reader_time"],
+                        position,
+                    ]
+                )
             if site_id is not None and technician_id is not None:
                 affected[(technician_id, site_id)].add(jst_date(s["reader_time"]))
         # Each Tap.Recorded event is projected once (tracking commits with the rows), so these
         # are plain appends.
-        tx.append_rows("tap_facts", ("tap_id", "technician_id", "site_id", "reader_id", "card_id",
-                                     "direction", "reader_time", "received_at", "position",
-                                     "flags"), facts)
-        tx.append_rows("site_exceptions", ("tap_id", "site_id", "reader_id", "kind",
-                                           "technician_id", "card_id", "reader_time", "position"),
-                       exceptions)
+        tx.append_rows(
+            "tap_facts",
+            (
+                "tap_id",
+                "technician_id",
+                "site_id",
+                "reader_id",
+                "card_id",
+                "direction",
+                "reader_time",
+                "received_at",
+                "position",
+                "flags",
+            ),
+            facts,
+        )
+        tx.append_rows(
+            "site_exceptions",
+            (
+                "tap_id",
+                "site_id",
+                "reader_id",
+                "kind",
+                "technician_id",
+                "card_id",
+                "reader_time",
+                "position",
+            ),
+            exceptions,
+        )
 
 
 def _valid_at(row: tuple[Any, ...] | None, position: int) -> Any:

@@ -31,8 +31,10 @@ def _append_position(tx: Tx, table: str, key_column: str, key: str, position: in
     rows = tx.execute(f"SELECT positions FROM {{{table}}} WHERE {key_column} = %s", [key])
     if rows:
         positions = [*orjson.loads(rows[0][0]), position]
-        tx.execute(f"UPDATE {{{table}}} SET positions = %s WHERE {key_column} = %s",
-                   [orjson.dumps(positions).decode(), key])
+        tx.execute(
+            f"UPDATE {{{table}}} SET positions = %s WHERE {key_column} = %s",
+            [orjson.dumps(positions).decode(), key],
+        )
 
 
 def _positions(*positions: int) -> str:
@@ -41,21 +43,28 @@ def _positions(*positions: int) -> str:
 
 @handles("Business.Registered")
 def business_registered(tx: Tx, position: int, e: dict[str, Any]) -> None:
-    tx.execute("INSERT INTO {businesses} (business_id, name, positions) VALUES (%s, %s, %s)",
-               [e["business_id"], e["name"], _positions(position)])
+    tx.execute(
+        "INSERT INTO {businesses} (business_id, name, positions) VALUES (%s, %s, %s)",
+        [e["business_id"], e["name"], _positions(position)],
+    )
 
 
 @handles("Business.KentaikyoEnrolled")
 def business_enrolled(tx: Tx, position: int, e: dict[str, Any]) -> None:
-    tx.execute("UPDATE {businesses} SET kentaikyo_contract_number = %s, kentaikyo_since = %s "
-               "WHERE business_id = %s", [e["contract_number"], e["since"], e["business_id"]])
+    tx.execute(
+        "UPDATE {businesses} SET kentaikyo_contract_number = %s, kentaikyo_since = %s "
+        "WHERE business_id = %s",
+        [e["contract_number"], e["since"], e["business_id"]],
+    )
     _append_position(tx, "businesses", "business_id", e["business_id"], position)
 
 
 @handles("Worker.Registered")
 def worker_registered(tx: Tx, position: int, e: dict[str, Any]) -> None:
-    tx.execute("INSERT INTO {workers} (technician_id, name, positions) VALUES (%s, %s, %s)",
-               [e["technician_id"], e["name"], _positions(position)])
+    tx.execute(
+        "INSERT INTO {workers} (technician_id, name, positions) VALUES (%s, %s, %s)",
+        [e["technician_id"], e["name"], _positions(position)],
+    )
 
 
 @handles("Worker.EmploymentStarted")
@@ -63,56 +72,78 @@ def employment_started(tx: Tx, position: int, e: dict[str, Any]) -> None:
     worker = e["technician_id"]
     current_primary = tx.execute(
         "SELECT 1 FROM {worker_employments} WHERE technician_id = %s AND is_primary AND "
-        "until IS NULL", [worker])
+        "until IS NULL",
+        [worker],
+    )
     primary = bool(e["primary"]) or not current_primary
     if primary:
-        tx.execute("UPDATE {worker_employments} SET is_primary = %s WHERE technician_id = %s",
-                   [False, worker])
-    tx.execute("INSERT INTO {worker_employments} (technician_id, business_id, since, until, "
-               "is_primary, positions) VALUES (%s, %s, %s, NULL, %s, %s)",
-               [worker, e["business_id"], e["since"], primary, _positions(position)])
+        tx.execute(
+            "UPDATE {worker_employments} SET is_primary = %s WHERE technician_id = %s",
+            [False, worker],
+        )
+    tx.execute(
+        "INSERT INTO {worker_employments} (technician_id, business_id, since, until, "
+        "is_primary, positions) VALUES (%s, %s, %s, NULL, %s, %s)",
+        [worker, e["business_id"], e["since"], primary, _positions(position)],
+    )
 
 
 @handles("Worker.EmploymentEnded")
 def employment_ended(tx: Tx, position: int, e: dict[str, Any]) -> None:
     worker, business = e["technician_id"], e["business_id"]
-    rows = tx.execute("SELECT positions, is_primary FROM {worker_employments} "
-                      "WHERE technician_id = %s AND business_id = %s AND until IS NULL",
-                      [worker, business])
+    rows = tx.execute(
+        "SELECT positions, is_primary FROM {worker_employments} "
+        "WHERE technician_id = %s AND business_id = %s AND until IS NULL",
+        [worker, business],
+    )
     if not rows:
         return
     positions = [*orjson.loads(rows[0][0]), position]
-    tx.execute("UPDATE {worker_employments} SET until = %s, is_primary = %s, positions = %s "
-               "WHERE technician_id = %s AND business_id = %s AND until IS NULL",
-               [e["until"], False, orjson.dumps(positions).decode(), worker, business])
+    tx.execute(
+        "UPDATE {worker_employments} SET until = %s, is_primary = %s, positions = %s "
+        "WHERE technician_id = %s AND business_id = %s AND until IS NULL",
+        [e["until"], False, orjson.dumps(positions).decode(), worker, business],
+    )
     if rows[0][1]:  # the primary employer left: the earliest remaining one becomes primary
-        remaining = tx.execute("SELECT business_id, since FROM {worker_employments} "
-                               "WHERE technician_id = %s AND until IS NULL ORDER BY since, "
-                               "business_id", [worker])
+        remaining = tx.execute(
+            "SELECT business_id, since FROM {worker_employments} "
+            "WHERE technician_id = %s AND until IS NULL ORDER BY since, "
+            "business_id",
+            [worker],
+        )
         if remaining:
-            tx.execute("UPDATE {worker_employments} SET is_primary = %s WHERE technician_id = %s "
-                       "AND business_id = %s AND since = %s",
-                       [True, worker, remaining[0][0], remaining[0][1]])
+            tx.execute(
+                "UPDATE {worker_employments} SET is_primary = %s WHERE technician_id = %s "
+                "AND business_id = %s AND since = %s",
+                [True, worker, remaining[0][0], remaining[0][1]],
+            )
 
 
 @handles("Worker.KentaikyoEnrolled")
 def worker_enrolled(tx: Tx, position: int, e: dict[str, Any]) -> None:
-    tx.execute("UPDATE {workers} SET kentaikyo_member_number = %s, kentaikyo_since = %s "
-               "WHERE technician_id = %s", [e["member_number"], e["since"], e["technician_id"]])
+    tx.execute(
+        "UPDATE {workers} SET kentaikyo_member_number = %s, kentaikyo_since = %s "
+        "WHERE technician_id = %s",
+        [e["member_number"], e["since"], e["technician_id"]],
+    )
     _append_position(tx, "workers", "technician_id", e["technician_id"], position)
 
 
 @handles("Worker.QualificationAdded")
 def qualification_added(tx: Tx, position: int, e: dict[str, Any]) -> None:
-    tx.execute("INSERT INTO {worker_qualifications} (technician_id, qualification, acquired_on, "
-               "position) VALUES (%s, %s, %s, %s)",
-               [e["technician_id"], e["code"], e["acquired_on"], position])
+    tx.execute(
+        "INSERT INTO {worker_qualifications} (technician_id, qualification, acquired_on, "
+        "position) VALUES (%s, %s, %s, %s)",
+        [e["technician_id"], e["code"], e["acquired_on"], position],
+    )
 
 
 @handles("Worker.ForemanTrainingCompleted")
 def foreman_trained(tx: Tx, position: int, e: dict[str, Any]) -> None:
-    tx.execute("UPDATE {workers} SET foreman_training_on = %s WHERE technician_id = %s",
-               [e["completed_on"], e["technician_id"]])
+    tx.execute(
+        "UPDATE {workers} SET foreman_training_on = %s WHERE technician_id = %s",
+        [e["completed_on"], e["technician_id"]],
+    )
     _append_position(tx, "workers", "technician_id", e["technician_id"], position)
 
 
@@ -120,8 +151,10 @@ def foreman_trained(tx: Tx, position: int, e: dict[str, Any]) -> None:
 def insurance_confirmed(tx: Tx, position: int, e: dict[str, Any]) -> None:
     status = {k: getattr(e[k], "value", e[k]) for k in ("health", "pension", "employment")}
     status["as_of"] = e["as_of"].isoformat()
-    tx.execute("UPDATE {workers} SET social_insurance = %s WHERE technician_id = %s",
-               [orjson.dumps(status).decode(), e["technician_id"]])
+    tx.execute(
+        "UPDATE {workers} SET social_insurance = %s WHERE technician_id = %s",
+        [orjson.dumps(status).decode(), e["technician_id"]],
+    )
     _append_position(tx, "workers", "technician_id", e["technician_id"], position)
 
 
@@ -131,65 +164,106 @@ def career_certified(tx: Tx, position: int, e: dict[str, Any]) -> None:
         "INSERT INTO {worker_certificates} (position, technician_id, certifier_business_id, "
         "relation, trade, period_start, period_end, work_days, foreman_days, team_leader_days) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        [position, e["technician_id"], e["certifier_business_id"], e["relation"].value,
-         e["trade"], e["period_start"], e["period_end"], e["work_days"], e["foreman_days"],
-         e["team_leader_days"]])
+        [
+            position,
+            e["technician_id"],
+            e["certifier_business_id"],
+            e["relation"].value,
+            e["trade"],
+            e["period_start"],
+            e["period_end"],
+            e["work_days"],
+            e["foreman_days"],
+            e["team_leader_days"],
+        ],
+    )
 
 
 @handles("Site.Opened")
 def site_opened(tx: Tx, position: int, e: dict[str, Any]) -> None:
-    tx.execute("INSERT INTO {sites} (site_id, name, prime_business_id, kentaikyo_method, "
-               "opened_on, positions) VALUES (%s, %s, %s, %s, %s, %s)",
-               [e["site_id"], e["name"], e["prime_business_id"], e["kentaikyo_method"].value,
-                e["opened_on"], _positions(position)])
-    tx.execute("INSERT INTO {site_structure} (site_id, business_id, parent_business_id, tier, "
-               "position) VALUES (%s, %s, NULL, 0, %s)",
-               [e["site_id"], e["prime_business_id"], position])
+    tx.execute(
+        "INSERT INTO {sites} (site_id, name, prime_business_id, kentaikyo_method, "
+        "opened_on, positions) VALUES (%s, %s, %s, %s, %s, %s)",
+        [
+            e["site_id"],
+            e["name"],
+            e["prime_business_id"],
+            e["kentaikyo_method"].value,
+            e["opened_on"],
+            _positions(position),
+        ],
+    )
+    tx.execute(
+        "INSERT INTO {site_structure} (site_id, business_id, parent_business_id, tier, "
+        "position) VALUES (%s, %s, NULL, 0, %s)",
+        [e["site_id"], e["prime_business_id"], position],
+    )
 
 
 @handles("Site.SubcontractAdded")
 def subcontract_added(tx: Tx, position: int, e: dict[str, Any]) -> None:
-    tx.execute("INSERT INTO {site_structure} (site_id, business_id, parent_business_id, tier, "
-               "position) VALUES (%s, %s, %s, %s, %s)",
-               [e["site_id"], e["business_id"], e["parent_business_id"], e["tier"], position])
+    tx.execute(
+        "INSERT INTO {site_structure} (site_id, business_id, parent_business_id, tier, "
+        "position) VALUES (%s, %s, %s, %s, %s)",
+        [e["site_id"], e["business_id"], e["parent_business_id"], e["tier"], position],
+    )
 
 
 @handles("Site.RosterEntrySet")
 def roster_entry_set(tx: Tx, position: int, e: dict[str, Any]) -> None:
-    tx.execute("INSERT INTO {roster_history} (site_id, technician_id, from_position, "
-               "employer_business_id, trade, role_position, since) "
-               "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-               [e["site_id"], e["technician_id"], position, e["employer_business_id"], e["trade"],
-                e["position"].value, e["since"]])
+    tx.execute(
+        "INSERT INTO {roster_history} (site_id, technician_id, from_position, "
+        "employer_business_id, trade, role_position, since) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        [
+            e["site_id"],
+            e["technician_id"],
+            position,
+            e["employer_business_id"],
+            e["trade"],
+            e["position"].value,
+            e["since"],
+        ],
+    )
 
 
 @handles("Site.Closed")
 def site_closed(tx: Tx, position: int, e: dict[str, Any]) -> None:
-    tx.execute("UPDATE {sites} SET closed_on = %s WHERE site_id = %s",
-               [e["closed_on"], e["site_id"]])
+    tx.execute(
+        "UPDATE {sites} SET closed_on = %s WHERE site_id = %s", [e["closed_on"], e["site_id"]]
+    )
     _append_position(tx, "sites", "site_id", e["site_id"], position)
 
 
 @handles("Reader.Registered")
 def reader_registered(tx: Tx, position: int, e: dict[str, Any]) -> None:
-    tx.execute("INSERT INTO {reader_registry} (reader_id, site_id, direction_mode, "
-               "registered_at_position) VALUES (%s, %s, %s, %s)",
-               [e["reader_id"], e["site_id"], e["direction_mode"].value, position])
+    tx.execute(
+        "INSERT INTO {reader_registry} (reader_id, site_id, direction_mode, "
+        "registered_at_position) VALUES (%s, %s, %s, %s)",
+        [e["reader_id"], e["site_id"], e["direction_mode"].value, position],
+    )
 
 
 @handles("Reader.Retired")
 def reader_retired(tx: Tx, position: int, e: dict[str, Any]) -> None:
-    tx.execute("UPDATE {reader_registry} SET retired_at_position = %s WHERE reader_id = %s",
-               [position, e["reader_id"]])
+    tx.execute(
+        "UPDATE {reader_registry} SET retired_at_position = %s WHERE reader_id = %s",
+        [position, e["reader_id"]],
+    )
 
 
 @handles("Card.Issued")
 def card_issued(tx: Tx, position: int, e: dict[str, Any]) -> None:
-    tx.execute("INSERT INTO {card_registry} (card_id, technician_id, issued_at_position) "
-               "VALUES (%s, %s, %s)", [e["card_id"], e["technician_id"], position])
+    tx.execute(
+        "INSERT INTO {card_registry} (card_id, technician_id, issued_at_position) "
+        "VALUES (%s, %s, %s)",
+        [e["card_id"], e["technician_id"], position],
+    )
 
 
 @handles("Card.Revoked")
 def card_revoked(tx: Tx, position: int, e: dict[str, Any]) -> None:
-    tx.execute("UPDATE {card_registry} SET revoked_at_position = %s WHERE card_id = %s",
-               [position, e["card_id"]])
+    tx.execute(
+        "UPDATE {card_registry} SET revoked_at_position = %s WHERE card_id = %s",
+        [position, e["card_id"]],
+    )

@@ -22,8 +22,9 @@ NEXT = "__next"
 Progress = Callable[[int], None]
 
 
-def rebuild(ledger: Ledger, settings: Settings, progress: Progress | None = None,
-            batch_size: int = 2000) -> int:
+def rebuild(
+    ledger: Ledger, settings: Settings, progress: Progress | None = None, batch_size: int = 2000
+) -> int:
     """Rebuild every read model from the log and swap it in; return the events processed."""
     store = ReadStore(settings, suffix=NEXT)
     try:
@@ -39,8 +40,13 @@ def rebuild(ledger: Ledger, settings: Settings, progress: Progress | None = None
         store.close()
 
 
-def replay_as_of(ledger: Ledger, as_of: datetime, into: Path,
-                 progress: Progress | None = None, batch_size: int = 2000) -> ReadStore:
+def replay_as_of(
+    ledger: Ledger,
+    as_of: datetime,
+    into: Path,
+    progress: Progress | None = None,
+    batch_size: int = 2000,
+) -> ReadStore:
     """Project the events recorded up to ``as_of`` into a fresh SQLite file; return its store."""
     if into.exists():
         into.unlink()
@@ -59,7 +65,8 @@ def _create_next_tables(tx: Tx) -> None:
         if tx.sqlite:
             for (sql,) in tx.execute(
                 "SELECT sql FROM sqlite_master WHERE tbl_name = %s AND sql IS NOT NULL "
-                "ORDER BY type DESC", [table]
+                "ORDER BY type DESC",
+                [table],
             ):
                 tx.execute(_renamed_for_next(sql, table))
         else:
@@ -70,8 +77,11 @@ def _renamed_for_next(sql: str, table: str) -> str:
     """SQLite has no CREATE TABLE … LIKE: copy the DDL with the table (and index) renamed."""
     # After a swap SQLite keeps the renamed table's DDL with the name quoted: accept both.
     sql = re.sub(rf'^CREATE TABLE "?{table}"?(?=[ (])', f"CREATE TABLE {table}{NEXT}", sql)
-    return re.sub(rf'^CREATE (UNIQUE )?INDEX "?(\w+)"? ON "?{table}"?(?=[ (])',
-                  rf"CREATE \1INDEX \2{NEXT} ON {table}{NEXT}", sql)
+    return re.sub(
+        rf'^CREATE (UNIQUE )?INDEX "?(\w+)"? ON "?{table}"?(?=[ (])',
+        rf"CREATE \1INDEX \2{NEXT} ON {table}{NEXT}",
+        sql,
+    )
 
 
 def _swap_in(tx: Tx) -> None:
@@ -81,8 +91,9 @@ def _swap_in(tx: Tx) -> None:
         if tx.sqlite:  # give the indexes their migration names back
             for name, sql in tx.execute(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
-                "AND sql IS NOT NULL", [table]
+                "AND sql IS NOT NULL",
+                [table],
             ):
                 if name.endswith(NEXT):
                     tx.execute(f"DROP INDEX {name}")
-                    tx.execute(sql.replace(f"INDEX {name} ", f"INDEX {name[:-len(NEXT)]} ", 1))
+                    tx.execute(sql.replace(f"INDEX {name} ", f"INDEX {name[: -len(NEXT)]} ", 1))

@@ -50,29 +50,33 @@ class ProjectionRunner:
             return self._position(tx)
 
     def _position(self, tx: Tx) -> int:
-        rows = tx.execute("SELECT position FROM {projection_positions} WHERE name = %s",
-                          [self.name])
+        rows = tx.execute(
+            "SELECT position FROM {projection_positions} WHERE name = %s", [self.name]
+        )
         return int(rows[0][0]) if rows else 0
 
     def run_once(self) -> int:
         """Process the next batch; return how many events it held (0: caught up)."""
         start = self.position()
         notifications = self.ledger.recorder.select_notifications(
-            start=start, limit=self.batch_size, inclusive_of_start=False)
+            start=start, limit=self.batch_size, inclusive_of_start=False
+        )
         if not notifications:
             return 0
         batch: list[tuple[int, Any]] = []
         for notification in notifications:
             event = self.ledger.mapper.to_domain_event(notification)
-            if self.as_of is None or event.timestamp <= self.as_of:
+            if self.as_of is None or event.timestamp <= self.as_of:  # type: ignore[attr-defined]
                 batch.append((notification.id, event))
         try:
             with self.store.transaction() as tx:
                 if self._locked_position(tx) != start:
                     raise PositionMoved
                 self.projection.process(tx, batch)
-                tx.execute("UPDATE {projection_positions} SET position = %s WHERE name = %s",
-                           [notifications[-1].id, self.name])
+                tx.execute(
+                    "UPDATE {projection_positions} SET position = %s WHERE name = %s",
+                    [notifications[-1].id, self.name],
+                )
         except PositionMoved:
             return len(notifications)
         if self.progress is not None:
@@ -80,11 +84,15 @@ class ProjectionRunner:
         return len(notifications)
 
     def _locked_position(self, tx: Tx) -> int:
-        tx.execute("INSERT INTO {projection_positions} (name, position) VALUES (%s, 0) "
-                   "ON CONFLICT DO NOTHING", [self.name])
+        tx.execute(
+            "INSERT INTO {projection_positions} (name, position) VALUES (%s, 0) "
+            "ON CONFLICT DO NOTHING",
+            [self.name],
+        )
         lock = "" if self.store.sqlite else " FOR UPDATE"
-        rows = tx.execute(f"SELECT position FROM {{projection_positions}} WHERE name = %s{lock}",
-                          [self.name])
+        rows = tx.execute(
+            f"SELECT position FROM {{projection_positions}} WHERE name = %s{lock}", [self.name]
+        )
         return int(rows[0][0])
 
     def catch_up(self, until: int | None = None) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -18,15 +18,28 @@ import psycopg
 from ledger.settings import Settings
 
 READ_MODEL_TABLES = (
-    "projection_positions", "aggregate_keys", "businesses", "workers", "worker_employments",
-    "worker_qualifications", "worker_certificates", "sites", "site_structure", "roster_history",
-    "reader_registry", "card_registry", "tap_facts", "site_exceptions", "requests", "work_records",
+    "projection_positions",
+    "aggregate_keys",
+    "businesses",
+    "workers",
+    "worker_employments",
+    "worker_qualifications",
+    "worker_certificates",
+    "sites",
+    "site_structure",
+    "roster_history",
+    "reader_registry",
+    "card_registry",
+    "tap_facts",
+    "site_exceptions",
+    "requests",
+    "work_records",
 )
 
 
 def _sqlite_value(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat()
+        return value.astimezone(UTC).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     return value
@@ -56,25 +69,33 @@ class Tx:
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
-            self.cursor.executemany(_render(sql, self.suffix, self.sqlite),
-                                    [self._params(row) for row in rows])
+            self.cursor.executemany(
+                _render(sql, self.suffix, self.sqlite), [self._params(row) for row in rows]
+            )
 
-    def append_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    def append_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
         """Bulk insert of new rows (COPY on PostgreSQL: one stream instead of a row a trip)."""
         if not rows:
             return
         name = f"{table}{self.suffix}"
         if self.sqlite:
             marks = ", ".join(["?"] * len(columns))
-            self.cursor.executemany(f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})",
-                                    [self._params(row) for row in rows])
+            self.cursor.executemany(
+                f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})",
+                [self._params(row) for row in rows],
+            )
             return
         with self.cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
 
     def delete_keys(
-        self, table: str, columns: Sequence[str], pg_types: Sequence[str],
+        self,
+        table: str,
+        columns: Sequence[str],
+        pg_types: Sequence[str],
         keys: Sequence[Sequence[Any]],
     ) -> None:
         """Delete the rows with these composite keys, in one statement on PostgreSQL."""
@@ -83,13 +104,15 @@ class Tx:
         name = f"{table}{self.suffix}"
         if self.sqlite:
             where = " AND ".join(f"{c} = ?" for c in columns)
-            self.cursor.executemany(f"DELETE FROM {name} WHERE {where}",
-                                    [self._params(key) for key in keys])
+            self.cursor.executemany(
+                f"DELETE FROM {name} WHERE {where}", [self._params(key) for key in keys]
+            )
             return
         arrays = ", ".join(f"%s::{t}[]" for t in pg_types)
         self.cursor.execute(
             f"DELETE FROM {name} WHERE ({', '.join(columns)}) IN (SELECT * FROM unnest({arrays}))",
-            [list(column) for column in zip(*keys, strict=True)])
+            [list(column) for column in zip(*keys, strict=True)],
+        )
 
     def is_in(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         """``column IN (…)`` as SQL and its parameters. One array parameter on PostgreSQL: a
@@ -104,13 +127,18 @@ class ReadStore:
         self.settings = settings
         self.suffix = suffix
         self.sqlite = not settings.is_postgres
-        self._connection: Any = None
+        self._connection: Any = None  # sqlite3 or psycopg connection, opened on first use
 
     def _connect(self) -> Any:
         if self._connection is None:
+            conn: Any
             if self.sqlite:
-                conn = sqlite3.connect(self.settings.sqlite_path, isolation_level=None,
-                                       check_same_thread=False, timeout=30)
+                conn = sqlite3.connect(
+                    self.settings.sqlite_path,
+                    isolation_level=None,
+                    check_same_thread=False,
+                    timeout=30,
+                )
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=FULL")
             else:

@@ -51,20 +51,36 @@ class Context:
     stored: dict[tuple[str, str, date], tuple[Any, ...]]  # the records as they are now
 
 
-RECORD_COLUMNS = ("technician_id", "site_id", "work_date", "employer_business_id", "trade",
-                  "role_position", "work_content", "first_entry", "last_exit", "minutes_on_site",
-                  "source", "status", "flags", "event_positions")
+RECORD_COLUMNS = (
+    "technician_id",
+    "site_id",
+    "work_date",
+    "employer_business_id",
+    "trade",
+    "role_position",
+    "work_content",
+    "first_entry",
+    "last_exit",
+    "minutes_on_site",
+    "source",
+    "status",
+    "flags",
+    "event_positions",
+)
 
 
 def rebuild_records(tx: Tx, affected: dict[Pair, set[date]], max_shift: timedelta) -> None:
-    targets = {pair: {d + timedelta(days=k) for d in dates for k in (-1, 0, 1)}
-               for pair, dates in affected.items()}
+    targets = {
+        pair: {d + timedelta(days=k) for d in dates for k in (-1, 0, 1)}
+        for pair, dates in affected.items()
+    }
     context = _load_context(tx, affected)
     changed: list[tuple[str, str, date]] = []
     rows: list[list[Any]] = []
     for (technician_id, site_id), dates in targets.items():
-        days = _days_by_date(derive_card_days(context.taps.get((technician_id, site_id), []),
-                                              max_shift))
+        days = _days_by_date(
+            derive_card_days(context.taps.get((technician_id, site_id), []), max_shift)
+        )
         for work_date in sorted(dates):
             key = (technician_id, site_id, work_date)
             row = _record_row(technician_id, site_id, work_date, days.get(work_date), context)
@@ -101,40 +117,56 @@ def _load_context(tx: Tx, affected: dict[Pair, set[date]]) -> Context:
     low = min(all_dates) - WINDOW_BEFORE
     high = max(all_dates) + WINDOW_AFTER
     worker_in, worker_params = tx.is_in("technician_id", technicians)
-    context = Context(defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list),
-                      {})
+    context = Context(
+        defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list), {}
+    )
     for tech, site, tap_id, at, direction, position, flags in tx.execute(
         "SELECT technician_id, site_id, tap_id, reader_time, direction, position, flags "
         f"FROM {{tap_facts}} WHERE {worker_in} AND reader_time >= %s AND reader_time < %s",
         [*worker_params, datetime.combine(low, time(0), JST), datetime.combine(high, time(0), JST)],
     ):
         tap_flags = tuple(orjson.loads(flags))
+        reader_time = as_datetime(at)
+        assert reader_time is not None  # NOT NULL column
         if site is not None and not NOT_COUNTED_FLAGS.intersection(tap_flags):
             context.taps[(tech, site)].append(
-                TapFact(tap_id, as_datetime(at), direction, position, tap_flags))  # type: ignore[arg-type]
+                TapFact(tap_id, reader_time, direction, position, tap_flags)
+            )
     for row in tx.execute(
         "SELECT request_id, kind, technician_id, site_id, work_date, employer_business_id, "
         f"payload, status, positions FROM {{requests}} WHERE {worker_in} "
-        "AND work_date >= %s AND work_date <= %s", [*worker_params, low, high],
+        "AND work_date >= %s AND work_date <= %s",
+        [*worker_params, low, high],
     ):
         work_date = as_date(row[4])
         assert work_date is not None
-        context.requests[(row[2], row[3], work_date)].append(Request(
-            row[0], row[1], work_date, row[5], orjson.loads(row[6]), row[7],
-            tuple(orjson.loads(row[8]))))
+        context.requests[(row[2], row[3], work_date)].append(
+            Request(
+                row[0],
+                row[1],
+                work_date,
+                row[5],
+                orjson.loads(row[6]),
+                row[7],
+                tuple(orjson.loads(row[8])),
+            )
+        )
     for site, tech, from_position, employer, trade, role in tx.execute(
         "SELECT site_id, technician_id, from_position, employer_business_id, trade, role_position "
-        f"FROM {{roster_history}} WHERE {worker_in}", worker_params,
+        f"FROM {{roster_history}} WHERE {worker_in}",
+        worker_params,
     ):
         context.roster[(tech, site)].append((from_position, employer, trade, role))
     for tech, business, since, until, primary in tx.execute(
         "SELECT technician_id, business_id, since, until, is_primary "
-        f"FROM {{worker_employments}} WHERE {worker_in}", worker_params,
+        f"FROM {{worker_employments}} WHERE {worker_in}",
+        worker_params,
     ):
         context.employments[tech].append((business, as_date(since), as_date(until), bool(primary)))  # type: ignore[arg-type]
     for row in tx.execute(
         f"SELECT {', '.join(RECORD_COLUMNS)} FROM {{work_records}} WHERE {worker_in} "
-        "AND work_date >= %s AND work_date <= %s", [*worker_params, low, high],
+        "AND work_date >= %s AND work_date <= %s",
+        [*worker_params, low, high],
     ):
         context.stored[(row[0], row[1], as_date(row[2]))] = tuple(row)  # type: ignore[index]
     return context
@@ -143,8 +175,10 @@ def _load_context(tx: Tx, affected: dict[Pair, set[date]]) -> Context:
 def _record_row(
     technician_id: str, site_id: str, work_date: date, day: CardDay | None, context: Context
 ) -> list[Any] | None:
-    requests = sorted(context.requests.get((technician_id, site_id, work_date), []),
-                      key=lambda r: r.decided_position)
+    requests = sorted(
+        context.requests.get((technician_id, site_id, work_date), []),
+        key=lambda r: r.decided_position,
+    )
     entries = [r for r in requests if r.kind == "ManualEntry"]
     corrections = [r for r in requests if r.kind == "Correction"]
     approved = [r for r in entries if r.status == "approved"]
@@ -186,10 +220,22 @@ def _record_row(
         flags.discard("missing_entry")
     first, last = fields.get("first_entry"), fields.get("last_exit")
     minutes = int((last - first).total_seconds() // 60) if first and last else None
-    return [technician_id, site_id, work_date, fields.get("employer"), fields.get("trade"),
-            fields.get("position"), fields.get("work_content"), first, last, minutes,
-            source.value, status.value, orjson.dumps(sorted(flags)).decode(),
-            orjson.dumps(sorted(positions)).decode()]
+    return [
+        technician_id,
+        site_id,
+        work_date,
+        fields.get("employer"),
+        fields.get("trade"),
+        fields.get("position"),
+        fields.get("work_content"),
+        first,
+        last,
+        minutes,
+        source.value,
+        status.value,
+        orjson.dumps(sorted(flags)).decode(),
+        orjson.dumps(sorted(positions)).decode(),
+    ]
 
 
 def _card_fields(
@@ -197,8 +243,9 @@ def _card_fields(
 ) -> dict[str, Any]:
     """Trade, position and employer from the roster as it was when the day's first tap came."""
     fields: dict[str, Any] = {"first_entry": day.first_entry, "last_exit": day.last_exit}
-    entries = [e for e in context.roster.get((technician_id, site_id), [])
-               if e[0] < day.first_tap.position]
+    entries = [
+        e for e in context.roster.get((technician_id, site_id), []) if e[0] < day.first_tap.position
+    ]
     if entries:
         _, employer, trade, role = max(entries)
         fields |= {"employer": employer, "trade": trade, "position": role}
@@ -208,8 +255,11 @@ def _card_fields(
 
 
 def _employer_on(employments: list[tuple[str, date, date | None, bool]], day: date) -> str | None:
-    covering = [(not primary, business) for business, since, until, primary in employments
-                if since <= day and (until is None or day <= until)]
+    covering = [
+        (not primary, business)
+        for business, since, until, primary in employments
+        if since <= day and (until is None or day <= until)
+    ]
     return min(covering)[1] if covering else None
 
 

@@ -61,16 +61,33 @@ def _throwaway_cluster() -> str:
     if os.geteuid() == 0:  # PostgreSQL refuses to run as root
         os.chown(datadir, *_nobody())
         run_as = ["runuser", "-u", "nobody", "--"]
-    subprocess.run([*run_as, f"{bindir}/initdb", "-D", datadir, "-A", "trust", *user],
-                   check=True, capture_output=True)
     subprocess.run(
-        [*run_as, f"{bindir}/pg_ctl", "-D", datadir, "-w", "-o",
-         f"-p {port} -k {datadir} -c listen_addresses=127.0.0.1", "-l", f"{datadir}/log", "start"],
-        check=True, capture_output=True,
+        [*run_as, f"{bindir}/initdb", "-D", datadir, "-A", "trust", *user],
+        check=True,
+        capture_output=True,
     )
-    atexit.register(lambda: subprocess.run(
-        [*run_as, f"{bindir}/pg_ctl", "-D", datadir, "-m", "immediate", "stop"],
-        capture_output=True))
+    subprocess.run(
+        [
+            *run_as,
+            f"{bindir}/pg_ctl",
+            "-D",
+            datadir,
+            "-w",
+            "-o",
+            f"-p {port} -k {datadir} -c listen_addresses=127.0.0.1",
+            "-l",
+            f"{datadir}/log",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    atexit.register(
+        lambda: subprocess.run(
+            [*run_as, f"{bindir}/pg_ctl", "-D", datadir, "-m", "immediate", "stop"],
+            capture_output=True,
+        )
+    )
     return f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
 

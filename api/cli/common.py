@@ -19,7 +19,8 @@ from ledger.errors import InvalidValue, LedgerError
 from ledger.settings import get_settings
 
 app = typer.Typer(
-    help="CCUS attendance ledger (就業履歴台帳).", no_args_is_help=True,
+    help="CCUS attendance ledger (就業履歴台帳).",
+    no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
 console = Console()
@@ -59,8 +60,10 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except LedgerError as error:
-            err_console.print(f"[red]refused[/red] {escape(error.field)}: {escape(error.message)} "
-                              f"(rule {escape(error.rule)})")
+            err_console.print(
+                f"[red]refused[/red] {escape(error.field)}: {escape(error.message)} "
+                f"(rule {escape(error.rule)})"
+            )
             sys.exit(2)
         except PersistenceError as error:
             err_console.print(f"[red]database error[/red] {escape(str(error))}")
@@ -69,9 +72,9 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def command(name: str | None = None, group: typer.Typer = app, **kwargs: Any) -> Callable[
-    [Callable[P, R]], Callable[P, R]
-]:
+def command(
+    name: str | None = None, group: typer.Typer = app, **kwargs: Any
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
     def decorate(function: Callable[P, R]) -> Callable[P, R]:
         group.command(name, **kwargs)(reports_errors(function))
         return function

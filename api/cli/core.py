@@ -40,11 +40,16 @@ def tap_command(
     acting_as: ActingAs = "admin:cli",
 ) -> None:
     """Append one tap (as a reader would)."""
-    observation = observation_from_mapping({
-        "tap_id": f"{reader_id}:{sequence}", "reader_id": reader_id, "card_id": card_id,
-        "technician_id": technician_id, "direction": direction,
-        "reader_time": reader_time or clock.now().isoformat(),
-    })
+    observation = observation_from_mapping(
+        {
+            "tap_id": f"{reader_id}:{sequence}",
+            "reader_id": reader_id,
+            "card_id": card_id,
+            "technician_id": technician_id,
+            "direction": direction,
+            "reader_time": reader_time or clock.now().isoformat(),
+        }
+    )
     with open_ledger() as ledger:
         receipt = ledger.record_taps([observation], parse_actor(acting_as))[0]
     console.print(f"{receipt.tap_id}: {receipt.status} (position {receipt.position})")
@@ -61,10 +66,18 @@ def import_taps_command(
     counts: Counter[str] = Counter()
     bad: list[BadRecord] = []
     total_bytes = file.stat().st_size
-    with open_ledger() as ledger, Progress(
-        TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TextColumn("taps"),
-        TimeRemainingColumn(), console=err_console, transient=True,
-    ) as progress:
+    with (
+        open_ledger() as ledger,
+        Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("taps"),
+            TimeRemainingColumn(),
+            console=err_console,
+            transient=True,
+        ) as progress,
+    ):
         task = progress.add_task("import", total=None)
         batch: list[Any] = []
         for _, item in read_tap_file(file):
@@ -114,10 +127,17 @@ def events_command(
             site_id = state.get("site_id") or reader_site.get(state.get("reader_id") or "")
             if (worker and technician != worker) or (site and site_id != site):
                 continue
-            about = " ".join(f"{k}={v}" for k, v in (("worker", technician), ("site", site_id)) if v)
+            about = " ".join(
+                f"{k}={v}" for k, v in (("worker", technician), ("site", site_id)) if v
+            )
             timestamp: datetime = state["timestamp"]
-            table.add_row(str(position), timestamp.astimezone(clock.JST).isoformat(
-                timespec="seconds"), kind, str(state.get("actor", "")), about)
+            table.add_row(
+                str(position),
+                timestamp.astimezone(clock.JST).isoformat(timespec="seconds"),
+                kind,
+                str(state.get("actor", "")),
+                about,
+            )
             shown += 1
             if shown >= limit:
                 break

@@ -14,8 +14,13 @@ worker = typer.Typer(help="技能者: register workers and what they hold.", no_
 site = typer.Typer(help="現場: open sites, subcontracts, roster.", no_args_is_help=True)
 reader = typer.Typer(help="Gate readers.", no_args_is_help=True)
 card = typer.Typer(help="Cards.", no_args_is_help=True)
-for name, group in (("business", business), ("worker", worker), ("site", site),
-                    ("reader", reader), ("card", card)):
+for name, group in (
+    ("business", business),
+    ("worker", worker),
+    ("site", site),
+    ("reader", reader),
+    ("card", card),
+):
     app.add_typer(group, name=name)
 
 Day = Annotated[str, typer.Argument(help="YYYY-MM-DD")]
@@ -51,75 +56,105 @@ def register_worker(technician_id: str, name: str, acting_as: ActingAs = "admin:
 
 @command("employ", group=worker)
 def employ(
-    technician_id: str, business_id: str, since: Day,
+    technician_id: str,
+    business_id: str,
+    since: Day,
     primary: Annotated[bool, typer.Option(help="主たる所属事業者")] = False,
     acting_as: ActingAs = "admin:cli",
 ) -> None:
     """The worker joins an employer (所属事業者) from a date."""
     with open_ledger() as ledger:
-        ledger.join_employer(technician_id, business_id, parse_date(since, "since"), primary,
-                             parse_actor(acting_as))
+        ledger.join_employer(
+            technician_id, business_id, parse_date(since, "since"), primary, parse_actor(acting_as)
+        )
     console.print(f"worker {technician_id} employed by {business_id} from {since}")
 
 
 @command("leave", group=worker)
-def leave(technician_id: str, business_id: str, until: Day,
-          acting_as: ActingAs = "admin:cli") -> None:
+def leave(
+    technician_id: str, business_id: str, until: Day, acting_as: ActingAs = "admin:cli"
+) -> None:
     """The worker leaves an employer (last day inclusive)."""
     with open_ledger() as ledger:
-        ledger.leave_employer(technician_id, business_id, parse_date(until, "until"),
-                              parse_actor(acting_as))
+        ledger.leave_employer(
+            technician_id, business_id, parse_date(until, "until"), parse_actor(acting_as)
+        )
     console.print(f"worker {technician_id} left {business_id} on {until}")
 
 
 @command("enroll-kentaikyo", group=worker)
-def enroll_worker(technician_id: str, member_number: str, since: Day,
-                  acting_as: ActingAs = "admin:cli") -> None:
+def enroll_worker(
+    technician_id: str, member_number: str, since: Day, acting_as: ActingAs = "admin:cli"
+) -> None:
     """被共済者: enroll a worker in Kentaikyo from a date."""
     with open_ledger() as ledger:
-        ledger.enroll_worker_in_kentaikyo(technician_id, member_number,
-                                          parse_date(since, "since"), parse_actor(acting_as))
+        ledger.enroll_worker_in_kentaikyo(
+            technician_id, member_number, parse_date(since, "since"), parse_actor(acting_as)
+        )
     console.print(f"worker {technician_id} enrolled in Kentaikyo from {since}")
 
 
 @command("qualify", group=worker)
-def qualify(technician_id: str, qualification: str, acquired_on: Day,
-            acting_as: ActingAs = "admin:cli") -> None:
+def qualify(
+    technician_id: str, qualification: str, acquired_on: Day, acting_as: ActingAs = "admin:cli"
+) -> None:
     """Record a qualification (保有資格) with its date."""
     with open_ledger() as ledger:
-        ledger.add_qualification(technician_id, qualification,
-                                 parse_date(acquired_on, "acquired_on"), parse_actor(acting_as))
+        ledger.add_qualification(
+            technician_id,
+            qualification,
+            parse_date(acquired_on, "acquired_on"),
+            parse_actor(acting_as),
+        )
     console.print(f"worker {technician_id}: {qualification} from {acquired_on}")
 
 
 @command("foreman-training", group=worker)
-def foreman_training(technician_id: str, completed_on: Day,
-                     acting_as: ActingAs = "admin:cli") -> None:
+def foreman_training(
+    technician_id: str, completed_on: Day, acting_as: ActingAs = "admin:cli"
+) -> None:
     """Record 職長・安全衛生責任者教育."""
     with open_ledger() as ledger:
-        ledger.complete_foreman_training(technician_id, parse_date(completed_on, "completed_on"),
-                                         parse_actor(acting_as))
+        ledger.complete_foreman_training(
+            technician_id, parse_date(completed_on, "completed_on"), parse_actor(acting_as)
+        )
     console.print(f"worker {technician_id}: foreman training on {completed_on}")
 
 
 @command("insurance", group=worker)
 def insurance(
-    technician_id: str, health: str, pension: str, employment: str, as_of: Day,
+    technician_id: str,
+    health: str,
+    pension: str,
+    employment: str,
+    as_of: Day,
     acting_as: ActingAs = "admin:cli",
 ) -> None:
     """Confirm social insurance: each of health/pension/employment is enrolled, exempt or
     not_enrolled."""
     with open_ledger() as ledger:
-        ledger.confirm_social_insurance(technician_id, health, pension, employment,
-                                        parse_date(as_of, "as_of"), parse_actor(acting_as))
+        ledger.confirm_social_insurance(
+            technician_id,
+            health,
+            pension,
+            employment,
+            parse_date(as_of, "as_of"),
+            parse_actor(acting_as),
+        )
     console.print(f"worker {technician_id}: social insurance recorded as of {as_of}")
 
 
 @command("certify", group=worker)
-def certify(  # noqa: PLR0913
-    technician_id: str, certifier_business_id: str,
-    relation: Annotated[str, typer.Argument(help="employer, upper_subcontractor, prime_contractor")],
-    trade: str, period_start: Day, period_end: Day, work_days: int,
+def certify(
+    technician_id: str,
+    certifier_business_id: str,
+    relation: Annotated[
+        str, typer.Argument(help="employer, upper_subcontractor, prime_contractor")
+    ],
+    trade: str,
+    period_start: Day,
+    period_end: Day,
+    work_days: int,
     foreman_days: Annotated[int, typer.Option()] = 0,
     team_leader_days: Annotated[int, typer.Option()] = 0,
     acting_as: ActingAs = "admin:cli",
@@ -127,29 +162,46 @@ def certify(  # noqa: PLR0913
     """経歴証明: certified work days before CCUS use (period ends ≤ 2024-03-31)."""
     with open_ledger() as ledger:
         ledger.certify_career(
-            technician_id, certifier_business_id, relation, trade,
-            parse_date(period_start, "period_start"), parse_date(period_end, "period_end"),
-            work_days, foreman_days, team_leader_days, parse_actor(acting_as),
+            technician_id,
+            certifier_business_id,
+            relation,
+            trade,
+            parse_date(period_start, "period_start"),
+            parse_date(period_end, "period_end"),
+            work_days,
+            foreman_days,
+            team_leader_days,
+            parse_actor(acting_as),
         )
     console.print(f"worker {technician_id}: {work_days} certified days recorded")
 
 
 @command("open", group=site)
 def open_site(
-    site_id: str, name: str, prime_business_id: str,
-    kentaikyo_method: Annotated[str, typer.Argument(help="electronic or stamp")], opened_on: Day,
+    site_id: str,
+    name: str,
+    prime_business_id: str,
+    kentaikyo_method: Annotated[str, typer.Argument(help="electronic or stamp")],
+    opened_on: Day,
     acting_as: ActingAs = "admin:cli",
 ) -> None:
     """Open a site under its prime contractor (元請)."""
     with open_ledger() as ledger:
-        ledger.open_site(site_id, name, prime_business_id, kentaikyo_method,
-                         parse_date(opened_on, "opened_on"), parse_actor(acting_as))
+        ledger.open_site(
+            site_id,
+            name,
+            prime_business_id,
+            kentaikyo_method,
+            parse_date(opened_on, "opened_on"),
+            parse_actor(acting_as),
+        )
     console.print(f"site {site_id} opened")
 
 
 @command("subcontract", group=site)
-def subcontract(site_id: str, business_id: str, parent_business_id: str,
-                acting_as: ActingAs = "admin:cli") -> None:
+def subcontract(
+    site_id: str, business_id: str, parent_business_id: str, acting_as: ActingAs = "admin:cli"
+) -> None:
     """Add a subcontractor under a business already on the site (施工体制)."""
     with open_ledger() as ledger:
         ledger.add_subcontract(site_id, business_id, parent_business_id, parse_actor(acting_as))
@@ -157,15 +209,26 @@ def subcontract(site_id: str, business_id: str, parent_business_id: str,
 
 
 @command("roster", group=site)
-def roster(  # noqa: PLR0913
-    site_id: str, technician_id: str, employer_business_id: str, trade: str,
-    position: Annotated[str, typer.Argument(help="職長, 班長, 一般, …")], since: Day,
+def roster(
+    site_id: str,
+    technician_id: str,
+    employer_business_id: str,
+    trade: str,
+    position: Annotated[str, typer.Argument(help="職長, 班長, 一般, …")],
+    since: Day,
     acting_as: ActingAs = "admin:cli",
 ) -> None:
     """Put a worker on the site's roster (作業員名簿)."""
     with open_ledger() as ledger:
-        ledger.set_roster_entry(site_id, technician_id, employer_business_id, trade, position,
-                                parse_date(since, "since"), parse_actor(acting_as))
+        ledger.set_roster_entry(
+            site_id,
+            technician_id,
+            employer_business_id,
+            trade,
+            position,
+            parse_date(since, "since"),
+            parse_actor(acting_as),
+        )
     console.print(f"site {site_id}: {technician_id} on the roster as {position}")
 
 
@@ -179,7 +242,8 @@ def close_site(site_id: str, closed_on: Day, acting_as: ActingAs = "admin:cli") 
 
 @command("register", group=reader)
 def register_reader(
-    reader_id: str, site_id: str,
+    reader_id: str,
+    site_id: str,
     direction_mode: Annotated[str, typer.Argument(help="in, out or auto")] = "auto",
     acting_as: ActingAs = "admin:cli",
 ) -> None:

@@ -24,9 +24,14 @@ def parse_request_id(text: str) -> UUID:
 
 
 @command("request", group=entry)
-def request_entry(  # noqa: PLR0913
-    technician_id: str, site_id: str, work_date: str, employer_business_id: str, trade: str,
-    position: str, work_content: str,
+def request_entry(
+    technician_id: str,
+    site_id: str,
+    work_date: str,
+    employer_business_id: str,
+    trade: str,
+    position: str,
+    work_content: str,
     entry_at: Annotated[str | None, typer.Option(help="ISO time of arrival")] = None,
     exit_at: Annotated[str | None, typer.Option(help="ISO time of leaving")] = None,
     note: Annotated[str, typer.Option()] = "",
@@ -36,19 +41,30 @@ def request_entry(  # noqa: PLR0913
     actor = parse_actor(acting_as if acting_as != "worker:" else f"worker:{technician_id}")
     with open_ledger() as ledger:
         request_id = ledger.request_manual_entry(
-            technician_id, site_id, parse_date(work_date, "work_date"), employer_business_id,
-            trade, position, work_content, actor,
+            technician_id,
+            site_id,
+            parse_date(work_date, "work_date"),
+            employer_business_id,
+            trade,
+            position,
+            work_content,
+            actor,
             entry_at=parse_datetime(entry_at, "entry_at") if entry_at else None,
-            exit_at=parse_datetime(exit_at, "exit_at") if exit_at else None, note=note,
+            exit_at=parse_datetime(exit_at, "exit_at") if exit_at else None,
+            note=note,
         )
     console.print(f"manual entry {request_id} pending approval")
 
 
 @command("correct", group=entry)
-def request_correction(  # noqa: PLR0913
-    technician_id: str, site_id: str, work_date: str, employer_business_id: str,
+def request_correction(
+    technician_id: str,
+    site_id: str,
+    work_date: str,
+    employer_business_id: str,
     changes: Annotated[str, typer.Argument(help='JSON, e.g. {"position": "職長"}')],
-    reason: str, acting_as: ActingAs = "worker:",
+    reason: str,
+    acting_as: ActingAs = "worker:",
 ) -> None:
     """Request a correction of a work record's trade, position, work content or times."""
     actor = parse_actor(acting_as if acting_as != "worker:" else f"worker:{technician_id}")
@@ -63,8 +79,13 @@ def request_correction(  # noqa: PLR0913
             parsed[key] = parse_datetime(parsed[key], key)
     with open_ledger() as ledger:
         request_id = ledger.request_correction(
-            technician_id, site_id, parse_date(work_date, "work_date"), employer_business_id,
-            parsed, reason, actor,
+            technician_id,
+            site_id,
+            parse_date(work_date, "work_date"),
+            employer_business_id,
+            parsed,
+            reason,
+            actor,
         )
     console.print(f"correction {request_id} pending approval")
 

@@ -1,4 +1,4 @@
-"""Base aggregate: event timestamps come from the ledger's clock, so tests and replays control them."""
+"""Base aggregate: event timestamps come from the ledger's clock (tests and replays control it)."""
 
 from __future__ import annotations
 

@@ -25,7 +25,10 @@ class Business(LedgerAggregate):
 
     @classmethod
     def register(cls, business_id: str, name: str, actor: Actor) -> Business:
-        return cls(business_id=BusinessId(business_id), name=require_text(name, "name"), actor=actor)
+        business: Business = cls(
+            business_id=BusinessId(business_id), name=require_text(name, "name"), actor=actor
+        )
+        return business
 
     @event("Registered")
     def __init__(self, business_id: str, name: str, actor: Actor) -> None:

@@ -43,8 +43,10 @@ class Reader(LedgerAggregate):
             raise InvalidValue(
                 "direction_mode", "direction_mode.enum", f"{direction_mode!r} is not in/out/auto"
             ) from None
-        return cls(reader_id=ReaderId(reader_id), site_id=SiteId(site_id),
-                   direction_mode=mode, actor=actor)
+        reader: Reader = cls(
+            reader_id=ReaderId(reader_id), site_id=SiteId(site_id), direction_mode=mode, actor=actor
+        )
+        return reader
 
     class Registered(LedgerAggregate.Created):
         """Version 2 added ``direction_mode``. Version-1 readers read every tap as it came and
@@ -88,7 +90,10 @@ class Card(LedgerAggregate):
 
     @classmethod
     def issue(cls, card_id: str, technician_id: str, actor: Actor) -> Card:
-        return cls(card_id=CardId(card_id), technician_id=TechnicianId(technician_id), actor=actor)
+        card: Card = cls(
+            card_id=CardId(card_id), technician_id=TechnicianId(technician_id), actor=actor
+        )
+        return card
 
     @event("Issued")
     def __init__(self, card_id: str, technician_id: str, actor: Actor) -> None:

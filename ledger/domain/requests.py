@@ -1,4 +1,4 @@
-"""直接入力 and 訂正 — manual entries and corrections: requested, then approved / rejected / expired.
+"""直接入力 and 訂正 — manual entries and corrections: requested, then decided or expired.
 
 Both may be requested by the worker or an administrator of the worker's employer (not by the site
 manager), and become official only when the site's prime contractor approves. Request and approval
@@ -38,12 +38,14 @@ def check_requester(
     """The worker, or an administrator of the worker's employer on that date, on that site."""
     if employer_business_id not in worker.employers_on(work_date):
         raise UnknownReference(
-            "employer_business_id", "request.employer",
+            "employer_business_id",
+            "request.employer",
             f"the worker is not employed by {employer_business_id} on {work_date}",
         )
     if site.tier_of(employer_business_id) is None:
         raise UnknownReference(
-            "employer_business_id", "request.employer_on_site",
+            "employer_business_id",
+            "request.employer_on_site",
             "the employer is not the prime or a subcontractor on this site",
         )
     if not site.is_open_on(work_date):
@@ -52,7 +54,8 @@ def check_requester(
     is_employer = actor.role is Role.EMPLOYER and actor.id == employer_business_id
     if not (is_worker or is_employer):
         raise NotPermitted(
-            "actor", "request.requester",
+            "actor",
+            "request.requester",
             "only the worker or an administrator of the worker's employer may request this",
         )
 
@@ -63,15 +66,14 @@ def check_request_time(work_date: date, now: datetime) -> None:
     deadline = approval_deadline(work_date)
     if now >= deadline:
         raise DeadlinePassed(
-            "work_date", "request.deadline",
+            "work_date",
+            "request.deadline",
             f"requests for {work_date} closed at the end of "
             f"{(deadline - timedelta(days=1)).strftime('%Y-%m')} (JST)",
         )
 
 
-def check_times(
-    work_date: date, entry_at: datetime | None, exit_at: datetime | None
-) -> None:
+def check_times(work_date: date, entry_at: datetime | None, exit_at: datetime | None) -> None:
     if entry_at is not None:
         require_aware(entry_at, "entry_at")
         if work_date_of(entry_at) != work_date:
@@ -120,7 +122,8 @@ class ApprovableRequest(LedgerAggregate):
         self._check_pending()
         if require_aware(now, "now") >= self.deadline:
             raise DeadlinePassed(
-                "work_date", "decision.deadline",
+                "work_date",
+                "decision.deadline",
                 f"decisions for {self.work_date} closed at "
                 f"{self.deadline.astimezone(JST).isoformat()}",
             )
@@ -146,7 +149,7 @@ class ManualEntry(ApprovableRequest):
     """A work record entered after the fact (forgotten card, missed tap)."""
 
     @classmethod
-    def request(  # noqa: PLR0913
+    def request(
         cls,
         worker: Worker,
         site: Site,
@@ -165,17 +168,25 @@ class ManualEntry(ApprovableRequest):
         check_request_time(work_date, now)
         check_times(work_date, entry_at, exit_at)
         check_requester(actor, worker, site, employer_business_id, work_date)
-        return cls(
-            technician_id=worker.technician_id, site_id=site.site_id, work_date=work_date,
-            employer_business_id=employer_business_id, prime_business_id=site.prime_business_id,
-            trade=require_text(trade, "trade", max_length=40), position=require_position(position),
+        entry: ManualEntry = cls(
+            technician_id=worker.technician_id,
+            site_id=site.site_id,
+            work_date=work_date,
+            employer_business_id=employer_business_id,
+            prime_business_id=site.prime_business_id,
+            trade=require_text(trade, "trade", max_length=40),
+            position=require_position(position),
             work_content=require_text(work_content, "work_content", max_length=500),
-            entry_at=entry_at, exit_at=exit_at, note=(note or "").strip(), actor=actor,
+            entry_at=entry_at,
+            exit_at=exit_at,
+            note=(note or "").strip(),
+            actor=actor,
             requested_at=now,
         )
+        return entry
 
     @event("Requested")
-    def __init__(  # noqa: PLR0913
+    def __init__(
         self,
         technician_id: str,
         site_id: str,
@@ -212,7 +223,7 @@ class Correction(ApprovableRequest):
     The old version stays in the log; the new one counts only once approved."""
 
     @classmethod
-    def request(  # noqa: PLR0913
+    def request(
         cls,
         worker: Worker,
         site: Site,
@@ -227,7 +238,8 @@ class Correction(ApprovableRequest):
         unknown = sorted(set(changes) - set(CORRECTABLE_FIELDS))
         if unknown:
             raise InvalidValue(
-                unknown[0], "correction.field",
+                unknown[0],
+                "correction.field",
                 f"cannot be corrected (allowed: {', '.join(CORRECTABLE_FIELDS)})",
             )
         cleaned = {key: value for key, value in changes.items() if value is not None}
@@ -244,15 +256,21 @@ class Correction(ApprovableRequest):
         check_request_time(work_date, now)
         check_times(work_date, cleaned.get("entry_at"), cleaned.get("exit_at"))
         check_requester(actor, worker, site, employer_business_id, work_date)
-        return cls(
-            technician_id=worker.technician_id, site_id=site.site_id, work_date=work_date,
-            employer_business_id=employer_business_id, prime_business_id=site.prime_business_id,
-            changes=cleaned, reason=require_text(reason, "reason", max_length=500), actor=actor,
+        correction: Correction = cls(
+            technician_id=worker.technician_id,
+            site_id=site.site_id,
+            work_date=work_date,
+            employer_business_id=employer_business_id,
+            prime_business_id=site.prime_business_id,
+            changes=cleaned,
+            reason=require_text(reason, "reason", max_length=500),
+            actor=actor,
             requested_at=now,
         )
+        return correction
 
     @event("Requested")
-    def __init__(  # noqa: PLR0913
+    def __init__(
         self,
         technician_id: str,
         site_id: str,

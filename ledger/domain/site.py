@@ -50,7 +50,7 @@ class Site(LedgerAggregate):
         return site_aggregate_id(site_id)
 
     @classmethod
-    def open(  # noqa: PLR0913
+    def open(
         cls,
         site_id: str,
         name: str,
@@ -63,21 +63,25 @@ class Site(LedgerAggregate):
             method = KentaikyoMethod(kentaikyo_method)
         except ValueError:
             raise InvalidValue(
-                "kentaikyo_method", "kentaikyo_method.enum",
+                "kentaikyo_method",
+                "kentaikyo_method.enum",
                 f"{kentaikyo_method!r} is not electronic or stamp",
             ) from None
         prime_business_id = BusinessId(prime_business_id)
         if actor.role is Role.PRIME_CONTRACTOR and actor.id != prime_business_id:
             raise NotPermitted("prime_business_id", "site.open", "a prime opens its own sites only")
         site: Site = cls(
-            site_id=SiteId(site_id), name=require_text(name, "name"),
-            prime_business_id=prime_business_id, kentaikyo_method=method,
-            opened_on=require_date(opened_on, "opened_on"), actor=actor,
+            site_id=SiteId(site_id),
+            name=require_text(name, "name"),
+            prime_business_id=prime_business_id,
+            kentaikyo_method=method,
+            opened_on=require_date(opened_on, "opened_on"),
+            actor=actor,
         )
         return site
 
     @event("Opened")
-    def __init__(  # noqa: PLR0913
+    def __init__(
         self,
         site_id: str,
         name: str,
@@ -112,7 +116,8 @@ class Site(LedgerAggregate):
         if business_id in self.subcontracts:
             raise InvalidState("business_id", "subcontract.once", "is on this site already")
         if actor.role in (Role.PRIME_CONTRACTOR, Role.EMPLOYER) and actor.id not in (
-            self.prime_business_id, parent_business_id,
+            self.prime_business_id,
+            parent_business_id,
         ):
             raise NotPermitted(
                 "actor", "subcontract.actor", "only the prime or the upper subcontractor may add"
@@ -136,7 +141,7 @@ class Site(LedgerAggregate):
         return chain
 
     # 作業員名簿 -----------------------------------------------------------------------------
-    def set_roster_entry(  # noqa: PLR0913
+    def set_roster_entry(
         self,
         technician_id: str,
         employer_business_id: str,
@@ -150,20 +155,26 @@ class Site(LedgerAggregate):
         employer_business_id = BusinessId(employer_business_id)
         if employer_business_id not in self.subcontracts:
             raise UnknownReference(
-                "employer_business_id", "roster.employer",
+                "employer_business_id",
+                "roster.employer",
                 "the employer is not the prime or a subcontractor on this site",
             )
         if actor.role in (Role.PRIME_CONTRACTOR, Role.EMPLOYER) and actor.id not in (
-            employer_business_id, *self.upper_businesses_of(employer_business_id),
+            employer_business_id,
+            *self.upper_businesses_of(employer_business_id),
         ):
             raise NotPermitted("actor", "roster.actor", "may not edit this business's roster")
         self._roster_entry_set(
-            technician_id, employer_business_id, require_text(trade, "trade", max_length=40),
-            require_position(position), require_date(since, "since"), actor,
+            technician_id,
+            employer_business_id,
+            require_text(trade, "trade", max_length=40),
+            require_position(position),
+            require_date(since, "since"),
+            actor,
         )
 
     @event("RosterEntrySet")
-    def _roster_entry_set(  # noqa: PLR0913
+    def _roster_entry_set(
         self,
         technician_id: str,
         employer_business_id: str,

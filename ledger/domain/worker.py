@@ -1,4 +1,4 @@
-"""技能者 — a worker: employers over time, Kentaikyo enrollment, qualifications, career certificates."""
+"""技能者 — a worker: employers, Kentaikyo enrollment, qualifications, career certificates."""
 
 from __future__ import annotations
 
@@ -55,9 +55,10 @@ class Worker(LedgerAggregate):
 
     @classmethod
     def register(cls, technician_id: str, name: str, actor: Actor) -> Worker:
-        return cls(
+        worker: Worker = cls(
             technician_id=TechnicianId(technician_id), name=require_text(name, "name"), actor=actor
         )
+        return worker
 
     @event("Registered")
     def __init__(self, technician_id: str, name: str, actor: Actor) -> None:
@@ -169,10 +170,15 @@ class Worker(LedgerAggregate):
                 statuses[scheme] = InsuranceStatus(value)
             except ValueError:
                 allowed = ", ".join(s.value for s in InsuranceStatus)
-                raise InvalidValue(scheme, f"{scheme}.enum", f"{value!r} is not {allowed}") from None
+                raise InvalidValue(
+                    scheme, f"{scheme}.enum", f"{value!r} is not {allowed}"
+                ) from None
         self._insurance_confirmed(
-            statuses["health"], statuses["pension"], statuses["employment"],
-            require_date(as_of, "as_of"), actor,
+            statuses["health"],
+            statuses["pension"],
+            statuses["employment"],
+            require_date(as_of, "as_of"),
+            actor,
         )
 
     @event("SocialInsuranceConfirmed")
@@ -194,7 +200,7 @@ class Worker(LedgerAggregate):
         )
 
     # 経歴証明 -------------------------------------------------------------------------------
-    def certify_career(  # noqa: PLR0913
+    def certify_career(
         self,
         certifier_business_id: str,
         relation: str,
@@ -215,39 +221,55 @@ class Worker(LedgerAggregate):
         except ValueError:
             raise InvalidValue("relation", "relation.enum", f"{relation!r} is not valid") from None
         trade = require_text(trade, "trade", max_length=40)
-        for name, day in (("period_start", period_start), ("period_end", period_end),
-                          ("certified_on", certified_on)):
+        for name, day in (
+            ("period_start", period_start),
+            ("period_end", period_end),
+            ("certified_on", certified_on),
+        ):
             require_date(day, name)
         self._check_certificate_period(period_start, period_end, certified_on)
-        self._check_certificate_days(period_start, period_end, work_days, foreman_days,
-                                     team_leader_days)
+        self._check_certificate_days(
+            period_start, period_end, work_days, foreman_days, team_leader_days
+        )
         self._career_certified(
-            certifier_business_id, certifier_relation, trade, period_start, period_end,
-            work_days, foreman_days, team_leader_days, certified_on, actor,
+            certifier_business_id,
+            certifier_relation,
+            trade,
+            period_start,
+            period_end,
+            work_days,
+            foreman_days,
+            team_leader_days,
+            certified_on,
+            actor,
         )
 
     def _check_certificate_period(self, start: date, end: date, certified_on: date) -> None:
         if certified_on > CAREER_CERTIFICATE_ACCEPTED_UNTIL:
             raise DeadlinePassed(
-                "certified_on", "career_certificate.accepted_until",
+                "certified_on",
+                "career_certificate.accepted_until",
                 f"career certificates are accepted until {CAREER_CERTIFICATE_ACCEPTED_UNTIL}",
             )
         if end > CAREER_CERTIFICATE_PERIOD_END:
             raise InvalidValue(
-                "period_end", "career_certificate.period_end",
+                "period_end",
+                "career_certificate.period_end",
                 f"a certified period ends no later than {CAREER_CERTIFICATE_PERIOD_END}",
             )
         if start > end:
             raise InvalidValue("period_start", "career_certificate.period", "is after period_end")
         if not self.qualifications:
             raise InvalidValue(
-                "period_start", "career_certificate.qualification",
+                "period_start",
+                "career_certificate.qualification",
                 "the worker has no registered qualification to start a certified period from",
             )
         earliest = min(self.qualifications.values())
         if start < earliest:
             raise InvalidValue(
-                "period_start", "career_certificate.qualification",
+                "period_start",
+                "career_certificate.qualification",
                 f"starts before the worker's earliest registered qualification ({earliest})",
             )
 
@@ -256,23 +278,28 @@ class Worker(LedgerAggregate):
         start: date, end: date, work_days: int, foreman_days: int, team_leader_days: int
     ) -> None:
         calendar_days = (end - start).days + 1
-        for name, days in (("work_days", work_days), ("foreman_days", foreman_days),
-                           ("team_leader_days", team_leader_days)):
+        for name, days in (
+            ("work_days", work_days),
+            ("foreman_days", foreman_days),
+            ("team_leader_days", team_leader_days),
+        ):
             if not isinstance(days, int) or isinstance(days, bool) or days < 0:
                 raise InvalidValue(name, f"{name}.range", "must be a whole number ≥ 0")
         if work_days > calendar_days:
             raise InvalidValue(
-                "work_days", "career_certificate.days",
+                "work_days",
+                "career_certificate.days",
                 f"{work_days} days do not fit in a period of {calendar_days} calendar days",
             )
         if foreman_days + team_leader_days > work_days:
             raise InvalidValue(
-                "foreman_days", "career_certificate.days",
+                "foreman_days",
+                "career_certificate.days",
                 "foreman and team-leader days together exceed the work days",
             )
 
     @event("CareerCertified")
-    def _career_certified(  # noqa: PLR0913
+    def _career_certified(
         self,
         certifier_business_id: str,
         relation: CertifierRelation,
@@ -285,9 +312,16 @@ class Worker(LedgerAggregate):
         certified_on: date,
         actor: Actor,
     ) -> None:
-        self.career_certificates.append({
-            "certifier_business_id": certifier_business_id, "relation": relation, "trade": trade,
-            "period_start": period_start, "period_end": period_end, "work_days": work_days,
-            "foreman_days": foreman_days, "team_leader_days": team_leader_days,
-            "certified_on": certified_on,
-        })
+        self.career_certificates.append(
+            {
+                "certifier_business_id": certifier_business_id,
+                "relation": relation,
+                "trade": trade,
+                "period_start": period_start,
+                "period_end": period_end,
+                "work_days": work_days,
+                "foreman_days": foreman_days,
+                "team_leader_days": team_leader_days,
+                "certified_on": certified_on,
+            }
+        )

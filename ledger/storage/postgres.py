@@ -18,9 +18,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
             "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
             "ON CONFLICT DO NOTHING RETURNING originator_id, notification_id"
-        ).format(
-            schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name)
-        )
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
 
     def insert_new_events(self, stored_events: Sequence[StoredEvent]) -> dict[UUID, int]:
         if not stored_events:

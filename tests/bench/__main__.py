@@ -7,14 +7,21 @@ import platform
 import sys
 from datetime import datetime
 
-SECTIONS = ["tests.bench.ingest", "tests.bench.projections", "tests.bench.api",
-            "readers.bench", "tests.bench.settlement"]
+SECTIONS = [
+    "tests.bench.ingest",
+    "tests.bench.projections",
+    "tests.bench.api",
+    "readers.bench",
+    "tests.bench.settlement",
+]
 
 
 def main() -> None:
-    print(f"make bench — {datetime.now().isoformat(timespec='seconds')} — "
-          f"{platform.node()} {platform.processor() or platform.machine()}, Python "
-          f"{platform.python_version()}")
+    print(
+        f"make bench — {datetime.now().isoformat(timespec='seconds')} — "
+        f"{platform.node()} {platform.processor() or platform.machine()}, Python "
+        f"{platform.python_version()}"
+    )
     only = sys.argv[1:]
     for name in SECTIONS:
         if only and not any(part in name for part in only):

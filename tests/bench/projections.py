@@ -43,8 +43,15 @@ def register(ledger: Ledger) -> None:
         ledger.register_worker(technician_id, f"技能者{w}", ADMIN)
         ledger.join_employer(technician_id, "200", date(2020, 1, 1), True, ADMIN)
         ledger.issue_card(f"{w:08X}", technician_id, ADMIN)
-        ledger.set_roster_entry(f"{10**13 + w % SITES}", technician_id, "200", "鉄筋",
-                                "職長" if w % 10 == 0 else "一般", date(2024, 1, 1), ADMIN)
+        ledger.set_roster_entry(
+            f"{10**13 + w % SITES}",
+            technician_id,
+            "200",
+            "鉄筋",
+            "職長" if w % 10 == 0 else "一般",
+            date(2024, 1, 1),
+            ADMIN,
+        )
 
 
 def record_days(ledger: Ledger, taps: int) -> None:
@@ -56,8 +63,9 @@ def record_days(ledger: Ledger, taps: int) -> None:
             site = w % SITES
             entry = start + timedelta(days=day, seconds=w)
             for direction, at in (("in", entry), ("out", entry + timedelta(hours=9))):
-                batch.append(TapObservation(f"G{site}:{n}", f"G{site}", direction, at,
-                                            card_id=f"{w:08X}"))
+                batch.append(
+                    TapObservation(f"G{site}:{n}", f"G{site}", direction, at, card_id=f"{w:08X}")
+                )
                 n += 1
             if len(batch) >= 1000:
                 ledger.record_taps(batch, ADMIN)
@@ -119,8 +127,12 @@ def run() -> None:
         report("setup: events written", events, "events", f"in {time.perf_counter() - setup:.0f} s")
 
         raw_seconds = raw_aggregation(url)
-        report("raw SQL aggregation of the same taps (baseline)", events / raw_seconds,
-               "events/s", f"{raw_seconds:.1f} s")
+        report(
+            "raw SQL aggregation of the same taps (baseline)",
+            events / raw_seconds,
+            "events/s",
+            f"{raw_seconds:.1f} s",
+        )
 
         store = ReadStore(settings)
         runner = ProjectionRunner(ledger, store, batch_size=2000)
@@ -128,17 +140,25 @@ def run() -> None:
             started = time.perf_counter()
             runner.catch_up()
             catch_up = time.perf_counter() - started
-        report("projection catch-up", events / catch_up, "events/s",
-               f"{catch_up:.1f} s; {events / catch_up / (events / raw_seconds):.2f}× raw; "
-               "target ≥ 20,000")
+        report(
+            "projection catch-up",
+            events / catch_up,
+            "events/s",
+            f"{catch_up:.1f} s; {events / catch_up / (events / raw_seconds):.2f}× raw; "
+            "target ≥ 20,000",
+        )
         report("peak RSS during catch-up", memory.peak, "MB", "target < 500")
         with PeakRss() as memory:
             started = time.perf_counter()
             rebuild(ledger, settings)
             seconds = time.perf_counter() - started
-        report("full rebuild (fresh tables + atomic swap)", seconds, "s",
-               f"{events / seconds:,.0f} events/s; 10 M events ≈ {seconds * 1e7 / events / 60:.1f} "
-               "min (target < 15)")
+        report(
+            "full rebuild (fresh tables + atomic swap)",
+            seconds,
+            "s",
+            f"{events / seconds:,.0f} events/s; 10 M events ≈ {seconds * 1e7 / events / 60:.1f} "
+            "min (target < 15)",
+        )
         report("peak RSS during rebuild", memory.peak, "MB", "target < 500")
         store.close()
         ledger.close()

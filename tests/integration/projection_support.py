@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from projections.store import READ_MODEL_TABLES, ReadStore
@@ -12,7 +12,7 @@ def _normal(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat()
+        return value.astimezone(UTC).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     return value
@@ -22,7 +22,8 @@ def snapshot(store: ReadStore) -> dict[str, list[tuple[Any, ...]]]:
     """Every read-model row, normalised so SQLite and PostgreSQL snapshots compare equal."""
     with store.read() as tx:
         return {
-            table: sorted(tuple(_normal(v) for v in row)
-                          for row in tx.execute(f"SELECT * FROM {{{table}}}"))
+            table: sorted(
+                tuple(_normal(v) for v in row) for row in tx.execute(f"SELECT * FROM {{{table}}}")
+            )
             for table in READ_MODEL_TABLES
         }

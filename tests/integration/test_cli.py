@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import common
-from api.cli import core, register, requests  # noqa: F401  (register their commands)
+from api.cli import common, core, register, requests  # noqa: F401  (register their commands)
 from ledger.application import Ledger
 from ledger.settings import Settings, get_settings
 
@@ -59,10 +58,12 @@ def test_import_reports_bad_lines_and_stores_the_good_ones(tmp_path, ledger: Led
 def test_a_refused_command_exits_2_names_the_field_and_writes_nothing(ledger: Ledger) -> None:
     assert ledger_cli("business", "register", "100", "鈴木建設")[0] == 0
     before = ledger.log_position()
-    code, output = ledger_cli("site", "open", "10000000000001", "x", "999", "electronic",
-                              "2025-01-06")
+    code, output = ledger_cli(
+        "site", "open", "10000000000001", "x", "999", "electronic", "2025-01-06"
+    )
     assert code == 2 and "business_id: 999 is not registered" in output
-    code, output = ledger_cli("site", "open", "10000000000001", "x", "100", "electronic",
-                              "2025-02-30")
+    code, output = ledger_cli(
+        "site", "open", "10000000000001", "x", "100", "electronic", "2025-02-30"
+    )
     assert code == 2 and "opened_on" in output
     assert ledger.log_position() == before

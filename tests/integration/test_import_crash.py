@@ -28,11 +28,18 @@ def write_tap_file(path: Path) -> None:
     start = datetime(2025, 6, 20, 7, 0, tzinfo=JST)
     with path.open("wb") as handle:
         for n in range(TAPS):
-            handle.write(orjson.dumps({
-                "tap_id": f"GATE-{n % 4}:{n}", "reader_id": f"GATE-{n % 4}",
-                "card_id": f"{n % 3000:08X}", "direction": "in",
-                "reader_time": (start + timedelta(milliseconds=n)).isoformat(),
-            }) + b"\n")
+            handle.write(
+                orjson.dumps(
+                    {
+                        "tap_id": f"GATE-{n % 4}:{n}",
+                        "reader_id": f"GATE-{n % 4}",
+                        "card_id": f"{n % 3000:08X}",
+                        "direction": "in",
+                        "reader_time": (start + timedelta(milliseconds=n)).isoformat(),
+                    }
+                )
+                + b"\n"
+            )
 
 
 def stored_rows(settings: Settings) -> tuple[int, int]:
@@ -40,11 +47,13 @@ def stored_rows(settings: Settings) -> tuple[int, int]:
     if settings.is_postgres:
         with psycopg.connect(settings.database_url) as conn:
             row = conn.execute(
-                "SELECT count(*), count(DISTINCT originator_id) FROM ledger_events").fetchone()
+                "SELECT count(*), count(DISTINCT originator_id) FROM ledger_events"
+            ).fetchone()
     else:
         with sqlite3.connect(settings.sqlite_path) as conn:
             row = conn.execute(
-                "SELECT count(*), count(DISTINCT originator_id) FROM stored_events").fetchone()
+                "SELECT count(*), count(DISTINCT originator_id) FROM stored_events"
+            ).fetchone()
     assert row is not None
     return int(row[0]), int(row[1])
 
@@ -52,9 +61,18 @@ def stored_rows(settings: Settings) -> tuple[int, int]:
 def run_import(path: Path, settings: Settings) -> subprocess.Popen[bytes]:
     env = os.environ | {"LEDGER_DATABASE_URL": settings.database_url}
     return subprocess.Popen(
-        [sys.executable, "-c", "from api.cli import main; main()", "import-taps", str(path),
-         "--batch-size", str(BATCH)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-c",
+            "from api.cli import main; main()",
+            "import-taps",
+            str(path),
+            "--batch-size",
+            str(BATCH),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
 
 

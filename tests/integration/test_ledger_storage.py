@@ -51,8 +51,10 @@ def world(ledger: Ledger, now: clock.FixedClock) -> Iterator[Ledger]:
 
 def taps(reader: str, first: int, count: int) -> list[TapObservation]:
     at = datetime(2025, 6, 20, 7, 50, tzinfo=JST)
-    return [TapObservation(f"{reader}:{n}", reader, "in", at + timedelta(seconds=n),
-                           card_id=f"{n:08X}") for n in range(first, first + count)]
+    return [
+        TapObservation(f"{reader}:{n}", reader, "in", at + timedelta(seconds=n), card_id=f"{n:08X}")
+        for n in range(first, first + count)
+    ]
 
 
 def stored_tap_count(ledger: Ledger) -> int:
@@ -84,8 +86,8 @@ class TestTapsAreStoredExactlyOnce:
             try:
                 start.wait()
                 for i in range(0, len(batch), 250):
-                    receipts.extend(r.status for r in ledger.record_taps(batch[i:i + 250], ADMIN))
-            except BaseException as error:  # noqa: BLE001 - reported below
+                    receipts.extend(r.status for r in ledger.record_taps(batch[i : i + 250], ADMIN))
+            except BaseException as error:
                 errors.append(error)
 
         threads = [threading.Thread(target=upload) for _ in range(2)]
@@ -106,7 +108,8 @@ class TestTapsAreStoredExactlyOnce:
 class TestManualEntryLifeCycle:
     def test_requested_then_approved_by_the_prime(self, world: Ledger) -> None:
         entry_id = world.request_manual_entry(
-            TECHNICIAN, SITE, date(2025, 6, 19), SUB, "鉄筋", "一般", "配筋", WORKER_SELF)
+            TECHNICIAN, SITE, date(2025, 6, 19), SUB, "鉄筋", "一般", "配筋", WORKER_SELF
+        )
         world.approve(entry_id, PRIME_STAFF)
         entry = world.request(entry_id)
         assert entry.status is RequestStatus.APPROVED
@@ -114,13 +117,15 @@ class TestManualEntryLifeCycle:
 
     def test_a_wrong_party_is_refused_and_nothing_is_written(self, world: Ledger) -> None:
         entry_id = world.request_manual_entry(
-            TECHNICIAN, SITE, date(2025, 6, 19), SUB, "鉄筋", "一般", "配筋", EMPLOYER_ADMIN)
+            TECHNICIAN, SITE, date(2025, 6, 19), SUB, "鉄筋", "一般", "配筋", EMPLOYER_ADMIN
+        )
         before = world.log_position()
         with pytest.raises(NotPermitted):
             world.approve(entry_id, EMPLOYER_ADMIN)
         with pytest.raises(NotPermitted):
-            world.request_manual_entry(TECHNICIAN, SITE, date(2025, 6, 19), SUB, "鉄筋", "一般",
-                                       "配筋", PRIME_STAFF)
+            world.request_manual_entry(
+                TECHNICIAN, SITE, date(2025, 6, 19), SUB, "鉄筋", "一般", "配筋", PRIME_STAFF
+            )
         assert world.log_position() == before
         assert world.request(entry_id).status is RequestStatus.PENDING
 
@@ -138,24 +143,28 @@ class TestManualEntryLifeCycle:
     ) -> None:
         now.at = datetime.combine(work_date, datetime.min.time(), JST) + timedelta(hours=20)
         on_time = world.request_manual_entry(
-            TECHNICIAN, SITE, work_date, SUB, "鉄筋", "一般", "配筋", WORKER_SELF)
+            TECHNICIAN, SITE, work_date, SUB, "鉄筋", "一般", "配筋", WORKER_SELF
+        )
         late = world.request_manual_entry(
-            TECHNICIAN, SITE, work_date, SUB, "鉄筋", "一般", "配筋", WORKER_SELF)
+            TECHNICIAN, SITE, work_date, SUB, "鉄筋", "一般", "配筋", WORKER_SELF
+        )
         now.at = last_moment
         world.approve(on_time, PRIME_STAFF)
         now.advance(timedelta(seconds=1))
         with pytest.raises(DeadlinePassed):
             world.approve(late, PRIME_STAFF)
         with pytest.raises(DeadlinePassed):
-            world.request_manual_entry(TECHNICIAN, SITE, work_date, SUB, "鉄筋", "一般", "配筋",
-                                       WORKER_SELF)
+            world.request_manual_entry(
+                TECHNICIAN, SITE, work_date, SUB, "鉄筋", "一般", "配筋", WORKER_SELF
+            )
         world.expire(late, ADMIN)
         assert world.request(on_time).status is RequestStatus.APPROVED
         assert world.request(late).status is RequestStatus.EXPIRED
 
     def test_a_rejected_entry_stays_in_the_log_with_its_reason(self, world: Ledger) -> None:
         entry_id = world.request_manual_entry(
-            TECHNICIAN, SITE, date(2025, 6, 19), SUB, "鉄筋", "一般", "配筋", WORKER_SELF)
+            TECHNICIAN, SITE, date(2025, 6, 19), SUB, "鉄筋", "一般", "配筋", WORKER_SELF
+        )
         world.reject(entry_id, "not on the gate camera", PRIME_STAFF)
         with pytest.raises(InvalidState):
             world.approve(entry_id, PRIME_STAFF)
@@ -166,7 +175,14 @@ class TestManualEntryLifeCycle:
 
 def test_a_correction_waits_for_the_prime(world: Ledger) -> None:
     correction_id = world.request_correction(
-        TECHNICIAN, SITE, date(2025, 6, 19), SUB, {"position": "職長"}, "was foreman", EMPLOYER_ADMIN)
+        TECHNICIAN,
+        SITE,
+        date(2025, 6, 19),
+        SUB,
+        {"position": "職長"},
+        "was foreman",
+        EMPLOYER_ADMIN,
+    )
     assert world.request(correction_id).status is RequestStatus.PENDING
     world.approve(correction_id, PRIME_STAFF)
     assert world.request(correction_id).status is RequestStatus.APPROVED

@@ -25,7 +25,8 @@ def test_a_follower_sees_every_event_of_concurrent_writers(ledger: Ledger) -> No
         while True:
             finished = done.is_set()
             notifications = ledger.recorder.select_notifications(
-                start=position, limit=500, inclusive_of_start=False)
+                start=position, limit=500, inclusive_of_start=False
+            )
             for notification in notifications:
                 seen.append(notification.id)
                 position = notification.id
@@ -35,9 +36,15 @@ def test_a_follower_sees_every_event_of_concurrent_writers(ledger: Ledger) -> No
     def write(writer: int) -> None:
         at = datetime(2025, 6, 20, 8, 0, tzinfo=JST)
         for batch in range(BATCHES):
-            ledger.record_taps([
-                TapObservation(f"W{writer}:{batch * BATCH + n}", f"W{writer}", "in", at,
-                               card_id="ABCD") for n in range(BATCH)], ADMIN)
+            ledger.record_taps(
+                [
+                    TapObservation(
+                        f"W{writer}:{batch * BATCH + n}", f"W{writer}", "in", at, card_id="ABCD"
+                    )
+                    for n in range(BATCH)
+                ],
+                ADMIN,
+            )
 
     follower = threading.Thread(target=follow)
     writers = [threading.Thread(target=write, args=(w,)) for w in range(WRITERS)]

@@ -31,8 +31,9 @@ def record_a_busy_site(ledger: Ledger) -> int:
         for k in range(WORKERS_TAPS):
             at = start + timedelta(days=day, seconds=k)
             card = "04A1B2C3" if k % 50 == 0 else f"{k:08X}"  # most cards are unknown
-            batch.append(TapObservation(f"GATE-1:{n}", "GATE-1", "in" if k % 2 else "out", at,
-                                        card_id=card))
+            batch.append(
+                TapObservation(f"GATE-1:{n}", "GATE-1", "in" if k % 2 else "out", at, card_id=card)
+            )
             n += 1
         ledger.record_taps(batch, ADMIN)
     return n

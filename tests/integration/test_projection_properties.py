@@ -32,12 +32,20 @@ WORKER_B = "22345678901234"
 DAY0 = date(2025, 6, 2)
 
 tap_op = st.tuples(
-    st.just("tap"), st.sampled_from(["GATE-1", "GATE-2", "GATE-X"]),
-    st.sampled_from(["04A1B2C3", "0B0B0B0B", "FFFFFFFF"]), st.integers(0, 3),
-    st.integers(0, 47), st.sampled_from(["in", "out", "unknown"]))
+    st.just("tap"),
+    st.sampled_from(["GATE-1", "GATE-2", "GATE-X"]),
+    st.sampled_from(["04A1B2C3", "0B0B0B0B", "FFFFFFFF"]),
+    st.integers(0, 3),
+    st.integers(0, 47),
+    st.sampled_from(["in", "out", "unknown"]),
+)
 entry_op = st.tuples(
-    st.just("entry"), st.sampled_from(["12345678901234", WORKER_B]), st.integers(0, 3),
-    st.sampled_from(["approve", "reject", "pending"]), st.sampled_from(["一般", "職長"]))
+    st.just("entry"),
+    st.sampled_from(["12345678901234", WORKER_B]),
+    st.integers(0, 3),
+    st.sampled_from(["approve", "reject", "pending"]),
+    st.sampled_from(["一般", "職長"]),
+)
 history = st.lists(st.one_of(tap_op, tap_op, entry_op), min_size=1, max_size=40)
 
 
@@ -65,14 +73,23 @@ def apply(ledger: Ledger, op: tuple[Any, ...], n: int) -> None:
     if op[0] == "tap":
         _, reader, card, day, half_hour, direction = op
         at = datetime.combine(DAY0 + timedelta(days=day), datetime.min.time(), JST) + timedelta(
-            minutes=30 * half_hour)
-        ledger.record_taps([TapObservation(f"{reader}:{n}", reader, direction, at,
-                                           card_id=card)], ADMIN)
+            minutes=30 * half_hour
+        )
+        ledger.record_taps(
+            [TapObservation(f"{reader}:{n}", reader, direction, at, card_id=card)], ADMIN
+        )
         return
     _, worker, day, decision, position = op
-    entry = ledger.request_manual_entry(worker, "10000000000001", DAY0 + timedelta(days=day),
-                                        SUB, "鉄筋", position, "配筋", ADMIN.__class__(
-                                            ADMIN.role.__class__("employer"), SUB))
+    entry = ledger.request_manual_entry(
+        worker,
+        "10000000000001",
+        DAY0 + timedelta(days=day),
+        SUB,
+        "鉄筋",
+        position,
+        "配筋",
+        ADMIN.__class__(ADMIN.role.__class__("employer"), SUB),
+    )
     if decision == "approve":
         ledger.approve(entry, PRIME_STAFF)
     elif decision == "reject":
@@ -91,10 +108,14 @@ class CrashingProjection(LedgerProjection):
             raise RuntimeError("simulated crash before commit")
 
 
-def check_history(backend: str, ops: list[tuple[Any, ...]], chunk: int, batch: int,
-                  crash_at: int) -> None:
-    with database(backend) as url, clock.clock_at(datetime(2025, 6, 20, 10, tzinfo=JST)), \
-            tempfile.TemporaryDirectory() as folder:
+def check_history(
+    backend: str, ops: list[tuple[Any, ...]], chunk: int, batch: int, crash_at: int
+) -> None:
+    with (
+        database(backend) as url,
+        clock.clock_at(datetime(2025, 6, 20, 10, tzinfo=JST)),
+        tempfile.TemporaryDirectory() as folder,
+    ):
         settings_ = Settings(database_url=url)
         migrate(settings_)
         ledger = Ledger(settings_)
@@ -120,8 +141,9 @@ def check_history(backend: str, ops: list[tuple[Any, ...]], chunk: int, batch: i
                 for table in incremental:
                     tx.execute(f"DELETE FROM {{{table}}}")
             batches = -(-ledger.log_position() // batch)
-            crashing = ProjectionRunner(ledger, crash_store,
-                                        CrashingProjection(crash_at % batches), batch_size=batch)
+            crashing = ProjectionRunner(
+                ledger, crash_store, CrashingProjection(crash_at % batches), batch_size=batch
+            )
             with pytest.raises(RuntimeError, match="simulated crash"):
                 crashing.catch_up()
             ProjectionRunner(ledger, crash_store, batch_size=batch).catch_up()
@@ -132,14 +154,20 @@ def check_history(backend: str, ops: list[tuple[Any, ...]], chunk: int, batch: i
             ledger.close()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def test_incremental_equals_rebuild_equals_rebuild_after_a_crash(backend: str) -> None:
     examples = 15 if backend == "sqlite" else 6
 
-    @settings(max_examples=examples, deadline=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(ops=history, chunk=st.integers(1, 7), batch=st.integers(1, 9),
-           crash_at=st.integers(0, 50))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(
+        ops=history, chunk=st.integers(1, 7), batch=st.integers(1, 9), crash_at=st.integers(0, 50)
+    )
     def run(ops: list[tuple[Any, ...]], chunk: int, batch: int, crash_at: int) -> None:
         check_history(backend, ops, chunk, batch, crash_at)
 

@@ -1,4 +1,4 @@
-from datetime import date, datetime
+from datetime import datetime
 
 from ledger.application import Ledger
 from ledger.clock import JST
@@ -6,21 +6,37 @@ from ledger.domain.taps import TapObservation
 from ledger.settings import Settings
 from projections.runner import ProjectionRunner
 from projections.store import ReadStore
-from tests.integration.world import ADMIN, SITE, TECHNICIAN, register_world
+from tests.integration.world import ADMIN, register_world
 
 
 def test_smoke(ledger: Ledger, settings: Settings, now) -> None:
     register_world(ledger)
-    ledger.record_taps([
-        TapObservation("GATE-1:1", "GATE-1", "in", datetime(2025, 6, 2, 8, tzinfo=JST), card_id="04A1B2C3"),
-        TapObservation("GATE-1:2", "GATE-1", "out", datetime(2025, 6, 2, 17, tzinfo=JST), card_id="04A1B2C3"),
-        TapObservation("GATE-1:3", "GATE-1", "in", datetime(2025, 6, 3, 8, tzinfo=JST), card_id="FFFF0000"),
-    ], ADMIN)
+    ledger.record_taps(
+        [
+            TapObservation(
+                "GATE-1:1", "GATE-1", "in", datetime(2025, 6, 2, 8, tzinfo=JST), card_id="04A1B2C3"
+            ),
+            TapObservation(
+                "GATE-1:2",
+                "GATE-1",
+                "out",
+                datetime(2025, 6, 2, 17, tzinfo=JST),
+                card_id="04A1B2C3",
+            ),
+            TapObservation(
+                "GATE-1:3", "GATE-1", "in", datetime(2025, 6, 3, 8, tzinfo=JST), card_id="FFFF0000"
+            ),
+        ],
+        ADMIN,
+    )
     store = ReadStore(settings)
     runner = ProjectionRunner(ledger, store)
     assert runner.catch_up() == ledger.log_position()
     with store.read() as tx:
-        rows = tx.execute("SELECT technician_id, site_id, work_date, role_position, minutes_on_site, status, flags FROM {work_records}")
+        rows = tx.execute(
+            "SELECT technician_id, site_id, work_date, role_position, minutes_on_site, status, "
+            "flags FROM {work_records}"
+        )
         exc = tx.execute("SELECT kind FROM {site_exceptions}")
     assert len(rows) == 1 and str(rows[0][2]) == "2025-06-02" and rows[0][4] == 540, rows
     assert exc == [("unknown_card",)]

@@ -14,8 +14,12 @@ def test_a_version_1_reader_registration_reads_as_auto_direction(ledger: Ledger)
     # Rewrite the payload as version 1 wrote it: no direction_mode, no class_version.
     state = ledger.mapper.transcoder.decode(_plain(ledger, stored_v1.state))
     del state["direction_mode"], state["class_version"]
-    v1 = StoredEvent(stored_v1.originator_id, 1, stored_v1.topic,
-                     _sealed(ledger, ledger.mapper.transcoder.encode(state)))
+    v1 = StoredEvent(
+        stored_v1.originator_id,
+        1,
+        stored_v1.topic,
+        _sealed(ledger, ledger.mapper.transcoder.encode(state)),
+    )
     ledger.recorder.insert_events([v1])
 
     reader = ledger.repository.get(reader_aggregate_id("GATE-OLD"))

@@ -15,8 +15,9 @@ def tap(n: int, hour: float, direction: str, day: int = 2) -> TapFact:
 
 
 def test_several_taps_on_one_day_make_one_record() -> None:
-    days = derive_card_days([tap(1, 8, "in"), tap(2, 12, "out"), tap(3, 13, "in"),
-                             tap(4, 17.5, "out")], SHIFT)
+    days = derive_card_days(
+        [tap(1, 8, "in"), tap(2, 12, "out"), tap(3, 13, "in"), tap(4, 17.5, "out")], SHIFT
+    )
     assert len(days) == 1
     assert days[0].work_date == date(2025, 6, 2)
     assert days[0].first_entry.hour == 8 and days[0].last_exit.hour == 17  # type: ignore[union-attr]
@@ -41,8 +42,13 @@ def test_an_exit_beyond_the_maximum_shift_does_not_close_the_old_record() -> Non
 
 
 def test_the_result_does_not_depend_on_arrival_order() -> None:
-    taps = [tap(1, 20, "in"), tap(2, 23, "out"), tap(3, 23.5, "in"), tap(4, 29, "out"),
-            tap(5, 32, "in")]
+    taps = [
+        tap(1, 20, "in"),
+        tap(2, 23, "out"),
+        tap(3, 23.5, "in"),
+        tap(4, 29, "out"),
+        tap(5, 32, "in"),
+    ]
     expected = [(d.work_date, d.positions) for d in derive_card_days(taps, SHIFT)]
     for order in permutations(taps):
         assert [(d.work_date, d.positions) for d in derive_card_days(order, SHIFT)] == expected

@@ -1,4 +1,4 @@
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -9,8 +9,15 @@ from ledger.ids import BusinessId, CardId, SiteId, TapId, TechnicianId
 
 @pytest.mark.parametrize(
     ("kind", "bad"),
-    [(TechnicianId, "1234567890123"), (TechnicianId, "1234567890123X"), (SiteId, ""),
-     (BusinessId, "12a"), (CardId, "04a1b2"), (TapId, "R1-42"), (TapId, "R1:")],
+    [
+        (TechnicianId, "1234567890123"),
+        (TechnicianId, "1234567890123X"),
+        (SiteId, ""),
+        (BusinessId, "12a"),
+        (CardId, "04a1b2"),
+        (TapId, "R1-42"),
+        (TapId, "R1:"),
+    ],
 )
 def test_malformed_ids_are_refused_naming_the_field(kind: type, bad: str) -> None:
     with pytest.raises(InvalidValue) as refused:
@@ -44,7 +51,7 @@ def test_deadline_is_the_end_of_the_month_after_the_work_date_in_jst(
 
 def test_work_date_is_the_jst_calendar_date() -> None:
     # 23:30 UTC on the 1st is 08:30 JST on the 2nd.
-    assert work_date_of(datetime(2025, 6, 1, 23, 30, tzinfo=timezone.utc)) == date(2025, 6, 2)
+    assert work_date_of(datetime(2025, 6, 1, 23, 30, tzinfo=UTC)) == date(2025, 6, 2)
 
 
 def test_impossible_dates_and_naive_times_are_refused() -> None:

@@ -26,11 +26,18 @@ TOO_LATE = datetime(2025, 8, 1, 0, 0, tzinfo=JST)
 
 def requested(actor: Actor = WORKER_SELF, now: datetime = SOON, **change: object) -> ManualEntry:
     values: dict = {
-        "worker": a_worker(), "site": a_site(), "work_date": WORK_DATE,
-        "employer_business_id": SUB, "trade": "鉄筋", "position": "一般",
-        "work_content": "配筋", "entry_at": datetime(2025, 6, 2, 8, 0, tzinfo=JST),
-        "exit_at": datetime(2025, 6, 2, 17, 0, tzinfo=JST), "note": "forgot my card",
-        "actor": actor, "now": now,
+        "worker": a_worker(),
+        "site": a_site(),
+        "work_date": WORK_DATE,
+        "employer_business_id": SUB,
+        "trade": "鉄筋",
+        "position": "一般",
+        "work_content": "配筋",
+        "entry_at": datetime(2025, 6, 2, 8, 0, tzinfo=JST),
+        "exit_at": datetime(2025, 6, 2, 17, 0, tzinfo=JST),
+        "note": "forgot my card",
+        "actor": actor,
+        "now": now,
     } | change
     return ManualEntry.request(**values)
 
@@ -119,9 +126,14 @@ def test_times_must_fit_the_work_date_and_a_shift() -> None:
 class TestCorrection:
     def corrected(self, **change: object) -> Correction:
         values: dict = {
-            "worker": a_worker(), "site": a_site(), "work_date": WORK_DATE,
-            "employer_business_id": SUB, "changes": {"position": "職長"},
-            "reason": "was foreman that day", "actor": EMPLOYER_ADMIN, "now": SOON,
+            "worker": a_worker(),
+            "site": a_site(),
+            "work_date": WORK_DATE,
+            "employer_business_id": SUB,
+            "changes": {"position": "職長"},
+            "reason": "was foreman that day",
+            "actor": EMPLOYER_ADMIN,
+            "now": SOON,
         } | change
         return Correction.request(**values)
 

@@ -38,7 +38,9 @@ def test_roster_entries_name_trade_and_position() -> None:
 
 def test_a_prime_opens_its_own_sites_only() -> None:
     with pytest.raises(NotPermitted):
-        Site.open(SITE, "x", PRIME, "electronic", date(2025, 1, 6), Actor(Role.PRIME_CONTRACTOR, SUB))
+        Site.open(
+            SITE, "x", PRIME, "electronic", date(2025, 1, 6), Actor(Role.PRIME_CONTRACTOR, SUB)
+        )
     with pytest.raises(InvalidValue, match="kentaikyo_method"):
         Site.open(SITE, "x", PRIME, "cash", date(2025, 1, 6), ADMIN)
 

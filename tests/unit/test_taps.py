@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,15 +12,21 @@ READER = Actor(Role.READER, "GATE-1")
 
 
 def test_a_taps_aggregate_id_is_derived_from_the_readers_tap_id() -> None:
-    first = Tap.observed(TapObservation("GATE-1:7", "GATE-1", "in", MORNING, card_id="04A1B2C3"),
-                         MORNING, READER)
-    again = Tap.observed(TapObservation("GATE-1:7", "GATE-1", "in", MORNING, card_id="04A1B2C3"),
-                         MORNING + timedelta(minutes=5), READER)
+    first = Tap.observed(
+        TapObservation("GATE-1:7", "GATE-1", "in", MORNING, card_id="04A1B2C3"), MORNING, READER
+    )
+    again = Tap.observed(
+        TapObservation("GATE-1:7", "GATE-1", "in", MORNING, card_id="04A1B2C3"),
+        MORNING + timedelta(minutes=5),
+        READER,
+    )
     assert first.id == again.id == tap_aggregate_id("GATE-1:7")
 
 
 def test_the_ingest_fast_path_builds_the_same_event_as_the_aggregate() -> None:
-    observation = TapObservation("GATE-1:8", "GATE-1", "out", MORNING, technician_id="12345678901234")
+    observation = TapObservation(
+        "GATE-1:8", "GATE-1", "out", MORNING, technician_id="12345678901234"
+    )
     via_aggregate = Tap.observed(observation, MORNING, READER).collect_events()[0]
     direct = Tap.recorded_event(observation, MORNING, READER)
     assert type(direct) is type(via_aggregate)
@@ -40,14 +46,18 @@ def test_the_ingest_fast_path_builds_the_same_event_as_the_aggregate() -> None:
     ],
 )
 def test_a_malformed_tap_is_refused_naming_the_field(change: dict, field: str) -> None:
-    values = {"tap_id": "GATE-1:1", "reader_id": "GATE-1", "direction": "in",
-              "reader_time": MORNING, "card_id": "04A1B2C3"} | change
+    values = {
+        "tap_id": "GATE-1:1",
+        "reader_id": "GATE-1",
+        "direction": "in",
+        "reader_time": MORNING,
+        "card_id": "04A1B2C3",
+    } | change
     with pytest.raises(InvalidValue) as refused:
         TapObservation(**values)
     assert refused.value.field == field
 
 
 def test_directions_are_an_enum() -> None:
-    tap = TapObservation("GATE-1:1", "GATE-1", "unknown", MORNING.astimezone(timezone.utc),
-                         card_id="ABCD")
+    tap = TapObservation("GATE-1:1", "GATE-1", "unknown", MORNING.astimezone(UTC), card_id="ABCD")
     assert tap.direction is Direction.UNKNOWN

@@ -48,10 +48,16 @@ class TestCareerCertificate:
 
     def certified(self, worker: Worker, **change: object) -> None:
         values: dict = {
-            "certifier_business_id": SUB, "relation": "employer", "trade": "鉄筋",
-            "period_start": date(2015, 4, 1), "period_end": date(2024, 3, 31),
-            "work_days": 1800, "foreman_days": 300, "team_leader_days": 100,
-            "certified_on": date(2025, 6, 1), "actor": ADMIN,
+            "certifier_business_id": SUB,
+            "relation": "employer",
+            "trade": "鉄筋",
+            "period_start": date(2015, 4, 1),
+            "period_end": date(2024, 3, 31),
+            "work_days": 1800,
+            "foreman_days": 300,
+            "team_leader_days": 100,
+            "certified_on": date(2025, 6, 1),
+            "actor": ADMIN,
         } | change
         worker.certify_career(**values)
 
@@ -85,5 +91,6 @@ class TestCareerCertificate:
         with pytest.raises(InvalidValue, match="calendar days"):
             self.certified(self.qualified_worker(), period_start=date(2024, 3, 1), work_days=32)
         with pytest.raises(InvalidValue, match="exceed the work days"):
-            self.certified(self.qualified_worker(), work_days=100, foreman_days=80,
-                           team_leader_days=21)
+            self.certified(
+                self.qualified_worker(), work_days=100, foreman_days=80, team_leader_days=21
+            )

@@ -1,4 +1,4 @@
-"""A small world for domain tests: a prime, a subcontractor, a worker and a site, built in memory."""
+"""A small world for domain tests: a prime, a subcontractor, a worker and a site, in memory."""
 
 from __future__ import annotations
 
