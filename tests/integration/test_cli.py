@@ -19,7 +19,7 @@ def use_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def ledger_cli(*args: str) -> tuple[int, str]:
-    result = runner.invoke(common.app, list(args))
+    result = runner.invoke(common.app, list(args), env={"COLUMNS": "250"})
     return result.exit_code, result.output
 
 
@@ -67,3 +67,36 @@ def test_a_refused_command_exits_2_names_the_field_and_writes_nothing(ledger: Le
     )
     assert code == 2 and "opened_on" in output
     assert ledger.log_position() == before
+
+
+def test_audit_lists_the_events_behind_a_work_record(ledger: Ledger, now: object) -> None:
+    from datetime import date
+
+    from api.cli import audit  # noqa: F401  (registers the command)
+    from tests.integration.world import (
+        PRIME_STAFF,
+        SITE,
+        SUB,
+        TECHNICIAN,
+        WORKER_SELF,
+        register_world,
+    )
+
+    register_world(ledger)
+    entry = ledger.request_manual_entry(
+        TECHNICIAN, SITE, date(2025, 6, 19), SUB, "鉄筋", "一般", "配筋", WORKER_SELF
+    )
+    ledger.approve(entry, PRIME_STAFF)
+    code, output = ledger_cli("audit", "work-record", TECHNICIAN, SITE, "2025-06-19")
+    assert code == 0, output
+    lines = [line for line in output.splitlines() if "│" in line]
+    assert [line.split("│")[3].strip() for line in lines] == [
+        "ManualEntry.Requested",
+        "ApprovableRequest.Approved",
+    ]
+    assert [line.split("│")[4].strip() for line in lines] == [
+        f"worker:{TECHNICIAN}",
+        "prime_contractor:100",
+    ]
+    code, output = ledger_cli("audit", "work-record", TECHNICIAN, SITE, "2025-06-18")
+    assert code == 2 and "no work record" in output
