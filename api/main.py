@@ -25,9 +25,14 @@ DESCRIPTION = """就業履歴台帳 — the CCUS attendance ledger's write side.
 
 Every request but `/v1/health` and `/v1/ready` needs a bearer token (`ledger keys create`).
 Every write answers the log `position` after it: a read model that has caught up to that
-position shows the write. Errors are `application/problem+json` (RFC 9457) with the `field`
-and the `rule` that refused the request. Something the acting party may not see is answered
-404, exactly as if it did not exist."""
+position shows the write.
+
+Errors are `application/problem+json` (RFC 9457) with the `field` and the `rule` that refused
+the request: 401 no usable token; 403 the acting party may not do this; 404 not registered,
+or not visible to the acting party (the same answer, so a refusal never tells whether something
+exists); 409 registered already, the wrong state, or past a deadline (直接入力 and 承認 close at
+the end of the month after the work date, JST); 413 body over the limit; 422 an invalid field;
+503 the database does not answer."""
 
 
 def create_app(

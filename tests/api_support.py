@@ -2,8 +2,9 @@
 world of parties (its IDs numbered, so many worlds share one database), and the catalogue of
 write endpoints with who may call each.
 
-Fixtures here are imported by the test modules that use them (`from tests.api_support import
-api`); they build on `settings` and `now` from tests/conftest.py.
+The fixtures `api` and `api_settings` are made available by importing `api_fixture` and
+`api_settings_fixture` into a test module; they build on `settings` and `now` from
+tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -58,13 +59,13 @@ class Api:
         return self.request("POST", path, actor, json)
 
 
-@pytest.fixture
-def api_settings() -> ApiSettings:
+@pytest.fixture(name="api_settings")
+def api_settings_fixture() -> ApiSettings:
     return ApiSettings(reader_cache_seconds=30.0)
 
 
-@pytest.fixture
-def api(
+@pytest.fixture(name="api")
+def api_fixture(
     settings: Settings, ledger: Ledger, now: clock.FixedClock, api_settings: ApiSettings
 ) -> Iterator[Api]:
     """The app on the test database (its own Ledger, as in a server), with the clock fixed."""

@@ -226,3 +226,19 @@ def test_a_batch_cut_short_by_sigkill_is_stored_whole_or_not_at_all_and_once_on_
     statuses = {r["status"] for r in retry.json()["results"]}
     assert statuses == ({"duplicate"} if after_kill[0] else {"accepted"})
     assert stored(postgres_url, tap_ids) == (BATCH, BATCH), "each tap exactly once"
+
+
+def test_the_first_start_creates_an_admin_key_and_prints_it_once(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    with serving(env, tmp_path / "first.log") as server, client_of(server) as client:
+        tokens = TOKEN.findall((tmp_path / "first.log").read_text())
+        assert len(tokens) == 1
+        response = client.post("/v1/businesses", json={"business_id": "1", "name": "x"},
+                               headers=bearer(tokens[0]))
+        assert response.status_code == 201, response.text
+    with serving(env, tmp_path / "second.log"):
+        second = (tmp_path / "second.log").read_text()
+    assert not TOKEN.search(second)
+    assert "ledger keys create --role admin --name NAME" in second
+    assert "first-admin" in cli(env, "keys", "list")

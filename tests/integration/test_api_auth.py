@@ -13,9 +13,16 @@ from api.cli.common import app as cli
 from api.keys import KeyStore
 from ledger.actors import Actor, Role
 from ledger.settings import Settings, get_settings
-from tests.api_support import ADMIN, PROBLEM_JSON, Api, build_world, tap
+from tests.api_support import (  # noqa: F401  (the *_fixture names are fixtures)
+    ADMIN,
+    PROBLEM_JSON,
+    Api,
+    api_fixture,
+    api_settings_fixture,
+    build_world,
+    tap,
+)
 
-pytest_plugins = ["tests.api_support"]
 TOKEN = re.compile(r"^ldg_[0-9a-f]{16}_\S+$", re.MULTILINE)
 
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api_support import (
+from tests.api_support import (  # noqa: F401  (the *_fixture names are fixtures)
     ENDPOINTS,
     PROBLEM_JSON,
     Api,
     Endpoint,
+    api_fixture,
+    api_settings_fixture,
     build_world,
     same_not_found,
 )
-
-pytest_plugins = ["tests.api_support"]
 
 
 def a_caller_who_may(endpoint: Endpoint) -> str:

@@ -7,16 +7,16 @@ import re
 
 import pytest
 
-from tests.api_support import (
+from tests.api_support import (  # noqa: F401  (the *_fixture names are fixtures)
     ENDPOINTS,
     PROBLEM_JSON,
     ROLES,
     Api,
     Endpoint,
+    api_fixture,
+    api_settings_fixture,
     build_world,
 )
-
-pytest_plugins = ["tests.api_support"]
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)

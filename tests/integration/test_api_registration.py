@@ -7,9 +7,14 @@ from typing import Any
 import pytest
 
 from ledger.actors import Actor, Role
-from tests.api_support import ADMIN, PROBLEM_JSON, Api
+from tests.api_support import (  # noqa: F401  (the *_fixture names are fixtures)
+    ADMIN,
+    PROBLEM_JSON,
+    Api,
+    api_fixture,
+    api_settings_fixture,
+)
 
-pytest_plugins = ["tests.api_support"]
 PRIME = Actor(Role.PRIME_CONTRACTOR, "100")
 SUB = Actor(Role.EMPLOYER, "200")
 TECHNICIAN = "12345678901234"

@@ -10,17 +10,18 @@ import pytest
 
 from ledger import clock
 from ledger.actors import Actor, Role
-from tests.api_support import (
+from tests.api_support import (  # noqa: F401  (the *_fixture names are fixtures)
     PROBLEM_JSON,
     Api,
     World,
+    api_fixture,
+    api_settings_fixture,
     build_world,
     correction_body,
     entry_body,
     same_not_found,
 )
 
-pytest_plugins = ["tests.api_support"]
 KINDS = {"manual-entries": ("manual_entry", "ManualEntry", entry_body),
          "corrections": ("correction", "Correction", correction_body)}
 

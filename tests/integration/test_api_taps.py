@@ -11,9 +11,16 @@ import pytest
 
 from api.config import ApiSettings
 from ledger.actors import Actor, Role
-from tests.api_support import ADMIN, PROBLEM_JSON, Api, World, build_world, tap
-
-pytest_plugins = ["tests.api_support"]
+from tests.api_support import (  # noqa: F401  (the *_fixture names are fixtures)
+    ADMIN,
+    PROBLEM_JSON,
+    Api,
+    World,
+    api_fixture,
+    api_settings_fixture,
+    build_world,
+    tap,
+)
 
 
 @pytest.fixture
