@@ -15,7 +15,7 @@ from pathlib import Path
 from ledger.application import Ledger
 from ledger.settings import Settings
 from ledger.storage.migrate import migrate
-from projections.runner import ProjectionRunner
+from projections.runner import DEFAULT_BATCH, ProjectionRunner
 from projections.store import READ_MODEL_TABLES, ReadStore, Tx
 
 NEXT = "__next"
@@ -23,7 +23,10 @@ Progress = Callable[[int], None]
 
 
 def rebuild(
-    ledger: Ledger, settings: Settings, progress: Progress | None = None, batch_size: int = 2000
+    ledger: Ledger,
+    settings: Settings,
+    progress: Progress | None = None,
+    batch_size: int = DEFAULT_BATCH,
 ) -> int:
     """Rebuild every read model from the log and swap it in; return the events processed."""
     store = ReadStore(settings, suffix=NEXT)
@@ -45,7 +48,7 @@ def replay_as_of(
     as_of: datetime,
     into: Path,
     progress: Progress | None = None,
-    batch_size: int = 2000,
+    batch_size: int = DEFAULT_BATCH,
 ) -> ReadStore:
     """Project the events recorded up to ``as_of`` into a fresh SQLite file; return its store."""
     if into.exists():

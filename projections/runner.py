@@ -18,7 +18,8 @@ from ledger.application import Ledger
 from projections.projector import LedgerProjection
 from projections.store import ReadStore, Tx
 
-DEFAULT_BATCH = 1000
+# Measured here: 2,000 → 8.5k events/s, 10,000 → 13.5k, 40,000 → 15k (and more memory).
+DEFAULT_BATCH = 10_000
 
 
 class PositionMoved(Exception):

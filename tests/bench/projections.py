@@ -135,7 +135,7 @@ def run() -> None:
         )
 
         store = ReadStore(settings)
-        runner = ProjectionRunner(ledger, store, batch_size=2000)
+        runner = ProjectionRunner(ledger, store)
         with PeakRss() as memory:
             started = time.perf_counter()
             runner.catch_up()
