@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
+from api import problems
 from api.keys import KeyStore
 from api.problems import Unauthenticated
 from api.reader_directory import ReaderDirectory
@@ -50,3 +52,18 @@ def current_actor(keys: KeyStoreDep, credentials: Credentials) -> Actor:
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+PUBLIC_PATHS = frozenset({"/v1/health", "/v1/ready"})
+
+
+async def authenticate_first(request: Request, error: Exception) -> Response:
+    """FastAPI reads a JSON body before it runs dependencies, so a body that is not JSON would
+    be answered 422 before the token is looked at: check the token first, as everywhere else."""
+    if request.url.path not in PUBLIC_PATHS:
+        try:
+            credentials = await bearer(request)
+            await run_in_threadpool(current_actor, await get_keys(request), credentials)
+        except Unauthenticated as refused:
+            return await problems.unauthenticated(request, refused)
+    return await problems.validation_error(request, error)

@@ -10,10 +10,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from api import problems
 from api.body_limit import BodySizeLimit
 from api.config import ApiSettings, get_api_settings
+from api.deps import authenticate_first
 from api.keys import KeyStore
 from api.openapi import openapi_builder
 from api.reader_directory import ReaderDirectory
@@ -58,6 +60,7 @@ def create_app(
         openapi_url="/v1/openapi.json", docs_url="/v1/docs", redoc_url=None,
     )
     problems.install(app)
+    app.add_exception_handler(RequestValidationError, authenticate_first)
     app.add_middleware(BodySizeLimit, max_bytes=api_settings.max_body_bytes)
     app.include_router(api_v1)
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]

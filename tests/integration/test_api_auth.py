@@ -45,6 +45,17 @@ def test_no_usable_token_is_401(api: Api, headers: dict[str, str]) -> None:
     assert_unauthenticated(api, headers)
 
 
+def test_the_token_is_checked_before_the_body(api: Api) -> None:
+    """Even a body that is not JSON: FastAPI parses it before any dependency runs."""
+    for body in (b"{not json", b'{"business_id": 5}'):
+        no_token = api.client.post("/v1/businesses", content=body,
+                                   headers={"Content-Type": "application/json"})
+        assert no_token.status_code == 401, (body, no_token.text)
+        with_token = api.client.post("/v1/businesses", content=body, headers={
+            "Content-Type": "application/json", "Authorization": f"Bearer {api.token(ADMIN)}"})
+        assert with_token.status_code == 422, (body, with_token.text)
+
+
 def test_the_right_key_with_the_wrong_secret_is_401(api: Api) -> None:
     token = api.token(ADMIN)
     assert_unauthenticated(api, {"Authorization": f"Bearer {token[:-4]}AAAA"})
