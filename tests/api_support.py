@@ -18,6 +18,7 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.config import ApiSettings
@@ -38,7 +39,8 @@ ROLES = ("reader", "prime_own", "prime_other", "employer_own", "employer_other",
 class Api:
     """A TestClient that acts as a party: `api.post(path, actor, json)`."""
 
-    def __init__(self, client: TestClient, keys: KeyStore, ledger: Ledger) -> None:
+    def __init__(self, app: FastAPI, client: TestClient, keys: KeyStore, ledger: Ledger) -> None:
+        self.app = app
         self.client = client
         self.keys = keys
         self.ledger = ledger
@@ -70,8 +72,9 @@ def api_fixture(
 ) -> Iterator[Api]:
     """The app on the test database (its own Ledger, as in a server), with the clock fixed."""
     keys = KeyStore(settings)
-    with TestClient(create_app(settings, api_settings)) as client:
-        yield Api(client, keys, ledger)
+    app = create_app(settings, api_settings)
+    with TestClient(app) as client:
+        yield Api(app, client, keys, ledger)
     keys.close()
 
 
@@ -166,7 +169,7 @@ def same_not_found(first: httpx.Response, second: httpx.Response) -> None:
     assert first.headers["content-type"] == second.headers["content-type"] == PROBLEM_JSON
 
     def shape(response: httpx.Response) -> dict[str, Any]:
-        body = response.json()
+        body: dict[str, Any] = response.json()
         return body | {"detail": re.sub(r": \S+ is not registered", ": <id> is not registered",
                                         body["detail"])}
 
