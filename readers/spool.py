@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ledger.clock import JST, Clock, SystemClock, require_aware, work_date_of
@@ -231,7 +231,7 @@ class Spool:
         """Apply the ledger's acknowledgement: delivered taps leave the queue, rejected ones go to
         the dead-letter state. Results for unknown taps and unknown statuses change nothing."""
         delivered, dead = [], []
-        settled_at = at.isoformat()
+        settled_at = _utc(at)
         for result in results:
             sequence = self._sequence_of(result.tap_id)
             if sequence is None:
@@ -276,12 +276,12 @@ class Spool:
                 " settled_at = NULL WHERE state = 'dead'"
             ).rowcount
 
-    def prune_delivered(self, before: date) -> int:
-        """Forget delivered taps of work dates before ``before``; pending and dead ones stay."""
+    def prune_delivered(self, settled_before: datetime) -> int:
+        """Forget taps delivered before ``settled_before``; pending and dead ones stay."""
         with self._write() as db:
             return db.execute(
-                "DELETE FROM taps WHERE state = 'delivered' AND work_date < ?",
-                (before.isoformat(),),
+                "DELETE FROM taps WHERE state = 'delivered' AND settled_at < ?",
+                (_utc(settled_before),),
             ).rowcount
 
     # -- inspection ----------------------------------------------------------------------------
@@ -338,6 +338,11 @@ def _meta(db: sqlite3.Connection, key: str) -> str | None:
 
 def _set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
     db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def _utc(moment: datetime) -> str:
+    """One fixed format, so that stored times compare correctly as text."""
+    return require_aware(moment, "time").astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _time(text: str | None) -> datetime | None:

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from ledger.clock import Clock, SystemClock, work_date_of
+from ledger.clock import Clock, SystemClock
 from readers.backoff import Backoff
 from readers.delivery import TapResult, UploadAck
 from readers.spool import Spool, SpooledTap
@@ -126,13 +126,13 @@ class Uploader:
                 self.wakeup.wait(self.idle_wait)
 
     def prune(self) -> int:
-        """Forget delivered taps older than ``keep_delivered`` (at most hourly), so a spool
+        """Forget taps delivered more than ``keep_delivered`` ago (at most hourly), so a spool
         stays small on a reader that runs for years; pending and dead-lettered taps stay."""
         now = self.clock.now()
         if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
             return 0
         self._pruned_at = now
-        forgotten = self.spool.prune_delivered(before=work_date_of(now - self.keep_delivered))
+        forgotten = self.spool.prune_delivered(settled_before=now - self.keep_delivered)
         if forgotten:
             log.info("forgot %d delivered taps older than %s", forgotten, self.keep_delivered)
         return forgotten

@@ -1,7 +1,7 @@
 """The spool: durable, restart-proof sequences, debounce and auto direction, settlement."""
 
 import sqlite3
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -165,14 +165,14 @@ def test_dead_letters_can_be_queued_again(spool: Spool) -> None:
     assert [t.tap_id for t in spool.pending(10)] == ["R1:1"] and spool.taps(DEAD) == []
 
 
-def test_pruning_forgets_only_old_delivered_taps(spool: Spool) -> None:
-    old, today = AT - timedelta(days=10), AT
-    spool.record(CARD, old, AUTO, WINDOW)
-    spool.record(OTHER, old, AUTO, WINDOW)
-    spool.record(CARD, today, AUTO, WINDOW)
-    spool.settle([TapResult("R1:1", "accepted"), TapResult("R1:3", "accepted")], AT)
-    assert spool.prune_delivered(before=date(2025, 6, 1)) == 1
-    assert [t.tap_id for t in spool.taps()] == ["R1:2", "R1:3"]
+def test_pruning_forgets_only_taps_delivered_before_the_cutoff(spool: Spool) -> None:
+    for card in (CARD, OTHER, WORKER):
+        spool.record(card, AT, AUTO, WINDOW)
+    spool.settle([TapResult("R1:1", "accepted")], AT + timedelta(days=1))
+    spool.settle([TapResult("R1:2", "accepted")], AT + timedelta(days=3))
+    cutoff = datetime.fromisoformat("2025-06-04T00:00:00+00:00")  # 09:00 JST on 4 June
+    assert spool.prune_delivered(settled_before=cutoff) == 1
+    assert [t.tap_id for t in spool.taps()] == ["R1:2", "R1:3"]  # R1:3 is still pending
     assert spool.status().next_sequence == 4
 
 

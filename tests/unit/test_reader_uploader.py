@@ -160,21 +160,18 @@ def test_a_batch_size_beyond_the_contract_is_refused(spool: Spool) -> None:
         Uploader(spool, ScriptedLedger(), batch_size=1001)
 
 
-def test_delivered_taps_older_than_the_retention_are_forgotten_hourly(tmp_path: Path) -> None:
-    spool = Spool(tmp_path / "old.db", "R1", first_sequence=1)
-    for days_ago in (10, 8, 1):
-        spool.record(CardIdentity(card_id=f"04{days_ago:06X}"), AT - timedelta(days=days_ago),
-                     DirectionMode.AUTO, timedelta(seconds=10))
+def test_taps_delivered_longer_ago_than_the_retention_are_forgotten_hourly(spool: Spool) -> None:
     clock = FixedClock(AT)
     up = Uploader(spool, ScriptedLedger(), clock=clock, keep_delivered=timedelta(days=7))
-    up.run(until_drained=True)  # delivers all three, then prunes
-    assert [t.reader_time.date() for t in spool.taps()] == [(AT - timedelta(days=1)).date()]
-    spool.record(CardIdentity(card_id="04BEEF00"), AT - timedelta(days=9), DirectionMode.AUTO,
-                 timedelta(seconds=10))
-    up.run(until_drained=True)
-    assert len(spool.taps()) == 2  # within the hour: not pruned again
-    clock.advance(timedelta(hours=1))
-    assert up.prune() == 1 and len(spool.taps()) == 1
+    up.run(until_drained=True)  # the ten taps are delivered at AT
+    waiting = spool.record(CardIdentity(card_id="04BEEF00"), AT, DirectionMode.AUTO, timedelta(0))
+    clock.advance(timedelta(days=7) - timedelta(minutes=30))
+    assert up.prune() == 0  # delivered less than a week ago
+    clock.advance(timedelta(minutes=31))
+    assert up.prune() == 0  # a week now, but the last prune was within the hour
+    clock.advance(timedelta(minutes=30))
+    assert up.prune() == 10
+    assert waiting is not None and spool.taps() == [waiting]  # pending taps always stay
 
 
 def test_a_retention_shorter_than_two_days_is_refused(spool: Spool) -> None:
