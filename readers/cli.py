@@ -97,7 +97,7 @@ def run(
     batch_size: BatchOpt = 1000, max_backoff: BackoffOpt = 60.0,
 ) -> None:
     """Watch a PC/SC reader: every card presented becomes a durable tap, uploaded in the back."""
-    from readers.monitor import GateObserver, watch
+    from readers.monitor import GateObserver, MonitorStopped, watch
 
     setup_logging()
     try:
@@ -113,6 +113,9 @@ def run(
         try:
             watch(GateObserver(agent, card_profile, reader_name,
                                on_removed=lambda name: log.info("card left %s", name)), stop)
+        except MonitorStopped as error:
+            log.error("%s; exiting so the service manager restarts the agent", error)
+            raise typer.Exit(1) from None
         finally:
             uploader.stop()
             the_spool.close()

@@ -106,8 +106,17 @@ def _close(connection: Any) -> None:
         pass  # the card left already; nothing to give back
 
 
-def watch(observer: GateObserver, stop: threading.Event) -> None:
-    """Feed card events to ``observer`` until ``stop`` is set."""
+class MonitorStopped(Exception):
+    """pyscard's card monitor thread has ended: pcscd stopped, restarted or never ran."""
+
+
+def watch(observer: GateObserver, stop: threading.Event, check_every: float = 2.0) -> None:
+    """Feed card events to ``observer`` until ``stop`` is set.
+
+    pyscard's monitor is a process-wide thread that ends for good when pcscd goes away, after
+    which no card would ever be read again. That is checked every ``check_every`` seconds and
+    raised as :class:`MonitorStopped`, so the agent exits and its service manager restarts it.
+    """
     from smartcard.CardMonitoring import CardMonitor, CardObserver
 
     class Observer(CardObserver):  # type: ignore[misc]  # pyscard is untyped
@@ -120,6 +129,15 @@ def watch(observer: GateObserver, stop: threading.Event) -> None:
     log.info("watching %s with the %s profile", observer.reader_name or "every reader",
              observer.profile.name)
     try:
-        stop.wait()
+        while not stop.wait(check_every):
+            if not _running(monitor):
+                raise MonitorStopped("the PC/SC card monitor stopped (is pcscd running?)")
     finally:
         monitor.deleteObserver(adapter)
+
+
+def _running(monitor: Any) -> bool:
+    try:
+        return bool(monitor.rmthread.is_alive())
+    except Exception:  # pyscard raises when its thread object is gone
+        return False
