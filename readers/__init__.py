@@ -1,0 +1,1 @@
+"""The gate reader agent: PC/SC card monitor → durable local spool → uploader → ledger."""
