@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import orjson
 
@@ -12,11 +12,8 @@ from ledger import clock
 from ledger.actors import Actor
 from ledger.application import Ledger
 from ledger.domain.settlement import DayClose, check_day_over, check_job_actor, start_of_day
-from ledger.jobs.common import catch_up
-from ledger.storage import SkipsDuplicates
+from ledger.jobs.common import catch_up, record_once
 from projections.store import ReadStore, Tx, as_datetime
-
-INSERT_BATCH = 1000
 
 
 def close_day(ledger: Ledger, store: ReadStore, day: date, actor: Actor) -> dict[str, int]:
@@ -39,11 +36,7 @@ def close_day(ledger: Ledger, store: ReadStore, day: date, actor: Actor) -> dict
                        silent.get(site, []), position, actor, now)
         for site in sites
     ]
-    recorder = cast(SkipsDuplicates, ledger.recorder)
-    stored = [ledger.mapper.to_stored_event(e) for close in closes for e in close.collect_events()]
-    inserted = 0
-    for i in range(0, len(stored), INSERT_BATCH):
-        inserted += len(recorder.insert_new_events(stored[i:i + INSERT_BATCH]))
+    inserted = len(record_once(ledger, closes))
     return {
         "sites": len(sites), "closed": inserted, "already_closed": len(sites) - inserted,
         "missing_exits": sum(len(c.missing_exits) for c in closes),

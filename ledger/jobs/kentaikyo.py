@@ -14,7 +14,6 @@ from typing import Any
 
 import orjson
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import RecordConflictError
 
 from ledger import clock
 from ledger.actors import Actor
@@ -34,7 +33,7 @@ from ledger.domain.settlement import (
     settlement_id,
 )
 from ledger.domain.site import KentaikyoMethod
-from ledger.jobs.common import catch_up
+from ledger.jobs.common import catch_up, record_once
 from projections.kentaikyo import (
     AlreadyCovered,
     Eligible,
@@ -70,11 +69,11 @@ def settle_kentaikyo(
     existing = load_settlement(ledger, month)
     if existing is None:
         settlement = _new_settlement(ledger, store, month, position, actor)
-        try:
-            ledger.save(settlement)
-            issued = 1
-        except RecordConflictError:  # issued meanwhile by someone else: keep theirs
-            settlement, issued = load_settlement(ledger, month), 0  # type: ignore[assignment]
+        issued = len(record_once(ledger, [settlement]))
+        if not issued:  # issued meanwhile by someone else: keep theirs
+            theirs = load_settlement(ledger, month)
+            assert theirs is not None
+            settlement = theirs
     else:
         settlement, issued = existing, 0
     written = write_issued_files(settlement, output_dir)

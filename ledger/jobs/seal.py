@@ -32,8 +32,15 @@ from ledger.domain.settlement import (
     seal_hash,
     start_of_day,
 )
+from ledger.jobs.common import record_once
 from projections.settlement import projection as settlement_projection
-from projections.settlement.rawlog import RawEvent, iter_raw, raw_with_topic
+from projections.settlement.rawlog import (
+    RawEvent,
+    count_after,
+    iter_raw,
+    positions_with_topic,
+    raw_at,
+)
 from projections.store import ReadStore, as_date
 
 SEAL_TOPIC = get_topic(DailySeal.Sealed)  # type: ignore[attr-defined]
@@ -77,8 +84,8 @@ def seal_days(ledger: Ledger, store: ReadStore, through: date, actor: Actor) -> 
                               actor, now)
         seals.append(seal)
         previous = seal.head
-    # One transaction: the chain grows by whole days or not at all.
-    ledger.save(*seals)
+    # One transaction (up to 1,000 days): the chain grows by whole days or not at all.
+    record_once(ledger, seals)
     return {"sealed": len(seals), "events": sum(d.count for d in accumulated),
             "last_sealed_day": days[-1].isoformat()}
 
@@ -171,28 +178,37 @@ def verify_seals(ledger: Ledger, store: ReadStore, from_day: date | None = None)
         seal = seals[index]
         problem = _check_link(seal, seals[index - 1] if index else None)
         if problem is None:
-            problem, counted = _check_events(store, seal)
+            problem, counted = _check_events(ledger.mapper, store, seal)
             events += counted
         if problem is not None:
             return Verification(index - start + 1, events, problem, seal.day, 0)
     last = seals[-1] if seals else None
-    unsealed = sum(1 for _ in iter_raw(store, last.state["last_position"] if last else 0))
+    unsealed = count_after(store, last.state["last_position"] if last else 0)
     return Verification(len(seals) - start, events, None, last.day if last else None,
                         unsealed)
 
 
 def _stored_seals(mapper: Mapper[Any], store: ReadStore) -> tuple[list[_Seal], Mismatch | None]:
+    """Every seal, decoded from its stored row, without its per-event digests (read again when
+    its day is checked): a year of seals stays small in memory."""
     seals = []
-    for raw in raw_with_topic(store, SEAL_TOPIC):
-        try:
-            event = mapper.to_domain_event(
-                StoredEvent(raw.originator_id, raw.version, raw.topic, raw.state))
-        except Exception as error:  # an altered seal row may not even decode
-            return [], Mismatch(None, raw.position, f"the seal itself does not decode: {error}",
-                                str(raw.originator_id), raw.version, raw.topic)
-        state = dict(vars(event))
-        seals.append(_Seal(raw.position, state["day"], state))
+    for position in positions_with_topic(store, SEAL_TOPIC):
+        state, broken = _decode_seal(mapper, raw_at(store, position))
+        if broken is not None:
+            return [], broken
+        state.pop("event_digests")
+        seals.append(_Seal(position, state["day"], state))
     return sorted(seals, key=lambda s: s.day), None
+
+
+def _decode_seal(mapper: Mapper[Any], raw: RawEvent) -> tuple[dict[str, Any], Mismatch | None]:
+    try:
+        event = mapper.to_domain_event(
+            StoredEvent(raw.originator_id, raw.version, raw.topic, raw.state))
+    except Exception as error:  # an altered seal row may not even decode
+        return {}, Mismatch(None, raw.position, f"the seal itself does not decode: {error}",
+                            str(raw.originator_id), raw.version, raw.topic)
+    return dict(vars(event)), None
 
 
 def _check_link(seal: _Seal, previous: _Seal | None) -> Mismatch | None:
@@ -210,9 +226,14 @@ def _check_link(seal: _Seal, previous: _Seal | None) -> Mismatch | None:
     return None
 
 
-def _check_events(store: ReadStore, seal: _Seal) -> tuple[Mismatch | None, int]:
+def _check_events(
+    mapper: Mapper[Any], store: ReadStore, seal: _Seal
+) -> tuple[Mismatch | None, int]:
     s = seal.state
-    prefixes = base64.b64decode(s["event_digests"])
+    full, broken = _decode_seal(mapper, raw_at(store, seal.position))
+    if broken is not None:  # changed since it was first read
+        return broken, 0
+    prefixes = base64.b64decode(full["event_digests"])
     hasher = hashlib.sha256()
     index = 0
     for raw in iter_raw(store, s["first_position"], s["last_position"]):

@@ -52,14 +52,26 @@ def iter_raw(
         after = int(rows[-1][0])
 
 
-def raw_with_topic(store: ReadStore, topic: str) -> list[RawEvent]:
-    """Every row of one topic (there are few: one seal a day)."""
+def positions_with_topic(store: ReadStore, topic: str) -> list[int]:
+    """Positions of one topic's rows (seals: one a day, each up to a few MB, so they are read
+    one at a time with `raw_at`)."""
     position_column, table = _select(store)
     with store.read() as tx:
-        rows = tx.execute(
-            f"SELECT {position_column}, originator_id, originator_version, topic, state "
-            f"FROM {table} WHERE topic = %s ORDER BY {position_column}", [topic])
-    return [RawEvent(int(p), _uuid(o), int(v), t, _bytes(s)) for p, o, v, t, s in rows]
+        rows = tx.execute(f"SELECT {position_column} FROM {table} WHERE topic = %s "
+                          f"ORDER BY {position_column}", [topic])
+    return [int(row[0]) for row in rows]
+
+
+def raw_at(store: ReadStore, position: int) -> RawEvent:
+    (event,) = iter_raw(store, position - 1, position)
+    return event
+
+
+def count_after(store: ReadStore, after: int) -> int:
+    position_column, table = _select(store)
+    with store.read() as tx:
+        rows = tx.execute(f"SELECT COUNT(*) FROM {table} WHERE {position_column} > %s", [after])
+    return int(rows[0][0])
 
 
 def _uuid(value: object) -> UUID:
@@ -71,4 +83,6 @@ def _bytes(value: object) -> bytes:
     # SQLite columns hold whatever was written: a row rewritten by hand may hold text.
     if isinstance(value, str):
         return value.encode()
-    return bytes(value)  # type: ignore[call-overload]
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise TypeError(f"a stored state of type {type(value).__name__}")
