@@ -305,13 +305,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "as_of": "2025-06-01"})),
     ),
     Endpoint(
-        # The ledger lets any business certify in its own name (DESIGN: the employer, an upper
-        # subcontractor or the prime); it does not check the relation it states.
+        # A business certifies in its own name; certifying *as the employer* needs to have
+        # employed the worker (only the worker's employer here does).
         "career-certificate", "POST", lambda w: f"/v1/workers/{w.worker}/career-certificates",
         lambda w, a: {"certifier_business_id": own_business(w, a, w.sub), "relation": "employer",
                       "trade": "鉄筋", "period_start": "2019-06-01", "period_end": "2024-03-31",
                       "work_days": 100},
-        {"prime_own": 201, "prime_other": 201, "employer_own": 201, "employer_other": 201,
+        {"prime_own": 403, "prime_other": 403, "employer_own": 201, "employer_other": 403,
          "admin": 201},
         (lambda w: (f"/v1/workers/{w.worker}/career-certificates",
                     {"certifier_business_id": w.sub, "relation": "employer", "trade": "鉄筋",

@@ -12,7 +12,7 @@ from eventsourcing.domain import event
 
 from ledger.actors import Actor
 from ledger.domain.base import LedgerAggregate, require_date, require_text
-from ledger.errors import DeadlinePassed, InvalidState, InvalidValue
+from ledger.errors import DeadlinePassed, InvalidState, InvalidValue, NotPermitted
 from ledger.ids import BusinessId, TechnicianId, aggregate_id
 
 # 経歴証明: certified periods end no later than this, and certificates are accepted until the
@@ -227,6 +227,14 @@ class Worker(LedgerAggregate):
             ("certified_on", certified_on),
         ):
             require_date(day, name)
+        if certifier_relation is CertifierRelation.EMPLOYER and certifier_business_id not in {
+            e.business_id for e in self.employments
+        }:
+            raise NotPermitted(
+                "certifier_business_id",
+                "career_certificate.employer",
+                "certifies as the employer but never employed this worker",
+            )
         self._check_certificate_period(period_start, period_end, certified_on)
         self._check_certificate_days(
             period_start, period_end, work_days, foreman_days, team_leader_days

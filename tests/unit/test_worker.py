@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from ledger.domain.worker import Worker
-from ledger.errors import DeadlinePassed, InvalidState, InvalidValue
+from ledger.errors import DeadlinePassed, InvalidState, InvalidValue, NotPermitted
 from tests.unit.world import ADMIN, OTHER, SUB, a_worker
 
 
@@ -86,6 +86,13 @@ class TestCareerCertificate:
             self.certified(self.qualified_worker(), period_start=date(2015, 3, 31))
         with pytest.raises(InvalidValue, match="no registered qualification"):
             self.certified(a_worker())
+
+    def test_an_employer_certificate_must_come_from_an_employer_of_the_worker(self) -> None:
+        with pytest.raises(NotPermitted, match="never employed"):
+            self.certified(self.qualified_worker(), certifier_business_id=OTHER)
+        worker = self.qualified_worker()
+        self.certified(worker, certifier_business_id=OTHER, relation="prime_contractor")
+        assert worker.career_certificates[0]["relation"].value == "prime_contractor"
 
     def test_more_days_than_the_period_holds_are_refused(self) -> None:
         with pytest.raises(InvalidValue, match="calendar days"):
