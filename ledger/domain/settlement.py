@@ -310,13 +310,19 @@ class SiteFeeAccount(LedgerAggregate):
         return site_fee_account_id(prime_business_id)
 
     @classmethod
-    def open(cls, prime_business_id: str, actor: Actor, now: datetime) -> SiteFeeAccount:
+    def open(
+        cls, prime_business_id: str, first_month: str, actor: Actor, now: datetime
+    ) -> SiteFeeAccount:
         check_job_actor(actor)
+        parse_month(first_month, "first_month")
         return cast(SiteFeeAccount, cls(
-            prime_business_id=BusinessId(prime_business_id), actor=actor, opened_at=now))
+            prime_business_id=BusinessId(prime_business_id), first_month=first_month,
+            actor=actor, opened_at=now))
 
     @event("Opened")
-    def __init__(self, prime_business_id: str, actor: Actor, opened_at: datetime) -> None:
+    def __init__(
+        self, prime_business_id: str, first_month: str, actor: Actor, opened_at: datetime
+    ) -> None:
         self.prime_business_id = prime_business_id
         self.last_month: str | None = None
         self.last_outcome: str | None = None

@@ -8,7 +8,9 @@ issues the difference as adjustments.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,8 @@ from projections.kentaikyo import (
 from projections.records import RecordSource, RecordStatus, WorkRecord
 from projections.settlement.files import render_kentaikyo, sha256_of, write_files
 from projections.store import ReadStore, Tx, as_date, as_datetime
+
+REPORT_CHUNK = 1000  # workers per month_report call
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,7 @@ def _new_settlement(
     with store.read() as tx:
         enrollment = _enrollment(tx)
         sites = _sites(tx)
-        report = _report(tx, month, enrollment, sites)
+        days = [[*key, *value] for key, value in _day_values(tx, month, enrollment, sites)]
         adjustments: list[Adjustment] = []
         for back in range(LOOKBACK_MONTHS, 0, -1):
             earlier = add_months(month, -back)
@@ -112,15 +116,32 @@ def _new_settlement(
                 continue  # never issued: it will be settled in full, not adjusted
             later = [s for m in range(1, back) if (s := load_settlement(
                 ledger, add_months(earlier, m))) is not None]
-            current = day_values(_report(tx, earlier, enrollment, sites))
+            current = dict(_day_values(tx, earlier, enrollment, sites))
             adjustments += diff_days(earlier, issued_state(original, later), current)
-    days = [[*key, *value] for key, value in sorted(
-        day_values(report).items(), key=lambda kv: (kv[0][0], kv[0][1] or "", kv[0][2], kv[0][3]))]
     parties = _parties(days, adjustments, sites, enrollment)
     now = clock.now()
     files = render_kentaikyo(month, days, [a.as_row() for a in adjustments], parties, now)
     return KentaikyoSettlement.issue(month, days, adjustments, parties, sha256_of(files),
                                      position, actor, now)
+
+
+def _day_values(
+    tx: Tx, month: str, enrollment: Enrollment, sites: dict[str, SiteInfo],
+    chunk: int = REPORT_CHUNK,
+) -> Iterator[tuple[DayKey, DayValue]]:
+    """The month's worker-day lines in (technician, employer, site, date) order, computed a
+    chunk of workers at a time: one contribution a day is decided per worker, so the chunks
+    are independent, and memory follows the chunk rather than the whole month."""
+    first, last = month_bounds(month)
+    technicians = [row[0] for row in tx.execute(
+        "SELECT DISTINCT technician_id FROM {work_records} WHERE work_date >= %s "
+        "AND work_date <= %s AND status = 'counted' ORDER BY technician_id", [first, last])]
+    for i in range(0, len(technicians), chunk):
+        part = technicians[i:i + chunk]
+        records = _counted_records(tx, first, last, part[0], part[-1])
+        report = month_report(records, enrollment.workers, enrollment.employers, sites, month)
+        yield from sorted(day_values(report).items(),
+                          key=lambda kv: (kv[0][0], kv[0][1] or "", kv[0][2], kv[0][3]))
 
 
 def day_values(report: MonthReport) -> dict[DayKey, DayValue]:
@@ -155,13 +176,10 @@ def _parties(
     }
 
 
-def _report(tx: Tx, month: str, enrollment: Enrollment, sites: dict[str, SiteInfo]) -> MonthReport:
-    return month_report(_counted_records(tx, month), enrollment.workers, enrollment.employers,
-                        sites, month)
-
-
-def _counted_records(tx: Tx, month: str) -> list[WorkRecord]:
-    first, last = month_bounds(month)
+def _counted_records(
+    tx: Tx, first: date, last: date, low: str, high: str
+) -> list[WorkRecord]:
+    """Counted records of the month for technicians `low` … `high`."""
     return [
         WorkRecord(
             technician_id=row[0], site_id=row[1], work_date=as_date(row[2]),  # type: ignore[arg-type]
@@ -173,8 +191,9 @@ def _counted_records(tx: Tx, month: str) -> list[WorkRecord]:
         for row in tx.execute(
             "SELECT technician_id, site_id, work_date, employer_business_id, trade, "
             "role_position, work_content, first_entry, last_exit, source, status, flags, "
-            "event_positions FROM {work_records} WHERE work_date >= %s AND work_date <= %s "
-            "AND status = 'counted'", [first, last])
+            "event_positions FROM {work_records} WHERE technician_id >= %s "
+            "AND technician_id <= %s AND work_date >= %s AND work_date <= %s "
+            "AND status = 'counted'", [low, high, first, last])
     ]
 
 

@@ -42,7 +42,7 @@ def bill_site_fees(ledger: Ledger, store: ReadStore, month: str, actor: Actor) -
     now = clock.now()
     accounts, already = [], 0
     for prime in sorted(set(usage) | carrying):
-        account = _account(ledger, prime, actor)
+        account = _account(ledger, prime, month, actor)
         if account.last_month is not None and months_between(account.last_month, month) <= 0:
             already += 1
             continue
@@ -95,8 +95,8 @@ def _primes_carrying(tx: Tx) -> set[str]:
         "WHERE l.prime_business_id = b.prime_business_id)")}
 
 
-def _account(ledger: Ledger, prime: str, actor: Actor) -> SiteFeeAccount:
+def _account(ledger: Ledger, prime: str, month: str, actor: Actor) -> SiteFeeAccount:
     try:
         return ledger.repository.get(site_fee_account_id(prime))
     except AggregateNotFoundError:
-        return SiteFeeAccount.open(prime, actor, clock.now())
+        return SiteFeeAccount.open(prime, month, actor, clock.now())

@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -15,6 +20,9 @@ from api.cli import jobs as jobs_cli  # noqa: F401  (registers its commands)
 from ledger.application import Ledger
 from ledger.clock import FixedClock
 from ledger.settings import Settings, get_settings
+from ledger.storage.migrate import migrate
+from projections.settlement.runs import recent_job_runs
+from projections.store import ReadStore
 from tests.integration.test_jobs_world import SITE, T1, World, jst
 
 runner = CliRunner()
@@ -68,3 +76,32 @@ def test_a_refused_job_exits_2_naming_the_rule(world: World) -> None:
     assert code == 2 and "(rule month.format)" in output
     code, output = ledger_cli("close-day", "--date", "2025-06-19", "--as", "worker:1")
     assert code == 2
+
+
+def test_the_scheduler_command_starts_catches_up_and_stops_on_sigterm(tmp_path: Path) -> None:
+    """`ledger scheduler` alone, in its own process, on the real clock: it starts, catches up
+    (on an empty ledger), and exits cleanly when told to stop."""
+    url = f"sqlite:///{tmp_path}/ledger.db"
+    env = {**os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_JOBS_OUTPUT_DIR": str(tmp_path)}
+    migrate(Settings(database_url=url))
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from api.cli import main; main()", "scheduler"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert process.stdout is not None
+        first_line = process.stdout.readline()
+        assert "scheduler running; jobs:" in first_line and "close-day next" in first_line
+        store = ReadStore(Settings(database_url=url))
+        try:
+            for _ in range(300):  # the catch-up runs in the scheduler's threads
+                if {r.job for r in recent_job_runs(store) if r.outcome == "succeeded"} >= {
+                        "close-day", "seal"}:
+                    break
+                time.sleep(0.1)
+            else:
+                raise AssertionError(f"no catch-up: {recent_job_runs(store)}")
+        finally:
+            store.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0

@@ -187,6 +187,7 @@ def test_failed_and_abandoned_runs_are_recorded_and_a_period_done_is_not_redone(
         tx.execute("INSERT INTO job_runs (run_id, job, period, owner, started_at, outcome, "
                    "counts) VALUES ('dead', %s, '2025-06', 'gone:1:1', %s, 'running', %s)",
                    [BILL, world.clock.at, "{}"])
+    world.clock.advance(timedelta(minutes=1))
 
     def broken() -> dict[str, int]:
         raise RuntimeError("database went away")

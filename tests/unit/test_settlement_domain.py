@@ -155,7 +155,7 @@ def test_what_was_issued_for_a_month_includes_later_adjustments_in_order() -> No
 
 # -- site usage fee ----------------------------------------------------------------------------
 def account() -> SiteFeeAccount:
-    return SiteFeeAccount.open(PRIME, SYSTEM, jst(2025, 1, 1))
+    return SiteFeeAccount.open(PRIME, "2024-10", SYSTEM, jst(2024, 11, 10))
 
 
 def billed(acc: SiteFeeAccount, month: str, usage: dict[tuple[str, str], int]) -> dict[str, Any]:
