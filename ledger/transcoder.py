@@ -59,22 +59,34 @@ class OrjsonTranscoder(Transcoder):
         kind = type(value)
         if kind is dict:
             if len(value) == 2 and "_type_" in value and "_data_" in value:
-                try:
-                    transcoding = self.names[value["_type_"]]
-                except KeyError:
-                    msg = f"Data serialized with name {value['_type_']!r} is not deserializable"
-                    raise TranscodingNotRegisteredError(msg) from None
-                return transcoding.decode(self._untag(value["_data_"]))
+                return self._decode_tagged(value)
             untagged = {}
             for key, item in value.items():
-                item_kind = type(item)
-                untagged[key] = (
-                    self._untag(item) if item_kind is dict or item_kind is list else item
-                )
+                if type(item) is dict:
+                    # Inline the common case (a tagged scalar): this walk is on the replay path.
+                    data = item.get("_data_")
+                    if len(item) == 2 and "_type_" in item and type(data) in _PLAIN:
+                        untagged[key] = self._transcoding(item["_type_"]).decode(data)
+                    else:
+                        untagged[key] = self._untag(item)
+                elif type(item) is list:
+                    untagged[key] = self._untag(item)
+                else:
+                    untagged[key] = item
             return untagged
         if kind is list:
             return [self._untag(item) for item in value]
         return value
+
+    def _decode_tagged(self, value: dict[str, Any]) -> Any:
+        return self._transcoding(value["_type_"]).decode(self._untag(value["_data_"]))
+
+    def _transcoding(self, name: str) -> Transcoding:
+        try:
+            return self.names[name]
+        except KeyError:
+            msg = f"Data serialized with name {name!r} is not deserializable"
+            raise TranscodingNotRegisteredError(msg) from None
 
 
 class DatetimeAsISO(Transcoding):
@@ -127,12 +139,15 @@ class EnumAsValue(Transcoding):
     def __init__(self, enum_type: type[Enum]) -> None:
         self.type = enum_type
         self.name = f"enum:{enum_type.__name__}"
+        self.members: dict[Any, Enum] = dict(enum_type._value2member_map_)
 
     def encode(self, obj: Enum) -> Any:
         return obj.value
 
     def decode(self, data: Any) -> Enum:
-        member: Enum = self.type(data)
+        member = self.members.get(data)
+        if member is None:
+            member = self.type(data)  # raises ValueError naming the bad value
         return member
 
 
