@@ -1,4 +1,4 @@
-"""Manual-entry expiry: pending past the end of the month after the work date (JST), then never
+"""Manual-entry and correction expiry: pending past the end of the month after the work date (JST), then never
 approvable; month ends, the year end and a leap February."""
 
 from __future__ import annotations
@@ -70,15 +70,19 @@ def test_decided_and_recent_entries_are_left_alone_and_a_rerun_expires_nothing(
     approved = request(world, date(2025, 4, 10), jst(2025, 4, 11, 9))
     world.ledger.approve(approved, PRIME_STAFF)
     overdue = request(world, date(2025, 4, 11), jst(2025, 4, 12, 9))
+    world.clock.at = jst(2025, 4, 13, 9)
+    correction = world.ledger.request_correction(
+        T1, SITE, date(2025, 4, 12), SUB, {"trade": "型枠"}, "wrong trade", SUB_ADMIN)
     recent = request(world, date(2025, 5, 2), jst(2025, 5, 3, 9))
 
     world.clock.at = jst(2025, 6, 1, 2, 30)
     assert expire_entries(world.ledger, world.store, SYSTEM) == {
-        "pending_overdue": 1, "expired": 1, "already_decided": 0}
+        "pending_overdue": 2, "expired": 2, "already_decided": 0}
     assert expire_entries(world.ledger, world.store, SYSTEM)["expired"] == 0
 
-    assert [status(world, r) for r in (approved, overdue, recent)] == [
-        RequestStatus.APPROVED, RequestStatus.EXPIRED, RequestStatus.PENDING]
+    assert [status(world, r) for r in (approved, overdue, correction, recent)] == [
+        RequestStatus.APPROVED, RequestStatus.EXPIRED, RequestStatus.EXPIRED,
+        RequestStatus.PENDING]
     world.catch_up()
     with world.store.read() as tx:
         rows = tx.execute("SELECT status, decided_by FROM {requests} WHERE request_id = %s",
