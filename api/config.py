@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ledger.settings import REPO_ROOT
 
 
 class ApiSettings(BaseSettings):
@@ -14,6 +18,19 @@ class ApiSettings(BaseSettings):
     # How long a process trusts "reader R is registered to site S and not retired". A retired
     # reader's taps are refused at most this long after the retirement.
     reader_cache_seconds: float = 30.0
+    # Run the projection in this process (one process per database projects at a time; the
+    # others stand by). Off when a separate `ledger project --follow` keeps the read models.
+    projection: bool = True
+    # Run the nightly jobs' scheduler (day close, expiry, seal, settlement, site fees). Off by
+    # default; `ledger serve` turns it on unless LEDGER_API_SCHEDULER says otherwise.
+    scheduler: bool = False
+    # Read-your-writes: how long a query waits for the projection to reach `min_position`.
+    read_wait_seconds: float = Field(default=5.0, ge=0, le=60)
+    # Read-model connections per process; a query waits this long for one, then answers 503.
+    read_connections: int = Field(default=12, ge=1, le=200)
+    read_connection_wait_seconds: float = Field(default=10.0, gt=0)
+    # As-of replays (auditors) are projected into SQLite files here, one at a time, then deleted.
+    replay_dir: Path = REPO_ROOT / "var" / "replays"
 
 
 @lru_cache(maxsize=1)

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from api import problems
+from api.audit_log import LOGGED_ROLES, AuditReadLog
+from api.config import ApiSettings
 from api.keys import KeyStore
 from api.problems import Unauthenticated
+from api.query_params import MinPosition
 from api.reader_directory import ReaderDirectory
-from ledger.actors import Actor
-from ledger.application import Ledger
+from api.reading import Reading, ReadPool, projection_position, wait_for_position
+from api.replays import Replays
+from ledger.actors import Actor, Role
+from ledger.application import Ledger, require_role
 
 bearer = HTTPBearer(
     auto_error=False, description="An API key from `ledger keys create`, sent as a bearer token"
@@ -35,7 +41,13 @@ async def get_readers(request: Request) -> ReaderDirectory:
     return readers
 
 
+async def get_read_pool(request: Request) -> ReadPool:
+    pool: ReadPool = request.app.state.read_pool
+    return pool
+
+
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+ReadPoolDep = Annotated[ReadPool, Depends(get_read_pool)]
 KeyStoreDep = Annotated[KeyStore, Depends(get_keys)]
 ReadersDep = Annotated[ReaderDirectory, Depends(get_readers)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
@@ -52,6 +64,76 @@ def current_actor(keys: KeyStoreDep, credentials: Credentials) -> Actor:
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def log_read(request: Request, actor: Actor) -> None:
+    """Auditors' and admins' reads are logged before they are answered (unlogged: no answer)."""
+    if actor.role in LOGGED_ROLES:
+        audit_reads: AuditReadLog = request.app.state.audit_reads
+        audit_reads.record(actor, request.method, request.url.path, request.url.query)
+
+
+def reading_as(*roles: Role) -> Callable[..., Iterator[Reading]]:
+    """A read transaction for one of `roles` (others: 403, whatever exists), after the read
+    models have reached `min_position`. An auditor's or admin's read is logged first."""
+
+    def reading(request: Request, actor: CurrentActor,
+                min_position: MinPosition = None) -> Iterator[Reading]:
+        require_role(actor, *roles)
+        log_read(request, actor)
+        state = request.app.state
+        pool: ReadPool = state.read_pool
+        settings: ApiSettings = state.api_settings
+        with pool.store() as store:
+            if min_position is not None:
+                wait_for_position(state.ledger, store, min_position, settings.read_wait_seconds)
+            with store.read() as tx:
+                yield Reading(actor, tx, projection_position(tx))
+
+    return reading
+
+
+def _reads(*roles: Role) -> Any:
+    return Depends(reading_as(*roles), scope="function")  # the connection goes back at once
+
+
+AUDITORS = (Role.AUDITOR, Role.ADMIN)
+# A worker's records: the worker, their employers, primes of their sites (each scoped).
+WorkerReading = Annotated[Reading, _reads(Role.WORKER, Role.EMPLOYER, Role.PRIME_CONTRACTOR,
+                                          *AUDITORS)]
+# A level judgment reads the whole career, which a prime may not see.
+LevelReading = Annotated[Reading, _reads(Role.WORKER, Role.EMPLOYER, *AUDITORS)]
+# A site's rows: its prime, the subcontractors on it (their own tiers and below).
+SiteReading = Annotated[Reading, _reads(Role.PRIME_CONTRACTOR, Role.EMPLOYER, *AUDITORS)]
+# The prime's own business: its inbox, its sites' tap exceptions.
+PrimeReading = Annotated[Reading, _reads(Role.PRIME_CONTRACTOR, *AUDITORS)]
+AuditorReading = Annotated[Reading, _reads(*AUDITORS)]
+
+
+def auditor(request: Request, actor: CurrentActor) -> Actor:
+    """An auditor or admin (others 403), whose read is logged."""
+    require_role(actor, *AUDITORS)
+    log_read(request, actor)
+    return actor
+
+
+Auditor = Annotated[Actor, Depends(auditor)]
+
+
+async def get_api_settings(request: Request) -> ApiSettings:
+    settings: ApiSettings = request.app.state.api_settings
+    return settings
+
+
+ApiSettingsDep = Annotated[ApiSettings, Depends(get_api_settings)]
+
+
+async def get_replays(request: Request) -> Replays:
+    replays: Replays = request.app.state.replays
+    return replays
+
+
+ReplaysDep = Annotated[Replays, Depends(get_replays)]
 
 
 PUBLIC_PATHS = frozenset({"/v1/health", "/v1/ready"})

@@ -3,16 +3,26 @@ the answer says, tap by tap, what became of it."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from api.reader_directory import ReaderDirectory
 from api.schemas.taps import NOT_AN_OBJECT, TapIn, TapResult
 from ledger.actors import Actor
-from ledger.application import TapReceipt
+from ledger.application import Ledger, TapReceipt
 from ledger.domain.taps import TapObservation
-from ledger.errors import LedgerError, NotPermitted
+from ledger.errors import LedgerError, NotPermitted, UnknownReference
 from ledger.tap_records import observation_from_mapping
+from projections.projector import CLOCK_SKEW
+from projections.queries._common import chunks
+from projections.store import Tx
+
+# IDs per batch that the registries do not know yet and are looked up in the ledger instead
+# (a card issued a moment ago, before the projection reached it). More than this and the read
+# models are far behind: their answer stands, and the projection flags the taps when it gets there.
+MAX_LEDGER_LOOKUPS = 20
 
 
 @dataclass(frozen=True)
@@ -46,13 +56,62 @@ def check_reader_taps(
             raise NotPermitted("reader_id", "tap.reader", "a reader appends its own taps only")
 
 
-def classify_taps(observations: Sequence[TapObservation]) -> dict[str, list[str]]:
-    """Flags for stored taps that need the site's attention (unknown card, revoked card, …),
-    by tap ID; a flagged tap is stored all the same and answered `flagged`.
+def classify_taps(
+    tx: Tx, ledger: Ledger, observations: Sequence[TapObservation], received_at: datetime
+) -> dict[str, list[str]]:
+    """Flags for stored taps that need the site's attention, by tap ID: `unregistered_reader`,
+    `unknown_card`, `revoked_card`, `clock_skew` (as the projection flags them in the site's
+    exceptions). A flagged tap is stored all the same and answered `flagged`.
 
-    Filled by the projections' card registry; until it exists no tap is flagged.
+    Read from the read models' card and reader registries, with the ledger asked about the few
+    IDs the registries do not know yet (`MAX_LEDGER_LOOKUPS`).
     """
-    return {}
+    cards = _card_states(tx, ledger, {o.card_id for o in observations
+                                      if o.technician_id is None and o.card_id is not None})
+    readers = _reader_states(tx, ledger, {o.reader_id for o in observations})
+    flags: dict[str, list[str]] = {}
+    for observation in observations:
+        found = []
+        if not readers.get(observation.reader_id, False):
+            found.append("unregistered_reader")
+        if observation.technician_id is None and observation.card_id is not None:
+            revoked = cards.get(observation.card_id)
+            found += ["unknown_card"] if revoked is None else ["revoked_card"] if revoked else []
+        if observation.reader_time - received_at > CLOCK_SKEW:
+            found.append("clock_skew")
+        if found:
+            flags[observation.tap_id] = found
+    return flags
+
+
+def _card_states(tx: Tx, ledger: Ledger, card_ids: set[str]) -> dict[str, bool]:
+    """Card ID → revoked, for the cards that are issued."""
+    states: dict[str, bool] = {}
+    for part in chunks(sorted(card_ids)):
+        where, params = tx.is_in("card_id", part)
+        for card_id, revoked_at in tx.execute(
+                f"SELECT card_id, revoked_at_position FROM {{card_registry}} WHERE {where}",
+                params):
+            states[card_id] = revoked_at is not None
+    for card_id in sorted(card_ids - states.keys())[:MAX_LEDGER_LOOKUPS]:
+        with contextlib.suppress(UnknownReference):
+            states[card_id] = ledger.card(card_id).revoked
+    return states
+
+
+def _reader_states(tx: Tx, ledger: Ledger, reader_ids: set[str]) -> dict[str, bool]:
+    """Reader ID → active (registered to a site, not retired), for the registered readers."""
+    states: dict[str, bool] = {}
+    for part in chunks(sorted(reader_ids)):
+        where, params = tx.is_in("reader_id", part)
+        for reader_id, retired_at in tx.execute(
+                f"SELECT reader_id, retired_at_position FROM {{reader_registry}} WHERE {where}",
+                params):
+            states[reader_id] = retired_at is None
+    for reader_id in sorted(reader_ids - states.keys())[:MAX_LEDGER_LOOKUPS]:
+        with contextlib.suppress(UnknownReference):
+            states[reader_id] = not ledger.reader(reader_id).retired
+    return states
 
 
 def tap_results(

@@ -1,7 +1,9 @@
 """The HTTP API: `create_app()` builds it; `ledger serve` runs it with uvicorn.
 
-One `Ledger`, one key store and one reader directory per process, made in the lifespan from
-settings read once (`ledger.settings`, `api.config`).
+One `Ledger`, one key store, one reader directory and one pool of read-model connections per
+process, made in the lifespan from settings read once (`ledger.settings`, `api.config`). The
+lifespan also starts the projection (a background thread following the log into the read models)
+and, when LEDGER_API_SCHEDULER is on, the nightly jobs' scheduler; both stop on shutdown.
 """
 
 from __future__ import annotations
@@ -13,21 +15,33 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from api import problems
+from api.audit_log import AuditReadLog
 from api.body_limit import BodySizeLimit
 from api.config import ApiSettings, get_api_settings
 from api.deps import authenticate_first
 from api.keys import KeyStore
 from api.openapi import openapi_builder
+from api.projection_service import ProjectionService
 from api.reader_directory import ReaderDirectory
+from api.reading import ReadPool
+from api.replays import Replays
 from api.routers import api_v1
 from ledger.application import Ledger
 from ledger.settings import Settings, get_settings
+from projections.settlement.scheduler import start_scheduler
+from projections.store import ReadStore
 
-DESCRIPTION = """就業履歴台帳 — the CCUS attendance ledger's write side.
+DESCRIPTION = """就業履歴台帳 — the CCUS attendance ledger.
 
 Every request but `/v1/health` and `/v1/ready` needs a bearer token (`ledger keys create`).
-Every write answers the log `position` after it: a read model that has caught up to that
-position shows the write.
+Every write answers the log `position` after it; a query given it as `min_position` waits (a
+few seconds at most) until the read models show the write, else answers 503 with Retry-After.
+Lists are paged: `limit` (≤ 1000) and the opaque `next_cursor` of the previous page.
+
+Who reads what (DESIGN §2): a worker their own records; an employer the records it is the
+employer of; a prime contractor the records on its own sites only, and on its sites every
+subcontractor's workers; a subcontractor its own tier and the tiers below it; auditors and
+admins everything, and each of their reads is logged. Reader keys read nothing.
 
 Errors are `application/problem+json` (RFC 9457) with the `field` and the `rule` that refused
 the request: 401 no usable token; 403 the acting party may not do this; 404 not registered,
@@ -45,15 +59,30 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ledger = Ledger(settings or get_settings())
-        keys = KeyStore(ledger.settings)
-        app.state.ledger = ledger
-        app.state.keys = keys
-        app.state.readers = ReaderDirectory(ledger, api_settings.reader_cache_seconds)
+        state = app.state
+        state.api_settings = api_settings
+        state.ledger, state.keys = ledger, KeyStore(ledger.settings)
+        state.readers = ReaderDirectory(ledger, api_settings.reader_cache_seconds)
+        state.read_pool = ReadPool(ledger.settings, api_settings.read_connections,
+                                   api_settings.read_connection_wait_seconds)
+        state.audit_reads = AuditReadLog(ledger.settings)
+        state.replays = Replays(ledger, api_settings.replay_dir)
+        state.projection = ProjectionService(ledger, ledger.settings) if (
+            api_settings.projection) else None
+        if state.projection is not None:
+            state.projection.start()
+        jobs_store = ReadStore(ledger.settings)  # start_scheduler's; each run opens its own
+        state.scheduler = start_scheduler(ledger, jobs_store, ledger.settings) if (
+            api_settings.scheduler) else None
         try:
             yield
         finally:
-            keys.close()
-            ledger.close()
+            if state.scheduler is not None:
+                state.scheduler.shutdown(wait=True)
+            if state.projection is not None:
+                state.projection.stop()
+            for resource in (jobs_store, state.read_pool, state.audit_reads, state.keys, ledger):
+                resource.close()
 
     app = FastAPI(
         title="CCUS attendance ledger", version="1", description=DESCRIPTION, lifespan=lifespan,

@@ -18,7 +18,7 @@ DESCRIPTIONS = {
     409: "Conflicts with what is stored: exists already, wrong state, or past the deadline",
     413: "The request body is too large",
     422: "A field is invalid; `field` names it",
-    503: "The database is unreachable",
+    503: "The database is unreachable, or (with `min_position`) the read models are behind",
 }
 
 

@@ -11,6 +11,8 @@
 | missing, unknown or revoked token  | 401    | unauthenticated                  |
 | body over the limit                | 413    | content-too-large                |
 | database unreachable               | 503    | unavailable                      |
+| read models behind `min_position`  | 503    | projection-behind                |
+| an as-of replay is running already | 503    | busy                             |
 
 A deadline is a conflict with the state of the world (time has moved on), not a malformed
 request, so it is 409 like the other state conflicts. Something the actor may not see is
@@ -65,6 +67,8 @@ NOT_FOUND = Kind(404, "not-found", "Not found")
 UNAUTHENTICATED = Kind(401, "unauthenticated", "Unauthenticated")
 TOO_LARGE = Kind(413, "content-too-large", "Content too large")
 UNAVAILABLE = Kind(503, "unavailable", "Service unavailable")
+BEHIND = Kind(503, "projection-behind", "Projection behind")
+BUSY = Kind(503, "busy", "Busy")
 SERVER_ERROR = Kind(500, "server-error", "Internal server error")
 LEDGER_KINDS: dict[type[LedgerError], Kind] = {
     InvalidValue: INVALID,
@@ -129,6 +133,20 @@ class Unavailable(Exception):
     """A dependency of the service (the database) does not answer."""
 
 
+class Busy(Exception):
+    """The service is doing this already (one as-of replay at a time); try again later."""
+
+
+class ProjectionBehind(Exception):
+    """The read models did not reach the requested log position in time (read-your-writes)."""
+
+    def __init__(self, wanted: int, reached: int, waited: float) -> None:
+        super().__init__(f"min_position: the read models are at {reached}, behind {wanted}, "
+                         f"after waiting {waited:g} s; try again")
+        self.wanted = wanted
+        self.reached = reached
+
+
 def field_of(location: tuple[int | str, ...]) -> str:
     """'taps.3.tap_id' for ('body', 'taps', 3, 'tap_id'); 'body' for the body as a whole."""
     return ".".join(str(part) for part in location[1:]) or "body"
@@ -180,6 +198,15 @@ async def database_error(_: Request, error: Exception) -> Response:
                    headers={"Retry-After": "5"})
 
 
+async def projection_behind(_: Request, error: Exception) -> Response:
+    return problem(BEHIND, str(error), headers={"Retry-After": "1"}, field="min_position",
+                   rule="min_position.reached")
+
+
+async def busy(_: Request, error: Exception) -> Response:
+    return problem(BUSY, str(error), headers={"Retry-After": "10"})
+
+
 async def server_error(_: Request, error: Exception) -> Response:
     log.exception("unhandled error", exc_info=error)
     return problem(SERVER_ERROR, "the server failed; the request may not have been stored")
@@ -190,6 +217,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LedgerError, ledger_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(Unauthenticated, unauthenticated)
+    app.add_exception_handler(ProjectionBehind, projection_behind)
+    app.add_exception_handler(Busy, busy)
     app.add_exception_handler(StarletteHTTPException, http_error)
     for database in (Unavailable, InterfaceError, OperationalError, psycopg.OperationalError,
                      sqlite3.OperationalError):

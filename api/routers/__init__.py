@@ -5,10 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.routers import (
+    attendance,
+    audit,
     businesses,
     cards,
+    careers,
     corrections,
     health,
+    inbox,
     manual_entries,
     readers,
     sites,
@@ -18,5 +22,5 @@ from api.routers import (
 
 api_v1 = APIRouter(prefix="/v1")
 for module in (health, taps, businesses, workers, sites, readers, cards, manual_entries,
-               corrections):
+               corrections, careers, attendance, inbox, audit):
     api_v1.include_router(module.router)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from api.deps import KeyStoreDep, LedgerDep
+from api.deps import KeyStoreDep, LedgerDep, ReadPoolDep
 from api.openapi import problems
 from api.problems import Unavailable
-from api.schemas.health import Health, Readiness
+from api.reading import projection_lag
+from api.schemas.health import Health, JobRunPublic, Readiness
+from projections.settlement.runs import recent_job_runs
 
 router = APIRouter(tags=["health"])
+JOB_RUNS_SHOWN = 10
 
 
 @router.get("/health")
@@ -19,11 +22,20 @@ async def health() -> Health:
 
 
 @router.get("/ready", responses=problems(503))
-def ready(ledger: LedgerDep, keys: KeyStoreDep) -> Readiness:
-    """Readiness: the database answers and is migrated; the log's current position."""
+def ready(request: Request, ledger: LedgerDep, keys: KeyStoreDep, pool: ReadPoolDep) -> Readiness:
+    """Readiness: the database answers; the log's head, the projection's lag, recent job runs."""
     try:
         keys.ping()
-        position = ledger.log_position()
+        with pool.store() as store:
+            lag = projection_lag(ledger, store)
+            runs = recent_job_runs(store, JOB_RUNS_SHOWN)
     except Exception as error:  # whatever the driver raises, the answer is "not ready"
         raise Unavailable(str(error)) from error
-    return Readiness(log_position=position)
+    service, scheduler = request.app.state.projection, request.app.state.scheduler
+    return Readiness(
+        log_position=lag.log_position, projection_position=lag.projection_position,
+        lag_events=lag.events, lag_seconds=lag.seconds,
+        projecting_here=service is not None and service.projecting,
+        projection_error=service.last_error if service is not None else None,
+        scheduler_running=scheduler is not None and scheduler.running,
+        job_runs=[JobRunPublic.model_validate(run) for run in runs])

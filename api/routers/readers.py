@@ -1,16 +1,21 @@
-"""Gate readers: registered to one site by its prime; retired when taken out of service."""
+"""Gate readers: registered to one site by its prime; retired when taken out of service; and
+the readers that sent taps while registered to no site."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from api.deps import CurrentActor, LedgerDep, ReadersDep
+from api.deps import AuditorReading, CurrentActor, LedgerDep, ReadersDep
 from api.openapi import AUTHENTICATED, problems
+from api.paging import PageDep
 from api.privacy import visible_reader, visible_site
+from api.query_params import DateFrom, DateTo, check_range
 from api.schemas.common import ReaderIdPath, Receipt
 from api.schemas.readers import ReaderCreate, ReaderPublic, ReaderRetire
+from api.schemas.sites_read import UnregisteredReaderList, UnregisteredReaderPublic
 from ledger.actors import Role
 from ledger.application import require_role
+from projections.queries import unregistered_readers
 
 router = APIRouter(prefix="/readers", tags=["readers"], responses=AUTHENTICATED)
 
@@ -38,3 +43,16 @@ def retire_reader(
     ledger.retire_reader(reader_id, body.reason, actor)
     readers.forget(reader_id)
     return Receipt(position=ledger.log_position())
+
+
+@router.get("/unregistered")
+def list_unregistered_readers(
+    date_from: DateFrom, date_to: DateTo, read: AuditorReading, page: PageDep
+) -> UnregisteredReaderList:
+    """Readers that sent taps while registered to no site, with those taps (auditors, admins)."""
+    check_range(date_from, date_to)
+    found = unregistered_readers(read.tx, date_from, date_to)
+    items, next_cursor = page.take(found, lambda r: (r.reader_id,))
+    return UnregisteredReaderList(
+        items=[UnregisteredReaderPublic.model_validate(r) for r in items],
+        next_cursor=next_cursor, projection_position=read.position)

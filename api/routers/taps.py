@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import CurrentActor, LedgerDep, ReadersDep
+from api.deps import CurrentActor, LedgerDep, ReadersDep, ReadPoolDep
 from api.intake import check_reader_taps, classify_taps, parse_tap, tap_results
 from api.openapi import AUTHENTICATED, problems
 from api.schemas.taps import TapBatchCreate, TapBatchPublic
@@ -23,7 +23,8 @@ the reader is not registered)."""
 
 @router.post("", responses=problems(404), description=CONTRACT)
 def record_taps(
-    batch: TapBatchCreate, actor: CurrentActor, ledger: LedgerDep, readers: ReadersDep
+    batch: TapBatchCreate, actor: CurrentActor, ledger: LedgerDep, readers: ReadersDep,
+    pool: ReadPoolDep,
 ) -> TapBatchPublic:
     """Append a batch of taps (gate readers, admin)."""
     require_role(actor, Role.READER, Role.ADMIN)
@@ -32,7 +33,8 @@ def record_taps(
     if actor.role is Role.READER:
         check_reader_taps(readers, actor, observations)
     receipts = ledger.record_taps(observations, actor) if observations else []
-    return TapBatchPublic(
-        results=tap_results(parsed, receipts, classify_taps(observations)),
-        position=ledger.log_position(), server_time=clock.now(),
-    )
+    received_at = clock.now()
+    with pool.store() as store, store.read() as tx:
+        flags = classify_taps(tx, ledger, observations, received_at) if observations else {}
+    return TapBatchPublic(results=tap_results(parsed, receipts, flags),
+                          position=ledger.log_position(), server_time=received_at)

@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from api.schemas.lists import PublicModel
 
 
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
 
 
+class JobRunPublic(PublicModel):
+    """One run of a nightly job (day close, expiry, seal, settlement, site fees)."""
+
+    run_id: str
+    job: str
+    period: str
+    owner: str
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str = Field(description="running, succeeded or failed")
+    counts: dict[str, Any]
+    detail: str | None
+
+
 class Readiness(BaseModel):
     status: Literal["ready"] = "ready"
-    log_position: int
+    log_position: int = Field(description="The log's head (the last event's position)")
+    projection_position: int = Field(description="How far the read models have come")
+    lag_events: int = Field(description="Events not projected yet")
+    lag_seconds: float = Field(description="Age of the oldest event not projected yet (0: none)")
+    projecting_here: bool = Field(description="This process runs the projection (one per "
+                                  "database does; the others stand by)")
+    projection_error: str | None = Field(description="The projection's last failure, if any")
+    scheduler_running: bool = Field(description="This process runs the nightly jobs' scheduler")
+    job_runs: list[JobRunPublic] = Field(description="The latest job runs, newest first")

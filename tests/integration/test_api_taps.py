@@ -170,7 +170,9 @@ def test_admin_may_append_taps_of_any_reader_even_unregistered(api: Api, world: 
     """Nothing a reader sends is dropped: an import by admin stores taps the read side flags."""
     ghost = tap(world, 1, tap_id="GATE-GHOST:1", reader_id="GATE-GHOST")
     response = api.post("/v1/taps", ADMIN, {"taps": [ghost]})
-    assert response.json()["results"][0]["status"] == "accepted"
+    result = response.json()["results"][0]
+    assert (result["status"], result["flags"]) == ("flagged", ["unregistered_reader"])
+    assert result["position"] is not None and stored_taps(api) == {"GATE-GHOST:1": 1}
 
 
 def test_more_than_5000_taps_are_refused_as_a_whole(api: Api, world: World, gate: Actor) -> None:
@@ -186,17 +188,51 @@ def test_5000_taps_are_stored_in_one_request(api: Api, world: World, gate: Actor
     assert len(stored_taps(api)) == 5000
 
 
-def test_the_classification_hook_flags_stored_taps(
-    api: Api, world: World, gate: Actor, monkeypatch: pytest.MonkeyPatch
+def caught_up(api: Api) -> None:
+    """Bring the app's read models to the log's head (the registries taps are judged by)."""
+    response = api.request("GET", f"/v1/audit/events?min_position={api.ledger.log_position()}",
+                           ADMIN)
+    assert response.status_code == 200, response.text
+
+
+def test_taps_of_unknown_and_revoked_cards_are_stored_and_flagged(
+    api: Api, world: World, gate: Actor
 ) -> None:
-    """`classify_taps` is where the card registry will say 'unknown card'; its flags show."""
-    monkeypatch.setattr("api.routers.taps.classify_taps",
-                        lambda observations: {observations[0].tap_id: ["card.unknown"]})
-    response = api.post("/v1/taps", gate, {"taps": [tap(world, 1), tap(world, 2)]})
+    api.ledger.issue_card("0BAD0002", world.worker, ADMIN)
+    api.ledger.revoke_card("0BAD0002", "lost", ADMIN)
+    caught_up(api)
+    response = api.post("/v1/taps", gate, {"taps": [
+        tap(world, 1), tap(world, 2, card_id="0FFFFFFF"), tap(world, 3, card_id="0BAD0002"),
+        tap(world, 4, card_id=None, technician_id=world.worker)]})
     results = response.json()["results"]
     assert [(r["status"], r["flags"]) for r in results] == [
-        ("flagged", ["card.unknown"]), ("accepted", [])]
-    assert results[0]["position"] is not None  # flagged taps are stored all the same
+        ("accepted", []), ("flagged", ["unknown_card"]), ("flagged", ["revoked_card"]),
+        ("accepted", [])]
+    assert all(r["position"] is not None for r in results)  # flagged taps are stored all the same
+    assert set(stored_taps(api)) == {f"{world.reader}:{n}" for n in (1, 2, 3, 4)}
+
+
+def test_a_tap_from_a_reader_clock_ahead_of_the_server_is_flagged(
+    api: Api, world: World, gate: Actor
+) -> None:
+    caught_up(api)
+    ahead = tap(world, 1, reader_time="2025-06-20T10:30:00+09:00")  # the server says 10:00
+    on_time = tap(world, 2, reader_time="2025-06-20T10:04:00+09:00")  # within 5 minutes
+    results = api.post("/v1/taps", gate, {"taps": [ahead, on_time]}).json()["results"]
+    assert [(r["status"], r["flags"]) for r in results] == [
+        ("flagged", ["clock_skew"]), ("accepted", [])]
+
+
+@pytest.mark.parametrize("api_settings", [ApiSettings(projection=False)])
+def test_a_card_issued_before_the_projection_reached_it_is_not_flagged(
+    api: Api, world: World, gate: Actor
+) -> None:
+    """The registries lag the log; the ledger is asked about the cards they do not know yet."""
+    api.ledger.issue_card("0AB00001", world.worker, ADMIN)
+    results = api.post("/v1/taps", gate, {"taps": [
+        tap(world, 1, card_id="0AB00001"), tap(world, 2, card_id="0FFFFFFF")]}).json()["results"]
+    assert [(r["status"], r["flags"]) for r in results] == [
+        ("accepted", []), ("flagged", ["unknown_card"])]
 
 
 def test_malformed_json_is_a_422_problem_naming_the_body(api: Api, gate: Actor) -> None:

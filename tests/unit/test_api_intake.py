@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from api.intake import Rejected, classify_taps, parse_tap, tap_results
+from api.intake import Rejected, parse_tap, tap_results
 from api.schemas.taps import TapBatchCreate, TapIn
 from ledger.application import TapReceipt
 from ledger.clock import JST
@@ -49,12 +49,6 @@ def test_the_batch_schema_keeps_every_tap_whatever_its_shape() -> None:
     batch = TapBatchCreate.model_validate({"taps": [GOOD, 3, "x", None, {"extra": 1}]})
     assert len(batch.taps) == 5
     assert all(isinstance(t, TapIn) for t in batch.taps)
-
-
-def test_no_tap_is_flagged_until_the_card_registry_fills_the_hook() -> None:
-    observation = parsed(GOOD)
-    assert isinstance(observation, TapObservation)
-    assert classify_taps([observation]) == {}
 
 
 def test_results_follow_the_order_sent() -> None:

@@ -1,0 +1,94 @@
+"""Cursor pagination for every list: `limit` (≤ 1000) and an opaque `cursor` from the last page.
+
+A cursor names the sort key of the last item shown, so the next page starts right after it even if
+rows were added meanwhile (keyset pagination), and it is bound to its query: a cursor from another
+query (other path or other parameters) is refused, naming the field `cursor`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
+
+import orjson
+from fastapi import Depends, Query, Request
+
+from ledger.errors import InvalidValue
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+NOT_OF_THE_QUERY = ("cursor", "limit", "min_position")  # may change between pages
+
+Key = tuple[str | int | float, ...]
+T = TypeVar("T")
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page (≤ {MAX_LIMIT})")]
+Cursor = Annotated[str | None, Query(
+    max_length=1000, pattern=r"^[A-Za-z0-9_-]+$",
+    description="`next_cursor` of the previous page; absent for the first page")]
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which page a list request asks for."""
+
+    limit: int
+    after: Key | None  # the sort key of the previous page's last item
+    query: str  # the fingerprint of the query the cursor belongs to
+
+    def cursor_after(self, key: Key) -> str:
+        body = orjson.dumps({"q": self.query, "k": list(key)})
+        return base64.urlsafe_b64encode(body).rstrip(b"=").decode()
+
+    def take(self, items: Iterable[T], key: Callable[[T], Key]) -> tuple[list[T], str | None]:
+        """The page of `items` (in any order) after the cursor, and the next page's cursor."""
+        keyed = sorted(((key(item), item) for item in items), key=lambda pair: pair[0])
+        if self.after is not None:
+            after = self.after
+            if keyed:
+                check_comparable(after, keyed[0][0])
+            keyed = [(k, item) for k, item in keyed if k > after]
+        shown = keyed[:self.limit]
+        more = len(keyed) > self.limit
+        return [item for _, item in shown], self.cursor_after(shown[-1][0]) if more else None
+
+
+def check_comparable(cursor_key: Sequence[object], item_key: Sequence[object]) -> None:
+    if len(cursor_key) != len(item_key) or any(
+            type(a) is not type(b) for a, b in zip(cursor_key, item_key, strict=True)):
+        raise InvalidValue("cursor", "cursor.format", "is not a cursor of this list")
+
+
+def fingerprint(request: Request) -> str:
+    """The path and parameters of a list query, except those that may change between pages."""
+    params = sorted((k, v) for k, v in request.query_params.multi_items()
+                    if k not in NOT_OF_THE_QUERY)
+    text = orjson.dumps([request.url.path, params])
+    return hashlib.sha256(text).hexdigest()[:16]
+
+
+def decode(cursor: str, query: str) -> Key:
+    try:
+        body = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError):
+        raise InvalidValue("cursor", "cursor.format", "is not a cursor from this API") from None
+    if not isinstance(body, dict) or body.get("q") != query:
+        raise InvalidValue("cursor", "cursor.query", "belongs to another query (its path or "
+                           "parameters differ); start again without a cursor")
+    key = body.get("k")
+    if not isinstance(key, list) or not key or not all(
+            isinstance(part, str | int | float) and not isinstance(part, bool) for part in key):
+        raise InvalidValue("cursor", "cursor.format", "is not a cursor from this API")
+    return tuple(key)
+
+
+def page_of(request: Request, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page:
+    query = fingerprint(request)
+    return Page(limit, decode(cursor, query) if cursor else None, query)
+
+
+PageDep = Annotated[Page, Depends(page_of)]

@@ -1,0 +1,124 @@
+"""Reading the read models: a pool of read-model connections, read-your-writes, and the read
+transaction a query route runs in.
+
+A route names what it reads with `Reading` (the acting party, one read transaction, the position
+the read models had reached). Before the transaction opens, the route's `min_position` is waited
+for (bounded): a write answers its log position, and a query given that position shows the write
+or answers 503 saying the projection is behind.
+"""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import psycopg
+
+from api.problems import ProjectionBehind, Unavailable
+from ledger import clock
+from ledger.actors import Actor
+from ledger.application import Ledger
+from ledger.errors import InvalidValue
+from ledger.settings import Settings
+from projections.projector import LedgerProjection
+from projections.runner import ProjectionRunner
+from projections.store import ReadStore, Tx
+
+BROKEN_CONNECTION = (psycopg.OperationalError, psycopg.InterfaceError, sqlite3.OperationalError)
+
+
+class ReadPool:
+    """Read-model connections for queries, one `ReadStore` each, lent to one request at a time.
+
+    At most `size` are open; a request waits `wait_seconds` for one, then is answered 503. A
+    connection that failed is closed and opened afresh on its next use.
+    """
+
+    def __init__(self, settings: Settings, size: int, wait_seconds: float) -> None:
+        self.settings = settings
+        self.wait_seconds = wait_seconds
+        self._slots = threading.BoundedSemaphore(size)
+        self._idle: queue.LifoQueue[ReadStore] = queue.LifoQueue()
+
+    @contextmanager
+    def store(self) -> Iterator[ReadStore]:
+        if not self._slots.acquire(timeout=self.wait_seconds):
+            raise Unavailable("every read-model connection is busy")
+        try:
+            try:
+                store = self._idle.get_nowait()
+            except queue.Empty:
+                store = ReadStore(self.settings)
+            try:
+                yield store
+            except BROKEN_CONNECTION:
+                store.close()  # reconnects on its next use
+                raise
+            finally:
+                self._idle.put(store)
+        finally:
+            self._slots.release()
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                return
+
+
+def projection_position(tx: Tx) -> int:
+    """How far the read models have come, in the snapshot `tx` reads."""
+    rows = tx.execute("SELECT position FROM {projection_positions} WHERE name = %s",
+                      [LedgerProjection.name])
+    return int(rows[0][0]) if rows else 0
+
+
+def wait_for_position(ledger: Ledger, store: ReadStore, wanted: int, timeout: float) -> None:
+    """Read-your-writes: return once the read models have reached `wanted` (a log position a
+    write answered); ProjectionBehind after `timeout` seconds. A position past the log's head
+    was answered by no write: 422 at once rather than a wait that cannot end well."""
+    runner = ProjectionRunner(ledger, store)
+    if runner.position() >= wanted:
+        return
+    head = ledger.log_position()
+    if wanted > head:
+        raise InvalidValue("min_position", "min_position.range",
+                           f"{wanted} is past the log's head ({head})")
+    if not runner.wait_for(wanted, timeout):
+        raise ProjectionBehind(wanted, runner.position(), timeout)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a query route reads with: who asks, and one read transaction on the read models."""
+
+    actor: Actor
+    tx: Tx
+    position: int  # the read models' position in this transaction's snapshot
+
+
+@dataclass(frozen=True)
+class Lag:
+    log_position: int
+    projection_position: int
+    events: int
+    seconds: float  # age of the oldest event not projected yet; 0 when caught up
+
+
+def projection_lag(ledger: Ledger, store: ReadStore) -> Lag:
+    """How far the read models are behind the log, in events and in seconds."""
+    position = ProjectionRunner(ledger, store).position()
+    head = ledger.log_position()
+    seconds = 0.0
+    if head > position:
+        oldest = ledger.recorder.select_notifications(start=position, limit=1,
+                                                      inclusive_of_start=False)
+        if oldest:
+            recorded = ledger.mapper.to_domain_event(oldest[0]).timestamp  # type: ignore[attr-defined]
+            seconds = max((clock.now() - recorded).total_seconds(), 0.0)
+    return Lag(head, position, max(head - position, 0), seconds)

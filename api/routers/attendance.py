@@ -1,0 +1,142 @@
+"""出面: who was on a site, who is on it now, entries never closed, taps to resolve, the site's
+建退共 month (元請一括) and a month of its records as CSV.
+
+The site's prime reads every row; a subcontractor on the site reads its own workers and those of
+the tiers below it (施工体制); auditors and admins everything (logged). Anyone else gets the 404
+of an unregistered site (`api.read_scopes`). Workers read no site's rows (403).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import timedelta
+
+from fastapi import APIRouter, Response
+
+from api.csv_export import CSV_RESPONSE, csv_response
+from api.deps import PrimeReading, SiteReading
+from api.openapi import AUTHENTICATED, problems
+from api.paging import Key, PageDep
+from api.problems import hidden
+from api.query_params import DateFrom, DateTo, Month, WorkDate, check_range
+from api.read_scopes import SiteScope, site_scope
+from api.schemas.careers import KentaikyoLinePublic
+from api.schemas.common import SiteIdPath
+from api.schemas.sites_read import (
+    AttendanceList,
+    AttendancePublic,
+    EmployerTotal,
+    SiteKentaikyoList,
+    TapExceptionList,
+    TapExceptionPublic,
+)
+from projections.kentaikyo import month_bounds
+from projections.queries import (
+    Attendance,
+    kentaikyo_month,
+    missing_exits,
+    on_site_now,
+    site_attendance,
+    site_exceptions,
+)
+
+router = APIRouter(prefix="/sites", tags=["attendance"], responses=AUTHENTICATED)
+READS = problems(404)
+CSV_COLUMNS = ("就業日", "技能者ID", "氏名", "所属事業者ID", "所属事業者名", "次数", "上位事業者ID",
+               "職種", "立場", "入場", "退場", "就業時間(分)", "状態", "出所", "フラグ")
+
+
+def attendance_key(row: Attendance) -> Key:
+    return row.work_date.isoformat(), row.technician_id
+
+
+def attendance_page(
+    scope: SiteScope, rows: Iterable[Attendance], page: PageDep, position: int
+) -> AttendanceList:
+    visible = [row for row in rows if scope.shows(row.employer_business_id)]
+    items, next_cursor = page.take(visible, attendance_key)
+    return AttendanceList(site_id=scope.site_id, headcount=len(visible),
+                          items=[AttendancePublic.model_validate(row) for row in items],
+                          next_cursor=next_cursor, projection_position=position)
+
+
+@router.get("/{site_id}/attendance", responses=READS)
+def get_site_attendance(
+    site_id: SiteIdPath, work_date: WorkDate, read: SiteReading, page: PageDep
+) -> AttendanceList:
+    """出面: who was on the site on a day (counted and pending records), by worker."""
+    scope = site_scope(read.tx, read.actor, site_id)
+    day = site_attendance(read.tx, site_id, work_date)
+    return attendance_page(scope, day.rows, page, read.position)
+
+
+@router.get("/{site_id}/on-site-now", responses=READS)
+def list_on_site_now(site_id: SiteIdPath, read: SiteReading, page: PageDep) -> AttendanceList:
+    """Who is on the site now: an entry and no exit yet (an overnight shift included)."""
+    scope = site_scope(read.tx, read.actor, site_id)
+    return attendance_page(scope, on_site_now(read.tx, site_id), page, read.position)
+
+
+@router.get("/{site_id}/missing-exits", responses=READS)
+def list_missing_exits(
+    site_id: SiteIdPath, date_from: DateFrom, date_to: DateTo, read: SiteReading, page: PageDep
+) -> AttendanceList:
+    """Past days' records with an entry and no exit, that no exit can close any more."""
+    check_range(date_from, date_to)
+    scope = site_scope(read.tx, read.actor, site_id)
+    rows = missing_exits(read.tx, site_id, date_from, date_to)
+    return attendance_page(scope, rows, page, read.position)
+
+
+@router.get("/{site_id}/exceptions", responses=READS)
+def list_site_exceptions(
+    site_id: SiteIdPath, date_from: DateFrom, date_to: DateTo, read: PrimeReading, page: PageDep
+) -> TapExceptionList:
+    """Taps to resolve (unknown or revoked card, clock skew), for the site's prime only."""
+    check_range(date_from, date_to)
+    if site_scope(read.tx, read.actor, site_id).employers is not None:
+        raise hidden("site_id", site_id)  # a subcontractor's prime key: not its site's taps
+    rows = site_exceptions(read.tx, site_id, date_from, date_to)
+    items, next_cursor = page.take(rows, lambda e: (e.reader_time.timestamp(), e.position))
+    return TapExceptionList(items=[TapExceptionPublic.model_validate(e) for e in items],
+                            next_cursor=next_cursor, projection_position=read.position)
+
+
+@router.get("/{site_id}/kentaikyo", responses=READS)
+def get_site_kentaikyo(
+    site_id: SiteIdPath, month: Month, read: SiteReading, page: PageDep
+) -> SiteKentaikyoList:
+    """建退共 for the site's month: days and points per worker, subcontractors' included."""
+    scope = site_scope(read.tx, read.actor, site_id)
+    settled = kentaikyo_month(read.tx, month, only_sites_of_prime=scope.prime_business_id)
+    lines = [line for line in settled.lines
+             if line.site_id == site_id and scope.shows(line.employer_business_id)]
+    totals: defaultdict[str | None, list[int]] = defaultdict(lambda: [0, 0])
+    for line in lines:
+        totals[line.employer_business_id][0] += line.eligible_days
+        totals[line.employer_business_id][1] += line.points_yen
+    items, next_cursor = page.take(lines, lambda x: (x.technician_id, x.employer_business_id or ""))
+    return SiteKentaikyoList(
+        site_id=site_id, prime_business_id=scope.prime_business_id, month=settled.month,
+        due_on=settled.due_on, eligible_days=sum(t[0] for t in totals.values()),
+        points_yen=sum(t[1] for t in totals.values()),
+        by_employer=[EmployerTotal(employer_business_id=e, eligible_days=d, points_yen=p)
+                     for e, (d, p) in sorted(totals.items(), key=lambda t: t[0] or "")],
+        items=[KentaikyoLinePublic.model_validate(line) for line in items],
+        next_cursor=next_cursor, projection_position=read.position)
+
+
+@router.get("/{site_id}/records.csv", response_class=Response,
+            responses={**CSV_RESPONSE, **READS})
+def download_site_month(site_id: SiteIdPath, month: Month, read: SiteReading) -> Response:
+    """A month of the site's records (出面, counted and pending) as CSV for Excel."""
+    scope = site_scope(read.tx, read.actor, site_id)
+    first, last = month_bounds(month)
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    rows = [[r.work_date, r.technician_id, r.worker_name, r.employer_business_id,
+             r.employer_name, r.tier, r.parent_business_id, r.trade, r.position, r.first_entry,
+             r.last_exit, r.minutes_on_site, r.status, r.source, r.flags]
+            for day in days for r in site_attendance(read.tx, site_id, day).rows
+            if scope.shows(r.employer_business_id)]
+    return csv_response(CSV_COLUMNS, rows, f"site-{site_id}-{month}.csv")

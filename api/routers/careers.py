@@ -1,0 +1,124 @@
+"""就業履歴: a worker's career as the read models hold it — records, day counts, levels, Kentaikyo.
+
+The worker reads everything of theirs; an employer the records it is the employer of; a prime the
+records on its own sites only; auditors and admins everything (logged). Anyone else gets the 404
+of an unregistered worker (`api.read_scopes`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Response
+
+from api.csv_export import CSV_RESPONSE, csv_response
+from api.deps import LevelReading, WorkerReading
+from api.openapi import AUTHENTICATED, problems
+from api.paging import Key, PageDep
+from api.query_params import DateFrom, DateTo, Month, Trade, check_range
+from api.read_scopes import worker_scope
+from api.schemas.careers import (
+    CareerSummaryPublic,
+    KentaikyoLinePublic,
+    LevelJudgmentList,
+    LevelJudgmentPublic,
+    WorkerKentaikyoPublic,
+    WorkRecordList,
+    WorkRecordPublic,
+)
+from api.schemas.common import TechnicianIdPath
+from ledger.errors import InvalidValue
+from projections.levels import UnknownTradeError
+from projections.queries import career_records, career_summary, kentaikyo_month, level_judgments
+from projections.records import WorkRecord
+
+router = APIRouter(prefix="/workers", tags=["careers"], responses=AUTHENTICATED)
+READS = problems(404)
+CSV_COLUMNS = ("就業日", "現場ID", "所属事業者ID", "職種", "立場", "作業内容", "入場", "退場",
+               "就業時間(分)", "状態", "出所", "フラグ", "イベント位置")
+
+
+def record_key(record: WorkRecord) -> Key:
+    return record.work_date.isoformat(), record.site_id
+
+
+def resume_from(after: Key | None, date_from: date) -> date:
+    """A records page after the cursor starts on the cursor's date (the query reads less)."""
+    try:
+        return date_from if after is None else max(date_from, date.fromisoformat(str(after[0])))
+    except ValueError:
+        raise InvalidValue("cursor", "cursor.format", "is not a cursor of this list") from None
+
+
+@router.get("/{technician_id}/records", responses=READS)
+def list_work_records(
+    technician_id: TechnicianIdPath, date_from: DateFrom, date_to: DateTo, read: WorkerReading,
+    page: PageDep,
+) -> WorkRecordList:
+    """就業履歴: the worker's records over a date range (every status), by date and site."""
+    check_range(date_from, date_to)
+    scope = worker_scope(read.tx, read.actor, technician_id)
+    records = career_records(read.tx, technician_id, resume_from(page.after, date_from), date_to,
+                             **scope.kwargs())
+    items, next_cursor = page.take(records, record_key)
+    return WorkRecordList(
+        technician_id=technician_id, items=[WorkRecordPublic.model_validate(r) for r in items],
+        next_cursor=next_cursor, projection_position=read.position)
+
+
+@router.get("/{technician_id}/records.csv", response_class=Response,
+            responses={**CSV_RESPONSE, **READS})
+def download_work_records(
+    technician_id: TechnicianIdPath, date_from: DateFrom, date_to: DateTo, read: WorkerReading,
+) -> Response:
+    """就業履歴 as CSV (UTF-8 with BOM, times in JST) for Excel."""
+    check_range(date_from, date_to)
+    scope = worker_scope(read.tx, read.actor, technician_id)
+    records = career_records(read.tx, technician_id, date_from, date_to, **scope.kwargs())
+    rows = ([r.work_date, r.site_id, r.employer_business_id, r.trade, r.position, r.work_content,
+             r.first_entry, r.last_exit, r.minutes_on_site, r.status, r.source, r.flags,
+             r.event_positions] for r in records)
+    return csv_response(CSV_COLUMNS, rows,
+                        f"career-{technician_id}-{date_from}-{date_to}.csv")
+
+
+@router.get("/{technician_id}/career", responses=READS)
+def get_career_summary(
+    technician_id: TechnicianIdPath, date_from: DateFrom, date_to: DateTo, read: WorkerReading,
+) -> CareerSummaryPublic:
+    """就業日数 and 就業履歴数 over a date range, in total and by trade, employer and site."""
+    check_range(date_from, date_to)
+    scope = worker_scope(read.tx, read.actor, technician_id)
+    summary = career_summary(read.tx, technician_id, date_from, date_to, **scope.kwargs())
+    return CareerSummaryPublic.of(summary, read.position)
+
+
+@router.get("/{technician_id}/levels", responses=READS)
+def list_level_judgments(
+    technician_id: TechnicianIdPath, read: LevelReading, page: PageDep, trade: Trade = None
+) -> LevelJudgmentList:
+    """能力評価: the level per trade, with what is missing for the next (not for primes)."""
+    worker_scope(read.tx, read.actor, technician_id)
+    try:
+        judged = level_judgments(read.tx, technician_id, trade)
+    except UnknownTradeError as error:
+        raise InvalidValue("trade", "trade.known", str(error)) from None
+    items, next_cursor = page.take(judged, lambda j: (j.trade,))
+    return LevelJudgmentList(
+        technician_id=technician_id, items=[LevelJudgmentPublic.of(j) for j in items],
+        next_cursor=next_cursor, projection_position=read.position)
+
+
+@router.get("/{technician_id}/kentaikyo", responses=READS)
+def get_worker_kentaikyo(
+    technician_id: TechnicianIdPath, month: Month, read: WorkerReading,
+) -> WorkerKentaikyoPublic:
+    """建退共: the worker's days and points (1 point = 1 yen) in a month, per employer × site."""
+    scope = worker_scope(read.tx, read.actor, technician_id)
+    settled = kentaikyo_month(read.tx, month, technician_id=technician_id, **scope.kwargs())
+    return WorkerKentaikyoPublic(
+        technician_id=technician_id, month=settled.month, due_on=settled.due_on,
+        eligible_days=sum(line.eligible_days for line in settled.lines),
+        points_yen=settled.points_yen,
+        lines=[KentaikyoLinePublic.model_validate(line) for line in settled.lines],
+        projection_position=read.position)

@@ -1,0 +1,32 @@
+"""The prime's inbox: pending manual entries (直接入力) and corrections (訂正) on its sites, oldest
+first, each with its deadline (the end of the month after the work date, JST)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import PrimeReading
+from api.openapi import AUTHENTICATED, problems
+from api.paging import PageDep
+from api.query_params import SiteFilter
+from api.read_scopes import prime_scope
+from api.schemas.common import BusinessIdPath
+from api.schemas.sites_read import InboxList, PendingRequestPublic
+from projections.queries import prime_inbox
+
+router = APIRouter(prefix="/primes", tags=["inbox"], responses=AUTHENTICATED)
+ALL_PENDING = 1_000_000  # decisions close a month after the work month: the inbox stays small
+
+
+@router.get("/{business_id}/inbox", responses=problems(404))
+def list_inbox(
+    business_id: BusinessIdPath, read: PrimeReading, page: PageDep, site_id: SiteFilter = None
+) -> InboxList:
+    """承認待ち: requests awaiting the prime's decision (the prime; auditors, admins)."""
+    prime = prime_scope(read.tx, read.actor, business_id)
+    pending = prime_inbox(read.tx, prime, site_id, limit=ALL_PENDING)
+    items, next_cursor = page.take(
+        pending, lambda r: (r.requested_at.timestamp(), r.request_id))
+    return InboxList(business_id=prime, items=[PendingRequestPublic.model_validate(r)
+                                               for r in items],
+                     next_cursor=next_cursor, projection_position=read.position)

@@ -1,0 +1,114 @@
+"""出面, exceptions, the prime's inbox and a site's Kentaikyo month."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import Field
+
+from api.schemas.careers import KentaikyoLinePublic
+from api.schemas.lists import ListPublic, PublicModel
+from projections.records import RecordSource, RecordStatus
+
+
+class AttendancePublic(PublicModel):
+    """One worker on one site on one work date, with their employer's tier (0: the prime)."""
+
+    technician_id: str
+    worker_name: str | None
+    site_id: str
+    work_date: date
+    employer_business_id: str | None
+    employer_name: str | None
+    tier: int | None
+    parent_business_id: str | None
+    trade: str | None
+    position: str | None
+    first_entry: datetime | None
+    last_exit: datetime | None
+    minutes_on_site: int | None
+    status: RecordStatus
+    source: RecordSource
+    flags: list[str]
+    event_positions: list[int]
+
+
+class AttendanceList(ListPublic):
+    site_id: str
+    headcount: int = Field(description="Rows in the whole list (every page)")
+    items: list[AttendancePublic]
+
+
+class TapExceptionPublic(PublicModel):
+    tap_id: str
+    site_id: str | None
+    reader_id: str
+    kinds: list[str] = Field(description="unknown_card, revoked_card, unregistered_reader, "
+                             "clock_skew")
+    technician_id: str | None
+    card_id: str | None
+    reader_time: datetime
+    position: int
+
+
+class TapExceptionList(ListPublic):
+    items: list[TapExceptionPublic]
+
+
+class UnregisteredReaderPublic(PublicModel):
+    reader_id: str
+    first_tap_at: datetime
+    last_tap_at: datetime
+    taps: list[TapExceptionPublic]
+
+
+class UnregisteredReaderList(ListPublic):
+    items: list[UnregisteredReaderPublic]
+
+
+class PendingRequestPublic(PublicModel):
+    """A manual entry (直接入力) or correction (訂正) awaiting the prime's decision."""
+
+    request_id: str
+    kind: str
+    technician_id: str
+    site_id: str
+    work_date: date
+    employer_business_id: str
+    requested_by: str
+    requested_at: datetime
+    deadline: datetime = Field(description="The first instant (JST) after the last day to decide")
+    trade: str | None
+    position: str | None
+    work_content: str | None
+    entry_at: datetime | None
+    exit_at: datetime | None
+    note: str | None
+    changes: dict[str, Any]
+    reason: str | None
+    event_positions: list[int]
+
+
+class InboxList(ListPublic):
+    business_id: str
+    items: list[PendingRequestPublic]
+
+
+class EmployerTotal(PublicModel):
+    employer_business_id: str | None
+    eligible_days: int
+    points_yen: int
+
+
+class SiteKentaikyoList(ListPublic):
+    """A site's month (元請一括): every visible line, its subcontractors' workers included."""
+
+    site_id: str
+    prime_business_id: str
+    month: str
+    due_on: date
+    eligible_days: int
+    points_yen: int
+    by_employer: list[EmployerTotal]
+    items: list[KentaikyoLinePublic]

@@ -1,0 +1,396 @@
+"""Support for the read API's tests: a world with two primes, two sites and one worker who worked
+at both, the catalogue of read endpoints with who may call each, and the check that no answer
+holds a record its caller may not see.
+
+The world (all through the Ledger, not the API under test), with the clock at 2025-06-20 10:00 JST:
+
+    site_a (prime_a, electronic)          site_b (prime_b, electronic)
+      prime_a ── sub_a ── lower_a           prime_b ── sub_b
+      worker   (sub_a)  06-16 in/out        worker   (sub_b) 06-17 in/out, on site now
+      lower_worker (lower_a) 06-16 in only, on site now        other_worker (sub_b) 06-17 in/out
+      an unknown card tapped 06-16          a pending manual entry of worker's for 06-18
+      a pending manual entry of worker's for 06-18
+
+`worker` is employed by sub_a (primary) and sub_b, enrolled in Kentaikyo, as are sub_a and sub_b.
+A reader registered to no site ("ghost") sent a tap through an admin.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from api.config import ApiSettings
+from api.keys import KeyStore
+from api.main import create_app
+from ledger import clock
+from ledger.actors import Actor, Role
+from ledger.application import Ledger
+from ledger.clock import JST
+from ledger.settings import Settings
+from ledger.storage.migrate import migrate
+from ledger.tap_records import observation_from_mapping
+from tests import pg
+from tests.api_support import ADMIN, AUDITOR, ROLES, Api
+
+D1, D2, D0 = date(2025, 6, 16), date(2025, 6, 17), date(2025, 6, 18)
+TODAY = date(2025, 6, 20)
+MONTH = "2025-06"
+RANGE = {"date_from": "2025-06-01", "date_to": "2025-06-30"}
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=JST)
+
+
+@dataclass(frozen=True)
+class ReadWorld:
+    k: int
+    prime_a: str
+    prime_b: str
+    sub_a: str
+    lower_a: str
+    sub_b: str
+    worker: str
+    lower_worker: str
+    other_worker: str
+    site_a: str
+    site_b: str
+    reader_a: str
+    reader_b: str
+    entries: tuple[UUID, ...] = field(default=())
+
+    @classmethod
+    def numbered(cls, k: int) -> ReadWorld:
+        return cls(
+            k=k, prime_a=f"{k}100", prime_b=f"{k}300", sub_a=f"{k}200", lower_a=f"{k}210",
+            sub_b=f"{k}400", worker=f"{k:04d}1234567890", lower_worker=f"{k:04d}3333333333",
+            other_worker=f"{k:04d}2222222222", site_a=f"{k:04d}1000000001",
+            site_b=f"{k:04d}1000000002", reader_a=f"GATEA{k}", reader_b=f"GATEB{k}",
+        )
+
+    def actors(self) -> dict[str, Actor | None]:
+        """The roles of the matrix: "own" is site_a's side, "other" site_b's."""
+        return {
+            "reader": Actor(Role.READER, self.reader_a),
+            "prime_own": Actor(Role.PRIME_CONTRACTOR, self.prime_a),
+            "prime_other": Actor(Role.PRIME_CONTRACTOR, self.prime_b),
+            "employer_own": Actor(Role.EMPLOYER, self.sub_a),
+            "employer_other": Actor(Role.EMPLOYER, self.sub_b),
+            "worker_self": Actor(Role.WORKER, self.worker),
+            "worker_other": Actor(Role.WORKER, self.other_worker),
+            "auditor": AUDITOR,
+            "admin": ADMIN,
+            "no_token": None,
+        }
+
+    def card(self, technician_id: str) -> str:
+        return f"0C{technician_id[-6:]}"
+
+    def sites_of(self, business_id: str) -> set[str]:
+        return {self.prime_a: {self.site_a}, self.prime_b: {self.site_b}}.get(business_id, set())
+
+    def below(self, business_id: str) -> set[str]:
+        """The business and the tiers under it, on any site of this world."""
+        return {self.sub_a: {self.sub_a, self.lower_a}}.get(business_id, {business_id})
+
+
+def build_read_world(ledger: Ledger, k: int = 1) -> ReadWorld:
+    w = ReadWorld.numbered(k)
+    staff_a, staff_b = Actor(Role.PRIME_CONTRACTOR, w.prime_a), Actor(Role.PRIME_CONTRACTOR,
+                                                                     w.prime_b)
+    for business in (w.prime_a, w.prime_b, w.sub_a, w.lower_a, w.sub_b):
+        ledger.register_business(business, f"会社{business}", ADMIN)
+        ledger.enroll_business_in_kentaikyo(business, f"9{business}", date(2025, 1, 1), ADMIN)
+    for technician, name, employers in ((w.worker, "山田 太郎", (w.sub_a, w.sub_b)),
+                                        (w.lower_worker, "鈴木 次郎", (w.lower_a,)),
+                                        (w.other_worker, "佐藤 花子", (w.sub_b,))):
+        ledger.register_worker(technician, name, ADMIN)
+        for n, employer in enumerate(employers):
+            ledger.join_employer(technician, employer, date(2020, 4, 1), n == 0, ADMIN)
+        ledger.enroll_worker_in_kentaikyo(technician, f"7{technician[-6:]}", date(2025, 4, 1),
+                                          ADMIN)
+        ledger.issue_card(w.card(technician), technician, ADMIN)
+    ledger.add_qualification(w.worker, "玉掛技能講習", date(2019, 5, 1), ADMIN)
+    for site, prime, staff, reader in ((w.site_a, w.prime_a, staff_a, w.reader_a),
+                                       (w.site_b, w.prime_b, staff_b, w.reader_b)):
+        ledger.open_site(site, f"現場{site[-1]}", prime, "electronic", date(2024, 1, 9), ADMIN)
+        ledger.register_reader(reader, site, "auto", staff)
+    ledger.add_subcontract(w.site_a, w.sub_a, w.prime_a, staff_a)
+    ledger.add_subcontract(w.site_a, w.lower_a, w.sub_a, staff_a)
+    ledger.add_subcontract(w.site_b, w.sub_b, w.prime_b, staff_b)
+    for site, technician, employer, staff in (
+            (w.site_a, w.worker, w.sub_a, staff_a), (w.site_a, w.lower_worker, w.lower_a, staff_a),
+            (w.site_b, w.worker, w.sub_b, staff_b), (w.site_b, w.other_worker, w.sub_b, staff_b)):
+        ledger.set_roster_entry(site, technician, employer, "鉄筋", "一般", date(2024, 1, 9), staff)
+    _tap(ledger, w, [
+        (w.reader_a, w.worker, "in", at(D1, 8)), (w.reader_a, w.worker, "out", at(D1, 17)),
+        (w.reader_a, w.lower_worker, "in", at(D1, 8, 5)),
+        (w.reader_a, None, "in", at(D1, 8, 30)),  # a card nobody was issued
+        (w.reader_a, w.lower_worker, "in", at(TODAY, 7, 50)),
+        (w.reader_b, w.worker, "in", at(D2, 8)), (w.reader_b, w.worker, "out", at(D2, 17)),
+        (w.reader_b, w.other_worker, "in", at(D2, 8, 10)),
+        (w.reader_b, w.other_worker, "out", at(D2, 17, 10)),
+        (w.reader_b, w.worker, "in", at(TODAY, 7, 55)),
+    ])
+    ghost = observation_from_mapping({"tap_id": f"GHOST{k}:1", "reader_id": f"GHOST{k}",
+                                      "direction": "in", "reader_time": at(D1, 9).isoformat(),
+                                      "card_id": "0CFFFFFF"})
+    ledger.record_taps([ghost], ADMIN)
+    me = Actor(Role.WORKER, w.worker)
+    entries = tuple(
+        ledger.request_manual_entry(w.worker, site, D0, employer, "鉄筋", "一般", "配筋", me,
+                                    entry_at=at(D0, 8), exit_at=at(D0, 17))
+        for site, employer in ((w.site_a, w.sub_a), (w.site_b, w.sub_b)))
+    return ReadWorld(**{**w.__dict__, "entries": entries})
+
+
+def _tap(ledger: Ledger, w: ReadWorld,
+         taps: list[tuple[str, str | None, str, datetime]]) -> None:
+    observations = [observation_from_mapping({
+        "tap_id": f"{reader}:{n}", "reader_id": reader, "direction": direction,
+        "reader_time": when.isoformat(), "card_id": w.card(technician) if technician else
+        "0CDEAD00"}) for n, (reader, technician, direction, when) in enumerate(taps, start=1)]
+    ledger.record_taps(observations, ADMIN)
+
+
+# -- the read endpoints and who may call them ---------------------------------------------------
+WORKER, SITE, PRIME, AUDIT = "worker", "site", "prime", "audit"
+
+
+@dataclass(frozen=True)
+class ReadEndpoint:
+    name: str
+    kind: str  # what it is about: a worker, a site, a prime's business, the whole ledger
+    path: Callable[[ReadWorld, str], str]  # (world, "own" | "other") → path and query
+    statuses: Callable[[str, str], int]  # (role, "own" | "other") → status
+    method: str = "GET"
+    body: Callable[[ReadWorld, str], Any] = lambda w, target: None
+    listed: bool = True  # answers `items` with `next_cursor`
+    csv: bool = False
+
+    def expected(self) -> dict[tuple[str, str], int]:
+        return {(role, target): self.statuses(role, target)
+                for role in ROLES for target in ("own", "other")}
+
+
+def _worker_statuses(primes_may: bool) -> Callable[[str, str], int]:
+    """own: worker (at both sites); other: other_worker (site_b only, employed by sub_b)."""
+    sees_own = {"prime_own", "prime_other", "employer_own", "employer_other", "worker_self"}
+    sees_other = {"prime_other", "employer_other", "worker_other"}
+
+    def status(role: str, target: str) -> int:
+        if role == "no_token":
+            return 401
+        if role == "reader" or (role.startswith("prime") and not primes_may):
+            return 403
+        if role in ("auditor", "admin"):
+            return 200
+        return 200 if role in (sees_own if target == "own" else sees_other) else 404
+
+    return status
+
+
+def _site_statuses(employers_may: bool) -> Callable[[str, str], int]:
+    """own: site_a (prime_a, sub_a, lower_a); other: site_b (prime_b, sub_b)."""
+
+    def status(role: str, target: str) -> int:
+        if role == "no_token":
+            return 401
+        if role in ("reader", "worker_self", "worker_other") or (
+                role.startswith("employer") and not employers_may):
+            return 403
+        if role in ("auditor", "admin"):
+            return 200
+        return 200 if role.endswith(target) else 404
+
+    return status
+
+
+def _record_statuses(role: str, target: str) -> int:
+    """own: worker's record at site_a on D1 (employer sub_a); other: at site_b on D2 (sub_b)."""
+    if role == "no_token":
+        return 401
+    if role == "reader":
+        return 403
+    if role in ("auditor", "admin", "worker_self"):
+        return 200
+    return 200 if role in (f"prime_{target}", f"employer_{target}") else 404
+
+
+def _auditors_only(role: str, target: str) -> int:
+    return {"no_token": 401, "auditor": 200, "admin": 200}.get(role, 403)
+
+
+def _worker_path(suffix: str, query: str = "") -> Callable[[ReadWorld, str], str]:
+    def path(w: ReadWorld, target: str) -> str:
+        technician = w.worker if target == "own" else w.other_worker
+        return f"/v1/workers/{technician}/{suffix}{query}"
+    return path
+
+
+def _site_path(suffix: str, query: str = "") -> Callable[[ReadWorld, str], str]:
+    def path(w: ReadWorld, target: str) -> str:
+        return f"/v1/sites/{w.site_a if target == 'own' else w.site_b}/{suffix}{query}"
+    return path
+
+
+def _record_events(w: ReadWorld, target: str) -> str:
+    site, day = (w.site_a, D1) if target == "own" else (w.site_b, D2)
+    return f"/v1/audit/work-records/{w.worker}/{site}/{day}/events"
+
+
+RANGE_QUERY = "?date_from=2025-06-01&date_to=2025-06-30"
+READ_ENDPOINTS: tuple[ReadEndpoint, ...] = (
+    ReadEndpoint("work-records", WORKER, _worker_path("records", RANGE_QUERY),
+                 _worker_statuses(True)),
+    ReadEndpoint("work-records-csv", WORKER, _worker_path("records.csv", RANGE_QUERY),
+                 _worker_statuses(True), listed=False, csv=True),
+    ReadEndpoint("career-summary", WORKER, _worker_path("career", RANGE_QUERY),
+                 _worker_statuses(True), listed=False),
+    ReadEndpoint("level-judgments", WORKER, _worker_path("levels"), _worker_statuses(False)),
+    ReadEndpoint("worker-kentaikyo", WORKER, _worker_path("kentaikyo", f"?month={MONTH}"),
+                 _worker_statuses(True), listed=False),
+    ReadEndpoint("site-attendance", SITE, _site_path("attendance", f"?work_date={D1}"),
+                 _site_statuses(True)),
+    ReadEndpoint("on-site-now", SITE, _site_path("on-site-now"), _site_statuses(True)),
+    ReadEndpoint("missing-exits", SITE, _site_path("missing-exits", RANGE_QUERY),
+                 _site_statuses(True)),
+    ReadEndpoint("site-exceptions", SITE, _site_path("exceptions", RANGE_QUERY),
+                 _site_statuses(False)),
+    ReadEndpoint("site-kentaikyo", SITE, _site_path("kentaikyo", f"?month={MONTH}"),
+                 _site_statuses(True)),
+    ReadEndpoint("site-records-csv", SITE, _site_path("records.csv", f"?month={MONTH}"),
+                 _site_statuses(True), listed=False, csv=True),
+    ReadEndpoint("prime-inbox", PRIME, lambda w, t: f"/v1/primes/"
+                 f"{w.prime_a if t == 'own' else w.prime_b}/inbox", _site_statuses(False)),
+    ReadEndpoint("record-events", WORKER, _record_events, _record_statuses),
+    ReadEndpoint("event-log", AUDIT, lambda w, t: "/v1/audit/events", _auditors_only),
+    ReadEndpoint("unregistered-readers", AUDIT,
+                 lambda w, t: f"/v1/readers/unregistered{RANGE_QUERY}", _auditors_only),
+    ReadEndpoint("as-of-replay", AUDIT, lambda w, t: "/v1/audit/replays", _auditors_only,
+                 method="POST", listed=False, body=lambda w, t: {
+                     "as_of": "2025-06-20T10:00:00+09:00", "technician_id": w.worker,
+                     "date_from": "2025-06-01", "date_to": "2025-06-30"}),
+)
+
+
+# -- no foreign record --------------------------------------------------------------------------
+ID_KEYS = ("site_id", "carrying_site_id", "technician_id", "employer_business_id")
+
+
+def identified(node: Any) -> Iterator[dict[str, Any]]:
+    """Every object in a JSON answer that names a site, a worker or an employer."""
+    if isinstance(node, dict):
+        if any(key in node for key in ID_KEYS):
+            yield node
+        for value in node.values():
+            yield from identified(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from identified(value)
+
+
+CSV_KEYS = {"現場ID": "site_id", "技能者ID": "technician_id",
+            "所属事業者ID": "employer_business_id"}
+
+
+def csv_rows(response: httpx.Response) -> list[dict[str, str]]:
+    text = response.content.decode("utf-8")
+    assert text.startswith("\ufeff"), "a CSV for Excel starts with a byte-order mark"
+    return [{CSV_KEYS.get(k, k): v for k, v in row.items()}
+            for row in csv.DictReader(io.StringIO(text[1:]))]
+
+
+def foreign(w: ReadWorld, actor: Actor | None, kind: str, item: dict[str, Any]) -> str | None:
+    """Why `actor` may not see `item`, or None if it may."""
+    if actor is None or actor.role in (Role.AUDITOR, Role.ADMIN):
+        return None
+    for key in ("site_id", "carrying_site_id"):
+        site = item.get(key)
+        if actor.role is Role.PRIME_CONTRACTOR and site and site not in w.sites_of(actor.id):
+            return f"{key} {site} is another company's site"
+    employer = item.get("employer_business_id")
+    if actor.role is Role.EMPLOYER and "employer_business_id" in item:
+        allowed = {actor.id} if kind == WORKER else w.below(actor.id)
+        if employer not in allowed:
+            return f"employer {employer} is not {actor.id} or below it"
+    technician = item.get("technician_id")
+    if actor.role is Role.WORKER and technician and technician != actor.id:
+        return f"technician {technician} is someone else"
+    return None
+
+
+# -- an app on a database holding one read world, shared by a module's tests ----------------------
+NOW = datetime(2025, 6, 20, 10, 0, tzinfo=JST)
+
+
+@contextmanager
+def database(kind: str, folder: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{folder}/ledger.db"
+        return
+    try:
+        with pg.fresh_database() as url:
+            yield url
+    except pg.PostgresUnavailable as reason:
+        if pg.in_ci():
+            raise
+        pytest.skip(f"PostgreSQL SKIPPED: {reason}")
+
+
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(name="read_api", scope="module", params=DATABASES)
+def read_api_fixture(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Api, ReadWorld]]:
+    """The app on a fresh database holding `build_read_world(…, 1)`, with the clock fixed at
+    NOW for the whole module; the answers are read once the projection has caught up."""
+    folder = tmp_path_factory.mktemp("reads")
+    with clock.clock_at(NOW), database(request.param, folder) as url:
+        settings = Settings(database_url=url)
+        migrate(settings)
+        ledger = Ledger(settings)
+        world = build_read_world(ledger)
+        keys = KeyStore(settings)
+        app = create_app(settings, ApiSettings(replay_dir=folder / "replays"))
+        try:
+            with TestClient(app) as client:
+                yield Api(app, client, keys, ledger), world
+        finally:
+            keys.close()
+            ledger.close()
+
+
+def with_query(path: str, **params: Any) -> str:
+    extra = "&".join(f"{k}={v}" for k, v in params.items() if v is not None)
+    return f"{path}{'&' if '?' in path else '?'}{extra}" if extra else path
+
+
+def read_all(api: Api, endpoint: ReadEndpoint, path: str, actor: Actor | None,
+             body: Any, limit: int = 1) -> tuple[int, list[httpx.Response]]:
+    """Every page of a list (`limit` per page), or the one answer; reads at the log's head."""
+    head = api.ledger.log_position()
+    if not endpoint.listed:
+        response = api.request(endpoint.method, with_query(path, min_position=head), actor, body)
+        return response.status_code, [response]
+    pages, cursor = [], None
+    while True:
+        response = api.request("GET", with_query(path, limit=limit, cursor=cursor,
+                                                 min_position=head), actor)
+        pages.append(response)
+        if response.status_code != 200 or not (cursor := response.json()["next_cursor"]):
+            return pages[0].status_code, pages

@@ -1,0 +1,67 @@
+"""Who may read what: every role × every read endpoint × own and other data, exact statuses, on
+both databases — and no answer, page or CSV holds a record its caller may not see.
+
+"own" data is site_a's side of the world (prime_a, sub_a, worker), "other" site_b's (prime_b,
+sub_b, other_worker); `worker` worked at both sites (tests/api_read_support.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from api.main import create_app
+from tests.api_read_support import (  # noqa: F401  (read_api_fixture is a fixture)
+    READ_ENDPOINTS,
+    ReadEndpoint,
+    ReadWorld,
+    csv_rows,
+    foreign,
+    identified,
+    read_all,
+    read_api_fixture,
+)
+from tests.api_support import PROBLEM_JSON, ROLES, Api
+
+TARGETS = ("own", "other")
+
+
+@pytest.mark.parametrize("endpoint", READ_ENDPOINTS, ids=lambda e: e.name)
+def test_who_may_read_each_endpoint_and_what_they_see(
+    read_api: tuple[Api, ReadWorld], endpoint: ReadEndpoint
+) -> None:
+    api, world = read_api
+    actual: dict[tuple[str, str], int] = {}
+    leaks: list[str] = []
+    for role in ROLES:
+        actor = world.actors()[role]
+        for target in TARGETS:
+            status, pages = read_all(api, endpoint, endpoint.path(world, target), actor,
+                                     endpoint.body(world, target))
+            actual[(role, target)] = status
+            for page in pages:
+                if status != 200:
+                    assert page.headers["content-type"] == PROBLEM_JSON, (role, page.text)
+                    continue
+                items = csv_rows(page) if endpoint.csv else list(identified(page.json()))
+                leaks += [f"{role}/{target}: {why}" for item in items
+                          if (why := foreign(world, actor, endpoint.kind, item))]
+    assert actual == endpoint.expected()
+    assert leaks == []
+
+
+def test_every_read_endpoint_is_in_the_matrix() -> None:
+    document = create_app().openapi()
+    reads = {(method.upper(), path) for path, item in document["paths"].items()
+             for method in item if method == "get" or path == "/v1/audit/replays"}
+    reads -= {("GET", "/v1/health"), ("GET", "/v1/ready")}
+    world = ReadWorld.numbered(1)
+    covered = {(e.method, template) for e in READ_ENDPOINTS for method, template in reads
+               if method == e.method and _matches(template, e.path(world, "own").split("?")[0])}
+    assert covered == reads
+
+
+def _matches(template: str, path: str) -> bool:
+    pattern = "[^/]+".join(re.escape(part) for part in re.split(r"\{[^}]+\}", template))
+    return re.fullmatch(pattern, path) is not None
