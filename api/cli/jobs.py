@@ -15,8 +15,8 @@ from api.cli.common import ActingAs, app, command, console, err_console, open_le
 from ledger import clock
 from ledger.clock import parse_date, work_date_of
 from ledger.domain.settlement import add_months, month_of, parse_month
-from ledger.jobs import verify_seals
 from ledger.settings import get_settings
+from projections.jobs import verify_seals
 from projections.settlement.runs import ALREADY_DONE, LOCKED, RunResult, recent_job_runs
 from projections.settlement.scheduler import (
     BILL,

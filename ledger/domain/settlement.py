@@ -4,7 +4,7 @@ fee bills (現場利用料) and daily seals of the log.
 Each is an aggregate with a deterministic ID (site-day, month, prime contractor, day), so a job
 that runs twice collides with its first result instead of issuing a second one. Issued results are
 never changed: a late approval or correction after a settlement shows up as an adjustment in the
-next one. Nothing here does I/O; the jobs in ``ledger.jobs`` gather the facts and call these.
+next one. Nothing here does I/O; the jobs in ``projections.jobs`` gather the facts and call these.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from ledger import clock
 from projections.settlement.locks import job_lock, owner_name
 from projections.store import ReadStore, as_datetime
 
-log = logging.getLogger("ledger.jobs")
+log = logging.getLogger("projections.jobs")
 
 SUCCEEDED, FAILED, RUNNING = "succeeded", "failed", "running"
 LOCKED, ALREADY_DONE = "locked", "already_done"  # outcomes of a run that did not happen

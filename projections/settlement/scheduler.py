@@ -23,13 +23,13 @@ from ledger import clock
 from ledger.actors import SYSTEM, Actor
 from ledger.application import Ledger
 from ledger.domain.settlement import add_months, month_of
-from ledger.jobs import bill_site_fees, close_day, expire_entries, seal_days, settle_kentaikyo
 from ledger.settings import Settings
+from projections.jobs import bill_site_fees, close_day, expire_entries, seal_days, settle_kentaikyo
 from projections.settlement.config import JobSettings
 from projections.settlement.runs import RunResult, last_succeeded_period, run_job
 from projections.store import ReadStore
 
-log = logging.getLogger("ledger.jobs")
+log = logging.getLogger("projections.jobs")
 
 CLOSE_DAY, EXPIRE, SEAL, SETTLE, BILL = (
     "close-day", "expire-entries", "seal", "settle-kentaikyo", "bill-site-fees")

@@ -28,9 +28,9 @@ from ledger.domain.site import Site
 from ledger.domain.taps import Direction, TapObservation
 from ledger.domain.worker import Worker
 from ledger.ids import ReaderId, TapId, TechnicianId
-from ledger.jobs.common import catch_up
 from ledger.settings import Settings
 from ledger.storage.migrate import migrate
+from projections.jobs.common import catch_up
 from projections.store import ReadStore
 from tests.bench import bench_database, report, section
 
@@ -113,7 +113,7 @@ def _month_taps(worker_site: dict[str, str]) -> Iterator[tuple[datetime, list[Ta
 
 def settle_in_child(url: str, out: str) -> dict[str, Any]:
     """Runs in a spawned process: the settlement alone, with its own peak RSS."""
-    from ledger.jobs import settle_kentaikyo
+    from projections.jobs import settle_kentaikyo
 
     settings = Settings(database_url=url)
     ledger, store = Ledger(settings), ReadStore(settings)
@@ -171,7 +171,7 @@ def bench_settlement(workers: int = WORKERS, sites: int = SITES) -> None:
 
 
 def bench_verify(events: int = VERIFY_EVENTS) -> None:
-    from ledger.jobs import seal_days, verify_seals
+    from projections.jobs import seal_days, verify_seals
 
     section(f"verify: the seal chain over {events:,} events (PostgreSQL)")
     with bench_database("bench_verify") as url:

@@ -13,8 +13,8 @@ from ledger.application import Ledger
 from ledger.clock import FixedClock
 from ledger.domain.settlement import DayClose, day_close_id
 from ledger.errors import InvalidState, NotPermitted
-from ledger.jobs import close_day
 from ledger.settings import Settings
+from projections.jobs import close_day
 from projections.settlement.queries import day_close_findings
 from tests.integration.test_jobs_world import (
     ADMIN,

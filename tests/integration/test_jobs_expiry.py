@@ -1,5 +1,5 @@
-"""Manual-entry and correction expiry: pending past the end of the month after the work date (JST), then never
-approvable; month ends, the year end and a leap February."""
+"""Manual-entry and correction expiry: pending past the end of the month after the work date
+(JST), then never approvable; month ends, the year end and a leap February."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from ledger.application import Ledger
 from ledger.clock import FixedClock
 from ledger.domain.requests import RequestStatus
 from ledger.errors import InvalidState
-from ledger.jobs import expire_entries
 from ledger.settings import Settings
+from projections.jobs import expire_entries
 from tests.integration.test_jobs_world import PRIME, SITE, SUB, T1, World, jst
 
 PRIME_STAFF = Actor(Role.PRIME_CONTRACTOR, PRIME)

@@ -19,8 +19,8 @@ from ledger.application import Ledger
 from ledger.clock import FixedClock
 from ledger.domain.settlement import KentaikyoSettlement, settlement_id
 from ledger.errors import InvalidState
-from ledger.jobs import settle_kentaikyo
 from ledger.settings import Settings
+from projections.jobs import settle_kentaikyo
 from projections.settlement.queries import kentaikyo_settlements
 from tests.integration.test_jobs_world import (
     PRIME,

@@ -14,8 +14,8 @@ from ledger.application import Ledger
 from ledger.clock import FixedClock
 from ledger.domain.taps import Direction, TapObservation
 from ledger.ids import ReaderId, TapId, TechnicianId
-from ledger.jobs import bill_site_fees
 from ledger.settings import Settings
+from projections.jobs import bill_site_fees
 from projections.settlement.queries import site_fee_bills
 from tests.integration.test_jobs_world import (
     OTHER,

@@ -14,8 +14,8 @@ from ledger.application import Ledger
 from ledger.clock import JST, FixedClock
 from ledger.domain.taps import Direction, TapObservation
 from ledger.ids import CardId, ReaderId, TapId
-from ledger.jobs.common import catch_up
 from ledger.settings import Settings
+from projections.jobs.common import catch_up
 from projections.store import ReadStore
 
 ADMIN = Actor(Role.ADMIN, "office")

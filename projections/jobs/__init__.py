@@ -5,11 +5,11 @@ settlement aggregates (``ledger.domain.settlement``) and record events under the
 Scheduling, locks and run records are in ``projections.settlement``.
 """
 
-from ledger.jobs.day_close import close_day
-from ledger.jobs.expiry import expire_entries
-from ledger.jobs.kentaikyo import settle_kentaikyo
-from ledger.jobs.seal import Verification, seal_days, verify_seals
-from ledger.jobs.site_fees import bill_site_fees
+from projections.jobs.day_close import close_day
+from projections.jobs.expiry import expire_entries
+from projections.jobs.kentaikyo import settle_kentaikyo
+from projections.jobs.seal import Verification, seal_days, verify_seals
+from projections.jobs.site_fees import bill_site_fees
 
 __all__ = [
     "Verification",

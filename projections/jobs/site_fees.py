@@ -23,7 +23,7 @@ from ledger.domain.settlement import (
     parse_month,
     site_fee_account_id,
 )
-from ledger.jobs.common import catch_up
+from projections.jobs.common import catch_up
 from projections.kentaikyo import month_bounds
 from projections.store import ReadStore, Tx, as_date
 

@@ -35,7 +35,7 @@ from ledger.domain.settlement import (
     settlement_id,
 )
 from ledger.domain.site import KentaikyoMethod
-from ledger.jobs.common import catch_up, record_once
+from projections.jobs.common import catch_up, record_once
 from projections.kentaikyo import (
     AlreadyCovered,
     Eligible,

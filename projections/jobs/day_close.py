@@ -12,7 +12,7 @@ from ledger import clock
 from ledger.actors import Actor
 from ledger.application import Ledger
 from ledger.domain.settlement import DayClose, check_day_over, check_job_actor, start_of_day
-from ledger.jobs.common import catch_up, record_once
+from projections.jobs.common import catch_up, record_once
 from projections.store import ReadStore, Tx, as_datetime
 
 

@@ -12,7 +12,7 @@ from ledger.application import Ledger
 from ledger.clock import approval_deadline, work_date_of
 from ledger.domain.settlement import check_job_actor
 from ledger.errors import InvalidState
-from ledger.jobs.common import catch_up
+from projections.jobs.common import catch_up
 from projections.store import ReadStore, as_date
 
 

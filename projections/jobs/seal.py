@@ -32,7 +32,7 @@ from ledger.domain.settlement import (
     seal_hash,
     start_of_day,
 )
-from ledger.jobs.common import record_once
+from projections.jobs.common import record_once
 from projections.settlement import projection as settlement_projection
 from projections.settlement.rawlog import (
     RawEvent,
