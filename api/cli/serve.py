@@ -1,7 +1,12 @@
-"""`ledger serve`: migrate, make sure someone can log in, and run the HTTP API with uvicorn."""
+"""`ledger serve`: migrate, make sure someone can log in, and run the HTTP API with uvicorn.
+
+The served app runs the projection and, unless LEDGER_API_SCHEDULER=false, the nightly jobs'
+scheduler (an app made any other way, as in tests, runs no scheduler unless told to).
+"""
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -45,6 +50,7 @@ def serve(
         ensure_an_admin(store)
     finally:
         store.close()
+    os.environ.setdefault("LEDGER_API_SCHEDULER", "true")  # read by each worker's settings
     console.print(f"serving http://{host}:{port}/v1 — OpenAPI at /v1/docs", highlight=False)
     uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers,
                 access_log=access_log, log_level="info")
