@@ -59,6 +59,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ledger = Ledger(settings or get_settings())
+        if not ledger.settings.is_postgres:
+            # The first connection to a fresh SQLite file switches it to WAL, which fails when
+            # another connection races it: make that switch here, before any thread starts.
+            ledger.log_position()
         state = app.state
         state.api_settings = api_settings
         state.ledger, state.keys = ledger, KeyStore(ledger.settings)
