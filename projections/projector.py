@@ -8,9 +8,9 @@ from datetime import date, timedelta
 from typing import Any
 
 import orjson
-from eventsourcing.domain import DomainEventProtocol
 
 from ledger.clock import jst_date
+from projections.decoding import LoggedEvent
 from projections.registry import HANDLERS
 from projections.store import Tx
 from projections.work_records import Pair, rebuild_records
@@ -29,7 +29,7 @@ REQUEST_KINDS = ("ManualEntry", "Correction", "ApprovableRequest")
 CLOCK_SKEW = timedelta(minutes=5)
 EXCEPTION_FLAGS = ("unknown_card", "revoked_card", "unregistered_reader", "clock_skew")
 
-Batch = Sequence[tuple[int, DomainEventProtocol[Any]]]
+Batch = Sequence[LoggedEvent]
 
 
 class LedgerProjection:
@@ -41,10 +41,8 @@ class LedgerProjection:
     def process(self, tx: Tx, batch: Batch) -> None:
         taps: list[tuple[int, dict[str, Any]]] = []
         affected: dict[Pair, set[date]] = defaultdict(set)
-        for position, event in batch:
-            qualname = type(event).__qualname__
+        for position, qualname, state in batch:
             kind = qualname.partition(".")[0]
-            state = dict(vars(event))
             if kind == "Tap":
                 taps.append((position, state))
             elif kind in REQUEST_KINDS:

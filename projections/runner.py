@@ -11,15 +11,26 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from ledger.application import Ledger
+from projections.decoding import LoggedEvent, decode
 from projections.projector import LedgerProjection
 from projections.store import ReadStore, Tx
 
 # Measured here: 2,000 → 8.5k events/s, 10,000 → 13.5k, 40,000 → 15k (and more memory).
 DEFAULT_BATCH = 10_000
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A batch read from the log: where it ends, how many events it held, those to project."""
+
+    last_position: int
+    count: int
+    events: list[LoggedEvent]
 
 
 class PositionMoved(Exception):
@@ -59,30 +70,37 @@ class ProjectionRunner:
     def run_once(self) -> int:
         """Process the next batch; return how many events it held (0: caught up)."""
         start = self.position()
+        return self._commit(start, self._fetch(start))
+
+    def _fetch(self, start: int) -> Fetched:
         notifications = self.ledger.recorder.select_notifications(
             start=start, limit=self.batch_size, inclusive_of_start=False
         )
         if not notifications:
+            return Fetched(start, 0, [])
+        events = decode(self.ledger.mapper, notifications)
+        if self.as_of is not None:
+            events = [event for event in events if event.timestamp <= self.as_of]
+        return Fetched(notifications[-1].id, len(notifications), events)
+
+    def _commit(self, start: int, fetched: Fetched) -> int:
+        """Project a fetched batch and move the position, if it is still where we read from."""
+        if fetched.count == 0:
             return 0
-        batch: list[tuple[int, Any]] = []
-        for notification in notifications:
-            event = self.ledger.mapper.to_domain_event(notification)
-            if self.as_of is None or event.timestamp <= self.as_of:  # type: ignore[attr-defined]
-                batch.append((notification.id, event))
         try:
             with self.store.transaction() as tx:
                 if self._locked_position(tx) != start:
                     raise PositionMoved
-                self.projection.process(tx, batch)
+                self.projection.process(tx, fetched.events)
                 tx.execute(
                     "UPDATE {projection_positions} SET position = %s WHERE name = %s",
-                    [notifications[-1].id, self.name],
+                    [fetched.last_position, self.name],
                 )
         except PositionMoved:
-            return len(notifications)
+            return fetched.count
         if self.progress is not None:
-            self.progress(len(notifications))
-        return len(notifications)
+            self.progress(fetched.count)
+        return fetched.count
 
     def _locked_position(self, tx: Tx) -> int:
         tx.execute(
@@ -97,13 +115,26 @@ class ProjectionRunner:
         return int(rows[0][0])
 
     def catch_up(self, until: int | None = None) -> int:
-        """Process batches until the head of the log (or a position); return events processed."""
+        """Process batches until the head of the log (or a position); return events processed.
+
+        The next batch is read and decoded in a second thread while this one is written: the
+        database works on one while Python works on the other."""
         total = 0
-        while until is None or self.position() < until:
-            processed = self.run_once()
-            if processed == 0:
-                break
-            total += processed
+        start = self.position()
+        with ThreadPoolExecutor(max_workers=1) as reader:
+            upcoming = reader.submit(self._fetch, start)
+            while until is None or start < until:
+                fetched = upcoming.result()
+                if fetched.count == 0:
+                    break
+                upcoming = reader.submit(self._fetch, fetched.last_position)
+                total += self._commit(start, fetched)
+                position = self.position()
+                if position != fetched.last_position:  # another runner moved it: read again
+                    upcoming.cancel()
+                    upcoming = reader.submit(self._fetch, position)
+                start = position
+            upcoming.cancel()
         return total
 
     def lag(self) -> int:
