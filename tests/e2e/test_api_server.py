@@ -51,9 +51,11 @@ class Server:
         self.process.wait()
 
 
-@pytest.fixture
-def env(postgres_url: str) -> dict[str, str]:
-    return {**os.environ, "LEDGER_DATABASE_URL": postgres_url, "COLUMNS": "200"}
+@pytest.fixture(name="env")
+def env_fixture(postgres_url: str, tmp_path: Path) -> dict[str, str]:
+    """The served app runs the nightly jobs too: their files go to the test's folder."""
+    return {**os.environ, "LEDGER_DATABASE_URL": postgres_url, "COLUMNS": "200",
+            "LEDGER_JOBS_OUTPUT_DIR": str(tmp_path / "settlements")}
 
 
 @contextmanager

@@ -1,0 +1,122 @@
+"""End to end, reading: `ledger serve` (a real uvicorn process on 127.0.0.1) runs the projection
+and the nightly jobs; taps and an approved manual entry are read back over HTTP, as a career and
+as Kentaikyo points, with the `min_position` their writes answered. On PostgreSQL, and on the
+SQLite file `make run` uses (`ledger migrate`, then `ledger serve`).
+
+No step waits on a clock: each wait ends when the server says something.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ledger import clock
+from tests.e2e.test_api_server import (  # noqa: F401  (env is a fixture)
+    CARD,
+    READER,
+    SITE,
+    TECHNICIAN,
+    Parties,
+    bearer,
+    cli,
+    client_of,
+    env_fixture,
+    serving,
+    set_up_a_site,
+)
+
+pytestmark = pytest.mark.slow
+TAP_DAY = "2025-06-20"
+
+
+def on(day: str, hour: int) -> str:
+    return f"{day}T{hour:02d}:00:00+09:00"
+
+
+def shift(first: int) -> list[dict[str, Any]]:
+    return [{"tap_id": f"{READER}:{first + n}", "reader_id": READER, "card_id": CARD,
+             "direction": direction, "reader_time": on(TAP_DAY, hour)}
+            for n, (direction, hour) in enumerate((("in", 8), ("out", 17)))]
+
+
+def enroll_in_kentaikyo(client: httpx.Client, parties: Parties) -> None:
+    for path, body in (("/v1/businesses/200/kentaikyo", {"contract_number": "5550001",
+                                                          "since": "2020-01-01"}),
+                       (f"/v1/workers/{TECHNICIAN}/kentaikyo", {"member_number": "7770001",
+                                                               "since": "2020-01-01"})):
+        response = client.post(path, json=body, headers=bearer(parties.admin))
+        assert response.status_code == 200, response.text
+
+
+def read(client: httpx.Client, path: str, token: str, position: int, **params: Any) -> Any:
+    response = client.get(path, params=params | {"min_position": position},
+                          headers=bearer(token))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_served_ledger_reads_back_careers_and_kentaikyo_points(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    yesterday = (clock.now().astimezone(clock.JST) - timedelta(days=1)).date()
+    with serving(env, tmp_path / "server.log") as server, client_of(server) as client:
+        parties = set_up_a_site(env, server.url)
+        enroll_in_kentaikyo(client, parties)
+        sent = client.post("/v1/taps", json={"taps": shift(1)}, headers=bearer(parties.reader))
+        assert [r["status"] for r in sent.json()["results"]] == ["accepted", "accepted"]
+        entry = client.post("/v1/manual-entries", headers=bearer(parties.worker), json={
+            "technician_id": TECHNICIAN, "site_id": SITE, "work_date": yesterday.isoformat(),
+            "employer_business_id": "200", "trade": "鉄筋", "position": "職長",
+            "work_content": "配筋", "note": "forgot my card"})
+        assert entry.status_code == 201, entry.text
+        approved = client.post(f"/v1/manual-entries/{entry.json()['request_id']}/approve",
+                               headers=bearer(parties.prime))
+        assert approved.status_code == 200, approved.text
+        position = approved.json()["position"]
+
+        career = read(client, f"/v1/workers/{TECHNICIAN}/career", parties.worker, position,
+                      date_from=TAP_DAY, date_to=yesterday.isoformat())
+        assert (career["work_days"], career["record_count"]) == (2, 2)
+        june = read(client, f"/v1/workers/{TECHNICIAN}/kentaikyo", parties.employer, position,
+                    month=TAP_DAY[:7])
+        assert (june["eligible_days"], june["points_yen"]) == (1, 320)
+        then = read(client, f"/v1/workers/{TECHNICIAN}/kentaikyo", parties.prime, position,
+                    month=yesterday.isoformat()[:7])
+        assert [(d["work_date"], d["outcome"], d["points_yen"])
+                for line in then["lines"] for d in line["days"]] == [
+            (yesterday.isoformat(), "eligible", 320)]
+        day = read(client, f"/v1/sites/{SITE}/attendance", parties.prime, position,
+                   work_date=yesterday.isoformat())
+        assert [(r["technician_id"], r["source"], r["position"]) for r in day["items"]] == [
+            (TECHNICIAN, "manual", "職長")]
+        ready = client.get("/v1/ready").json()
+        assert ready["projecting_here"] and ready["scheduler_running"]
+        assert ready["projection_position"] >= position
+
+
+def test_make_run_serves_a_working_ledger_on_sqlite(tmp_path: Path) -> None:
+    sqlite_env = {**os.environ, "LEDGER_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db",
+                  "COLUMNS": "200", "LEDGER_JOBS_OUTPUT_DIR": str(tmp_path / "settlements")}
+    cli(sqlite_env, "migrate")
+    with serving(sqlite_env, tmp_path / "server.log") as server, client_of(server) as client:
+        parties = set_up_a_site(sqlite_env, server.url)
+        sent = client.post("/v1/taps", json={"taps": shift(1)}, headers=bearer(parties.reader))
+        assert sent.status_code == 200, sent.text
+        records = read(client, f"/v1/workers/{TECHNICIAN}/records", parties.worker,
+                       sent.json()["position"], date_from=TAP_DAY, date_to=TAP_DAY)
+        assert [(r["work_date"], r["minutes_on_site"]) for r in records["items"]] == [
+            (TAP_DAY, 540)]
+        for _ in range(600):  # the scheduler's catch-up on start records its runs
+            if (ready := client.get("/v1/ready").json())["job_runs"]:
+                break
+            time.sleep(0.05)
+        assert ready["scheduler_running"] and ready["job_runs"]
+        assert {run["job"] for run in ready["job_runs"]} <= {
+            "close-day", "expire-entries", "seal", "settle-kentaikyo", "bill-site-fees"}
