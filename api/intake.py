@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from api.reader_directory import ReaderDirectory
 from api.schemas.taps import NOT_AN_OBJECT, TapIn, TapResult
@@ -84,11 +85,21 @@ def classify_taps(
     return flags
 
 
+def _any_of(tx: Tx, column: str, ids: Sequence[str]) -> tuple[str, list[Any]]:
+    """``column`` is one of `ids`. On PostgreSQL the IDs go as one array literal: psycopg dumps
+    a list parameter element by element in Python (about 6 ms for a batch's 500 card IDs). The
+    IDs have been validated (letters, digits, '-' and '_'): quoted, so that a reader called NULL
+    stays a name, they need no escaping."""
+    if tx.sqlite:
+        return tx.is_in(column, ids)
+    return f"{column} = ANY(%s::text[])", ["{" + ",".join(f'"{i}"' for i in ids) + "}"]
+
+
 def _card_states(tx: Tx, ledger: Ledger, card_ids: set[str]) -> dict[str, bool]:
     """Card ID → revoked, for the cards that are issued."""
     states: dict[str, bool] = {}
     for part in chunks(sorted(card_ids)):
-        where, params = tx.is_in("card_id", part)
+        where, params = _any_of(tx, "card_id", part)
         for card_id, revoked_at in tx.execute(
                 f"SELECT card_id, revoked_at_position FROM {{card_registry}} WHERE {where}",
                 params):
@@ -103,7 +114,7 @@ def _reader_states(tx: Tx, ledger: Ledger, reader_ids: set[str]) -> dict[str, bo
     """Reader ID → active (registered to a site, not retired), for the registered readers."""
     states: dict[str, bool] = {}
     for part in chunks(sorted(reader_ids)):
-        where, params = tx.is_in("reader_id", part)
+        where, params = _any_of(tx, "reader_id", part)
         for reader_id, retired_at in tx.execute(
                 f"SELECT reader_id, retired_at_position FROM {{reader_registry}} WHERE {where}",
                 params):

@@ -8,6 +8,7 @@ and, when LEDGER_API_SCHEDULER is on, the nightly jobs' scheduler; both stop on 
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -78,9 +79,12 @@ def create_app(
         jobs_store = ReadStore(ledger.settings)  # start_scheduler's; each run opens its own
         state.scheduler = start_scheduler(ledger, jobs_store, ledger.settings) if (
             api_settings.scheduler) else None
+        gc.collect()
+        gc.freeze()  # what startup made lives as long as the app: keep it out of every GC pass
         try:
             yield
         finally:
+            gc.unfreeze()
             if state.scheduler is not None:
                 state.scheduler.shutdown(wait=True)
             if state.projection is not None:

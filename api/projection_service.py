@@ -28,7 +28,7 @@ log = logging.getLogger("api.projection")
 LOCK_KEY = zlib.crc32(b"ccus-ledger:projection")  # the advisory lock's key, one per database
 SQLITE_BATCH = 2_000  # SQLite has one writer: keep each batch's hold on it short
 RETRY_SECONDS = 1.0  # between attempts to take the lock, and after a failure
-IDLE_SECONDS = 0.05  # between polls of the log once caught up
+IDLE_SECONDS = 0.05  # between batches once caught up: read-your-writes waits about this long
 
 
 @contextmanager
@@ -91,7 +91,11 @@ class ProjectionService:
         try:
             self.projecting, self.last_error = True, None
             runner = ProjectionRunner(self.ledger, store, **batch)
-            runner.run_forever(self._stop, idle_wait=IDLE_SECONDS)
+            while not self._stop.is_set():
+                # A batch short of full reached the log's head: wait for more to gather rather
+                # than project a trickle of taps one or two at a time (a transaction each).
+                if runner.run_once() < runner.batch_size:
+                    self._stop.wait(IDLE_SECONDS)
         finally:
             self.projecting = False
             store.close()

@@ -6,11 +6,14 @@ scheduler (an app made any other way, as in tests, runs no scheduler unless told
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
 from typing import Annotated
 
 import typer
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from api.cli.common import command, console
 from api.keys import KeyStore
@@ -52,5 +55,25 @@ def serve(
         store.close()
     os.environ.setdefault("LEDGER_API_SCHEDULER", "true")  # read by each worker's settings
     console.print(f"serving http://{host}:{port}/v1 — OpenAPI at /v1/docs", highlight=False)
-    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers,
-                access_log=access_log, log_level="info")
+    if workers == 1:
+        uvicorn.run("api.main:create_app", factory=True, host=host, port=port,
+                    access_log=access_log, log_level="info")
+        return
+    config = uvicorn.Config("api.main:create_app", factory=True, host=host, port=port,
+                            workers=workers, access_log=access_log, log_level="info")
+    sock = listening_socket(host, port)
+    logging.getLogger("uvicorn.error").info(
+        "Uvicorn running on http://%s:%d (Press CTRL+C to quit)", host, sock.getsockname()[1])
+    Multiprocess(config, sockets=[sock]).run()
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The socket the worker processes share, made here rather than by uvicorn: uvicorn's is
+    made with protocol 0, so asyncio does not set TCP_NODELAY on the connections it accepts, and
+    every small answer waits about 40 ms for the client's delayed ACK (Nagle's algorithm)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock

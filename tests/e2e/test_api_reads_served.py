@@ -9,21 +9,31 @@ No step waits on a clock: each wait ends when the server says something.
 from __future__ import annotations
 
 import os
+import re
+import signal
+import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
+from api.projection_service import LOCK_KEY
 from ledger import clock
 from tests.e2e.test_api_server import (  # noqa: F401  (env is a fixture)
     CARD,
+    LEDGER,
+    LISTENING,
     READER,
     SITE,
     TECHNICIAN,
     Parties,
+    Server,
     bearer,
     cli,
     client_of,
@@ -120,3 +130,51 @@ def test_make_run_serves_a_working_ledger_on_sqlite(tmp_path: Path) -> None:
         assert ready["scheduler_running"] and ready["job_runs"]
         assert {run["job"] for run in ready["job_runs"]} <= {
             "close-day", "expire-entries", "seal", "settle-kentaikyo", "bill-site-fees"}
+
+
+@contextmanager
+def serving_workers(env: dict[str, str], log: Path, workers: int) -> Iterator[Server]:
+    """`ledger serve --workers N --port 0`; yields once the workers answer."""
+    with log.open("ab") as output:
+        process = subprocess.Popen([*LEDGER, "serve", "--port", "0", "--workers", str(workers),
+                                    "--no-access-log"], env=env, stdout=output,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        while not (found := LISTENING.search(log.read_text())):
+            assert process.poll() is None, f"the server exited:\n{log.read_text()}"
+            time.sleep(0.05)
+        server = Server(process, found.group(1))
+        with client_of(server) as client:
+            for _ in range(1200):  # the workers listen once their lifespans have started
+                try:
+                    if client.get("/v1/ready").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    assert process.poll() is None, f"the server exited:\n{log.read_text()}"
+                    time.sleep(0.05)
+        yield server
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def test_several_workers_share_the_port_and_one_of_them_projects(
+    env: dict[str, str], postgres_url: str, tmp_path: Path
+) -> None:
+    with serving_workers(env, tmp_path / "server.log", 2) as server, \
+            client_of(server) as client:
+        assert re.search(r"Uvicorn running on http://127\.0\.0\.1:[1-9]\d*",
+                         (tmp_path / "server.log").read_text())  # the real port, not 0
+        parties = set_up_a_site(env, server.url)
+        for n in range(1, 21, 2):  # new connections: the kernel hands them to either worker
+            with client_of(server) as other:
+                sent = other.post("/v1/taps", json={"taps": shift(n)},
+                                  headers=bearer(parties.reader))
+                records = read(other, f"/v1/workers/{TECHNICIAN}/records", parties.worker,
+                               sent.json()["position"], date_from=TAP_DAY, date_to=TAP_DAY)
+                assert [r["work_date"] for r in records["items"]] == [TAP_DAY]
+        with psycopg.connect(postgres_url) as conn:
+            held = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                "AND granted AND objid = %s", [LOCK_KEY]).fetchone()
+        assert held == (1,), "one projector per database"
+        assert client.get("/v1/ready").json()["projection_position"] >= sent.json()["position"]

@@ -121,7 +121,12 @@ def test_health_and_readiness_need_no_key(api: Api) -> None:
     assert api.client.get("/v1/health").json() == {"status": "ok"}
     api.post("/v1/businesses", ADMIN, {"business_id": "100", "name": "鈴木建設"})
     ready = api.client.get("/v1/ready")
-    assert ready.json() == {"status": "ready", "log_position": api.ledger.log_position()}
+    assert ready.status_code == 200
+    body = ready.json()
+    assert (body["status"], body["log_position"]) == ("ready", api.ledger.log_position())
+    assert set(body) == {"status", "log_position", "projection_position", "lag_events",
+                         "lag_seconds", "projecting_here", "projection_error",
+                         "scheduler_running", "job_runs"}  # test_api_freshness checks them
 
 
 def test_not_ready_without_the_keys_table(api: Api) -> None:

@@ -212,6 +212,18 @@ def test_taps_of_unknown_and_revoked_cards_are_stored_and_flagged(
     assert set(stored_taps(api)) == {f"{world.reader}:{n}" for n in (1, 2, 3, 4)}
 
 
+def test_a_reader_called_null_is_found_in_the_registry_not_taken_for_sql_null(
+    api: Api, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: the registry lookup sends IDs as one PostgreSQL array literal."""
+    monkeypatch.setattr("api.intake.MAX_LEDGER_LOOKUPS", 0)  # the registry alone decides
+    api.ledger.register_reader("NULL", world.site, "auto", ADMIN)
+    caught_up(api)
+    null_tap = tap(world, 1, tap_id="NULL:1", reader_id="NULL")
+    response = api.post("/v1/taps", Actor(Role.READER, "NULL"), {"taps": [null_tap]})
+    assert [(r["status"], r["flags"]) for r in response.json()["results"]] == [("accepted", [])]
+
+
 def test_a_tap_from_a_reader_clock_ahead_of_the_server_is_flagged(
     api: Api, world: World, gate: Actor
 ) -> None:
