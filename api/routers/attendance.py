@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import timedelta
 
 from fastapi import APIRouter, Response
@@ -34,6 +35,7 @@ from api.schemas.sites_read import (
 from projections.kentaikyo import month_bounds
 from projections.queries import (
     Attendance,
+    KentaikyoLine,
     kentaikyo_month,
     missing_exits,
     on_site_now,
@@ -110,21 +112,36 @@ def get_site_kentaikyo(
     """建退共 for the site's month: days and points per worker, subcontractors' included."""
     scope = site_scope(read.tx, read.actor, site_id)
     settled = kentaikyo_month(read.tx, month, only_sites_of_prime=scope.prime_business_id)
-    lines = [line for line in settled.lines
-             if line.site_id == site_id and scope.shows(line.employer_business_id)]
+    lines = site_lines(settled.lines, scope)
+    totals = employer_totals(lines)
+    items, next_cursor = page.take(lines, lambda x: (x.technician_id, x.employer_business_id or ""))
+    return SiteKentaikyoList(
+        site_id=site_id, prime_business_id=scope.prime_business_id, month=settled.month,
+        due_on=settled.due_on, eligible_days=sum(t.eligible_days for t in totals),
+        points_yen=sum(t.points_yen for t in totals), by_employer=totals,
+        items=[KentaikyoLinePublic.model_validate(line) for line in items],
+        next_cursor=next_cursor, projection_position=read.position)
+
+
+def site_lines(lines: Iterable[KentaikyoLine], scope: SiteScope) -> list[KentaikyoLine]:
+    """The site's lines the caller may read. A day another site's record carries names that
+    site to the prime only: a subcontractor reads this site alone."""
+    shown = [line for line in lines
+             if line.site_id == scope.site_id and scope.shows(line.employer_business_id)]
+    if scope.employers is None:
+        return shown
+    return [replace(line, days=tuple(
+        replace(day, carrying_site_id=None) if day.carrying_site_id not in (None, scope.site_id)
+        else day for day in line.days)) for line in shown]
+
+
+def employer_totals(lines: Iterable[KentaikyoLine]) -> list[EmployerTotal]:
     totals: defaultdict[str | None, list[int]] = defaultdict(lambda: [0, 0])
     for line in lines:
         totals[line.employer_business_id][0] += line.eligible_days
         totals[line.employer_business_id][1] += line.points_yen
-    items, next_cursor = page.take(lines, lambda x: (x.technician_id, x.employer_business_id or ""))
-    return SiteKentaikyoList(
-        site_id=site_id, prime_business_id=scope.prime_business_id, month=settled.month,
-        due_on=settled.due_on, eligible_days=sum(t[0] for t in totals.values()),
-        points_yen=sum(t[1] for t in totals.values()),
-        by_employer=[EmployerTotal(employer_business_id=e, eligible_days=d, points_yen=p)
-                     for e, (d, p) in sorted(totals.items(), key=lambda t: t[0] or "")],
-        items=[KentaikyoLinePublic.model_validate(line) for line in items],
-        next_cursor=next_cursor, projection_position=read.position)
+    return [EmployerTotal(employer_business_id=e, eligible_days=d, points_yen=p)
+            for e, (d, p) in sorted(totals.items(), key=lambda t: t[0] or "")]
 
 
 @router.get("/{site_id}/records.csv", response_class=Response,
