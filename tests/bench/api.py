@@ -119,7 +119,8 @@ def prepare(ledger: Ledger, settings: Settings) -> dict[str, str]:
 
 def career_taps(reader: str) -> list[TapObservation]:
     """An entry and an exit on each of 2,150 weekdays, from 2015-01-05 on."""
-    taps, day, n = [], date(2015, 1, 5), 0
+    taps: list[TapObservation] = []
+    day, n = date(2015, 1, 5), 0
     while len(taps) < 2 * CAREER_DAYS:
         if day.weekday() < 5:
             for direction, hour in (("in", 8), ("out", 17)):
