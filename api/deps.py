@@ -120,14 +120,6 @@ def auditor(request: Request, actor: CurrentActor) -> Actor:
 Auditor = Annotated[Actor, Depends(auditor)]
 
 
-async def get_api_settings(request: Request) -> ApiSettings:
-    settings: ApiSettings = request.app.state.api_settings
-    return settings
-
-
-ApiSettingsDep = Annotated[ApiSettings, Depends(get_api_settings)]
-
-
 async def get_replays(request: Request) -> Replays:
     replays: Replays = request.app.state.replays
     return replays

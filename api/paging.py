@@ -86,7 +86,10 @@ def decode(cursor: str, query: str) -> Key:
     return tuple(key)
 
 
-def page_of(request: Request, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page:
+async def page_of(
+    request: Request, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page:
+    """The page a list request asks for (async: no I/O, so no trip through the thread pool)."""
     query = fingerprint(request)
     return Page(limit, decode(cursor, query) if cursor else None, query)
 
