@@ -15,7 +15,9 @@ class Health(BaseModel):
 
 
 class JobRunPublic(PublicModel):
-    """One run of a nightly job (day close, expiry, seal, settlement, site fees)."""
+    """One run of a nightly job (day close, expiry, seal, settlement, site fees). A failure's
+    message is not shown here, where no key is needed (it may name a worker): `ledger job-runs`
+    shows it."""
 
     run_id: str
     job: str
@@ -25,7 +27,6 @@ class JobRunPublic(PublicModel):
     finished_at: datetime | None
     outcome: str = Field(description="running, succeeded or failed")
     counts: dict[str, Any]
-    detail: str | None
 
 
 class Readiness(BaseModel):
