@@ -27,6 +27,7 @@ from api.schemas.common import SiteIdPath
 from api.schemas.sites_read import (
     AttendanceList,
     AttendancePublic,
+    DayCloseFindingPublic,
     EmployerTotal,
     SiteKentaikyoList,
     TapExceptionList,
@@ -42,6 +43,7 @@ from projections.queries import (
     site_attendance,
     site_exceptions,
 )
+from projections.settlement.queries import findings_in
 
 router = APIRouter(prefix="/sites", tags=["attendance"], responses=AUTHENTICATED)
 READS = problems(404)
@@ -101,7 +103,10 @@ def list_site_exceptions(
         raise hidden("site_id", site_id)  # a subcontractor's prime key: not its site's taps
     rows = site_exceptions(read.tx, site_id, date_from, date_to)
     items, next_cursor = page.take(rows, lambda e: (e.reader_time.timestamp(), e.position))
+    findings = [] if page.after is not None else findings_in(read.tx, site_id, date_from, date_to)
     return TapExceptionList(items=[TapExceptionPublic.model_validate(e) for e in items],
+                            day_close_findings=[DayCloseFindingPublic.model_validate(f)
+                                                for f in findings],
                             next_cursor=next_cursor, projection_position=read.position)
 
 

@@ -52,8 +52,21 @@ class TapExceptionPublic(PublicModel):
     position: int
 
 
+class DayCloseFindingPublic(PublicModel):
+    """What a day close (02:00) listed for a site-day."""
+
+    work_date: date
+    kind: str = Field(description="missing_exit, unknown_card or silent_reader")
+    subject: str = Field(description="technician ID, tap ID or reader ID")
+    detail: dict[str, Any]
+    position: int = Field(description="log position of the day-closed event")
+
+
 class TapExceptionList(ListPublic):
     items: list[TapExceptionPublic]
+    day_close_findings: list[DayCloseFindingPublic] = Field(
+        default_factory=list,
+        description="the day closes' findings for the date range; on the first page only")
 
 
 class UnregisteredReaderPublic(PublicModel):

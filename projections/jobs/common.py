@@ -29,9 +29,13 @@ def catch_up(ledger: Ledger, store: ReadStore) -> int:
 INSERT_BATCH = 1000
 
 
-def record_once(ledger: Ledger, aggregates: Sequence[LedgerAggregate]) -> set[UUID]:
+def record_once(
+    ledger: Ledger, store: ReadStore, aggregates: Sequence[LedgerAggregate]
+) -> set[UUID]:
     """Store new single-event aggregates whose IDs are derived from what they are about (a
-    site-day, a month, a day), skipping any stored already: the IDs of those inserted.
+    site-day, a month, a day), skipping any stored already: the IDs of those inserted. The jobs'
+    own tables are projected at once, so what a job decided is listed as soon as it returns
+    (a day close's findings in the site's exceptions, not only after the next job's catch-up).
 
     This is the tap path's insert (one transaction per batch, the table lock kept, duplicates
     skipped), not ``Ledger.save``: besides making a second run a no-op without an error, it
@@ -47,4 +51,5 @@ def record_once(ledger: Ledger, aggregates: Sequence[LedgerAggregate]) -> set[UU
     inserted: set[UUID] = set()
     for i in range(0, len(stored), INSERT_BATCH):
         inserted.update(recorder.insert_new_events(stored[i:i + INSERT_BATCH]))
+    settlement_projection.catch_up(ledger, store)
     return inserted

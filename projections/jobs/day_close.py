@@ -36,7 +36,7 @@ def close_day(ledger: Ledger, store: ReadStore, day: date, actor: Actor) -> dict
                        silent.get(site, []), position, actor, now)
         for site in sites
     ]
-    inserted = len(record_once(ledger, closes))
+    inserted = len(record_once(ledger, store, closes))
     return {
         "sites": len(sites), "closed": inserted, "already_closed": len(sites) - inserted,
         "missing_exits": sum(len(c.missing_exits) for c in closes),

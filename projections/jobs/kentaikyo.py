@@ -73,7 +73,7 @@ def settle_kentaikyo(
     existing = load_settlement(ledger, month)
     if existing is None:
         settlement = _new_settlement(ledger, store, month, position, actor)
-        issued = len(record_once(ledger, [settlement]))
+        issued = len(record_once(ledger, store, [settlement]))
         if not issued:  # issued meanwhile by someone else: keep theirs
             theirs = load_settlement(ledger, month)
             assert theirs is not None

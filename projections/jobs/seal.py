@@ -85,7 +85,7 @@ def seal_days(ledger: Ledger, store: ReadStore, through: date, actor: Actor) -> 
         seals.append(seal)
         previous = seal.head
     # One transaction (up to 1,000 days): the chain grows by whole days or not at all.
-    record_once(ledger, seals)
+    record_once(ledger, store, seals)
     return {"sealed": len(seals), "events": sum(d.count for d in accumulated),
             "last_sealed_day": days[-1].isoformat()}
 

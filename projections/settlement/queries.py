@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from projections.store import ReadStore, as_date
+from projections.store import ReadStore, Tx, as_date
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,15 @@ def day_close_findings(
     """A site's day-close findings for work dates `date_from` … `date_to`, to list with its
     flagged taps (``projections.queries.exceptions.site_exceptions``)."""
     with store.read() as tx:
-        rows = tx.execute(
-            "SELECT site_id, work_date, kind, subject, detail, position FROM day_close_exceptions "
-            "WHERE site_id = %s AND work_date >= %s AND work_date <= %s "
-            "ORDER BY work_date, kind, subject", [site_id, date_from, date_to])
+        return findings_in(tx, site_id, date_from, date_to)
+
+
+def findings_in(tx: Tx, site_id: str, date_from: date, date_to: date) -> list[DayCloseFinding]:
+    """``day_close_findings`` within a read the caller already holds."""
+    rows = tx.execute(
+        "SELECT site_id, work_date, kind, subject, detail, position FROM day_close_exceptions "
+        "WHERE site_id = %s AND work_date >= %s AND work_date <= %s "
+        "ORDER BY work_date, kind, subject", [site_id, date_from, date_to])
     return [DayCloseFinding(site, as_date(day), kind, subject, orjson.loads(detail), int(pos))  # type: ignore[arg-type]
             for site, day, kind, subject, detail, pos in rows]
 

@@ -352,3 +352,24 @@ def test_malformed_ids_months_and_dates_are_a_422(read_api: ReadApi, path: str) 
     api, w = read_api
     path = path.format(worker=w.worker, prime=w.prime_a, site=w.site_a)
     assert problem(api, path, ADMIN, 422)["rule"] == "request.schema"
+
+
+def test_the_day_closes_findings_appear_in_the_sites_exceptions_list(read_api: ReadApi) -> None:
+    from datetime import datetime
+
+    from ledger.actors import Role
+    from projections.jobs.day_close import close_day
+    from projections.store import ReadStore
+
+    api, w = read_api
+    listed = get(api, f"/v1/sites/{w.site_a}/exceptions{RANGE_QUERY}", prime(w.prime_a))
+    assert listed["day_close_findings"] == []
+    tapped_on = datetime.fromisoformat(listed["items"][0]["reader_time"]).astimezone(JST).date()
+    store = ReadStore(api.ledger.settings)
+    close_day(api.ledger, store, tapped_on, Actor(Role.SYSTEM, "test"))
+    store.close()
+
+    found = get(api, f"/v1/sites/{w.site_a}/exceptions{RANGE_QUERY}", prime(w.prime_a))
+    unknown = [f for f in found["day_close_findings"] if f["kind"] == "unknown_card"]
+    assert [(f["work_date"], f["subject"]) for f in unknown] == [
+        (str(tapped_on), f"{w.reader_a}:4")]
