@@ -137,9 +137,6 @@ class ProjectionRunner:
             upcoming.cancel()
         return total
 
-    def lag(self) -> int:
-        return max(self.ledger.log_position() - self.position(), 0)
-
     def wait_for(self, position: int, timeout: float) -> bool:
         """Read-your-writes: wait (bounded) until the projection has reached a log position."""
         deadline = time.monotonic() + timeout

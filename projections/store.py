@@ -37,7 +37,7 @@ READ_MODEL_TABLES = (
 )
 
 
-def _sqlite_value(value: Any) -> Any:
+def sqlite_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if isinstance(value, date):
@@ -61,7 +61,7 @@ class Tx:
         self.sqlite = sqlite
 
     def _params(self, params: Sequence[Any]) -> Sequence[Any]:
-        return [_sqlite_value(v) for v in params] if self.sqlite else params
+        return [sqlite_value(v) for v in params] if self.sqlite else params
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self.cursor.execute(_render(sql, self.suffix, self.sqlite), self._params(params))

@@ -16,7 +16,7 @@ import orjson
 from ledger.clock import JST
 from projections.derive import CardDay, TapFact, derive_card_days
 from projections.records import RecordSource, RecordStatus
-from projections.store import Tx, _sqlite_value, as_date, as_datetime
+from projections.store import Tx, as_date, as_datetime, sqlite_value
 
 # Taps with these flags are kept for the exceptions list but make no record.
 NOT_COUNTED_FLAGS = frozenset({"unknown_card", "revoked_card", "unregistered_reader"})
@@ -97,7 +97,7 @@ def rebuild_records(tx: Tx, affected: dict[Pair, set[date]], max_shift: timedelt
 
 def _same(row: list[Any], stored: tuple[Any, ...], sqlite: bool) -> bool:
     if sqlite:
-        return tuple(_sqlite_value(v) for v in row) == stored
+        return tuple(sqlite_value(v) for v in row) == stored
     return tuple(row) == stored
 
 
