@@ -7,14 +7,13 @@ counted records. Two sites on one day: 1 work day, 2 records (DESIGN.md §2).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
 from typing import Any
 
 from projections.queries._common import Source, reading, scope_filter
-from projections.store import as_date
 
 
 @dataclass(frozen=True)
@@ -38,6 +37,14 @@ class CareerSummary:
     by_site: Mapping[str, DayCount]
 
 
+# One row per (trade, employer, site) with the dates of its records as text, joined by commas:
+# the database groups the rows (a hash aggregate; a decade is 2,150 rows, a handful of groups),
+# and the distinct dates across groups are counted here from those strings. A worker has one
+# record per site and date (the primary key), so within a group every date is distinct.
+DATES = {True: "group_concat(w.work_date, ',')",  # SQLite keeps dates as ISO text
+         False: "string_agg(w.work_date::text, ',')"}
+
+
 def career_summary(
     source: Source,
     technician_id: str,
@@ -49,28 +56,32 @@ def career_summary(
     """Work days and record count over ``date_from`` … ``date_to`` (inclusive)."""
     scope_sql, scope_params = scope_filter(only_sites_of_prime, only_employer)
     with reading(source) as tx:
-        rows = tx.execute(
-            "SELECT w.work_date, w.trade, w.employer_business_id, w.site_id "
-            "FROM {work_records} w WHERE w.technician_id = %s AND w.status = 'counted' "
-            f"AND w.work_date >= %s AND w.work_date <= %s{scope_sql}",
-            [technician_id, date_from, date_to, *scope_params])
-    days = [(as_date(row[0]), *row[1:]) for row in rows]
+        groups = [
+            (trade, employer, site, dates.split(","))
+            for trade, employer, site, dates in tx.execute(
+                f"SELECT w.trade, w.employer_business_id, w.site_id, {DATES[tx.sqlite]} "
+                "FROM {work_records} w WHERE w.technician_id = %s AND w.status = 'counted' "
+                f"AND w.work_date >= %s AND w.work_date <= %s{scope_sql} "
+                "GROUP BY w.trade, w.employer_business_id, w.site_id",
+                [technician_id, date_from, date_to, *scope_params])]
     return CareerSummary(
-        technician_id, date_from, date_to, _count(day for day, *_ in days),
-        _breakdown((trade, day) for day, trade, _, _ in days),
-        _breakdown((employer, day) for day, _, employer, _ in days),
-        _breakdown((site, day) for day, _, _, site in days),
+        technician_id, date_from, date_to, _count([dates for *_, dates in groups]),
+        _breakdown((trade, dates) for trade, _, _, dates in groups),
+        _breakdown((employer, dates) for _, employer, _, dates in groups),
+        _breakdown((site, dates) for _, _, site, dates in groups),
     )
 
 
-def _count(dates: Iterable[date | None]) -> DayCount:
-    listed = list(dates)
-    return DayCount(len(set(listed)), len(listed))
+def _count(groups: Sequence[list[str]]) -> DayCount:
+    """Work days and records of groups of records, each group given as its records' dates."""
+    if len(groups) == 1:  # distinct dates already
+        return DayCount(len(groups[0]), len(groups[0]))
+    return DayCount(len(set().union(*groups)), sum(map(len, groups)))
 
 
-def _breakdown(pairs: Iterable[tuple[Any, date | None]]) -> Mapping[Any, DayCount]:
-    grouped: defaultdict[Any, list[date | None]] = defaultdict(list)
-    for key, day in pairs:
-        grouped[key].append(day)
+def _breakdown(pairs: Iterable[tuple[Any, list[str]]]) -> Mapping[Any, DayCount]:
+    grouped: defaultdict[Any, list[list[str]]] = defaultdict(list)
+    for key, dates in pairs:
+        grouped[key].append(dates)
     ordered = sorted(grouped.items(), key=lambda item: (item[0] is None, item[0] or ""))
-    return MappingProxyType({key: _count(dates) for key, dates in ordered})
+    return MappingProxyType({key: _count(groups) for key, groups in ordered})
