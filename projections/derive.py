@@ -25,6 +25,11 @@ class TapFact:
     direction: str
     position: int  # log position of the Tap.Recorded event
     flags: tuple[str, ...] = ()
+    # The date of the reader's clock in Japan, asked for again and again while deriving.
+    jst_day: date = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "jst_day", jst_date(self.reader_time))
 
 
 @dataclass
@@ -82,14 +87,14 @@ def derive_card_days(taps: Iterable[TapFact], max_shift: timedelta) -> list[Card
         if current is not None and _belongs_to(tap, current, max_shift):
             current.taps.append(tap)
         else:
-            days.append(CardDay(jst_date(tap.reader_time), [tap]))
+            days.append(CardDay(tap.jst_day, [tap]))
     return days
 
 
 def _belongs_to(tap: TapFact, day: CardDay, max_shift: timedelta) -> bool:
     if tap.reader_time - day.first_tap.reader_time > max_shift:
         return False
-    if jst_date(tap.reader_time) == day.work_date:
+    if tap.jst_day == day.work_date:
         return True
     # After midnight: only the end of the shift that is still open stays with its start date.
     return day.is_open and tap.direction in (OUT, UNKNOWN)

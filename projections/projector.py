@@ -9,11 +9,11 @@ from typing import Any
 
 import orjson
 
-from ledger.clock import jst_date
 from projections.decoding import LoggedEvent
+from projections.derive import TapFact
 from projections.registry import HANDLERS
 from projections.store import Tx
-from projections.work_records import Pair, rebuild_records
+from projections.work_records import NOT_COUNTED_FLAGS, Pair, WorkRecords
 
 # Aggregates whose later events carry only the aggregate's UUID: the projection remembers the
 # natural key from the created event and gives it back to the handlers.
@@ -37,26 +37,40 @@ class LedgerProjection:
 
     def __init__(self, max_shift: timedelta = timedelta(hours=24)) -> None:
         self.max_shift = max_shift
+        self.work_records = WorkRecords(max_shift)
+
+    # The runner tells where each batch starts and whether it committed: what the projection
+    # keeps between batches is only true at the position it was kept at.
+    def begin(self, position: int) -> None:
+        self.work_records.begin(position)
+
+    def committed(self, position: int) -> None:
+        self.work_records.committed(position)
+
+    def forget(self) -> None:
+        self.work_records.forget()
 
     def process(self, tx: Tx, batch: Batch) -> None:
         taps: list[tuple[int, dict[str, Any]]] = []
         affected: dict[Pair, set[date]] = defaultdict(set)
+        changed_workers: set[str] = set()
         for position, qualname, state in batch:
             kind = qualname.partition(".")[0]
             if kind == "Tap":
                 taps.append((position, state))
             elif kind in REQUEST_KINDS:
-                self._request(tx, position, kind, qualname, state, affected)
+                changed_workers.add(self._request(tx, position, kind, qualname, state, affected))
             else:
                 if kind in KEY_FIELDS:
                     self._natural_key(tx, kind, position, state)
                 handler = HANDLERS.get(qualname)
                 if handler is not None:
                     handler(tx, position, state)
-        if taps:
-            self._taps(tx, taps, affected)
+                if state.get("technician_id"):  # employments, roster: what records read
+                    changed_workers.add(state["technician_id"])
+        new_taps = self._taps(tx, taps, affected) if taps else []
         if affected:
-            rebuild_records(tx, affected, self.max_shift)
+            self.work_records.rebuild(tx, affected, new_taps, changed_workers)
 
     @staticmethod
     def _natural_key(tx: Tx, kind: str, position: int, state: dict[str, Any]) -> None:
@@ -82,7 +96,8 @@ class LedgerProjection:
         qualname: str,
         state: dict[str, Any],
         affected: dict[Pair, set[date]],
-    ) -> None:
+    ) -> str:
+        """Store a request or its decision; return the worker it is about."""
         request_id = str(state["originator_id"])
         if qualname.endswith(".Requested"):
             payload_keys = (
@@ -116,7 +131,7 @@ class LedgerProjection:
                 ],
             )
             affected[(state["technician_id"], state["site_id"])].add(state["work_date"])
-            return
+            return str(state["technician_id"])
         rows = tx.execute(
             "SELECT technician_id, site_id, work_date, positions FROM {requests} "
             "WHERE request_id = %s",
@@ -137,11 +152,13 @@ class LedgerProjection:
             ],
         )
         affected[(technician_id, site_id)].add(date.fromisoformat(str(work_date)))
+        return str(technician_id)
 
     @staticmethod
     def _taps(
         tx: Tx, taps: list[tuple[int, dict[str, Any]]], affected: dict[Pair, set[date]]
-    ) -> None:
+    ) -> list[tuple[str, str, TapFact]]:
+        """Resolve and store the taps; return those that count, for the work records."""
         readers = sorted({s["reader_id"] for _, s in taps})
         cards = sorted({s["card_id"] for _, s in taps if s["card_id"]})
         reader_in, reader_params = tx.is_in("reader_id", readers)
@@ -166,8 +183,9 @@ class LedgerProjection:
             if cards
             else {}
         )
-        facts, exceptions = [], []
+        facts, exceptions, counted = [], [], []
         for position, s in taps:
+            direction = s["direction"].value
             flags: list[str] = []
             site_id = _valid_at(reader_rows.get(s["reader_id"]), position)
             if site_id is None:
@@ -190,11 +208,11 @@ class LedgerProjection:
                     site_id,
                     s["reader_id"],
                     s["card_id"],
-                    s["direction"].value,
+                    direction,
                     s["reader_time"],
                     s["received_at"],
                     position,
-                    orjson.dumps(flags).decode(),
+                    orjson.dumps(flags).decode() if flags else "[]",
                 ]
             )
             kinds = [flag for flag in EXCEPTION_FLAGS if flag in flags]
@@ -212,7 +230,10 @@ class LedgerProjection:
                     ]
                 )
             if site_id is not None and technician_id is not None:
-                affected[(technician_id, site_id)].add(jst_date(s["reader_time"]))
+                fact = TapFact(s["tap_id"], s["reader_time"], direction, position, tuple(flags))
+                affected[(technician_id, site_id)].add(fact.jst_day)
+                if not NOT_COUNTED_FLAGS.intersection(flags):
+                    counted.append((technician_id, site_id, fact))
         # Each Tap.Recorded event is projected once (tracking commits with the rows), so these
         # are plain appends.
         tx.append_rows(
@@ -245,6 +266,7 @@ class LedgerProjection:
             ),
             exceptions,
         )
+        return counted
 
 
 def _valid_at(row: tuple[Any, ...] | None, position: int) -> Any:

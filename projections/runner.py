@@ -91,6 +91,7 @@ class ProjectionRunner:
             with self.store.transaction() as tx:
                 if self._locked_position(tx) != start:
                     raise PositionMoved
+                self.projection.begin(start)
                 self.projection.process(tx, fetched.events)
                 tx.execute(
                     "UPDATE {projection_positions} SET position = %s WHERE name = %s",
@@ -98,6 +99,10 @@ class ProjectionRunner:
                 )
         except PositionMoved:
             return fetched.count
+        except BaseException:
+            self.projection.forget()  # what it kept may hold the rolled-back batch
+            raise
+        self.projection.committed(fetched.last_position)
         if self.progress is not None:
             self.progress(fetched.count)
         return fetched.count

@@ -2,12 +2,19 @@
 
 A record is recomputed from everything known about its worker and site around its date, never
 patched, so the incremental projection, a full rebuild and a rebuild after a crash agree.
+
+What a worker's records are computed from (taps, requests, roster, employments, the records as
+stored) is kept between batches for the workers the last batch touched: a catch-up moves forward
+a few days a batch, so each batch reads only the days it adds. The facts are only trusted while the
+projection is still at the position they were kept at (`WorkRecords.begin`); another runner, a
+failed batch or a swapped-in rebuild makes them be read again.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -20,9 +27,14 @@ from projections.store import Tx, as_date, as_datetime, sqlite_value
 
 # Taps with these flags are kept for the exceptions list but make no record.
 NOT_COUNTED_FLAGS = frozenset({"unknown_card", "revoked_card", "unregistered_reader"})
-WINDOW_BEFORE, WINDOW_AFTER = timedelta(days=3), timedelta(days=3)
+# The days either side of a touched date whose taps can decide its record (an overnight shift).
+WINDOW = timedelta(days=3)
+TRIM_SLACK = timedelta(days=7)  # kept days before a window, dropped a week at a time
+NOT_BUILT = ()  # no card day has no taps: a record not built yet never matches
 
 Pair = tuple[str, str]  # (technician_id, site_id)
+RosterEntry = tuple[int, str, str, str]  # (from_position, employer, trade, role)
+Employment = tuple[str, date, date | None, bool]  # (business, since, until, primary)
 
 
 @dataclass(frozen=True)
@@ -41,14 +53,45 @@ class Request:
 
 
 @dataclass
-class Context:
-    """What the records of the affected workers are computed from."""
+class WorkerFacts:
+    """One worker's facts, complete for the work dates ``low`` … ``high``: taps (by the JST date
+    of the reader's clock), requests and stored records; roster and employments whole."""
 
-    taps: dict[Pair, list[TapFact]]
-    requests: dict[tuple[str, str, date], list[Request]]
-    roster: dict[Pair, list[tuple[int, str, str, str]]]  # (from_position, employer, trade, role)
-    employments: dict[str, list[tuple[str, date, date | None, bool]]]
-    stored: dict[tuple[str, str, date], tuple[Any, ...]]  # the records as they are now
+    low: date
+    high: date
+    taps: defaultdict[str, defaultdict[date, list[TapFact]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )  # by site, then by date
+    requests: defaultdict[tuple[str, date], list[Request]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    roster: defaultdict[str, list[RosterEntry]] = field(default_factory=lambda: defaultdict(list))
+    employments: list[Employment] = field(default_factory=list)
+    stored: dict[tuple[str, date], tuple[Any, ...]] = field(default_factory=dict)
+    # The log positions of the card day each stored record was built from (None: no card day).
+    # The rest of what a record is built from only changes with events that drop these facts.
+    built_from: dict[tuple[str, date], tuple[int, ...] | None] = field(default_factory=dict)
+
+    def add_tap(self, site_id: str, tap: TapFact) -> None:
+        self.taps[site_id][tap.jst_day].append(tap)
+
+    def taps_between(self, site_id: str, low: date, high: date) -> list[TapFact]:
+        by_day = self.taps.get(site_id)
+        if not by_day:
+            return []
+        return [tap for day, taps in by_day.items() if low <= day <= high for tap in taps]
+
+    def forget_before(self, low: date) -> None:
+        """Keep memory bounded: drop what lies well before the window a batch started from."""
+        if low - self.low <= TRIM_SLACK:
+            return
+        self.low = low
+        for by_day in self.taps.values():
+            for day in [d for d in by_day if d < low]:
+                del by_day[day]
+        for keyed in (self.requests, self.stored, self.built_from):
+            for key in [k for k in keyed if k[1] < low]:
+                del keyed[key]
 
 
 RECORD_COLUMNS = (
@@ -69,36 +112,127 @@ RECORD_COLUMNS = (
 )
 
 
-def rebuild_records(tx: Tx, affected: dict[Pair, set[date]], max_shift: timedelta) -> None:
-    targets = {
-        pair: {d + timedelta(days=k) for d in dates for k in (-1, 0, 1)}
-        for pair, dates in affected.items()
-    }
-    context = _load_context(tx, affected)
-    changed: list[tuple[str, str, date]] = []
-    rows: list[list[Any]] = []
-    for (technician_id, site_id), dates in targets.items():
-        days = _days_by_date(
-            derive_card_days(context.taps.get((technician_id, site_id), []), max_shift)
-        )
-        for work_date in sorted(dates):
-            key = (technician_id, site_id, work_date)
-            row = _record_row(technician_id, site_id, work_date, days.get(work_date), context)
-            stored = context.stored.get(key)
-            if row is not None and stored is not None and _same(row, stored, tx.sqlite):
-                continue  # most of a batch's neighbouring days did not change: leave them be
-            if stored is not None:
-                changed.append(key)
-            if row is not None:
-                rows.append(row)
-    tx.delete_keys("work_records", RECORD_COLUMNS[:3], ("text", "text", "date"), changed)
-    tx.append_rows("work_records", RECORD_COLUMNS, rows)
+class WorkRecords:
+    """Rebuilds the records a batch touched; keeps the touched workers' facts for the next."""
+
+    def __init__(self, max_shift: timedelta) -> None:
+        self.max_shift = max_shift
+        self._facts: dict[str, WorkerFacts] = {}
+        self._position: int | None = None  # the log position the kept facts are true at
+        self._start = 0  # where the batch being processed starts
+
+    def begin(self, position: int) -> None:
+        """A batch after ``position`` starts: facts kept at any other position are stale."""
+        if position != self._position:
+            self.forget()
+        self._start = position
+
+    def committed(self, position: int) -> None:
+        self._position = position
+
+    def forget(self) -> None:
+        self._facts.clear()
+        self._position = None
+
+    def rebuild(
+        self,
+        tx: Tx,
+        affected: dict[Pair, set[date]],
+        new_taps: Iterable[tuple[str, str, TapFact]],
+        changed_workers: Iterable[str],
+    ) -> None:
+        """Rebuild the records around the ``affected`` dates. ``new_taps`` are the counted taps
+        this batch appended; ``changed_workers`` had requests, roster or employments change."""
+        for technician_id in changed_workers:
+            self._facts.pop(technician_id, None)
+        windows: dict[str, tuple[date, date]] = {}
+        for (technician_id, _), dates in affected.items():
+            low, high = windows.get(technician_id, (max(dates), min(dates)))
+            windows[technician_id] = (min(low, min(dates) - WINDOW), max(high, max(dates) + WINDOW))
+        self._gather(tx, windows, new_taps)
+        changed: list[tuple[str, str, date]] = []
+        rows: list[list[Any]] = []
+        for (technician_id, site_id), dates in affected.items():
+            facts = self._facts[technician_id]
+            taps = facts.taps_between(site_id, min(dates) - WINDOW, max(dates) + WINDOW)
+            days = _days_by_date(derive_card_days(taps, self.max_shift))
+            for work_date in sorted({d + timedelta(days=k) for d in dates for k in (-1, 0, 1)}):
+                key = (site_id, work_date)
+                day = days.get(work_date)
+                positions = None if day is None else day.positions
+                if facts.built_from.get(key, NOT_BUILT) == positions:
+                    continue  # built from these very taps: most neighbouring days did not change
+                facts.built_from[key] = positions
+                row = _record_row(technician_id, site_id, work_date, day, facts)
+                stored = facts.stored.get(key)
+                if row is not None and stored is not None and _as_stored(row, tx.sqlite) == stored:
+                    continue
+                if stored is not None:
+                    changed.append((technician_id, site_id, work_date))
+                    del facts.stored[key]
+                if row is not None:
+                    rows.append(row)
+                    facts.stored[key] = _as_stored(row, tx.sqlite)
+        tx.delete_keys("work_records", RECORD_COLUMNS[:3], ("text", "text", "date"), changed)
+        tx.append_rows("work_records", RECORD_COLUMNS, rows)
+        self._facts = {t: facts for t, facts in self._facts.items() if t in windows}
+        for technician_id, (low, _) in windows.items():
+            self._facts[technician_id].forget_before(low)
+
+    def _gather(
+        self,
+        tx: Tx,
+        windows: dict[str, tuple[date, date]],
+        new_taps: Iterable[tuple[str, str, TapFact]],
+    ) -> None:
+        """Make every worker's facts cover their window, reading only what is not kept: the
+        days a kept window grows by are read without this batch's taps, which come as they are."""
+        for technician_id, (low, _) in windows.items():
+            kept = self._facts.get(technician_id)
+            if kept is not None and low < kept.low:
+                del self._facts[technician_id]  # an older day: read the whole window again
+        kept_workers = {t for t in self._facts if t in windows}
+        extending = [
+            t for t in kept_workers if t in windows and windows[t][1] > self._facts[t].high
+        ]
+        if extending:
+            low = min(self._facts[t].high for t in extending) + timedelta(days=1)
+            high = max(windows[t][1] for t in extending)
+            earlier = _load(tx, extending, low, high, whole=False, up_to=self._start)
+            for technician_id, more in earlier.items():
+                _extend(self._facts[technician_id], more, windows[technician_id][1])
+        for technician_id, site_id, tap in new_taps:
+            kept = self._facts.get(technician_id)
+            if kept is not None and kept.low <= tap.jst_day <= kept.high:
+                kept.add_tap(site_id, tap)
+        missing = [t for t in windows if t not in kept_workers]
+        if missing:  # read whole, this batch's taps included
+            low = min(windows[t][0] for t in missing)
+            high = max(windows[t][1] for t in missing)
+            self._facts.update(_load(tx, missing, low, high, whole=True))
 
 
-def _same(row: list[Any], stored: tuple[Any, ...], sqlite: bool) -> bool:
+def _extend(facts: WorkerFacts, more: WorkerFacts, high: date) -> None:
+    """Add the days after ``facts.high`` up to ``high`` from ``more`` (which may hold others)."""
+    after = facts.high
+    for site, by_day in more.taps.items():
+        for day, taps in by_day.items():
+            if after < day <= high:
+                facts.taps[site][day] = taps
+    for key, requests in more.requests.items():
+        if after < key[1] <= high:
+            facts.requests[key] = requests
+    for key, stored in more.stored.items():
+        if after < key[1] <= high:
+            facts.stored[key] = stored
+    facts.high = high
+
+
+def _as_stored(row: list[Any], sqlite: bool) -> tuple[Any, ...]:
+    """A computed row as the database gives it back, to compare with a stored one."""
     if sqlite:
-        return tuple(sqlite_value(v) for v in row) == stored
-    return tuple(row) == stored
+        return tuple(sqlite_value(v) for v in row)
+    return tuple(row)
 
 
 def _days_by_date(days: list[CardDay]) -> dict[date, CardDay]:
@@ -111,27 +245,31 @@ def _days_by_date(days: list[CardDay]) -> dict[date, CardDay]:
     return merged
 
 
-def _load_context(tx: Tx, affected: dict[Pair, set[date]]) -> Context:
-    technicians = sorted({technician for technician, _ in affected})
-    all_dates = {d for dates in affected.values() for d in dates}
-    low = min(all_dates) - WINDOW_BEFORE
-    high = max(all_dates) + WINDOW_AFTER
-    worker_in, worker_params = tx.is_in("technician_id", technicians)
-    context = Context(
-        defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list), {}
-    )
+def _load(
+    tx: Tx,
+    technicians: list[str],
+    low: date,
+    high: date,
+    whole: bool,
+    up_to: int | None = None,
+) -> dict[str, WorkerFacts]:
+    """The workers' facts over ``low`` … ``high``; with ``whole``, their roster and employments;
+    with ``up_to``, only the taps projected up to that log position."""
+    facts = {technician: WorkerFacts(low, high) for technician in technicians}
+    worker_in, worker_params = tx.is_in("technician_id", sorted(technicians))
+    start = datetime.combine(low, time(0), JST)
+    end = datetime.combine(high + timedelta(days=1), time(0), JST)
     for tech, site, tap_id, at, direction, position, flags in tx.execute(
         "SELECT technician_id, site_id, tap_id, reader_time, direction, position, flags "
-        f"FROM {{tap_facts}} WHERE {worker_in} AND reader_time >= %s AND reader_time < %s",
-        [*worker_params, datetime.combine(low, time(0), JST), datetime.combine(high, time(0), JST)],
+        f"FROM {{tap_facts}} WHERE {worker_in} AND reader_time >= %s AND reader_time < %s"
+        + ("" if up_to is None else " AND position <= %s"),
+        [*worker_params, start, end, *([] if up_to is None else [up_to])],
     ):
         tap_flags = tuple(orjson.loads(flags))
         reader_time = as_datetime(at)
         assert reader_time is not None  # NOT NULL column
         if site is not None and not NOT_COUNTED_FLAGS.intersection(tap_flags):
-            context.taps[(tech, site)].append(
-                TapFact(tap_id, reader_time, direction, position, tap_flags)
-            )
+            facts[tech].add_tap(site, TapFact(tap_id, reader_time, direction, position, tap_flags))
     for row in tx.execute(
         "SELECT request_id, kind, technician_id, site_id, work_date, employer_business_id, "
         f"payload, status, positions FROM {{requests}} WHERE {worker_in} "
@@ -140,7 +278,7 @@ def _load_context(tx: Tx, affected: dict[Pair, set[date]]) -> Context:
     ):
         work_date = as_date(row[4])
         assert work_date is not None
-        context.requests[(row[2], row[3], work_date)].append(
+        facts[row[2]].requests[(row[3], work_date)].append(
             Request(
                 row[0],
                 row[1],
@@ -151,32 +289,39 @@ def _load_context(tx: Tx, affected: dict[Pair, set[date]]) -> Context:
                 tuple(orjson.loads(row[8])),
             )
         )
-    for site, tech, from_position, employer, trade, role in tx.execute(
-        "SELECT site_id, technician_id, from_position, employer_business_id, trade, role_position "
-        f"FROM {{roster_history}} WHERE {worker_in}",
-        worker_params,
-    ):
-        context.roster[(tech, site)].append((from_position, employer, trade, role))
-    for tech, business, since, until, primary in tx.execute(
-        "SELECT technician_id, business_id, since, until, is_primary "
-        f"FROM {{worker_employments}} WHERE {worker_in}",
-        worker_params,
-    ):
-        context.employments[tech].append((business, as_date(since), as_date(until), bool(primary)))  # type: ignore[arg-type]
     for row in tx.execute(
         f"SELECT {', '.join(RECORD_COLUMNS)} FROM {{work_records}} WHERE {worker_in} "
         "AND work_date >= %s AND work_date <= %s",
         [*worker_params, low, high],
     ):
-        context.stored[(row[0], row[1], as_date(row[2]))] = tuple(row)  # type: ignore[index]
-    return context
+        facts[row[0]].stored[(row[1], as_date(row[2]))] = tuple(row)  # type: ignore[index]
+    if whole:
+        _load_registry(tx, facts, worker_in, worker_params)
+    return facts
+
+
+def _load_registry(
+    tx: Tx, facts: dict[str, WorkerFacts], worker_in: str, worker_params: list[Any]
+) -> None:
+    for site, tech, from_position, employer, trade, role in tx.execute(
+        "SELECT site_id, technician_id, from_position, employer_business_id, trade, role_position "
+        f"FROM {{roster_history}} WHERE {worker_in}",
+        worker_params,
+    ):
+        facts[tech].roster[site].append((from_position, employer, trade, role))
+    for tech, business, since, until, primary in tx.execute(
+        "SELECT technician_id, business_id, since, until, is_primary "
+        f"FROM {{worker_employments}} WHERE {worker_in}",
+        worker_params,
+    ):
+        facts[tech].employments.append((business, as_date(since), as_date(until), bool(primary)))  # type: ignore[arg-type]
 
 
 def _record_row(
-    technician_id: str, site_id: str, work_date: date, day: CardDay | None, context: Context
+    technician_id: str, site_id: str, work_date: date, day: CardDay | None, facts: WorkerFacts
 ) -> list[Any] | None:
     requests = sorted(
-        context.requests.get((technician_id, site_id, work_date), []),
+        facts.requests.get((site_id, work_date), []),
         key=lambda r: r.decided_position,
     )
     entries = [r for r in requests if r.kind == "ManualEntry"]
@@ -186,11 +331,11 @@ def _record_row(
     flags: set[str] = set()
     positions: set[int] = {p for r in requests for p in r.positions}
     if day is not None:
-        fields = _card_fields(technician_id, site_id, work_date, day, context)
+        fields = _card_fields(site_id, work_date, day, facts)
         flags.update(day.flags)
         positions.update(day.positions)
         source, status = RecordSource.CARD, RecordStatus.COUNTED
-        if not context.roster.get((technician_id, site_id)):
+        if not facts.roster.get(site_id):
             flags.add("not_on_roster")
     elif approved:
         fields = {"employer": approved[-1].employer_business_id}
@@ -238,23 +383,19 @@ def _record_row(
     ]
 
 
-def _card_fields(
-    technician_id: str, site_id: str, work_date: date, day: CardDay, context: Context
-) -> dict[str, Any]:
+def _card_fields(site_id: str, work_date: date, day: CardDay, facts: WorkerFacts) -> dict[str, Any]:
     """Trade, position and employer from the roster as it was when the day's first tap came."""
     fields: dict[str, Any] = {"first_entry": day.first_entry, "last_exit": day.last_exit}
-    entries = [
-        e for e in context.roster.get((technician_id, site_id), []) if e[0] < day.first_tap.position
-    ]
+    entries = [e for e in facts.roster.get(site_id, []) if e[0] < day.first_tap.position]
     if entries:
         _, employer, trade, role = max(entries)
         fields |= {"employer": employer, "trade": trade, "position": role}
     else:
-        fields["employer"] = _employer_on(context.employments.get(technician_id, []), work_date)
+        fields["employer"] = _employer_on(facts.employments, work_date)
     return fields
 
 
-def _employer_on(employments: list[tuple[str, date, date | None, bool]], day: date) -> str | None:
+def _employer_on(employments: list[Employment], day: date) -> str | None:
     covering = [
         (not primary, business)
         for business, since, until, primary in employments
