@@ -215,7 +215,7 @@ class LedgerProjection:
                     orjson.dumps(flags).decode() if flags else "[]",
                 ]
             )
-            kinds = [flag for flag in EXCEPTION_FLAGS if flag in flags]
+            kinds = [flag for flag in EXCEPTION_FLAGS if flag in flags] if flags else None
             if kinds:
                 exceptions.append(
                     [
@@ -232,7 +232,7 @@ class LedgerProjection:
             if site_id is not None and technician_id is not None:
                 fact = TapFact(s["tap_id"], s["reader_time"], direction, position, tuple(flags))
                 affected[(technician_id, site_id)].add(fact.jst_day)
-                if not NOT_COUNTED_FLAGS.intersection(flags):
+                if not flags or not NOT_COUNTED_FLAGS.intersection(flags):
                     counted.append((technician_id, site_id, fact))
         # Each Tap.Recorded event is projected once (tracking commits with the rows), so these
         # are plain appends.

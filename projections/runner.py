@@ -8,10 +8,12 @@ position moved meanwhile rolls back and starts again from the new one.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +24,11 @@ from projections.store import ReadStore, Tx
 
 # Measured here: 2,000 → 8.5k events/s, 10,000 → 13.5k, 40,000 → 15k (and more memory).
 DEFAULT_BATCH = 10_000
+# While catching up, the cycle collector is paused and run once every so many batches. The
+# projection's own objects are freed by reference counting; with the collector on, its passes over
+# the batches in memory and the kept facts took a quarter of the catch-up's CPU. Measured: a
+# catch-up of 300k events left 98 objects in reference cycles.
+COLLECT_EVERY_BATCHES = 50
 
 
 @dataclass(frozen=True)
@@ -124,14 +131,17 @@ class ProjectionRunner:
 
         The next batch is read and decoded in a second thread while this one is written: the
         database works on one while Python works on the other."""
-        total = 0
+        total, batches = 0, 0
         start = self.position()
-        with ThreadPoolExecutor(max_workers=1) as reader:
+        with ThreadPoolExecutor(max_workers=1) as reader, collector_paused():
             upcoming = reader.submit(self._fetch, start)
             while until is None or start < until:
                 fetched = upcoming.result()
                 if fetched.count == 0:
                     break
+                batches += 1
+                if batches % COLLECT_EVERY_BATCHES == 0:
+                    gc.collect()
                 upcoming = reader.submit(self._fetch, fetched.last_position)
                 total += self._commit(start, fetched)
                 position = self.position()
@@ -155,3 +165,14 @@ class ProjectionRunner:
         while not stop.is_set():
             if self.run_once() == 0:
                 stop.wait(idle_wait)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
