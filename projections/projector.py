@@ -28,6 +28,7 @@ KEY_FIELDS = {
 REQUEST_KINDS = ("ManualEntry", "Correction", "ApprovableRequest")
 CLOCK_SKEW = timedelta(minutes=5)
 EXCEPTION_FLAGS = ("unknown_card", "revoked_card", "unregistered_reader", "clock_skew")
+TAP_FACT_TYPES = (*["text"] * 6, "timestamptz", "timestamptz", "int8", "text")
 
 Batch = Sequence[LoggedEvent]
 
@@ -251,6 +252,7 @@ class LedgerProjection:
                 "flags",
             ),
             facts,
+            TAP_FACT_TYPES,
         )
         tx.append_rows(
             "site_exceptions",

@@ -74,9 +74,16 @@ class Tx:
             )
 
     def append_rows(
-        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        pg_types: Sequence[str] | None = None,
     ) -> None:
-        """Bulk insert of new rows (COPY on PostgreSQL: one stream instead of a row a trip)."""
+        """Bulk insert of new rows (COPY on PostgreSQL: one stream instead of a row a trip).
+
+        Given `pg_types`, one per column, PostgreSQL gets a binary COPY, which costs a third of
+        the client's CPU of a text one; every value must then be of its column's type."""
         if not rows:
             return
         name = f"{table}{self.suffix}"
@@ -87,7 +94,10 @@ class Tx:
                 [self._params(row) for row in rows],
             )
             return
-        with self.cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
+        binary = " (FORMAT BINARY)" if pg_types else ""
+        with self.cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN{binary}") as copy:
+            if pg_types:
+                copy.set_types(list(pg_types))
             for row in rows:
                 copy.write_row(row)
 

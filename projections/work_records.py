@@ -110,6 +110,10 @@ RECORD_COLUMNS = (
     "flags",
     "event_positions",
 )
+RECORD_TYPES = (
+    *("text", "text", "date", "text", "text", "text", "text"),
+    *("timestamptz", "timestamptz", "int4", "text", "text", "text", "text"),
+)
 
 
 class WorkRecords:
@@ -174,7 +178,7 @@ class WorkRecords:
                     rows.append(row)
                     facts.stored[key] = _as_stored(row, tx.sqlite)
         tx.delete_keys("work_records", RECORD_COLUMNS[:3], ("text", "text", "date"), changed)
-        tx.append_rows("work_records", RECORD_COLUMNS, rows)
+        tx.append_rows("work_records", RECORD_COLUMNS, rows, RECORD_TYPES)
         self._facts = {t: facts for t, facts in self._facts.items() if t in windows}
         for technician_id, (low, _) in windows.items():
             self._facts[technician_id].forget_before(low)
