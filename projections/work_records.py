@@ -163,6 +163,8 @@ class WorkRecords:
             for work_date in sorted({d + timedelta(days=k) for d in dates for k in (-1, 0, 1)}):
                 key = (site_id, work_date)
                 day = days.get(work_date)
+                if day is None and key not in facts.requests and key not in facts.stored:
+                    continue  # no taps, no requests, no record: nothing to build or remove
                 positions = None if day is None else day.positions
                 if facts.built_from.get(key, NOT_BUILT) == positions:
                     continue  # built from these very taps: most neighbouring days did not change
