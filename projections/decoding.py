@@ -2,7 +2,8 @@
 
 Most of the log is taps. ``Tap.Recorded`` has one version and no upcasts, so its stored state is
 decoded straight into a dict (decrypted first when a cipher is set) instead of through the library's
-event object. Every other event goes through the library's mapper, with its upcasts.
+event object, reading the fields it is known to have; one that is not as expected goes through the
+transcoder's general walk. Every other event goes through the library's mapper, with its upcasts.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import orjson
 from eventsourcing.persistence import Mapper, Notification
 from eventsourcing.utils import get_topic
 
-from ledger.domain.taps import Tap
+from ledger.actors import Actor, Role
+from ledger.domain.taps import Direction, Tap
 
 TAP_RECORDED_TOPIC = get_topic(Tap.Recorded)  # type: ignore[attr-defined]
 assert getattr(Tap.Recorded, "class_version", 1) == 1, "upcast taps through the mapper"  # type: ignore[attr-defined]
@@ -40,7 +43,7 @@ def decode(mapper: Mapper[Any], notifications: Sequence[Notification]) -> list[L
                 payload = mapper.cipher.decrypt(payload)
             if mapper.compressor is not None:
                 payload = mapper.compressor.decompress(payload)
-            state = mapper.transcoder.decode(payload)
+            state = _tap_state(mapper, payload)
             state["originator_id"] = notification.originator_id
             state["originator_version"] = notification.originator_version
             decoded.append(LoggedEvent(notification.id, "Tap.Recorded", state))
@@ -50,3 +53,28 @@ def decode(mapper: Mapper[Any], notifications: Sequence[Notification]) -> list[L
                 LoggedEvent(notification.id, type(event).__qualname__, dict(vars(event)))
             )
     return decoded
+
+
+_DIRECTIONS = {member.value: member for member in Direction}
+_ROLES = {member.value: member for member in Role}
+
+
+def _tap_state(mapper: Mapper[Any], payload: bytes) -> dict[str, Any]:
+    """A stored Tap.Recorded state, as the transcoder would decode it, without its general walk
+    over every value (which was most of a catch-up's decoding time)."""
+    state: dict[str, Any] = orjson.loads(payload)
+    try:
+        for key in ("timestamp", "reader_time", "received_at"):
+            tagged = state[key]
+            if tagged["_type_"] != "datetime_iso":
+                raise TypeError(key)
+            state[key] = datetime.fromisoformat(tagged["_data_"])
+        tagged = state["direction"]
+        if tagged["_type_"] != "enum:Direction":
+            raise TypeError("direction")
+        state["direction"] = _DIRECTIONS[tagged["_data_"]]
+        actor = state["actor"]["_data_"]
+        state["actor"] = Actor(_ROLES[actor["role"]], actor["id"])
+    except (KeyError, TypeError):
+        return dict(mapper.transcoder.decode(payload))
+    return state
