@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from ledger.domain.taps import Direction
 from projections.decoding import LoggedEvent
 from projections.derive import TapFact
 from projections.registry import HANDLERS
@@ -28,6 +29,7 @@ KEY_FIELDS = {
 REQUEST_KINDS = ("ManualEntry", "Correction", "ApprovableRequest")
 CLOCK_SKEW = timedelta(minutes=5)
 EXCEPTION_FLAGS = ("unknown_card", "revoked_card", "unregistered_reader", "clock_skew")
+DIRECTION_VALUES = {member: member.value for member in Direction}  # faster than .value, per tap
 TAP_FACT_TYPES = (*["text"] * 6, "timestamptz", "timestamptz", "int8", "text")
 
 Batch = Sequence[LoggedEvent]
@@ -186,7 +188,7 @@ class LedgerProjection:
         )
         facts, exceptions, counted = [], [], []
         for position, s in taps:
-            direction = s["direction"].value
+            direction = DIRECTION_VALUES[s["direction"]]
             flags: list[str] = []
             site_id = _valid_at(reader_rows.get(s["reader_id"]), position)
             if site_id is None:
