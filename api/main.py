@@ -26,7 +26,7 @@ from api.projection_service import ProjectionService
 from api.reader_directory import ReaderDirectory
 from api.reading import ReadPool
 from api.replays import Replays
-from api.routers import api_v1
+from api.routers import PREFIX, ROUTERS
 from ledger.application import Ledger
 from ledger.settings import Settings, get_settings
 from projections.settlement.scheduler import start_scheduler
@@ -99,6 +99,7 @@ def create_app(
     problems.install(app)
     app.add_exception_handler(RequestValidationError, authenticate_first)
     app.add_middleware(BodySizeLimit, max_bytes=api_settings.max_body_bytes)
-    app.include_router(api_v1)
+    for router in ROUTERS:
+        app.include_router(router, prefix=PREFIX)
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     return app

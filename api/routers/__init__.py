@@ -20,7 +20,7 @@ from api.routers import (
     workers,
 )
 
-api_v1 = APIRouter(prefix="/v1")
-for module in (health, taps, businesses, workers, sites, readers, cards, manual_entries,
-               corrections, careers, attendance, inbox, audit):
-    api_v1.include_router(module.router)
+PREFIX = "/v1"
+ROUTERS: tuple[APIRouter, ...] = tuple(module.router for module in (
+    health, taps, businesses, workers, sites, readers, cards, manual_entries, corrections,
+    careers, attendance, inbox, audit))
