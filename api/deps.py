@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -12,14 +11,15 @@ from starlette.concurrency import run_in_threadpool
 from api import problems
 from api.audit_log import LOGGED_ROLES, AuditReadLog
 from api.config import ApiSettings
-from api.keys import KeyStore
+from api.keys import KeyStore, authenticate_with
 from api.problems import Unauthenticated
 from api.query_params import MinPosition
 from api.reader_directory import ReaderDirectory
-from api.reading import Reading, ReadPool, projection_position, wait_for_position
+from api.reading import ReadPool, Reads
 from api.replays import Replays
 from ledger.actors import Actor, Role
 from ledger.application import Ledger, require_role
+from projections.store import Tx
 
 bearer = HTTPBearer(
     auto_error=False, description="An API key from `ledger keys create`, sent as a bearer token"
@@ -53,11 +53,15 @@ ReadersDep = Annotated[ReaderDirectory, Depends(get_readers)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def current_actor(keys: KeyStoreDep, credentials: Credentials) -> Actor:
-    """The party the bearer token acts as; 401 for a missing, unknown or revoked token."""
+def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None:
         raise Unauthenticated("a bearer token is required (Authorization: Bearer <token>)")
-    actor = keys.authenticate(credentials.credentials)
+    return credentials.credentials
+
+
+def current_actor(keys: KeyStoreDep, credentials: Credentials) -> Actor:
+    """The party the bearer token acts as; 401 for a missing, unknown or revoked token."""
+    actor = keys.authenticate(bearer_token(credentials))
     if actor is None:
         raise Unauthenticated("the bearer token is unknown or revoked")
     return actor
@@ -73,41 +77,44 @@ def log_read(request: Request, actor: Actor) -> None:
         audit_reads.record(actor, request.method, request.url.path, request.url.query)
 
 
-def reading_as(*roles: Role) -> Callable[..., Iterator[Reading]]:
-    """A read transaction for one of `roles` (others: 403, whatever exists), after the read
-    models have reached `min_position`. An auditor's or admin's read is logged first."""
+def reads_as(*roles: Role) -> Any:
+    """A query route's reads (`Reads`) for one of `roles`. Its blocking work runs in one trip to
+    a worker thread, where, before anything is read and on the connection that will read, the
+    bearer token is checked against the keys as they are now (401 for a missing, unknown or
+    revoked one), then the role (403, whatever exists), then an auditor's or admin's read is
+    logged (no log, no answer); then the read models are waited for up to `min_position`."""
 
-    def reading(request: Request, actor: CurrentActor,
-                min_position: MinPosition = None) -> Iterator[Reading]:
-        require_role(actor, *roles)
-        log_read(request, actor)
+    async def reads(request: Request, credentials: Credentials,
+                    min_position: MinPosition = None) -> Reads:
+        token = bearer_token(credentials)  # none at all: 401 at once
+
+        def admit(tx: Tx) -> Actor:
+            actor = authenticate_with(tx, token)
+            if actor is None:
+                raise Unauthenticated("the bearer token is unknown or revoked")
+            require_role(actor, *roles)
+            log_read(request, actor)
+            return actor
+
         state = request.app.state
-        pool: ReadPool = state.read_pool
         settings: ApiSettings = state.api_settings
-        with pool.store() as store:
-            if min_position is not None:
-                wait_for_position(state.ledger, store, min_position, settings.read_wait_seconds)
-            with store.read() as tx:
-                yield Reading(actor, tx, projection_position(tx))
+        return Reads(admit, state.read_pool, state.ledger, min_position,
+                     settings.read_wait_seconds)
 
-    return reading
-
-
-def _reads(*roles: Role) -> Any:
-    return Depends(reading_as(*roles), scope="function")  # the connection goes back at once
+    return Depends(reads)
 
 
 AUDITORS = (Role.AUDITOR, Role.ADMIN)
 # A worker's records: the worker, their employers, primes of their sites (each scoped).
-WorkerReading = Annotated[Reading, _reads(Role.WORKER, Role.EMPLOYER, Role.PRIME_CONTRACTOR,
-                                          *AUDITORS)]
+WorkerReads = Annotated[Reads, reads_as(Role.WORKER, Role.EMPLOYER, Role.PRIME_CONTRACTOR,
+                                        *AUDITORS)]
 # A level judgment reads the whole career, which a prime may not see.
-LevelReading = Annotated[Reading, _reads(Role.WORKER, Role.EMPLOYER, *AUDITORS)]
+LevelReads = Annotated[Reads, reads_as(Role.WORKER, Role.EMPLOYER, *AUDITORS)]
 # A site's rows: its prime, the subcontractors on it (their own tiers and below).
-SiteReading = Annotated[Reading, _reads(Role.PRIME_CONTRACTOR, Role.EMPLOYER, *AUDITORS)]
+SiteReads = Annotated[Reads, reads_as(Role.PRIME_CONTRACTOR, Role.EMPLOYER, *AUDITORS)]
 # The prime's own business: its inbox, its sites' tap exceptions.
-PrimeReading = Annotated[Reading, _reads(Role.PRIME_CONTRACTOR, *AUDITORS)]
-AuditorReading = Annotated[Reading, _reads(*AUDITORS)]
+PrimeReads = Annotated[Reads, reads_as(Role.PRIME_CONTRACTOR, *AUDITORS)]
+AuditorReads = Annotated[Reads, reads_as(*AUDITORS)]
 
 
 def auditor(request: Request, actor: CurrentActor) -> Actor:

@@ -26,6 +26,7 @@ from ledger.actors import Actor, Role
 from ledger.errors import InvalidState, InvalidValue, UnknownReference
 from ledger.ids import BusinessId, ReaderId, TechnicianId
 from ledger.settings import Settings
+from projections.store import Tx
 
 TOKEN_PREFIX = "ldg"
 KEY_ROLES = tuple(r for r in Role if r is not Role.SYSTEM)  # scheduled jobs run in-process
@@ -36,6 +37,8 @@ SUBJECT_TYPES: dict[Role, type[str]] = {
 # Compared against when a token names no stored key, so a miss costs what a hit does.
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
 _COLUMNS = "key_id, role, subject_id, created_at, revoked_at"
+_ACTIVE_KEY = ("SELECT token_hash, role, subject_id FROM api_keys "
+               "WHERE key_id = %s AND revoked_at IS NULL")
 
 
 @dataclass(frozen=True)
@@ -167,15 +170,25 @@ class KeyStore:
     def authenticate(self, token: str) -> Actor | None:
         """The acting party of a valid, unrevoked token; None for anything else."""
         parts = split_token(token)
-        key_id, secret = parts if parts else ("", token)
-        rows = self._execute(
-            "SELECT token_hash, role, subject_id FROM api_keys "
-            "WHERE key_id = %s AND revoked_at IS NULL", (key_id,),
-        ) if parts else []
-        stored = rows[0][0] if rows else _DUMMY_HASH
-        if not hmac.compare_digest(stored, hash_secret(secret)) or not rows:
-            return None
-        return Actor(Role(rows[0][1]), rows[0][2])
+        rows = self._execute(_ACTIVE_KEY, (parts[0],)) if parts else []
+        return _actor(rows, parts[1] if parts else token)
+
+
+def authenticate_with(tx: Tx, token: str) -> Actor | None:
+    """`KeyStore.authenticate` in a read transaction on the ledger's database (the API's reads
+    check the token on the connection they read with)."""
+    parts = split_token(token)
+    rows = tx.execute(_ACTIVE_KEY, [parts[0]]) if parts else []
+    return _actor(rows, parts[1] if parts else token)
+
+
+def _actor(rows: Sequence[tuple[Any, ...]], secret: str) -> Actor | None:
+    """The party of the key row found for a token, if the token's secret is the key's; the
+    hashes are compared even when no row was found, so a miss costs what a hit does."""
+    stored = rows[0][0] if rows else _DUMMY_HASH
+    if not hmac.compare_digest(stored, hash_secret(secret)) or not rows:
+        return None
+    return Actor(Role(rows[0][1]), rows[0][2])
 
 
 def _key(row: tuple[Any, ...]) -> ApiKey:

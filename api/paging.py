@@ -86,12 +86,26 @@ def decode(cursor: str, query: str) -> Key:
     return tuple(key)
 
 
-async def page_of(
+@dataclass(frozen=True)
+class Paging:
+    """A list request's `limit` and `cursor` as sent. `page()` decodes the cursor (422 if it is
+    not one of this query's), which a query route does in its reads, once the caller's token and
+    role have been checked, before anything else."""
+
+    limit: int
+    cursor: str | None
+    query: str
+
+    def page(self) -> Page:
+        return Page(self.limit, decode(self.cursor, self.query) if self.cursor else None,
+                    self.query)
+
+
+async def paging_of(
     request: Request, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
-) -> Page:
+) -> Paging:
     """The page a list request asks for (async: no I/O, so no trip through the thread pool)."""
-    query = fingerprint(request)
-    return Page(limit, decode(cursor, query) if cursor else None, query)
+    return Paging(limit, cursor, fingerprint(request))
 
 
-PageDep = Annotated[Page, Depends(page_of)]
+PageDep = Annotated[Paging, Depends(paging_of)]

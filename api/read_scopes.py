@@ -11,7 +11,7 @@
 
 Whatever a party may not read is answered exactly like something absent (`hidden`: the 404 of an
 unregistered worker or site), so a refusal never tells whether it exists. Roles that may never
-read a kind of thing are refused before anything is looked up (403, `Reading` dependencies).
+read a kind of thing are refused before anything is looked up (403, `Reads` dependencies).
 """
 
 from __future__ import annotations

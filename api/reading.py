@@ -1,10 +1,12 @@
 """Reading the read models: a pool of read-model connections, read-your-writes, and the read
 transaction a query route runs in.
 
-A route names what it reads with `Reading` (the acting party, one read transaction, the position
-the read models had reached). Before the transaction opens, the route's `min_position` is waited
-for (bounded): a write answers its log position, and a query given that position shows the write
-or answers 503 saying the projection is behind.
+A query route is async and names its reads in its signature (`Reads`, from `api.deps`); its
+blocking work is one function of a `Reading` (the acting party, one read transaction, the
+position the read models had reached), run in one trip to a worker thread. Before the
+transaction opens, the route's `min_position` is waited for (bounded): a write answers its log
+position, and a query given that position shows the write or answers 503 saying the projection
+is behind.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from __future__ import annotations
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 import psycopg
+from starlette.concurrency import run_in_threadpool
 
 from api.problems import ProjectionBehind, Unavailable
 from ledger import clock
@@ -28,6 +32,7 @@ from projections.projector import LedgerProjection
 from projections.runner import ProjectionRunner
 from projections.store import ReadStore, Tx
 
+T = TypeVar("T")
 BROKEN_CONNECTION = (psycopg.OperationalError, psycopg.InterfaceError, sqlite3.OperationalError)
 
 
@@ -52,7 +57,7 @@ class ReadPool:
             try:
                 store = self._idle.get_nowait()
             except queue.Empty:
-                store = ReadStore(self.settings)
+                store = ReadStore(self.settings, read_only=True)
             try:
                 yield store
             except BROKEN_CONNECTION:
@@ -99,7 +104,36 @@ class Reading:
 
     actor: Actor
     tx: Tx
-    position: int  # the read models' position in this transaction's snapshot
+    position: int  # the read models' position when the transaction began
+
+
+class Reads:
+    """A query route's reads: `await reads.run(work)` runs ``work(reading)`` in a worker thread,
+    one trip for all of a route's blocking work, on a pooled read-model connection. There,
+    `admit` first says who asks, on that connection (the token checked, the role, the read
+    logged, or the request refused); then the read models are waited for up to `min_position`
+    (read-your-writes), and `work` reads in one read transaction."""
+
+    def __init__(self, admit: Callable[[Tx], Actor], pool: ReadPool, ledger: Ledger,
+                 min_position: int | None, wait_seconds: float) -> None:
+        self.admit = admit
+        self.pool = pool
+        self.ledger = ledger
+        self.min_position = min_position
+        self.wait_seconds = wait_seconds
+
+    async def run(self, work: Callable[[Reading], T]) -> T:
+        return await run_in_threadpool(self.run_here, work)
+
+    def run_here(self, work: Callable[[Reading], T]) -> T:
+        """`run` in the calling thread."""
+        with self.pool.store() as store:
+            with store.read() as tx:
+                actor = self.admit(tx)
+            if self.min_position is not None:
+                wait_for_position(self.ledger, store, self.min_position, self.wait_seconds)
+            with store.read() as tx:
+                return work(Reading(actor, tx, projection_position(tx)))
 
 
 @dataclass(frozen=True)

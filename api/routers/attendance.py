@@ -16,12 +16,13 @@ from datetime import timedelta
 from fastapi import APIRouter, Response
 
 from api.csv_export import CSV_RESPONSE, csv_response
-from api.deps import PrimeReading, SiteReading
+from api.deps import PrimeReads, SiteReads
 from api.openapi import AUTHENTICATED, problems
-from api.paging import Key, PageDep
+from api.paging import Key, Page, PageDep
 from api.problems import hidden
 from api.query_params import DateFrom, DateTo, Month, WorkDate, check_range
 from api.read_scopes import SiteScope, site_scope
+from api.reading import Reading
 from api.schemas.careers import KentaikyoLinePublic
 from api.schemas.common import SiteIdPath
 from api.schemas.sites_read import (
@@ -56,7 +57,7 @@ def attendance_key(row: Attendance) -> Key:
 
 
 def attendance_page(
-    scope: SiteScope, rows: Iterable[Attendance], page: PageDep, position: int
+    scope: SiteScope, rows: Iterable[Attendance], page: Page, position: int
 ) -> AttendanceList:
     visible = [row for row in rows if scope.shows(row.employer_business_id)]
     items, next_cursor = page.take(visible, attendance_key)
@@ -66,66 +67,95 @@ def attendance_page(
 
 
 @router.get("/{site_id}/attendance", responses=READS)
-def get_site_attendance(
-    site_id: SiteIdPath, work_date: WorkDate, read: SiteReading, page: PageDep
+async def get_site_attendance(
+    site_id: SiteIdPath, work_date: WorkDate, reads: SiteReads, paging: PageDep
 ) -> AttendanceList:
     """出面: who was on the site on a day (counted and pending records), by worker."""
-    scope = site_scope(read.tx, read.actor, site_id)
-    day = site_attendance(read.tx, site_id, work_date)
-    return attendance_page(scope, day.rows, page, read.position)
+
+    def listed(read: Reading) -> AttendanceList:
+        page = paging.page()
+        scope = site_scope(read.tx, read.actor, site_id)
+        day = site_attendance(read.tx, site_id, work_date)
+        return attendance_page(scope, day.rows, page, read.position)
+
+    return await reads.run(listed)
 
 
 @router.get("/{site_id}/on-site-now", responses=READS)
-def list_on_site_now(site_id: SiteIdPath, read: SiteReading, page: PageDep) -> AttendanceList:
+async def list_on_site_now(
+    site_id: SiteIdPath, reads: SiteReads, paging: PageDep
+) -> AttendanceList:
     """Who is on the site now: an entry and no exit yet (an overnight shift included)."""
-    scope = site_scope(read.tx, read.actor, site_id)
-    return attendance_page(scope, on_site_now(read.tx, site_id), page, read.position)
+
+    def listed(read: Reading) -> AttendanceList:
+        page = paging.page()
+        scope = site_scope(read.tx, read.actor, site_id)
+        return attendance_page(scope, on_site_now(read.tx, site_id), page, read.position)
+
+    return await reads.run(listed)
 
 
 @router.get("/{site_id}/missing-exits", responses=READS)
-def list_missing_exits(
-    site_id: SiteIdPath, date_from: DateFrom, date_to: DateTo, read: SiteReading, page: PageDep
+async def list_missing_exits(
+    site_id: SiteIdPath, date_from: DateFrom, date_to: DateTo, reads: SiteReads, paging: PageDep
 ) -> AttendanceList:
     """Past days' records with an entry and no exit, that no exit can close any more."""
-    check_range(date_from, date_to)
-    scope = site_scope(read.tx, read.actor, site_id)
-    rows = missing_exits(read.tx, site_id, date_from, date_to)
-    return attendance_page(scope, rows, page, read.position)
+
+    def listed(read: Reading) -> AttendanceList:
+        page = paging.page()
+        check_range(date_from, date_to)
+        scope = site_scope(read.tx, read.actor, site_id)
+        rows = missing_exits(read.tx, site_id, date_from, date_to)
+        return attendance_page(scope, rows, page, read.position)
+
+    return await reads.run(listed)
 
 
 @router.get("/{site_id}/exceptions", responses=READS)
-def list_site_exceptions(
-    site_id: SiteIdPath, date_from: DateFrom, date_to: DateTo, read: PrimeReading, page: PageDep
+async def list_site_exceptions(
+    site_id: SiteIdPath, date_from: DateFrom, date_to: DateTo, reads: PrimeReads, paging: PageDep
 ) -> TapExceptionList:
     """Taps to resolve (unknown or revoked card, clock skew), for the site's prime only."""
-    check_range(date_from, date_to)
-    if site_scope(read.tx, read.actor, site_id).employers is not None:
-        raise hidden("site_id", site_id)  # a subcontractor's prime key: not its site's taps
-    rows = site_exceptions(read.tx, site_id, date_from, date_to)
-    items, next_cursor = page.take(rows, lambda e: (e.reader_time.timestamp(), e.position))
-    findings = [] if page.after is not None else findings_in(read.tx, site_id, date_from, date_to)
-    return TapExceptionList(items=[TapExceptionPublic.model_validate(e) for e in items],
-                            day_close_findings=[DayCloseFindingPublic.model_validate(f)
-                                                for f in findings],
-                            next_cursor=next_cursor, projection_position=read.position)
+
+    def listed(read: Reading) -> TapExceptionList:
+        page = paging.page()
+        check_range(date_from, date_to)
+        if site_scope(read.tx, read.actor, site_id).employers is not None:
+            raise hidden("site_id", site_id)  # a subcontractor's prime key: not its site's taps
+        rows = site_exceptions(read.tx, site_id, date_from, date_to)
+        items, next_cursor = page.take(rows, lambda e: (e.reader_time.timestamp(), e.position))
+        findings = ([] if page.after is not None
+                    else findings_in(read.tx, site_id, date_from, date_to))
+        return TapExceptionList(items=[TapExceptionPublic.model_validate(e) for e in items],
+                                day_close_findings=[DayCloseFindingPublic.model_validate(f)
+                                                    for f in findings],
+                                next_cursor=next_cursor, projection_position=read.position)
+
+    return await reads.run(listed)
 
 
 @router.get("/{site_id}/kentaikyo", responses=READS)
-def get_site_kentaikyo(
-    site_id: SiteIdPath, month: Month, read: SiteReading, page: PageDep
+async def get_site_kentaikyo(
+    site_id: SiteIdPath, month: Month, reads: SiteReads, paging: PageDep
 ) -> SiteKentaikyoList:
     """建退共 for the site's month: days and points per worker, subcontractors' included."""
-    scope = site_scope(read.tx, read.actor, site_id)
-    settled = kentaikyo_month(read.tx, month, only_sites_of_prime=scope.prime_business_id)
-    lines = site_lines(settled.lines, scope)
-    totals = employer_totals(lines)
-    items, next_cursor = page.take(lines, lambda x: (x.technician_id, x.employer_business_id or ""))
-    return SiteKentaikyoList(
-        site_id=site_id, prime_business_id=scope.prime_business_id, month=settled.month,
-        due_on=settled.due_on, eligible_days=sum(t.eligible_days for t in totals),
-        points_yen=sum(t.points_yen for t in totals), by_employer=totals,
-        items=[KentaikyoLinePublic.model_validate(line) for line in items],
-        next_cursor=next_cursor, projection_position=read.position)
+
+    def settle(read: Reading) -> SiteKentaikyoList:
+        page = paging.page()
+        scope = site_scope(read.tx, read.actor, site_id)
+        settled = kentaikyo_month(read.tx, month, only_sites_of_prime=scope.prime_business_id)
+        lines = site_lines(settled.lines, scope)
+        totals = employer_totals(lines)
+        items, next_cursor = page.take(
+            lines, lambda x: (x.technician_id, x.employer_business_id or ""))
+        return SiteKentaikyoList(
+            site_id=site_id, prime_business_id=scope.prime_business_id, month=settled.month,
+            due_on=settled.due_on, eligible_days=sum(t.eligible_days for t in totals),
+            points_yen=sum(t.points_yen for t in totals), by_employer=totals,
+            items=[KentaikyoLinePublic.model_validate(line) for line in items],
+            next_cursor=next_cursor, projection_position=read.position)
+
+    return await reads.run(settle)
 
 
 def site_lines(lines: Iterable[KentaikyoLine], scope: SiteScope) -> list[KentaikyoLine]:
@@ -151,14 +181,18 @@ def employer_totals(lines: Iterable[KentaikyoLine]) -> list[EmployerTotal]:
 
 @router.get("/{site_id}/records.csv", response_class=Response,
             responses={**CSV_RESPONSE, **READS})
-def download_site_month(site_id: SiteIdPath, month: Month, read: SiteReading) -> Response:
+async def download_site_month(site_id: SiteIdPath, month: Month, reads: SiteReads) -> Response:
     """A month of the site's records (出面, counted and pending) as CSV for Excel."""
-    scope = site_scope(read.tx, read.actor, site_id)
-    first, last = month_bounds(month)
-    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
-    rows = [[r.work_date, r.technician_id, r.worker_name, r.employer_business_id,
-             r.employer_name, r.tier, r.parent_business_id, r.trade, r.position, r.first_entry,
-             r.last_exit, r.minutes_on_site, r.status, r.source, r.flags]
-            for day in days for r in site_attendance(read.tx, site_id, day).rows
-            if scope.shows(r.employer_business_id)]
-    return csv_response(CSV_COLUMNS, rows, f"site-{site_id}-{month}.csv")
+
+    def download(read: Reading) -> Response:
+        scope = site_scope(read.tx, read.actor, site_id)
+        first, last = month_bounds(month)
+        days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+        rows = [[r.work_date, r.technician_id, r.worker_name, r.employer_business_id,
+                 r.employer_name, r.tier, r.parent_business_id, r.trade, r.position,
+                 r.first_entry, r.last_exit, r.minutes_on_site, r.status, r.source, r.flags]
+                for day in days for r in site_attendance(read.tx, site_id, day).rows
+                if scope.shows(r.employer_business_id)]
+        return csv_response(CSV_COLUMNS, rows, f"site-{site_id}-{month}.csv")
+
+    return await reads.run(download)

@@ -9,12 +9,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import Auditor, AuditorReading, LedgerDep, ReplaysDep, WorkerReading
+from api.deps import Auditor, AuditorReads, LedgerDep, ReplaysDep, WorkerReads
 from api.openapi import AUTHENTICATED, problems
 from api.paging import Key, PageDep, check_comparable
 from api.query_params import FIRST_DAY, LAST_DAY, MAX_POSITION, check_range
 from api.read_scopes import worker_scope
-from api.reading import projection_position
+from api.reading import Reading, projection_position
 from api.schemas.audit import AuditEntryList, AuditEntryPublic, ReplayCreate, ReplayPublic
 from api.schemas.careers import CareerSummaryPublic
 from api.schemas.common import SiteIdPath, TechnicianIdPath
@@ -29,21 +29,26 @@ After = Annotated[int, Query(ge=0, le=MAX_POSITION, description="Start after thi
 
 @router.get("/work-records/{technician_id}/{site_id}/{work_date}/events",
             responses=problems(404))
-def list_record_events(
+async def list_record_events(
     technician_id: TechnicianIdPath, site_id: SiteIdPath, work_date: WorkDatePath,
-    read: WorkerReading, ledger: LedgerDep, page: PageDep,
+    reads: WorkerReads, ledger: LedgerDep, paging: PageDep,
 ) -> AuditEntryList:
     """Why a record says what it says: the events behind it, with actor, time and reason."""
-    scope = worker_scope(read.tx, read.actor, technician_id)
-    records = career_records(read.tx, technician_id, work_date, work_date, **scope.kwargs())
-    if not any(record.site_id == site_id for record in records):
-        raise UnknownReference("work_record", "work_record.exists",
-                               f"{technician_id} has no record at {site_id} on {work_date}")
-    entries = audit_work_record(ledger, read.tx, technician_id, site_id, work_date)
-    items, next_cursor = page.take(entries, lambda e: (e.position,))
-    return AuditEntryList(items=[AuditEntryPublic.model_validate(e) for e in items],
-                          next_cursor=next_cursor, projection_position=read.position,
-                          log_position=ledger.log_position())
+
+    def listed(read: Reading) -> AuditEntryList:
+        page = paging.page()
+        scope = worker_scope(read.tx, read.actor, technician_id)
+        records = career_records(read.tx, technician_id, work_date, work_date, **scope.kwargs())
+        if not any(record.site_id == site_id for record in records):
+            raise UnknownReference("work_record", "work_record.exists",
+                                   f"{technician_id} has no record at {site_id} on {work_date}")
+        entries = audit_work_record(ledger, read.tx, technician_id, site_id, work_date)
+        items, next_cursor = page.take(entries, lambda e: (e.position,))
+        return AuditEntryList(items=[AuditEntryPublic.model_validate(e) for e in items],
+                              next_cursor=next_cursor, projection_position=read.position,
+                              log_position=ledger.log_position())
+
+    return await reads.run(listed)
 
 
 def log_cursor(after: Key) -> int:
@@ -55,18 +60,23 @@ def log_cursor(after: Key) -> int:
 
 
 @router.get("/events")
-def list_events(
-    read: AuditorReading, ledger: LedgerDep, page: PageDep, after: After = 0
+async def list_events(
+    reads: AuditorReads, ledger: LedgerDep, paging: PageDep, after: After = 0
 ) -> AuditEntryList:
     """The global log after a position, in recorded order (auditors, admins)."""
-    start = max(after, log_cursor(page.after)) if page.after else after
-    entries = events_after(ledger, start, page.limit)
-    head = ledger.log_position()
-    more = len(entries) == page.limit and entries[-1].position < head
-    return AuditEntryList(
-        items=[AuditEntryPublic.model_validate(e) for e in entries],
-        next_cursor=page.cursor_after((entries[-1].position,)) if more else None,
-        projection_position=read.position, log_position=head)
+
+    def listed(read: Reading) -> AuditEntryList:
+        page = paging.page()
+        start = max(after, log_cursor(page.after)) if page.after else after
+        entries = events_after(ledger, start, page.limit)
+        head = ledger.log_position()
+        more = len(entries) == page.limit and entries[-1].position < head
+        return AuditEntryList(
+            items=[AuditEntryPublic.model_validate(e) for e in entries],
+            next_cursor=page.cursor_after((entries[-1].position,)) if more else None,
+            projection_position=read.position, log_position=head)
+
+    return await reads.run(listed)
 
 
 @router.post("/replays", responses=problems(404))

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import PrimeReading
+from api.deps import PrimeReads
 from api.openapi import AUTHENTICATED, problems
 from api.paging import PageDep
 from api.query_params import SiteFilter
 from api.read_scopes import prime_scope
+from api.reading import Reading
 from api.schemas.common import BusinessIdPath
 from api.schemas.sites_read import InboxList, PendingRequestPublic
 from projections.queries import prime_inbox
@@ -19,14 +20,19 @@ ALL_PENDING = 1_000_000  # decisions close a month after the work month: the inb
 
 
 @router.get("/{business_id}/inbox", responses=problems(404))
-def list_inbox(
-    business_id: BusinessIdPath, read: PrimeReading, page: PageDep, site_id: SiteFilter = None
+async def list_inbox(
+    business_id: BusinessIdPath, reads: PrimeReads, paging: PageDep, site_id: SiteFilter = None
 ) -> InboxList:
     """承認待ち: requests awaiting the prime's decision (the prime; auditors, admins)."""
-    prime = prime_scope(read.tx, read.actor, business_id)
-    pending = prime_inbox(read.tx, prime, site_id, limit=ALL_PENDING)
-    items, next_cursor = page.take(
-        pending, lambda r: (r.requested_at.timestamp(), r.request_id))
-    return InboxList(business_id=prime, items=[PendingRequestPublic.model_validate(r)
-                                               for r in items],
-                     next_cursor=next_cursor, projection_position=read.position)
+
+    def listed(read: Reading) -> InboxList:
+        page = paging.page()
+        prime = prime_scope(read.tx, read.actor, business_id)
+        pending = prime_inbox(read.tx, prime, site_id, limit=ALL_PENDING)
+        items, next_cursor = page.take(
+            pending, lambda r: (r.requested_at.timestamp(), r.request_id))
+        return InboxList(business_id=prime, items=[PendingRequestPublic.model_validate(r)
+                                                   for r in items],
+                         next_cursor=next_cursor, projection_position=read.position)
+
+    return await reads.run(listed)

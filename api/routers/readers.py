@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from api.deps import AuditorReading, CurrentActor, LedgerDep, ReadersDep
+from api.deps import AuditorReads, CurrentActor, LedgerDep, ReadersDep
 from api.openapi import AUTHENTICATED, problems
 from api.paging import PageDep
 from api.privacy import visible_reader, visible_site
 from api.query_params import DateFrom, DateTo, check_range
+from api.reading import Reading
 from api.schemas.common import ReaderIdPath, Receipt
 from api.schemas.readers import ReaderCreate, ReaderPublic, ReaderRetire
 from api.schemas.sites_read import UnregisteredReaderList, UnregisteredReaderPublic
@@ -46,13 +47,18 @@ def retire_reader(
 
 
 @router.get("/unregistered")
-def list_unregistered_readers(
-    date_from: DateFrom, date_to: DateTo, read: AuditorReading, page: PageDep
+async def list_unregistered_readers(
+    date_from: DateFrom, date_to: DateTo, reads: AuditorReads, paging: PageDep
 ) -> UnregisteredReaderList:
     """Readers that sent taps while registered to no site, with those taps (auditors, admins)."""
-    check_range(date_from, date_to)
-    found = unregistered_readers(read.tx, date_from, date_to)
-    items, next_cursor = page.take(found, lambda r: (r.reader_id,))
-    return UnregisteredReaderList(
-        items=[UnregisteredReaderPublic.model_validate(r) for r in items],
-        next_cursor=next_cursor, projection_position=read.position)
+
+    def listed(read: Reading) -> UnregisteredReaderList:
+        page = paging.page()
+        check_range(date_from, date_to)
+        found = unregistered_readers(read.tx, date_from, date_to)
+        items, next_cursor = page.take(found, lambda r: (r.reader_id,))
+        return UnregisteredReaderList(
+            items=[UnregisteredReaderPublic.model_validate(r) for r in items],
+            next_cursor=next_cursor, projection_position=read.position)
+
+    return await reads.run(listed)

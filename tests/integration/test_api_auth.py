@@ -136,3 +136,56 @@ def test_keys_create_refuses_a_subject_that_does_not_fit_the_role(
     assert result.exit_code == 2, result.output
     assert "refused" in result.output
     assert not TOKEN.search(result.output)
+
+
+# -- reads: the token is checked in the read's own trip, on the connection that reads ----------
+def career_of(world_worker: str, **query: str) -> str:
+    params = {"date_from": "2025-06-01", "date_to": "2025-06-30", **query}
+    return f"/v1/workers/{world_worker}/records?" + "&".join(f"{k}={v}" for k, v in params.items())
+
+
+@pytest.mark.parametrize("headers", [
+    {}, {"Authorization": "Bearer"}, {"Authorization": "Basic b3BzOnNlY3JldA=="},
+    {"Authorization": "Bearer not-a-token"}, {"Authorization": "Bearer ldg_0123456789abcdef_x"},
+], ids=["none", "empty", "basic", "garbage", "unknown-key"])
+def test_a_read_without_a_usable_token_is_401(api: Api, headers: dict[str, str]) -> None:
+    world = build_world(api.ledger, 1)
+    for path in (career_of(world.worker), f"/v1/workers/{world.worker}/career"
+                 "?date_from=2025-06-01&date_to=2025-06-30"):
+        response = api.client.get(path, headers=headers)
+        assert response.status_code == 401, response.text
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert response.headers["content-type"] == PROBLEM_JSON
+
+
+def test_a_revoked_key_reads_nothing_from_the_next_request(api: Api) -> None:
+    world = build_world(api.ledger, 1)
+    issued = api.keys.create(Role.WORKER, world.worker)
+    headers = {"Authorization": f"Bearer {issued.token}"}
+    position = str(api.ledger.log_position())
+    read = api.client.get(career_of(world.worker, min_position=position), headers=headers)
+    assert read.status_code == 200, read.text
+    api.keys.revoke(issued.key.key_id)
+    refused = api.client.get(career_of(world.worker), headers=headers)
+    assert refused.status_code == 401, refused.text
+    assert refused.json()["type"] == "urn:ccus-ledger:problem:unauthenticated"
+
+
+def test_a_read_checks_the_token_then_the_role_then_the_parameters(api: Api) -> None:
+    """401 before 403 before 422, whatever else is wrong with the request: a bad cursor, dates
+    in the wrong order, a position past the log's head, a worker that is not the caller."""
+    world = build_world(api.ledger, 1)
+    worker = Actor(Role.WORKER, world.worker)
+    wrong = {"cursor": "bm90LWEtY3Vyc29y"}, {"date_from": "2025-07-01"}, {"min_position": "999999"}
+    revoked = api.keys.create(Role.WORKER, world.worker)
+    api.keys.revoke(revoked.key.key_id)
+    for query in wrong:
+        path = career_of(world.worker, **query)
+        for token in (None, "ldg_0123456789abcdef_x", revoked.token, api.token(worker)[:-2]):
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            assert api.client.get(path, headers=headers).status_code == 401, (query, token)
+        reader = api.request("GET", path, Actor(Role.READER, world.reader))
+        assert reader.status_code == 403, (query, reader.text)
+        assert api.request("GET", path, worker).status_code == 422, query
+        other = api.request("GET", career_of(world.other_worker, **query), worker)
+        assert other.status_code == 422, query  # the parameters first, then whose records

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from api.config import ApiSettings
 from api.main import create_app
+from api.reading import ReadPool
 from ledger import clock
 from ledger.actors import Actor, Role
 from ledger.application import Ledger
@@ -216,3 +217,24 @@ def test_a_csv_cell_that_excel_would_run_as_a_formula_is_quoted(api: Api, world:
                            f"{entry.json()['position']}", me)
     contents = [row["作業内容"] for row in csv_rows(response) if row["就業日"] == "2025-06-18"]
     assert contents == ['\'=HYPERLINK("http://example.invalid","x")']
+
+
+def test_the_apis_read_connections_refuse_writes_and_see_each_commit(settings: Settings) -> None:
+    """The API's query connections (`ReadStore(read_only=True)`): a write is refused; a read on
+    a connection that read before sees what was committed since."""
+    insert = "INSERT INTO {businesses} (business_id, name, positions) VALUES ('1', 'x', '[]')"
+    pool = ReadPool(settings, 1, 5.0)
+    writer = ReadStore(settings)
+    try:
+        with pool.store() as store:
+            with pytest.raises((psycopg.Error, sqlite3.Error)), store.read() as tx:
+                tx.execute(insert)
+            with store.read() as tx:
+                assert tx.execute("SELECT count(*) FROM {businesses}") == [(0,)]
+        with writer.transaction() as tx:
+            tx.execute(insert)
+        with pool.store() as store, store.read() as tx:  # the same connection, lent again
+            assert tx.execute("SELECT business_id FROM {businesses}") == [("1",)]
+    finally:
+        writer.close()
+        pool.close()
