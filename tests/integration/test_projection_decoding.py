@@ -46,3 +46,12 @@ def test_a_tap_of_another_shape_goes_through_the_general_walk(ledger: Ledger) ->
     state = decoding._tap_state(ledger.mapper, orjson.dumps(stored))
     assert state == {"timestamp": datetime(2025, 6, 2, 8, tzinfo=JST), "tap_id": "GATE-1:1",
                      "reader_time": "not tagged"}
+
+
+def test_the_log_read_after_a_position_is_the_librarys(ledger: Ledger, now: Any) -> None:
+    register_world(ledger)
+    library_select = type(ledger.recorder).__mro__[1].select_notifications  # the library's own
+    ours = ledger.recorder.select_notifications(start=2, limit=5, inclusive_of_start=False)
+    theirs = library_select(ledger.recorder, start=2, limit=5, inclusive_of_start=False)
+    assert [n.id for n in ours] == [3, 4, 5, 6, 7]
+    assert ours == theirs
