@@ -134,9 +134,9 @@ class Tx:
 
 class ReadStore:
     """The read models on one connection. A `read_only` store (the API's query connections)
-    refuses writes; on PostgreSQL its reads run their statements without BEGIN … COMMIT, each
-    seeing what was committed when it started, as each statement of a READ COMMITTED
-    transaction does: two round trips fewer a read."""
+    refuses writes; on PostgreSQL its reads run their statements in autocommit, each seeing what
+    was committed when it started, as each statement of a READ COMMITTED transaction does: no
+    BEGIN, SET TRANSACTION READ ONLY and COMMIT round trips around a read."""
 
     def __init__(self, settings: Settings, suffix: str = "", read_only: bool = False) -> None:
         self.settings = settings
