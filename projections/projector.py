@@ -14,7 +14,7 @@ from projections.decoding import LoggedEvent
 from projections.derive import TapFact
 from projections.registry import HANDLERS
 from projections.store import Tx
-from projections.work_records import NOT_COUNTED_FLAGS, Pair, WorkRecords
+from projections.work_records import Pair, WorkRecords, counts
 
 # Aggregates whose later events carry only the aggregate's UUID: the projection remembers the
 # natural key from the created event and gives it back to the handlers.
@@ -235,7 +235,7 @@ class LedgerProjection:
             if site_id is not None and technician_id is not None:
                 fact = TapFact(s["tap_id"], s["reader_time"], direction, position, tuple(flags))
                 affected[(technician_id, site_id)].add(fact.jst_day)
-                if not flags or not NOT_COUNTED_FLAGS.intersection(flags):
+                if counts(flags):
                     counted.append((technician_id, site_id, fact))
         # Each Tap.Recorded event is projected once (tracking commits with the rows), so these
         # are plain appends.

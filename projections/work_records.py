@@ -13,7 +13,7 @@ failed batch or a swapped-in rebuild makes them be read again.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -27,6 +27,13 @@ from projections.store import Tx, as_date, as_datetime, sqlite_value
 
 # Taps with these flags are kept for the exceptions list but make no record.
 NOT_COUNTED_FLAGS = frozenset({"unknown_card", "revoked_card", "unregistered_reader"})
+
+
+def counts(flags: Sequence[str]) -> bool:
+    """Whether a tap with these flags makes a work record."""
+    return not flags or not NOT_COUNTED_FLAGS.intersection(flags)
+
+
 # The days either side of a touched date whose taps can decide its record (an overnight shift).
 WINDOW = timedelta(days=3)
 TRIM_SLACK = timedelta(days=7)  # kept days before a window, dropped a week at a time
@@ -149,10 +156,13 @@ class WorkRecords:
         this batch appended; ``changed_workers`` had requests, roster or employments change."""
         for technician_id in changed_workers:
             self._facts.pop(technician_id, None)
-        windows: dict[str, tuple[date, date]] = {}
+        windows: dict[str, tuple[date, date]] = {}  # per worker, over all their sites
         for (technician_id, _), dates in affected.items():
-            low, high = windows.get(technician_id, (max(dates), min(dates)))
-            windows[technician_id] = (min(low, min(dates) - WINDOW), max(high, max(dates) + WINDOW))
+            low, high = min(dates) - WINDOW, max(dates) + WINDOW
+            if technician_id in windows:  # another of the worker's sites
+                other_low, other_high = windows[technician_id]
+                low, high = min(low, other_low), max(high, other_high)
+            windows[technician_id] = (low, high)
         self._gather(tx, windows, new_taps)
         changed: list[tuple[str, str, date]] = []
         rows: list[list[Any]] = []
@@ -170,15 +180,14 @@ class WorkRecords:
                     continue  # built from these very taps: most neighbouring days did not change
                 facts.built_from[key] = positions
                 row = _record_row(technician_id, site_id, work_date, day, facts)
-                stored = facts.stored.get(key)
-                if row is not None and stored is not None and _as_stored(row, tx.sqlite) == stored:
-                    continue
+                stored = facts.stored.pop(key, None)
+                if row is not None:
+                    facts.stored[key] = _as_stored(row, tx.sqlite)
+                    if facts.stored[key] == stored:
+                        continue
+                    rows.append(row)
                 if stored is not None:
                     changed.append((technician_id, site_id, work_date))
-                    del facts.stored[key]
-                if row is not None:
-                    rows.append(row)
-                    facts.stored[key] = _as_stored(row, tx.sqlite)
         tx.delete_keys("work_records", RECORD_COLUMNS[:3], ("text", "text", "date"), changed)
         tx.append_rows("work_records", RECORD_COLUMNS, rows, RECORD_TYPES)
         self._facts = {t: facts for t, facts in self._facts.items() if t in windows}
@@ -198,9 +207,7 @@ class WorkRecords:
             if kept is not None and low < kept.low:
                 del self._facts[technician_id]  # an older day: read the whole window again
         kept_workers = {t for t in self._facts if t in windows}
-        extending = [
-            t for t in kept_workers if t in windows and windows[t][1] > self._facts[t].high
-        ]
+        extending = [t for t in kept_workers if windows[t][1] > self._facts[t].high]
         if extending:
             low = min(self._facts[t].high for t in extending) + timedelta(days=1)
             high = max(windows[t][1] for t in extending)
@@ -274,7 +281,7 @@ def _load(
         tap_flags = tuple(orjson.loads(flags))
         reader_time = as_datetime(at)
         assert reader_time is not None  # NOT NULL column
-        if site is not None and not NOT_COUNTED_FLAGS.intersection(tap_flags):
+        if site is not None and counts(tap_flags):
             facts[tech].add_tap(site, TapFact(tap_id, reader_time, direction, position, tap_flags))
     for row in tx.execute(
         "SELECT request_id, kind, technician_id, site_id, work_date, employer_business_id, "
