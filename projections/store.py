@@ -34,6 +34,7 @@ READ_MODEL_TABLES = (
     "site_exceptions",
     "requests",
     "work_records",
+    "work_day_months",
 )
 
 

@@ -24,6 +24,7 @@ from ledger.clock import JST
 from projections.derive import CardDay, TapFact, derive_card_days
 from projections.records import RecordSource, RecordStatus
 from projections.store import Tx, as_date, as_datetime, sqlite_value
+from projections.work_days import DayChanges
 
 # Taps with these flags are kept for the exceptions list but make no record.
 NOT_COUNTED_FLAGS = frozenset({"unknown_card", "revoked_card", "unregistered_reader"})
@@ -166,6 +167,7 @@ class WorkRecords:
         self._gather(tx, windows, new_taps)
         changed: list[tuple[str, str, date]] = []
         rows: list[list[Any]] = []
+        day_changes = DayChanges()
         for (technician_id, site_id), dates in affected.items():
             facts = self._facts[technician_id]
             taps = facts.taps_between(site_id, min(dates) - WINDOW, max(dates) + WINDOW)
@@ -186,10 +188,13 @@ class WorkRecords:
                     if facts.stored[key] == stored:
                         continue
                     rows.append(row)
+                    day_changes.added(technician_id, site_id, work_date, _group(row))
                 if stored is not None:
                     changed.append((technician_id, site_id, work_date))
+                    day_changes.removed(technician_id, site_id, work_date, _group(stored))
         tx.delete_keys("work_records", RECORD_COLUMNS[:3], ("text", "text", "date"), changed)
         tx.append_rows("work_records", RECORD_COLUMNS, rows, RECORD_TYPES)
+        day_changes.write(tx)
         self._facts = {t: facts for t, facts in self._facts.items() if t in windows}
         for technician_id, (low, _) in windows.items():
             self._facts[technician_id].forget_before(low)
@@ -239,6 +244,14 @@ def _extend(facts: WorkerFacts, more: WorkerFacts, high: date) -> None:
         if after < key[1] <= high:
             facts.stored[key] = stored
     facts.high = high
+
+
+_GROUP = tuple(RECORD_COLUMNS.index(c) for c in ("employer_business_id", "trade", "status"))
+
+
+def _group(row: Sequence[Any]) -> tuple[Any, Any, Any]:
+    """A record's employer, trade and status: where its day counts (`projections.work_days`)."""
+    return row[_GROUP[0]], row[_GROUP[1]], row[_GROUP[2]]
 
 
 def _as_stored(row: list[Any], sqlite: bool) -> tuple[Any, ...]:

@@ -24,7 +24,7 @@ from projections.replay import rebuild, replay_as_of
 from projections.runner import ProjectionRunner
 from projections.store import ReadStore, Tx
 from tests import pg
-from tests.integration.projection_support import snapshot
+from tests.integration.projection_support import day_months_of, snapshot
 from tests.integration.world import ADMIN, PRIME_STAFF, SUB, register_world
 
 SITE_B = "10000000000002"
@@ -129,6 +129,7 @@ def check_history(
                     runner.catch_up()
             runner.catch_up()
             incremental = snapshot(store)
+            assert incremental["work_day_months"] == day_months_of(incremental["work_records"])
 
             rebuild(ledger, settings_, batch_size=batch)
             assert snapshot(store) == incremental

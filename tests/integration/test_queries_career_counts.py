@@ -1,4 +1,4 @@
-"""就業日数 and 就業履歴数 against the records themselves: the summary the database aggregates
+"""就業日数 and 就業履歴数 against the records themselves: the summary read from the days by month
 equals counting `career_records` one by one, for every scope and several date ranges, over rows
 with two or three sites a day, trades and employers changing, missing trades and employers, and
 records of every status."""
@@ -17,6 +17,7 @@ from ledger.settings import Settings
 from projections.queries import CareerSummary, DayCount, career_records, career_summary
 from projections.records import WorkRecord
 from projections.store import ReadStore
+from projections.work_days import DayChanges
 
 WORKER, NEIGHBOUR = "30000000000001", "30000000000002"
 SITES = {"10000000000001": "100", "10000000000002": "100", "10000000000003": "300"}  # → prime
@@ -29,6 +30,7 @@ FIRST_DAY = date(2024, 1, 1)
 @pytest.fixture
 def store(settings: Settings) -> Iterator[ReadStore]:
     store = ReadStore(settings)
+    rows = list(records(random.Random(20250620)))
     try:
         with store.transaction() as tx:
             tx.executemany(
@@ -41,7 +43,11 @@ def store(settings: Settings) -> Iterator[ReadStore]:
                 "employer_business_id, trade, role_position, work_content, first_entry, "
                 "last_exit, minutes_on_site, source, status, flags, event_positions) "
                 "VALUES (%s, %s, %s, %s, %s, NULL, NULL, NULL, NULL, NULL, 'card', %s, '[]', "
-                "'[]')", list(records(random.Random(20250620))))
+                "'[]')", rows)
+            days = DayChanges()  # the days by month the projection keeps with the records
+            for worker, site, day, employer, trade, status in rows:
+                days.added(worker, site, day, (employer, trade, status))
+            days.write(tx)
         yield store
     finally:
         store.close()
