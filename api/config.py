@@ -26,8 +26,10 @@ class ApiSettings(BaseSettings):
     scheduler: bool = False
     # Read-your-writes: how long a query waits for the projection to reach `min_position`.
     read_wait_seconds: float = Field(default=5.0, ge=0, le=60)
-    # Read-model connections per process; a query waits this long for one, then answers 503.
-    read_connections: int = Field(default=12, ge=1, le=200)
+    # Read-model connections per process, and so its queries that read at once; a query waits
+    # this long for one, then answers 503. Few: the reads are short, and more threads reading in
+    # one process than the machine has cores mostly contend for the interpreter.
+    read_connections: int = Field(default=4, ge=1, le=200)
     read_connection_wait_seconds: float = Field(default=10.0, gt=0)
     # As-of replays (auditors) are projected into SQLite files here, one at a time, then deleted.
     replay_dir: Path = REPO_ROOT / "var" / "replays"
