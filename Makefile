@@ -5,7 +5,7 @@ STAMP   := $(VENV)/.installed
 APT_PKGS := libpcsclite-dev swig pcscd vsmartcard-vpcd
 export LEDGER_DATABASE_URL ?= sqlite:///$(CURDIR)/var/ledger.db
 
-.PHONY: setup system-packages run test bench lint clean
+.PHONY: setup system-packages bench-packages run test bench lint clean
 
 setup: $(STAMP)
 
@@ -31,7 +31,13 @@ run: setup
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: setup
+# The API bench's load generator (wrk), installed only when missing, as root with apt.
+bench-packages:
+	@dpkg -s wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || \
+	  echo "WARNING: wrk is missing (install it as root); the API bench will fail"
+
+bench: setup bench-packages
 	$(PY) -m tests.bench
 
 lint: setup
