@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import threading
 import zlib
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from projections.store import ReadStore
 
 log = logging.getLogger("api.projection")
 LOCK_KEY = zlib.crc32(b"ccus-ledger:projection")  # the advisory lock's key, one per database
+LOCK_HOLDER = "ledger projector"  # the lock connection's application_name, before the process ID
 SQLITE_BATCH = 2_000  # SQLite has one writer: keep each batch's hold on it short
 RETRY_SECONDS = 1.0  # between attempts to take the lock, and after a failure
 IDLE_SECONDS = 0.05  # between batches once caught up: read-your-writes waits about this long
@@ -35,7 +37,10 @@ IDLE_SECONDS = 0.05  # between batches once caught up: read-your-writes waits ab
 def projector_lock(settings: Settings) -> Iterator[bool]:
     """Yields whether this process holds the database's projector lock (held until exit)."""
     if settings.is_postgres:
-        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        # Named after this process, so that pg_stat_activity says which process projects.
+        with psycopg.connect(
+            settings.database_url, autocommit=True, application_name=f"{LOCK_HOLDER} {os.getpid()}"
+        ) as conn:
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY]).fetchone()
             yield bool(row and row[0])
         return

@@ -1,7 +1,8 @@
 """`ledger serve`: migrate, make sure someone can log in, and run the HTTP API with uvicorn.
 
 The served app runs the projection and, unless LEDGER_API_SCHEDULER=false, the nightly jobs'
-scheduler (an app made any other way, as in tests, runs no scheduler unless told to).
+scheduler (an app made any other way, as in tests, runs no scheduler unless told to). With
+several workers the projection runs in the process that supervises them, not in a worker.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -16,9 +19,12 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from api.cli.common import command, console
+from api.config import get_api_settings
 from api.keys import KeyStore
+from api.projection_service import ProjectionService
 from ledger.actors import Role
-from ledger.settings import get_settings
+from ledger.application import Ledger
+from ledger.settings import Settings, get_settings
 from ledger.storage.migrate import migrate
 
 FIRST_ADMIN = "first-admin"
@@ -64,7 +70,32 @@ def serve(
     sock = listening_socket(host, port)
     logging.getLogger("uvicorn.error").info(
         "Uvicorn running on http://%s:%d (Press CTRL+C to quit)", host, sock.getsockname()[1])
-    Multiprocess(config, sockets=[sock]).run()
+    with projecting_beside_the_workers(settings):
+        Multiprocess(config, sockets=[sock]).run()
+
+
+@contextmanager
+def projecting_beside_the_workers(settings: Settings) -> Iterator[None]:
+    """With several workers, the projection runs here, in the process that supervises them, and
+    the workers run none (unless LEDGER_API_PROJECTION turns the projection off altogether).
+
+    In a worker it shared that worker's interpreter lock with the requests it served: under a
+    batch ingest the projecting worker was saturated while the other one idled, and the clients
+    it served set the pace. Measured (200,000 taps in batches of 500 from 8 clients, 2 workers,
+    alternating runs): 9,600-10,300 taps/s with the projection in a worker, 14,000-14,600 with
+    it here, for about the same CPU in all."""
+    if not get_api_settings().projection:
+        yield
+        return
+    os.environ["LEDGER_API_PROJECTION"] = "false"  # read by each worker's settings
+    ledger = Ledger(settings)
+    service = ProjectionService(ledger, settings)
+    service.start()
+    try:
+        yield
+    finally:
+        service.stop()
+        ledger.close()
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

@@ -23,7 +23,7 @@ import httpx
 import psycopg
 import pytest
 
-from api.projection_service import LOCK_KEY
+from api.projection_service import LOCK_HOLDER, LOCK_KEY
 from ledger import clock
 from tests.e2e.test_api_server import (  # noqa: F401  (env is a fixture)
     CARD,
@@ -158,7 +158,7 @@ def serving_workers(env: dict[str, str], log: Path, workers: int) -> Iterator[Se
         process.wait()
 
 
-def test_several_workers_share_the_port_and_one_of_them_projects(
+def test_several_workers_share_the_port_and_their_supervisor_projects(
     env: dict[str, str], postgres_url: str, tmp_path: Path
 ) -> None:
     with serving_workers(env, tmp_path / "server.log", 2) as server, \
@@ -174,9 +174,29 @@ def test_several_workers_share_the_port_and_one_of_them_projects(
                                sent.json()["position"], date_from=TAP_DAY, date_to=TAP_DAY)
                 assert [r["work_date"] for r in records["items"]] == [TAP_DAY]
         with psycopg.connect(postgres_url) as conn:
-            held = conn.execute(  # in this database: other tests' servers may be stopping
+            holders = conn.execute(  # in this database: other tests' servers may be stopping
+                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+                "WHERE l.locktype = 'advisory' AND l.granted AND l.objid = %s "
+                "AND l.database = (SELECT oid FROM pg_database "
+                "WHERE datname = current_database())", [LOCK_KEY]).fetchall()
+        # one projector per database, and not a worker: the process that supervises them
+        assert holders == [(f"{LOCK_HOLDER} {server.process.pid}",)]
+        assert client.get("/v1/ready").json()["projecting_here"] is False
+        assert client.get("/v1/ready").json()["projection_position"] >= sent.json()["position"]
+
+
+def test_several_workers_with_the_projection_off_run_no_projector(
+    env: dict[str, str], postgres_url: str, tmp_path: Path
+) -> None:
+    """LEDGER_API_PROJECTION=false (a separate `ledger project --follow` keeps the read models):
+    neither the supervisor nor a worker projects."""
+    off = {**env, "LEDGER_API_PROJECTION": "false"}
+    with serving_workers(off, tmp_path / "server.log", 2) as server, client_of(server) as client:
+        assert client.get("/v1/ready").json()["projecting_here"] is False
+        # A projector in the supervisor starts before the workers, and would hold the lock by now
+        with psycopg.connect(postgres_url) as conn:
+            held = conn.execute(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
                 "AND objid = %s AND database = (SELECT oid FROM pg_database "
                 "WHERE datname = current_database())", [LOCK_KEY]).fetchone()
-        assert held == (1,), "one projector per database"
-        assert client.get("/v1/ready").json()["projection_position"] >= sent.json()["position"]
+        assert held == (0,)
