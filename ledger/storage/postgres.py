@@ -3,14 +3,88 @@ cheaper read of the log for the projection."""
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
+from typing import Any, ClassVar, cast
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import InterfaceError, Notification, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from eventsourcing.utils import retry
+from psycopg.adapt import Dumper
+from psycopg.postgres import types
+from psycopg.pq import Format
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
+
+
+class PackedArray(bytes):
+    """A one-dimensional array parameter already in PostgreSQL's binary array format. psycopg
+    dumps a list element by element in Python: the tap insert's four arrays took about 6 of the
+    46 ms of CPU the API spent on 1,000 taps (batches of 500); packed here, each is one join."""
+
+    element: ClassVar[str]
+
+
+class UuidArray(PackedArray):
+    element = "uuid"
+
+
+class BigintArray(PackedArray):
+    element = "int8"
+
+
+class TextArray(PackedArray):
+    element = "text"
+
+
+class ByteaArray(PackedArray):
+    element = "bytea"
+
+
+class PackedArrayDumper(Dumper):
+    format = Format.BINARY
+
+    def __init__(self, cls: type, context: Any = None) -> None:
+        super().__init__(cls, context)
+        self.oid = types[cast(type[PackedArray], cls).element].array_oid
+
+    def dump(self, obj: Any) -> bytes:
+        return bytes(obj)
+
+
+for _array_type in (UuidArray, BigintArray, TextArray, ByteaArray):
+    psycopg.adapters.register_dumper(_array_type, PackedArrayDumper)
+
+_ARRAY_HEADER = struct.Struct("!iiIii").pack  # dimensions, has nulls, element type, length, base
+_LENGTH = struct.Struct("!i").pack
+_UUID_LENGTH = _LENGTH(16)
+_BIGINT = struct.Struct("!iq").pack  # length 8, then the value
+
+
+def _header(kind: type[PackedArray], length: int) -> bytes:
+    return _ARRAY_HEADER(1, 0, types[kind.element].oid, length, 1)
+
+
+def uuid_array(values: Sequence[UUID | str]) -> UuidArray:
+    items = [_UUID_LENGTH + (v if isinstance(v, UUID) else UUID(v)).bytes for v in values]
+    return UuidArray(_header(UuidArray, len(values)) + b"".join(items))
+
+
+def bigint_array(values: Sequence[int]) -> BigintArray:
+    items = [_BIGINT(8, value) for value in values]
+    return BigintArray(_header(BigintArray, len(values)) + b"".join(items))
+
+
+def text_array(values: Sequence[str]) -> TextArray:
+    items = [_LENGTH(len(data)) + data for data in (value.encode() for value in values)]
+    return TextArray(_header(TextArray, len(values)) + b"".join(items))
+
+
+def bytea_array(values: Sequence[bytes]) -> ByteaArray:
+    items = [_LENGTH(len(value)) + value for value in values]
+    return ByteaArray(_header(ByteaArray, len(values)) + b"".join(items))
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
@@ -72,10 +146,10 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             curs.execute(
                 self.insert_new_events_statement,
                 (
-                    [e.originator_id for e in stored_events],
-                    [e.originator_version for e in stored_events],
-                    [e.topic for e in stored_events],
-                    [e.state for e in stored_events],
+                    uuid_array([e.originator_id for e in stored_events]),
+                    bigint_array([e.originator_version for e in stored_events]),
+                    text_array([e.topic for e in stored_events]),
+                    bytea_array([e.state for e in stored_events]),
                 ),
                 binary=True,  # text-format bytea arrays are escaped byte by byte; binary is not
             )
