@@ -31,7 +31,7 @@ from ledger.domain.requests import (
     RequestStatus,
 )
 from ledger.domain.site import KentaikyoMethod, Site, site_aggregate_id
-from ledger.domain.taps import Direction, Tap, TapObservation
+from ledger.domain.taps import Direction, TapObservation
 from ledger.domain.worker import (
     CertifierRelation,
     InsuranceStatus,
@@ -42,6 +42,7 @@ from ledger.errors import AlreadyExists, InvalidState, NotPermitted, UnknownRefe
 from ledger.ids import BusinessId, CardId, ReaderId, SiteId, TechnicianId
 from ledger.settings import Settings, get_settings
 from ledger.storage import SkipsDuplicates
+from ledger.storage.tap_events import RecordedTaps
 from ledger.transcoder import ledger_transcoder
 
 ENUMS: tuple[type[Enum], ...] = (
@@ -417,14 +418,14 @@ class Ledger(Application[UUID]):
                     raise NotPermitted(
                         "reader_id", "tap.reader", "a reader appends its own taps only"
                     )
-        received_at = clock.now()
+        recorded = RecordedTaps(self.mapper, clock.now(), actor)
         aggregate_ids: dict[str, UUID] = {}  # tap ID → aggregate ID, first occurrence only
         stored = []
         for observation in observations:
             if observation.tap_id not in aggregate_ids:
-                recorded = Tap.recorded_event(observation, received_at, actor)
-                aggregate_ids[observation.tap_id] = recorded.originator_id
-                stored.append(self.mapper.to_stored_event(recorded))
+                event = recorded.stored_event(observation)
+                aggregate_ids[observation.tap_id] = cast(UUID, event.originator_id)
+                stored.append(event)
         inserted = cast(SkipsDuplicates, self.recorder).insert_new_events(stored)
         receipts: list[TapReceipt] = []
         for observation in observations:
