@@ -85,24 +85,32 @@ def classify_taps(
     return flags
 
 
-def _any_of(tx: Tx, column: str, ids: Sequence[str]) -> tuple[str, list[Any]]:
-    """``column`` is one of `ids`. On PostgreSQL the IDs go as one array literal: psycopg dumps
-    a list parameter element by element in Python (about 6 ms for a batch's 500 card IDs). The
-    IDs have been validated (letters, digits, '-' and '_'): quoted, so that a reader called NULL
-    stays a name, they need no escaping."""
+def _registry_rows(
+    tx: Tx, table: str, key: str, column: str, ids: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """(`key`, `column`) of the rows of a registry whose `key` is one of `ids`.
+
+    On PostgreSQL the IDs go as one array literal: psycopg dumps a list parameter element by
+    element in Python (about 6 ms for a batch's 500 card IDs). The IDs have been validated
+    (letters, digits, '-' and '_'): quoted, so that a reader called NULL stays a name, they need
+    no escaping. The array is joined as a table rather than tested with `key = ANY(…)`: psycopg
+    prepares a statement on its fifth use, and the generic plan of a prepared statement, on a
+    registry not analyzed yet, scans it checking every row against the whole array (the bench's
+    1,001 cards × 500 IDs: 7.8 ms of PostgreSQL CPU a batch, against 0.35 ms for the join)."""
     if tx.sqlite:
-        return tx.is_in(column, ids)
-    return f"{column} = ANY(%s::text[])", ["{" + ",".join(f'"{i}"' for i in ids) + "}"]
+        where, params = tx.is_in(key, ids)
+        return tx.execute(f"SELECT {key}, {column} FROM {{{table}}} WHERE {where}", params)
+    return tx.execute(
+        f"SELECT {key}, {column} FROM {{{table}}} JOIN unnest(%s::text[]) AS wanted({key}) "
+        f"USING ({key})", ["{" + ",".join(f'"{i}"' for i in ids) + "}"])
 
 
 def _card_states(tx: Tx, ledger: Ledger, card_ids: set[str]) -> dict[str, bool]:
     """Card ID → revoked, for the cards that are issued."""
     states: dict[str, bool] = {}
     for part in chunks(sorted(card_ids)):
-        where, params = _any_of(tx, "card_id", part)
-        for card_id, revoked_at in tx.execute(
-                f"SELECT card_id, revoked_at_position FROM {{card_registry}} WHERE {where}",
-                params):
+        for card_id, revoked_at in _registry_rows(
+                tx, "card_registry", "card_id", "revoked_at_position", part):
             states[card_id] = revoked_at is not None
     for card_id in sorted(card_ids - states.keys())[:MAX_LEDGER_LOOKUPS]:
         with contextlib.suppress(UnknownReference):
@@ -114,10 +122,8 @@ def _reader_states(tx: Tx, ledger: Ledger, reader_ids: set[str]) -> dict[str, bo
     """Reader ID → active (registered to a site, not retired), for the registered readers."""
     states: dict[str, bool] = {}
     for part in chunks(sorted(reader_ids)):
-        where, params = _any_of(tx, "reader_id", part)
-        for reader_id, retired_at in tx.execute(
-                f"SELECT reader_id, retired_at_position FROM {{reader_registry}} WHERE {where}",
-                params):
+        for reader_id, retired_at in _registry_rows(
+                tx, "reader_registry", "reader_id", "retired_at_position", part):
             states[reader_id] = retired_at is None
     for reader_id in sorted(reader_ids - states.keys())[:MAX_LEDGER_LOOKUPS]:
         with contextlib.suppress(UnknownReference):
