@@ -4,6 +4,8 @@ connections; the others wait in the event loop, and past the wait they are answe
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -19,21 +21,29 @@ def pool(tmp_path: Path, size: int, wait_seconds: float) -> ReadPool:
 
 def test_no_more_queries_read_at_once_than_the_pool_has_connections(tmp_path: Path) -> None:
     reads = pool(tmp_path, 2, 5.0)
-    reading, most = 0, 0
+    lock = threading.Lock()
+    reading, most, threads = 0, 0, set()
 
-    async def query() -> None:
+    def query() -> str:
         nonlocal reading, most
-        async with reads.turn():
+        with lock:
             reading += 1
             most = max(most, reading)
-            await asyncio.sleep(0.01)
+            threads.add(threading.current_thread().name)
+        time.sleep(0.01)
+        with lock:
             reading -= 1
+        return "answer"
 
-    async def clients() -> None:
-        await asyncio.gather(*(query() for _ in range(10)))
+    async def clients() -> list[str]:
+        return await asyncio.gather(*(reads.run(query) for _ in range(10)))
 
-    asyncio.run(clients())
+    try:
+        assert asyncio.run(clients()) == ["answer"] * 10
+    finally:
+        reads.close()
     assert most == 2
+    assert len(threads) == 2 and threading.current_thread().name not in threads
 
 
 def test_a_query_that_waits_too_long_for_its_turn_is_answered_503(tmp_path: Path) -> None:
@@ -41,21 +51,20 @@ def test_a_query_that_waits_too_long_for_its_turn_is_answered_503(tmp_path: Path
     answered: list[str] = []
 
     async def slow() -> None:
-        async with reads.turn():
-            await asyncio.sleep(0.5)
-            answered.append("slow")
+        answered.append(await reads.run(lambda: time.sleep(0.5) or "slow"))
 
     async def waiting() -> None:
         await asyncio.sleep(0.01)  # after the slow one has its turn
         with pytest.raises(Unavailable, match="busy"):
-            async with reads.turn():
-                answered.append("never")
+            await reads.run(lambda: "never")
         answered.append("refused")
 
     async def clients() -> None:
         await asyncio.gather(slow(), waiting())
-        async with reads.turn():  # the turn was given back
-            answered.append("next")
+        answered.append(await reads.run(lambda: "next"))  # the turn was given back
 
-    asyncio.run(clients())
+    try:
+        asyncio.run(clients())
+    finally:
+        reads.close()
     assert answered == ["refused", "slow", "next"]
