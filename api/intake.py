@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from api.reader_directory import ReaderDirectory
-from api.schemas.taps import NOT_AN_OBJECT, TapIn, TapResult
+from api.schemas.taps import TapResult
 from ledger.actors import Actor
 from ledger.application import Ledger, TapReceipt
 from ledger.domain.taps import TapObservation
@@ -32,12 +32,12 @@ class Rejected:
     reason: str
 
 
-def parse_tap(tap: TapIn) -> TapObservation | Rejected:
-    record = tap.model_dump()
+def parse_tap(record: Any) -> TapObservation | Rejected:
+    """One tap as it was sent (any JSON value) → an observation, or why it is rejected."""
+    if not isinstance(record, dict):
+        return Rejected(None, "tap: is not a JSON object")
     sent_id = record.get("tap_id")
     tap_id = sent_id if isinstance(sent_id, str) else None
-    if NOT_AN_OBJECT in record:
-        return Rejected(None, "tap: is not a JSON object")
     try:
         return observation_from_mapping(record)
     except LedgerError as error:

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api.problems import PROBLEM_MEDIA_TYPE, Problem
+from api.schemas.taps import TapIn
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 DESCRIPTIONS = {
@@ -32,6 +33,9 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 AUTHENTICATED = problems(401, 403, 413, 422, 503)  # every route that needs a key
+# Schemas the document refers to that no route's types bring in: the problem+json body, and a
+# tap as sent (a batch takes each tap as raw JSON, see api.schemas.taps.TapSent).
+DOCUMENTED = (Problem, TapIn)
 
 
 def openapi_builder(app: FastAPI) -> Callable[[], dict[str, Any]]:
@@ -42,10 +46,11 @@ def openapi_builder(app: FastAPI) -> Callable[[], dict[str, Any]]:
                 routes=app.routes, tags=app.openapi_tags,
             )
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
-            schemas["Problem"] = Problem.model_json_schema(
-                ref_template="#/components/schemas/{model}"
-            )
-            schemas.update(schemas["Problem"].pop("$defs", {}))
+            for model in DOCUMENTED:
+                schemas[model.__name__] = model.model_json_schema(
+                    ref_template="#/components/schemas/{model}"
+                )
+                schemas.update(schemas[model.__name__].pop("$defs", {}))
             app.openapi_schema = document
         return app.openapi_schema
 

@@ -52,5 +52,8 @@ def test_the_tap_contract_is_documented() -> None:
     assert set(tap["properties"]) == {"tap_id", "reader_id", "card_id", "technician_id",
                                       "direction", "reader_time"}
     assert schemas["TapBatchCreate"]["properties"]["taps"]["maxItems"] == 5000
+    assert schemas["TapBatchCreate"]["properties"]["taps"]["items"] == {
+        "$ref": "#/components/schemas/TapIn"}
+    assert all("default" not in tap["properties"][field] for field in tap["required"])
     assert schemas["TapResult"]["properties"]["status"]["enum"] == [
         "accepted", "duplicate", "flagged", "rejected"]
