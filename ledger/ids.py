@@ -6,9 +6,10 @@ Constructing one validates the format and raises :class:`InvalidValue` naming th
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import ClassVar, Self
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from ledger.errors import InvalidValue
 
@@ -79,6 +80,17 @@ class TapId(_ValidatedId):
         return cls(f"{reader_id}:{sequence}")
 
 
+_NAMESPACE_BYTES = LEDGER_NAMESPACE.bytes
+# The version (5) and variant bits that uuid5 sets in the hash, as masks over its 128 bits.
+_UUID5_CLEARED = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
+_UUID5_SET = (0x8000 << 48) | (5 << 76)
+
+
 def aggregate_id(kind: str, natural_key: str) -> UUID:
-    """Deterministic aggregate ID for a natural key, so the same key can never be stored twice."""
-    return uuid5(LEDGER_NAMESPACE, f"{kind}:{natural_key}")
+    """Deterministic aggregate ID for a natural key, so the same key can never be stored twice.
+
+    It is ``uuid5(LEDGER_NAMESPACE, f"{kind}:{natural_key}")``, computed without uuid5's second
+    pass through UUID's constructor: tap ingest derives one per tap, and uuid5 took about a tenth
+    of the API's CPU for a batch."""
+    digest = hashlib.sha1(_NAMESPACE_BYTES + f"{kind}:{natural_key}".encode()).digest()
+    return UUID(int=int.from_bytes(digest[:16], "big") & _UUID5_CLEARED | _UUID5_SET)

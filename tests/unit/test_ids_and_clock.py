@@ -1,10 +1,21 @@
 from datetime import UTC, date, datetime, timedelta
+from uuid import uuid5
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ledger.clock import JST, approval_deadline, parse_date, parse_datetime, work_date_of
 from ledger.errors import InvalidValue
-from ledger.ids import BusinessId, CardId, SiteId, TapId, TechnicianId
+from ledger.ids import (
+    LEDGER_NAMESPACE,
+    BusinessId,
+    CardId,
+    SiteId,
+    TapId,
+    TechnicianId,
+    aggregate_id,
+)
 
 
 @pytest.mark.parametrize(
@@ -59,3 +70,9 @@ def test_impossible_dates_and_naive_times_are_refused() -> None:
         parse_date("2025-02-30", "work_date")
     with pytest.raises(InvalidValue, match="no time zone"):
         parse_datetime("2025-06-01T08:00:00", "reader_time")
+
+
+@given(st.sampled_from(["tap", "card", "worker"]), st.text())
+def test_an_aggregate_id_is_uuid5_of_its_kind_and_key(kind: str, key: str) -> None:
+    assert aggregate_id(kind, key) == uuid5(LEDGER_NAMESPACE, f"{kind}:{key}")
+    assert aggregate_id(kind, key).version == 5
