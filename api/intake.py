@@ -131,6 +131,14 @@ def _reader_states(tx: Tx, ledger: Ledger, reader_ids: set[str]) -> dict[str, bo
     return states
 
 
+def position_after(ledger: Ledger, receipts: Sequence[TapReceipt]) -> int:
+    """The log position to wait for to read this batch: that of its last stored tap, which was
+    the log's head when the batch committed (the tap insert's table lock orders commits as
+    positions); the log's head when nothing in the batch was new."""
+    stored = [receipt.position for receipt in receipts if receipt.position is not None]
+    return max(stored) if stored else ledger.log_position()
+
+
 def tap_results(
     parsed: Sequence[TapObservation | Rejected], receipts: Sequence[TapReceipt],
     flags: Mapping[str, list[str]],

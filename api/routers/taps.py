@@ -5,7 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import CurrentActor, LedgerDep, ReadersDep, ReadPoolDep
-from api.intake import check_reader_taps, classify_taps, parse_tap, tap_results
+from api.intake import (
+    check_reader_taps,
+    classify_taps,
+    parse_tap,
+    position_after,
+    tap_results,
+)
 from api.openapi import AUTHENTICATED, problems
 from api.schemas.taps import TapBatchCreate, TapBatchPublic
 from ledger import clock
@@ -37,4 +43,4 @@ def record_taps(
     with pool.store() as store, store.read() as tx:
         flags = classify_taps(tx, ledger, observations, received_at) if observations else {}
     return TapBatchPublic(results=tap_results(parsed, receipts, flags),
-                          position=ledger.log_position(), server_time=received_at)
+                          position=position_after(ledger, receipts), server_time=received_at)

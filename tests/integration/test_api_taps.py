@@ -65,6 +65,15 @@ def test_a_retried_batch_is_answered_duplicate_and_stored_once(
     assert set(stored_taps(api).values()) == {1}
 
 
+def test_a_batch_answers_the_position_that_shows_it(api: Api, world: World, gate: Actor) -> None:
+    batch = {"taps": [tap(world, n) for n in (1, 2)]}
+    first = api.post("/v1/taps", gate, batch).json()
+    assert first["position"] == first["results"][-1]["position"]  # its last tap's
+    api.ledger.register_reader("GATE-LATER", world.site, "auto", ADMIN)  # the log moves on
+    again = api.post("/v1/taps", gate, batch).json()  # nothing new: the log's head
+    assert again["position"] == api.ledger.log_position() > first["position"]
+
+
 def test_a_tap_repeated_within_a_batch_is_stored_once(api: Api, world: World, gate: Actor) -> None:
     response = api.post("/v1/taps", gate, {"taps": [tap(world, 7), tap(world, 7)]})
     assert [r["status"] for r in response.json()["results"]] == ["accepted", "duplicate"]
