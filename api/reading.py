@@ -65,14 +65,11 @@ class ReadPool:
         with 50 clients asking back to back (py-spy)."""
         if self._turns is None:
             self._turns = asyncio.Semaphore(self.size)
-        if self._turns.locked():
-            try:
-                async with asyncio.timeout(self.wait_seconds):
-                    await self._turns.acquire()
-            except TimeoutError:
-                raise Unavailable("every read-model connection is busy") from None
-        else:
-            await self._turns.acquire()
+        try:
+            async with asyncio.timeout(self.wait_seconds):
+                await self._turns.acquire()
+        except TimeoutError:
+            raise Unavailable("every read-model connection is busy") from None
         try:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._threads, contextvars.copy_context().run,

@@ -69,8 +69,9 @@ def career_summary(
             this_month = as_date(month)
             mask = (from_bits if this_month == first else -1) & (
                 to_bits if this_month == last else -1)
-        if day_bits & mask:
-            month_rows.append((trade or None, employer or None, site, day_bits & mask))
+        day_bits &= mask
+        if day_bits:
+            month_rows.append((trade or None, employer or None, site, day_bits))
     counts.add_month(month_rows)
     return CareerSummary(technician_id, date_from, date_to, counts.count(counts.total),
                          *(counts.part(index) for index in range(3)))
