@@ -12,7 +12,7 @@ import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import typer
 import uvicorn
@@ -67,11 +67,14 @@ def serve(
         return
     config = uvicorn.Config("api.main:create_app", factory=True, host=host, port=port,
                             workers=workers, access_log=access_log, log_level="info")
-    sock = listening_socket(host, port)
+    address = listening_socket(host, port)
+    bound_port = address.getsockname()[1]
     logging.getLogger("uvicorn.error").info(
-        "Uvicorn running on http://%s:%d (Press CTRL+C to quit)", host, sock.getsockname()[1])
+        "Uvicorn running on http://%s:%d (Press CTRL+C to quit)", host, bound_port)
+    listener = cast(socket.socket, WorkerListener(host, bound_port))
     with projecting_beside_the_workers(settings):
-        Multiprocess(config, sockets=[sock]).run()
+        Multiprocess(config, sockets=[listener]).run()
+    address.close()
 
 
 @contextmanager
@@ -99,12 +102,44 @@ def projecting_beside_the_workers(settings: Settings) -> Iterator[None]:
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
-    """The socket the worker processes share, made here rather than by uvicorn: uvicorn's is
-    made with protocol 0, so asyncio does not set TCP_NODELAY on the connections it accepts, and
-    every small answer waits about 40 ms for the client's delayed ACK (Nagle's algorithm)."""
+    """The supervisor's socket: it holds the address (and picks the port for port 0) but does
+    not listen; each worker listens on one of its own (`WorkerListener`)."""
+    sock = _tcp_socket(host)
+    sock.bind((host, port))
+    return sock
+
+
+class WorkerListener:
+    """A worker's own listening socket on the supervisor's address, with SO_REUSEPORT: the
+    kernel hands each new connection to one of the workers' sockets by a hash of its addresses.
+
+    With one socket shared by every worker, the worker that woke first accepted a whole burst
+    of new connections, and keep-alive clients stay where they landed: 50 clients split 32/18
+    to 44/6 between two workers, and the busier worker's clients waited about twice as long.
+
+    uvicorn passes its workers their sockets by pickling them; this object pickles as the call
+    that makes the worker's socket, so each worker (and each one uvicorn restarts) binds one of
+    its own as it starts."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+
+    def __reduce__(self) -> tuple[Any, tuple[str, int]]:
+        return reuse_port_socket, (self.host, self.port)
+
+
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    sock = _tcp_socket(host)
+    sock.bind((host, port))
+    return sock
+
+
+def _tcp_socket(host: str) -> socket.socket:
+    """Made with IPPROTO_TCP rather than uvicorn's protocol 0, so that asyncio sets TCP_NODELAY
+    on the connections it accepts: otherwise every small answer waits about 40 ms for the
+    client's delayed ACK (Nagle's algorithm)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.set_inheritable(True)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     return sock
