@@ -4,7 +4,10 @@ PostgreSQL, clients on 127.0.0.1 in this process. Each loop is bounded and stops
 - a worker's 10-year career (2,150 work days) asked by 50 concurrent clients: p50/p99 latency,
   back to back (closed loop; from client threads here and from wrk, a load generator in C that
   leaves the server's cores to the server) and paced (each client 2, 6, 12 and 20 requests/s:
-  100, 300, 600 and 1,000 req/s);
+  100, 300, 600 and 1,000 req/s). Back to back, next to two baselines measured in the same run:
+  raw PostgreSQL (pgbench, 50 clients running the two statements a career read cannot do
+  without: the key's row and the worker's days by month) and the serving stack's floor (those
+  two statements behind a bare FastAPI route on the same stack, `tests.bench.floor_app`);
 - single-tap requests paced at 200 requests/s for 20 s: p50/p99 latency;
 - ingest: 200,000 taps in batches of 500 from 8 concurrent readers: taps/s, next to raw psycopg
   executemany of the same rows (the baseline of tests/bench/ingest.py) measured in the same run.
@@ -12,10 +15,12 @@ PostgreSQL, clients on 127.0.0.1 in this process. Each loop is bounded and stops
 
 from __future__ import annotations
 
+import glob
 import http.client
 import multiprocessing
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -46,6 +51,8 @@ from ledger.tap_records import observation_from_mapping
 from projections.runner import ProjectionRunner
 from projections.store import ReadStore
 from tests.bench import bench_database, report, section
+from tests.bench.floor_app import KEY as FLOOR_KEY
+from tests.bench.floor_app import MONTHS as FLOOR_MONTHS
 from tests.bench.ingest import raw_executemany
 
 ADMIN = Actor(Role.ADMIN, "bench")
@@ -76,7 +83,7 @@ def run() -> None:
             tokens = prepare(ledger, settings)
             with TemporaryDirectory(prefix="bench-api-") as folder, \
                     serving(url, Path(folder)) as base:
-                bench_career(base, tokens["worker"])
+                bench_career(url, base, tokens["worker"])
                 bench_single_taps(base, tokens)
                 rate = bench_ingest(base, tokens)
             raw = INGEST_TAPS / raw_executemany(url, ledger, ingest_observations("RAW", 1))
@@ -143,9 +150,7 @@ def career_taps(reader: str) -> list[TapObservation]:
 def serving(url: str, folder: Path) -> Iterator[str]:
     env = {**os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_API_SCHEDULER": "false"}
     log = folder / "server.log"
-    with socket.socket() as probe:  # with several workers uvicorn reports port 0 as 0
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # with several workers uvicorn reports port 0 as 0
     with log.open("ab") as output:
         process = subprocess.Popen(
             [sys.executable, "-c", "from api.cli import main; main()", "serve", "--port",
@@ -175,6 +180,12 @@ def serving(url: str, folder: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -251,7 +262,7 @@ def connection(base: str, client: Client, first_at: float) -> list[float]:
 
 
 # -- a 10-year career, 50 clients ---------------------------------------------------------------
-def bench_career(base: str, token: str) -> None:
+def bench_career(url: str, base: str, token: str) -> None:
     path = (f"/v1/workers/{CAREER_WORKER}/career?date_from=2015-01-01&date_to=2025-12-31")
     with httpx.Client(base_url=base) as client:
         answer = client.get(path, headers=bearer(token)).json()
@@ -268,6 +279,14 @@ def bench_career(base: str, token: str) -> None:
     p50, p99, rate = wrk_closed_loop(base, path, token, CAREER_CLIENTS, WRK_SECONDS)
     report(f"{what} back to back (wrk), p50", p50, "ms", f"{rate:,.0f} req/s")
     report(f"{what} back to back (wrk), p99", p99, "ms", "target < 30 ms")
+    for name, (floor50, floor99, floor_rate) in (
+            ("raw PostgreSQL (pgbench), the key and month rows", pgbench_closed_loop(url, token)),
+            ("stack floor (bare FastAPI route, same statements)", floor_closed_loop(url, path,
+                                                                                    token))):
+        report(f"{name}, {CAREER_CLIENTS} clients, p50", floor50, "ms",
+               f"{floor_rate:,.0f} req/s (baseline)")
+        report(f"{name}, {CAREER_CLIENTS} clients, p99", floor99, "ms",
+               f"ledger's p99 {p99 / floor99:.1f}× this")
     for per_client in PACED_CAREER_RATES:  # where the 30 ms p99 holds, at a steady rate
         interval = 1 / per_client
         paced = [Client("GET", path, bearer(token), count=int(per_client * PACED_SECONDS),
@@ -305,6 +324,61 @@ def wrk_ms(value: str) -> float:
     """wrk's "512.00us", "3.21ms" or "1.02s" in milliseconds."""
     number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def pgbench_closed_loop(url: str, token: str) -> tuple[float, float, float]:
+    """p50 and p99 latency (ms) and transactions/s of CAREER_CLIENTS pgbench clients, each
+    running the career read's two statements back to back (prepared, as psycopg prepares
+    them), for WRK_SECONDS."""
+    key_id = token.split("_")[1]
+    begin, end = date(2015, 1, 1), date(2025, 12, 1)
+    with TemporaryDirectory(prefix="bench-pgbench-") as folder:
+        script = Path(folder) / "career.sql"
+        script.write_text(f"{FLOOR_KEY % (literal(key_id),)};\n"
+                          f"{FLOOR_MONTHS % tuple(map(literal, (CAREER_WORKER, begin, end)))};\n")
+        ran = subprocess.run([pgbench(), "-n", "-M", "prepared", "-c", str(CAREER_CLIENTS),
+                              "-j", "2", "-T", str(WRK_SECONDS), "-f", str(script), "--log",
+                              f"--log-prefix={folder}/log", url], capture_output=True, text=True)
+        if ran.returncode:
+            raise RuntimeError(f"pgbench failed:\n{ran.stderr[-2000:]}")
+        latencies = [int(line.split()[2]) / 1_000_000 for log in Path(folder).glob("log.*")
+                     for line in log.read_text().splitlines()]
+    p50, p99 = percentiles(latencies)
+    return p50, p99, len(latencies) / WRK_SECONDS
+
+
+def literal(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def pgbench() -> str:
+    """pgbench, on PATH or next to the newest installed server's binaries."""
+    found = shutil.which("pgbench") or next(
+        iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/pgbench"), reverse=True)), None)
+    if found is None:
+        raise RuntimeError("pgbench is missing (it comes with the PostgreSQL server package)")
+    return found
+
+
+def floor_closed_loop(url: str, path: str, token: str) -> tuple[float, float, float]:
+    """`wrk_closed_loop` against the stack's floor (`tests.bench.floor_app`) on this database."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "tests.bench.floor_app", str(port)],
+                               env={**os.environ, "LEDGER_DATABASE_URL": url},
+                               start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base) as client:
+            for _ in range(600):
+                try:
+                    if client.get("/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.05)
+        return wrk_closed_loop(base, path, token, CAREER_CLIENTS, WRK_SECONDS)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait()
 
 
 # -- single taps at 200 requests/s --------------------------------------------------------------
