@@ -1,6 +1,10 @@
 """The projection, run by the service itself: a background thread follows the log into the read
 models, so `ledger serve` alone gives answers that catch up with every write.
 
+Its last failure is kept in the database too (`projection_failures`) until a batch commits
+again, so that every API process reports it, not only the one projecting (with several workers
+the projection runs in the process that supervises them).
+
 One process per database projects at a time (the projector lock: a PostgreSQL advisory lock, or
 an exclusive lock on a file next to the SQLite database); the others stand by and take over when
 it goes away. The lock only saves work: two runners would still be correct, since the runner
@@ -12,18 +16,23 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import socket
 import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import psycopg
 
+from ledger import clock
 from ledger.application import Ledger
 from ledger.settings import Settings
+from projections.projector import LedgerProjection
 from projections.runner import ProjectionRunner
-from projections.store import ReadStore
+from projections.store import ReadStore, as_datetime
 
 log = logging.getLogger("api.projection")
 LOCK_KEY = zlib.crc32(b"ccus-ledger:projection")  # the advisory lock's key, one per database
@@ -31,6 +40,7 @@ LOCK_HOLDER = "ledger projector"  # the lock connection's application_name, befo
 SQLITE_BATCH = 2_000  # SQLite has one writer: keep each batch's hold on it short
 RETRY_SECONDS = 1.0  # between attempts to take the lock, and after a failure
 IDLE_SECONDS = 0.05  # between batches once caught up: read-your-writes waits about this long
+FAILURE_CHARS = 2_000  # of a failure's message kept for /v1/ready
 
 
 @contextmanager
@@ -88,19 +98,65 @@ class ProjectionService:
             except Exception as error:  # the database went away: report, wait, try again
                 self.last_error = f"{type(error).__name__}: {error}"
                 log.exception("projection stopped; retrying in %s s", RETRY_SECONDS)
+                record_failure(self.settings, self.last_error)
             self._stop.wait(RETRY_SECONDS)
 
     def _project(self) -> None:
         store = ReadStore(self.settings)
         batch: dict[str, Any] = {} if self.settings.is_postgres else {"batch_size": SQLITE_BATCH}
         try:
-            self.projecting, self.last_error = True, None
+            self.projecting = True
             runner = ProjectionRunner(self.ledger, store, **batch)
+            failed_before = True  # as far as this run knows: cleared once a batch commits
             while not self._stop.is_set():
+                projected = runner.run_once()
+                if failed_before:
+                    clear_failure(store)
+                    self.last_error, failed_before = None, False
                 # A batch short of full reached the log's head: wait for more to gather rather
                 # than project a trickle of taps one or two at a time (a transaction each).
-                if runner.run_once() < runner.batch_size:
+                if projected < runner.batch_size:
                     self._stop.wait(IDLE_SECONDS)
         finally:
             self.projecting = False
             store.close()
+
+
+@dataclass(frozen=True)
+class ProjectionFailure:
+    process: str  # host:pid
+    error: str
+    failed_at: datetime
+
+
+def record_failure(settings: Settings, error: str) -> None:
+    """Keep the projection's failure where every process reads it; when the database itself is
+    what failed, the log (and this process's `last_error`) are all there is."""
+    store = ReadStore(settings)
+    try:
+        with store.transaction() as tx:
+            tx.execute("DELETE FROM projection_failures WHERE name = %s", [LedgerProjection.name])
+            tx.execute("INSERT INTO projection_failures (name, process, error, failed_at) "
+                       "VALUES (%s, %s, %s, %s)",
+                       [LedgerProjection.name, f"{socket.gethostname()}:{os.getpid()}",
+                        error[:FAILURE_CHARS], clock.now()])
+    except Exception:
+        log.warning("could not record the projection's failure", exc_info=True)
+    finally:
+        store.close()
+
+
+def clear_failure(store: ReadStore) -> None:
+    with store.transaction() as tx:
+        tx.execute("DELETE FROM projection_failures WHERE name = %s", [LedgerProjection.name])
+
+
+def last_failure(store: ReadStore) -> ProjectionFailure | None:
+    """The projection's failure since its last committed batch, by whichever process."""
+    with store.read() as tx:
+        rows = tx.execute("SELECT process, error, failed_at FROM projection_failures "
+                          "WHERE name = %s", [LedgerProjection.name])
+    if not rows:
+        return None
+    process, error, failed_at = rows[0]
+    return ProjectionFailure(process, error, as_datetime(failed_at))  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from api.deps import KeyStoreDep, LedgerDep, ReadPoolDep
 from api.openapi import problems
 from api.problems import Unavailable
+from api.projection_service import last_failure
 from api.reading import projection_lag
 from api.schemas.health import Health, JobRunPublic, Readiness
 from projections.settlement.runs import recent_job_runs
@@ -29,6 +30,7 @@ def ready(request: Request, ledger: LedgerDep, keys: KeyStoreDep, pool: ReadPool
         with pool.store() as store:
             lag = projection_lag(ledger, store)
             runs = recent_job_runs(store, JOB_RUNS_SHOWN)
+            failure = last_failure(store)
     except Exception as error:  # whatever the driver raises, the answer is "not ready"
         raise Unavailable(str(error)) from error
     service, scheduler = request.app.state.projection, request.app.state.scheduler
@@ -36,6 +38,8 @@ def ready(request: Request, ledger: LedgerDep, keys: KeyStoreDep, pool: ReadPool
         log_position=lag.log_position, projection_position=lag.projection_position,
         lag_events=lag.events, lag_seconds=lag.seconds,
         projecting_here=service is not None and service.projecting,
-        projection_error=service.last_error if service is not None else None,
+        projection_error=None if failure is None else failure.error.split(":", 1)[0],
+        projection_failed_at=None if failure is None else failure.failed_at,
+        projection_failed_in=None if failure is None else failure.process,
         scheduler_running=scheduler is not None and scheduler.running,
         job_runs=[JobRunPublic.model_validate(run) for run in runs])

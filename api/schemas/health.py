@@ -37,6 +37,11 @@ class Readiness(BaseModel):
     lag_seconds: float = Field(description="Age of the oldest event not projected yet (0: none)")
     projecting_here: bool = Field(description="This process runs the projection (one per "
                                   "database does; the others stand by)")
-    projection_error: str | None = Field(description="The projection's last failure, if any")
+    projection_error: str | None = Field(
+        description="The kind of the projection's failure since its last committed batch, if "
+        "any, whichever process projects. Its message is in that process's log: not shown "
+        "here, where no key is needed (it may name a worker)")
+    projection_failed_at: datetime | None = Field(description="When it failed last")
+    projection_failed_in: str | None = Field(description="Where: host:pid of the process")
     scheduler_running: bool = Field(description="This process runs the nightly jobs' scheduler")
     job_runs: list[JobRunPublic] = Field(description="The latest job runs, newest first")

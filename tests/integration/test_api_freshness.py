@@ -4,6 +4,7 @@ the lag, the projector and the job runs; one process per database projects. Both
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -154,6 +155,40 @@ def test_one_process_per_database_projects_and_another_takes_over(
             assert two.get("/v1/ready").json()["projecting_here"] is False
             first_running.close()  # the projecting process goes away; the other takes over
             eventually(lambda: two.get("/v1/ready").json()["projecting_here"])
+
+
+def test_every_process_tells_the_projections_failure_until_a_batch_commits_again(
+    settings: Settings, world_on_ledger: World
+) -> None:
+    """As with `ledger serve --workers N`: one process projects, another (a worker) does not,
+    and the worker's /v1/ready tells the projecting process's failure: its kind, when and
+    where, not its message (no key is needed there). A read model gone missing fails every
+    batch; back again, the next batch commits and the failure is cleared."""
+    rename_table(settings, "work_records", "work_records_away")
+    projecting = create_app(settings, ApiSettings())
+    worker = create_app(settings, ApiSettings(projection=False))
+    with TestClient(projecting) as one, TestClient(worker) as two:
+        eventually(lambda: two.get("/v1/ready").json()["projection_error"] is not None)
+        ready = two.get("/v1/ready").json()
+        assert ready["projecting_here"] is False and ready["lag_events"] > 0
+        assert ready["projection_error"] in {"UndefinedTable", "OperationalError"}
+        assert ready["projection_failed_in"].endswith(f":{os.getpid()}")
+        assert ready["projection_failed_at"] is not None
+        assert "work_records" not in str(ready)  # the message stays in the log
+        assert one.get("/v1/ready").json()["projection_error"] == ready["projection_error"]
+        rename_table(settings, "work_records_away", "work_records")
+        eventually(lambda: two.get("/v1/ready").json()["lag_events"] == 0)
+        eventually(lambda: two.get("/v1/ready").json()["projection_error"] is None)
+        assert two.get("/v1/ready").json()["projection_failed_at"] is None
+
+
+def rename_table(settings: Settings, name: str, new_name: str) -> None:
+    store = ReadStore(settings)
+    try:
+        with store.transaction() as tx:
+            tx.execute(f"ALTER TABLE {name} RENAME TO {new_name}")
+    finally:
+        store.close()
 
 
 def test_the_scheduler_runs_with_the_app_when_asked_and_stops_with_it(

@@ -46,7 +46,7 @@ def test_the_migration_fills_the_days_from_the_records_there_are(database_url: s
                 "INSERT INTO {work_records} (technician_id, site_id, work_date, "
                 "employer_business_id, trade, source, status, flags, event_positions) "
                 "VALUES (%s, %s, %s, %s, %s, 'card', %s, '[]', '[]')", rows)
-        assert migrate(settings) == [ADDED_BY]
+        assert migrate(settings)[0] == ADDED_BY  # and those after it
         tables = snapshot(store)
     finally:
         store.close()
