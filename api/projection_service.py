@@ -40,7 +40,7 @@ LOCK_HOLDER = "ledger projector"  # the lock connection's application_name, befo
 SQLITE_BATCH = 2_000  # SQLite has one writer: keep each batch's hold on it short
 RETRY_SECONDS = 1.0  # between attempts to take the lock, and after a failure
 IDLE_SECONDS = 0.05  # between batches once caught up: read-your-writes waits about this long
-FAILURE_CHARS = 2_000  # of a failure's message kept for /v1/ready
+FAILURE_CHARS = 2_000  # of a failure's message kept in projection_failures
 
 
 @contextmanager
@@ -107,12 +107,12 @@ class ProjectionService:
         try:
             self.projecting = True
             runner = ProjectionRunner(self.ledger, store, **batch)
-            failed_before = True  # as far as this run knows: cleared once a batch commits
+            clear_failure_after_batch = True  # one recorded before this run may be there
             while not self._stop.is_set():
                 projected = runner.run_once()
-                if failed_before:
+                if clear_failure_after_batch:
                     clear_failure(store)
-                    self.last_error, failed_before = None, False
+                    self.last_error, clear_failure_after_batch = None, False
                 # A batch short of full reached the log's head: wait for more to gather rather
                 # than project a trickle of taps one or two at a time (a transaction each).
                 if projected < runner.batch_size:

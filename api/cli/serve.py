@@ -102,9 +102,17 @@ def projecting_beside_the_workers(settings: Settings) -> Iterator[None]:
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
-    """The supervisor's socket: it holds the address (and picks the port for port 0) but does
-    not listen; each worker listens on one of its own (`WorkerListener`)."""
-    sock = _tcp_socket(host)
+    """A socket bound to the address with SO_REUSEPORT. The supervisor's holds the address (and
+    picks the port for port 0) but does not listen; each worker listens on one of its own
+    (`WorkerListener`).
+
+    Made with IPPROTO_TCP rather than uvicorn's protocol 0, so that asyncio sets TCP_NODELAY on
+    the connections it accepts: otherwise every small answer waits about 40 ms for the client's
+    delayed ACK (Nagle's algorithm)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     return sock
 
@@ -125,21 +133,4 @@ class WorkerListener:
         self.host, self.port = host, port
 
     def __reduce__(self) -> tuple[Any, tuple[str, int]]:
-        return reuse_port_socket, (self.host, self.port)
-
-
-def reuse_port_socket(host: str, port: int) -> socket.socket:
-    sock = _tcp_socket(host)
-    sock.bind((host, port))
-    return sock
-
-
-def _tcp_socket(host: str) -> socket.socket:
-    """Made with IPPROTO_TCP rather than uvicorn's protocol 0, so that asyncio sets TCP_NODELAY
-    on the connections it accepts: otherwise every small answer waits about 40 ms for the
-    client's delayed ACK (Nagle's algorithm)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    return sock
+        return listening_socket, (self.host, self.port)
