@@ -196,15 +196,10 @@ def test_each_worker_listens_on_a_socket_of_its_own_and_new_connections_reach_ev
     40 connections spread evenly leave a worker fewer than 5 about once in 10⁶ runs."""
     with serving_workers(env, tmp_path / "server.log", 2) as server:
         port = int(server.url.rsplit(":", 1)[1])
-        for _ in range(1200):  # one worker answered; the other may still be starting
-            if len(listening := tcp_sockets(port, LISTEN)) == 2:
-                break
-            time.sleep(0.05)
-        holders = {pid: owned & listening
-                   for pid, owned in socket_inodes(server.process.pid).items()}
-        workers = [pid for pid, held in holders.items() if held]
-        assert len(listening) == 2 and len(workers) == 2
-        assert all(len(holders[pid]) == 1 for pid in workers)
+        listeners = listeners_by_worker(server.process.pid, port, 2)
+        workers = sorted(listeners)
+        assert len(workers) == 2 and len(tcp_sockets(port, LISTEN)) == 2
+        assert all(len(held) == 1 for held in listeners.values())
         assert server.process.pid not in workers
         clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
         try:
@@ -219,6 +214,43 @@ def test_each_worker_listens_on_a_socket_of_its_own_and_new_connections_reach_ev
                 client.close()
         assert sum(per_worker.values()) == 40
         assert min(per_worker.values()) >= 5, per_worker
+
+
+def test_a_worker_killed_is_replaced_by_one_listening_on_a_socket_of_its_own(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """uvicorn restarts a worker that died; the new one makes its own socket as it starts (the
+    socket list uvicorn hands its workers makes it), and new connections meanwhile go to the
+    worker still listening."""
+    with serving_workers(env, tmp_path / "server.log", 2) as server, \
+            client_of(server) as client:
+        port = int(server.url.rsplit(":", 1)[1])
+        first = listeners_by_worker(server.process.pid, port, 2)
+        killed = sorted(first)[0]
+        os.kill(killed, signal.SIGKILL)
+        for _ in range(20):  # each one a new connection
+            with client_of(server) as other:
+                assert other.get("/v1/health").status_code == 200
+        for _ in range(1200):  # uvicorn looks after its workers every half second or so
+            now = listeners_by_worker(server.process.pid, port)
+            if len(now) == 2 and killed not in now:
+                break
+            time.sleep(0.05)
+        assert len(now) == 2 and killed not in now, now
+        assert len(set().union(*now.values())) == 2  # a socket each, not one shared
+        assert client.get("/v1/ready").status_code == 200
+
+
+def listeners_by_worker(supervisor: int, port: int, wanted: int = 0) -> dict[int, set[int]]:
+    """The supervisor's processes that listen on `port`, with their listening sockets; with
+    `wanted`, once that many listen (a worker answers before the other has started)."""
+    for _ in range(1200):
+        listening = tcp_sockets(port, LISTEN)
+        if len(listening) >= wanted:
+            break
+        time.sleep(0.05)
+    return {pid: held for pid, owned in socket_inodes(supervisor).items()
+            if (held := owned & listening)}
 
 
 LISTEN, ESTABLISHED = "0A", "01"
