@@ -41,7 +41,8 @@ def _reachable(url: str) -> bool:
         return False
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -55,7 +56,7 @@ def _throwaway_cluster() -> str:
         raise PostgresUnavailable("no PostgreSQL server reachable and no initdb installed")
     bindir = os.path.dirname(initdbs[-1])
     datadir = tempfile.mkdtemp(prefix="ledger-pg-")
-    port = _free_port()
+    port = free_port()
     user = ["-U", "postgres"]
     run_as: list[str] = []
     if os.geteuid() == 0:  # PostgreSQL refuses to run as root

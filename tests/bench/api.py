@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,6 +53,7 @@ from tests.bench import bench_database, report, section
 from tests.bench.floor_app import KEY as FLOOR_KEY
 from tests.bench.floor_app import MONTHS as FLOOR_MONTHS
 from tests.bench.ingest import raw_executemany
+from tests.pg import free_port
 
 ADMIN = Actor(Role.ADMIN, "bench")
 PRIME, SUB, SITE = "100", "200", "10000000000001"
@@ -180,12 +180,6 @@ def serving(url: str, folder: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -11,13 +11,14 @@ from pathlib import Path
 
 from ledger.application import Ledger, TapReceipt
 from readers.spool import Spool, SpoolError
+from tests.pg import free_port
 from tests.readers_support.contract_server import (
     ContractServer,
     recorded_taps,
     running,
     sqlite_ledger,
 )
-from tests.readers_support.processes import Agent, free_port, wait_for
+from tests.readers_support.processes import Agent, wait_for
 
 SITE, TOKEN = "12345678901234", "token-of-the-simulated-reader"
 READER = f"SIM-{SITE}"

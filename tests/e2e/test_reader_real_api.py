@@ -25,7 +25,8 @@ from ledger.domain.registry import DirectionMode
 from ledger.domain.taps import tap_aggregate_id
 from readers.simulator import plan_day, worker_cards
 from readers.spool import Spool, SpoolError
-from tests.readers_support.processes import Agent, free_port, wait_for
+from tests.pg import free_port
+from tests.readers_support.processes import Agent, wait_for
 from tests.readers_support.real_api import (
     HoldingProxy,
     LedgerServer,
