@@ -15,6 +15,7 @@ from ledger.actors import Actor
 from ledger.application import Ledger, TapReceipt
 from ledger.domain.taps import TapObservation
 from ledger.errors import LedgerError, NotPermitted, UnknownReference
+from ledger.storage.postgres import text_array
 from ledger.tap_records import observation_from_mapping
 from projections.projector import CLOCK_SKEW
 from projections.queries._common import chunks
@@ -90,10 +91,9 @@ def _registry_rows(
 ) -> list[tuple[Any, ...]]:
     """(`key`, `column`) of the rows of a registry whose `key` is one of `ids`.
 
-    On PostgreSQL the IDs go as one array literal: psycopg dumps a list parameter element by
-    element in Python (about 6 ms for a batch's 500 card IDs). The IDs have been validated
-    (letters, digits, '-' and '_'): quoted, so that a reader called NULL stays a name, they need
-    no escaping. The array is joined as a table rather than tested with `key = ANY(…)`: psycopg
+    On PostgreSQL the IDs go as one array packed in PostgreSQL's binary format (`text_array`):
+    psycopg dumps a list parameter element by element in Python (about 6 ms for a batch's 500
+    card IDs). The array is joined as a table rather than tested with `key = ANY(…)`: psycopg
     prepares a statement on its fifth use, and the generic plan of a prepared statement, on a
     registry not analyzed yet, scans it checking every row against the whole array (the bench's
     1,001 cards × 500 IDs: 7.8 ms of PostgreSQL CPU a batch, against 0.35 ms for the join)."""
@@ -102,7 +102,7 @@ def _registry_rows(
         return tx.execute(f"SELECT {key}, {column} FROM {{{table}}} WHERE {where}", params)
     return tx.execute(
         f"SELECT {key}, {column} FROM {{{table}}} JOIN unnest(%s::text[]) AS wanted({key}) "
-        f"USING ({key})", ["{" + ",".join(f'"{i}"' for i in ids) + "}"])
+        f"USING ({key})", [text_array(ids)])
 
 
 def _card_states(tx: Tx, ledger: Ledger, card_ids: set[str]) -> dict[str, bool]:

@@ -14,6 +14,7 @@ import psycopg
 from api import intake
 from ledger.settings import Settings
 from ledger.storage.migrate import migrate
+from ledger.storage.postgres import text_array
 from projections.store import ReadStore, Tx
 
 CARDS = 1_000
@@ -46,14 +47,19 @@ def test_a_batchs_card_lookup_does_not_compare_every_card_with_every_id(
                        [(f"{n:08X}", f"{4 * 10**13 + n}") for n in range(CARDS)])
     store.close()
     recording = Recording()
-    intake._registry_rows(recording, "card_registry", "card_id", "revoked_at_position",
-                          [f"{n:08X}" for n in range(0, CARDS, 2)])
+    wanted = [f"{n:08X}" for n in range(0, CARDS, 2)]
+    intake._registry_rows(recording, "card_registry", "card_id", "revoked_at_position", wanted)
     [(sql, [ids])] = recording.statements
+    assert ids == text_array(wanted)
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f"PREPARE lookup(text) AS {sql.replace('%s', '$1')}")
+        conn.execute(f"PREPARE lookup(text[]) AS {sql.replace('%s', '$1')}")
         conn.execute("SET plan_cache_mode = force_generic_plan")  # as on a prepared statement
-        [(explained,)] = conn.execute(f"EXPLAIN (FORMAT JSON) EXECUTE lookup('{ids}')").fetchall()
-        assert len(conn.execute(f"EXECUTE lookup('{ids}')").fetchall()) == CARDS // 2
+        # EXECUTE takes no bound parameters: the IDs go in as a literal.
+        with psycopg.ClientCursor(conn) as cursor:
+            cursor.execute("EXPLAIN (FORMAT JSON) EXECUTE lookup(%s)", [wanted])
+            [(explained,)] = cursor.fetchall()
+            cursor.execute("EXECUTE lookup(%s)", [wanted])
+            assert len(cursor.fetchall()) == CARDS // 2
     plan = (explained if isinstance(explained, list) else orjson.loads(explained))[0]["Plan"]
     filters = [node.get("Filter", "") for node in plan_nodes(plan)]
     assert not any("ANY" in f for f in filters), filters
