@@ -125,8 +125,12 @@ class ProjectionService:
 @dataclass(frozen=True)
 class ProjectionFailure:
     process: str  # host:pid
-    error: str
+    error: str  # "ExceptionType: message", as `ProjectionService.last_error`
     failed_at: datetime
+
+    @property
+    def kind(self) -> str:
+        return self.error.split(":", 1)[0]
 
 
 def record_failure(settings: Settings, error: str) -> None:

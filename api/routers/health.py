@@ -38,7 +38,7 @@ def ready(request: Request, ledger: LedgerDep, keys: KeyStoreDep, pool: ReadPool
         log_position=lag.log_position, projection_position=lag.projection_position,
         lag_events=lag.events, lag_seconds=lag.seconds,
         projecting_here=service is not None and service.projecting,
-        projection_error=None if failure is None else failure.error.split(":", 1)[0],
+        projection_error=None if failure is None else failure.kind,
         projection_failed_at=None if failure is None else failure.failed_at,
         projection_failed_in=None if failure is None else failure.process,
         scheduler_running=scheduler is not None and scheduler.running,
