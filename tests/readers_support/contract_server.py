@@ -35,7 +35,9 @@ class ContractServer:
         self.batches = 0
         self._lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
-        self.httpd.daemon_threads = True
+        # stop() waits for requests being answered: a handler still recording taps when the
+        # test closes the ledger used a SQLite connection being closed (a segfault in CI).
+        self.httpd.daemon_threads = False
         self.httpd.contract = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
