@@ -69,7 +69,10 @@ def _normal(value: Any) -> Any:
     return value
 
 
-def snapshot(store: ReadStore) -> dict[str, list[tuple[Any, ...]]]:
+Snapshot = dict[str, list[tuple[Any, ...]]]
+
+
+def snapshot(store: ReadStore) -> Snapshot:
     """Every read-model row, normalised so SQLite and PostgreSQL snapshots compare equal."""
     with store.read() as tx:
         return {
