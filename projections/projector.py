@@ -14,7 +14,7 @@ from projections.decoding import LoggedEvent
 from projections.derive import TapFact
 from projections.registry import HANDLERS
 from projections.store import Tx
-from projections.work_records import Pair, WorkRecords, counts
+from projections.work_records import DATED_REGISTRY_EVENTS, Pair, WorkRecords, counts
 
 # Aggregates whose later events carry only the aggregate's UUID: the projection remembers the
 # natural key from the created event and gives it back to the handlers.
@@ -56,7 +56,8 @@ class LedgerProjection:
     def process(self, tx: Tx, batch: Batch) -> None:
         taps: list[tuple[int, dict[str, Any]]] = []
         affected: dict[Pair, set[date]] = defaultdict(set)
-        changed_workers: set[str] = set()
+        changed_workers: set[str] = set()  # what their kept facts hold may have changed
+        redated_workers: set[str] = set()  # their stored records may have changed too
         for position, qualname, state in batch:
             kind = qualname.partition(".")[0]
             if kind == "Tap":
@@ -69,11 +70,16 @@ class LedgerProjection:
                 handler = HANDLERS.get(qualname)
                 if handler is not None:
                     handler(tx, position, state)
-                if state.get("technician_id"):  # employments, roster: what records read
+                if state.get("technician_id"):  # roster, employments, cards: a worker's registry
                     changed_workers.add(state["technician_id"])
+                    if qualname in DATED_REGISTRY_EVENTS:
+                        redated_workers.add(state["technician_id"])
+        # Even in a batch that touches no record: the worker's next taps are built from the
+        # registry as it is now, not as the kept facts knew it.
+        self.work_records.registry_changed(tx, changed_workers, redated_workers, affected)
         new_taps = self._taps(tx, taps, affected) if taps else []
         if affected:
-            self.work_records.rebuild(tx, affected, new_taps, changed_workers)
+            self.work_records.rebuild(tx, affected, new_taps)
 
     @staticmethod
     def _natural_key(tx: Tx, kind: str, position: int, state: dict[str, Any]) -> None:

@@ -40,6 +40,14 @@ WINDOW = timedelta(days=3)
 TRIM_SLACK = timedelta(days=7)  # kept days before a window, dropped a week at a time
 NOT_BUILT = ()  # no card day has no taps: a record not built yet never matches
 
+# Registry events whose effect on a record is by work date, not by log position: an employment's
+# period decides the employer of every card record it covers that has no roster entry, however
+# long ago the record was built (roster entries, cards and readers are judged as they were when
+# the tap came, by log position, and so never change a stored record). A replay builds such a
+# record with the employments as they are at the end of its batch; so that the live projection
+# agrees whatever the batches, every change re-derives the worker's stored card records.
+DATED_REGISTRY_EVENTS = frozenset({"Worker.EmploymentStarted", "Worker.EmploymentEnded"})
+
 Pair = tuple[str, str]  # (technician_id, site_id)
 RosterEntry = tuple[int, str, str, str]  # (from_position, employer, trade, role)
 Employment = tuple[str, date, date | None, bool]  # (business, since, until, primary)
@@ -146,17 +154,38 @@ class WorkRecords:
         self._facts.clear()
         self._position = None
 
+    def registry_changed(
+        self,
+        tx: Tx,
+        changed_workers: Iterable[str],
+        redated_workers: Iterable[str],
+        affected: dict[Pair, set[date]],
+    ) -> None:
+        """``changed_workers`` had requests or registry events in this batch: their kept facts
+        are read again. ``redated_workers`` had an employment change (`DATED_REGISTRY_EVENTS`):
+        their stored card records join ``affected``, to be derived again."""
+        for technician_id in changed_workers:
+            self._facts.pop(technician_id, None)
+        redated = sorted(redated_workers)
+        if not redated:
+            return
+        worker_in, worker_params = tx.is_in("technician_id", redated)
+        for technician_id, site_id, work_date in tx.execute(
+            "SELECT technician_id, site_id, work_date FROM {work_records} "
+            f"WHERE {worker_in} AND source <> %s",
+            [*worker_params, RecordSource.MANUAL.value],  # a manual entry names its employer
+        ):
+            affected[(technician_id, site_id)].add(as_date(work_date))  # type: ignore[arg-type]
+
     def rebuild(
         self,
         tx: Tx,
         affected: dict[Pair, set[date]],
         new_taps: Iterable[tuple[str, str, TapFact]],
-        changed_workers: Iterable[str],
     ) -> None:
         """Rebuild the records around the ``affected`` dates. ``new_taps`` are the counted taps
-        this batch appended; ``changed_workers`` had requests, roster or employments change."""
-        for technician_id in changed_workers:
-            self._facts.pop(technician_id, None)
+        this batch appended; the kept facts of workers whose requests or registry changed were
+        dropped before (`registry_changed`)."""
         windows: dict[str, tuple[date, date]] = {}  # per worker, over all their sites
         for (technician_id, _), dates in affected.items():
             low, high = min(dates) - WINDOW, max(dates) + WINDOW
@@ -361,7 +390,7 @@ def _record_row(
         flags.update(day.flags)
         positions.update(day.positions)
         source, status = RecordSource.CARD, RecordStatus.COUNTED
-        if not facts.roster.get(site_id):
+        if _roster_entry_at(facts, site_id, day.first_tap.position) is None:
             flags.add("not_on_roster")
     elif approved:
         fields = {"employer": approved[-1].employer_business_id}
@@ -412,13 +441,19 @@ def _record_row(
 def _card_fields(site_id: str, work_date: date, day: CardDay, facts: WorkerFacts) -> dict[str, Any]:
     """Trade, position and employer from the roster as it was when the day's first tap came."""
     fields: dict[str, Any] = {"first_entry": day.first_entry, "last_exit": day.last_exit}
-    entries = [e for e in facts.roster.get(site_id, []) if e[0] < day.first_tap.position]
-    if entries:
-        _, employer, trade, role = max(entries)
+    entry = _roster_entry_at(facts, site_id, day.first_tap.position)
+    if entry is not None:
+        _, employer, trade, role = entry
         fields |= {"employer": employer, "trade": trade, "position": role}
     else:
         fields["employer"] = _employer_on(facts.employments, work_date)
     return fields
+
+
+def _roster_entry_at(facts: WorkerFacts, site_id: str, position: int) -> RosterEntry | None:
+    """The worker's roster entry on the site as it was at a log position (None: not on it)."""
+    entries = [e for e in facts.roster.get(site_id, []) if e[0] < position]
+    return max(entries) if entries else None
 
 
 def _employer_on(employments: list[Employment], day: date) -> str | None:
