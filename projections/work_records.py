@@ -37,7 +37,9 @@ def counts(flags: Sequence[str]) -> bool:
 
 # The days either side of a touched date whose taps can decide its record (an overnight shift).
 WINDOW = timedelta(days=3)
-TRIM_SLACK = timedelta(days=7)  # kept days before a window, dropped a week at a time
+TRIM_SLACK = timedelta(days=7)
+# Longer than a catch-up's or a request's reach (a request's date is at most two months back).
+WIDE_WINDOW = timedelta(days=70)  # kept days before a window, dropped a week at a time
 NOT_BUILT = ()  # no card day has no taps: a record not built yet never matches
 
 # Registry events whose effect on a record is by work date, not by log position: an employment's
@@ -253,10 +255,15 @@ class WorkRecords:
             if kept is not None and kept.low <= tap.jst_day <= kept.high:
                 kept.add_tap(site_id, tap)
         missing = [t for t in windows if t not in kept_workers]
-        if missing:  # read whole, this batch's taps included
-            low = min(windows[t][0] for t in missing)
-            high = max(windows[t][1] for t in missing)
-            self._facts.update(_load(tx, missing, low, high, whole=True))
+        # Read whole, this batch's taps included. A worker whose records are derived again over
+        # a long span (an employment change) is read alone: one query's dates span every
+        # worker's window, and a career's years would be read for all the others.
+        wide = [t for t in missing if windows[t][1] - windows[t][0] > WIDE_WINDOW]
+        narrow = [t for t in missing if windows[t][1] - windows[t][0] <= WIDE_WINDOW]
+        for group in [*([t] for t in wide), *([narrow] if narrow else [])]:
+            low = min(windows[t][0] for t in group)
+            high = max(windows[t][1] for t in group)
+            self._facts.update(_load(tx, group, low, high, whole=True))
 
 
 def _extend(facts: WorkerFacts, more: WorkerFacts, high: date) -> None:

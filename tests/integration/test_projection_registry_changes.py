@@ -150,3 +150,21 @@ def test_a_roster_entry_set_after_a_days_first_tap_leaves_that_day_not_on_roster
         ("2025-06-03", "班長", False),
     ]
     live_equals_replay(ledger, settings, store)
+
+
+def test_an_employment_change_derives_a_long_career_again_beside_another_workers_taps(
+    ledger: Ledger, settings: Settings, store: ReadStore, newcomer: str, now: Any
+) -> None:
+    runner = ProjectionRunner(ledger, store)
+    a_day(ledger, 1, NEWCOMER_CARD, 0)
+    a_day(ledger, 3, NEWCOMER_CARD, 100)  # the worker's window is read on its own
+    runner.catch_up()
+    ledger.join_employer(NEWCOMER, OTHER, date(2025, 9, 1), True, ADMIN)
+    a_day(ledger, 5, "04A1B2C3", 100)  # another worker, in the same batch
+    runner.catch_up()
+    assert [(r[0], r[1]) for r in records(store, NEWCOMER)] == [
+        ("2025-06-02", SUB),
+        ("2025-09-10", OTHER),
+    ]
+    assert [(r[0], r[1]) for r in records(store, TECHNICIAN)] == [("2025-09-10", SUB)]
+    live_equals_replay(ledger, settings, store)

@@ -1,0 +1,91 @@
+"""Every domain event, classified by what it does to work records that are already stored.
+
+A work record must come out the same from the live projection and from a replay, whatever the
+batches. An event that changes a stored record's inputs by *date* (an employment's period) must
+make the projection derive the worker's records again (`DATED_REGISTRY_EVENTS`); the others are
+judged by log position or never read by a record. A new event class fails here until someone
+decides which it is.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+from eventsourcing.domain import CanMutateAggregate
+
+import ledger.domain
+from ledger.domain.base import LedgerAggregate
+from projections.work_records import DATED_REGISTRY_EVENTS
+
+# By work date: a stored record's employer comes from the employments covering its date.
+BY_DATE = {"Worker.EmploymentStarted", "Worker.EmploymentEnded"}
+# By log position: a record reads them as they were at its first tap, so a later event never
+# changes a stored record (and the worker's kept facts are dropped when they change).
+BY_POSITION = {
+    "Site.RosterEntrySet",
+    "Card.Issued",
+    "Card.Revoked",
+    "Reader.Registered",
+    "Reader.Retired",
+}
+# A record's own inputs: the records around their date are rebuilt in the batch they come in.
+OWN_INPUTS = {
+    "Tap.Recorded",
+    "ManualEntry.Requested",
+    "Correction.Requested",
+    "ApprovableRequest.Approved",
+    "ApprovableRequest.Rejected",
+    "ApprovableRequest.Expired",
+    "ManualEntry.Approved",
+    "ManualEntry.Rejected",
+    "ManualEntry.Expired",
+    "Correction.Approved",
+    "Correction.Rejected",
+    "Correction.Expired",
+}
+# Never read by a work record: levels, Kentaikyo, privacy and the jobs read them at query time.
+NOT_READ_BY_RECORDS = {
+    "Business.Registered",
+    "Business.KentaikyoEnrolled",
+    "Worker.Registered",
+    "Worker.KentaikyoEnrolled",
+    "Worker.QualificationAdded",
+    "Worker.ForemanTrainingCompleted",
+    "Worker.SocialInsuranceConfirmed",
+    "Worker.CareerCertified",
+    "Site.Opened",
+    "Site.SubcontractAdded",
+    "Site.Closed",
+    "DayClose.Closed",
+    "KentaikyoSettlement.Issued",
+    "SiteFeeAccount.Opened",
+    "SiteFeeAccount.MonthBilled",
+    "DailySeal.Sealed",
+}
+
+
+def domain_events() -> set[str]:
+    names: set[str] = set()
+    for module in pkgutil.iter_modules(ledger.domain.__path__):
+        loaded = importlib.import_module(f"ledger.domain.{module.name}")
+        for _, aggregate in inspect.getmembers(loaded, inspect.isclass):
+            if not issubclass(aggregate, LedgerAggregate):
+                continue
+            for value in vars(aggregate).values():
+                if inspect.isclass(value) and issubclass(value, CanMutateAggregate):
+                    names.add(value.__qualname__)
+    # The library's base classes of every aggregate's events, never stored as such.
+    return {name for name in names if name.rpartition(".")[2] not in ("Created", "Event")}
+
+
+def test_every_domain_event_is_classified_once() -> None:
+    groups = (BY_DATE, BY_POSITION, OWN_INPUTS, NOT_READ_BY_RECORDS)
+    classified = [name for group in groups for name in group]
+    assert len(classified) == len(set(classified)), "an event is in two groups"
+    assert domain_events() == set(classified)
+
+
+def test_the_projection_derives_records_again_for_exactly_the_events_read_by_date() -> None:
+    assert DATED_REGISTRY_EVENTS == BY_DATE
