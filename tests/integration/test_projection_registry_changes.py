@@ -16,6 +16,7 @@ from ledger.application import Ledger
 from ledger.clock import JST
 from ledger.domain.taps import TapObservation
 from ledger.settings import Settings
+from projections.projector import LedgerProjection
 from projections.replay import rebuild
 from projections.runner import ProjectionRunner
 from projections.store import ReadStore
@@ -167,4 +168,25 @@ def test_an_employment_change_derives_a_long_career_again_beside_another_workers
         ("2025-09-10", OTHER),
     ]
     assert [(r[0], r[1]) for r in records(store, TECHNICIAN)] == [("2025-09-10", SUB)]
+    live_equals_replay(ledger, settings, store)
+
+
+def test_a_registry_change_drops_only_its_own_workers_kept_facts(
+    ledger: Ledger, settings: Settings, store: ReadStore, newcomer: str, now: Any
+) -> None:
+    projection = LedgerProjection()
+    runner = ProjectionRunner(ledger, store, projection)
+    kept = projection.work_records._facts  # the hot path: a catch-up of taps keeps these
+    a_day(ledger, 1, "04A1B2C3", 0)
+    runner.catch_up()
+    technicians_facts = kept[TECHNICIAN]
+    ledger.set_roster_entry(SITE, NEWCOMER, SUB, "鉄筋", "班長", date(2025, 6, 2), PRIME_STAFF)
+    runner.catch_up()  # another worker's registry change, in a batch of its own
+    assert kept[TECHNICIAN] is technicians_facts
+    a_day(ledger, 3, "04A1B2C3", 1)
+    runner.catch_up()
+    assert projection.work_records._facts[TECHNICIAN] is technicians_facts  # not read again
+    ledger.set_roster_entry(SITE, TECHNICIAN, SUB, "鉄筋", "職長", date(2025, 6, 4), PRIME_STAFF)
+    runner.catch_up()
+    assert TECHNICIAN not in projection.work_records._facts
     live_equals_replay(ledger, settings, store)
