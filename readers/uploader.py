@@ -1,8 +1,8 @@
 """The background uploader: sends spooled taps in batches until the ledger acknowledged them.
 
 A tap leaves the queue only after the ledger said it is stored (accepted, flagged, a
-duplicate of one stored before, or a conflict: stored as another version of its tap ID). A crash at any point leaves it queued, and sending it again is
-harmless: its ID is fixed in the spool, so the ledger answers "duplicate". That is exactly-once
+duplicate of one stored before, or a conflict: stored as another version of its tap ID). A
+crash at any point leaves it queued, and sending it again is harmless: its ID is fixed in the spool, so the ledger answers "duplicate". That is exactly-once
 delivery built from at-least-once sending plus idempotent storage.
 """
 
