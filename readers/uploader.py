@@ -2,7 +2,8 @@
 
 A tap leaves the queue only after the ledger said it is stored (accepted, flagged, a
 duplicate of one stored before, or a conflict: stored as another version of its tap ID). A
-crash at any point leaves it queued, and sending it again is harmless: its ID is fixed in the spool, so the ledger answers "duplicate". That is exactly-once
+crash at any point leaves it queued, and sending it again is harmless: its ID is fixed in the
+spool, so the ledger answers "duplicate". That is exactly-once
 delivery built from at-least-once sending plus idempotent storage.
 """
 
