@@ -11,10 +11,10 @@ from typing import Any
 import orjson
 import psycopg
 
-from projections import tap_answers
 from ledger.settings import Settings
 from ledger.storage.migrate import migrate
 from ledger.storage.postgres import text_array
+from projections import tap_answers
 from projections.store import ReadStore, Tx
 
 CARDS = 1_000
