@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
@@ -11,7 +11,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import RecordConflictError, Transcoder
+from eventsourcing.persistence import RecordConflictError, StoredEvent, Transcoder
 
 from ledger import clock
 from ledger.actors import Actor, Role
@@ -31,7 +31,7 @@ from ledger.domain.requests import (
     RequestStatus,
 )
 from ledger.domain.site import KentaikyoMethod, Site, site_aggregate_id
-from ledger.domain.taps import Direction, TapObservation
+from ledger.domain.taps import Direction, TapObservation, conflict_aggregate_id
 from ledger.domain.worker import (
     CertifierRelation,
     InsuranceStatus,
@@ -41,7 +41,7 @@ from ledger.domain.worker import (
 from ledger.errors import AlreadyExists, InvalidState, NotPermitted, UnknownReference
 from ledger.ids import BusinessId, CardId, ReaderId, SiteId, TechnicianId
 from ledger.settings import Settings, get_settings
-from ledger.storage import SkipsDuplicates
+from ledger.storage import SkipsDuplicates, StoredStates
 from ledger.storage.tap_events import RecordedTaps
 from ledger.transcoder import ledger_transcoder
 
@@ -61,9 +61,78 @@ CONFLICT_RETRIES = 3
 
 @dataclass(frozen=True)
 class TapReceipt:
-    tap_id: str
-    status: str  # "accepted" | "duplicate"
+    tap_id: str  # canonical (`TapId`)
+    status: str  # "accepted" | "duplicate" | "conflict"
     position: int | None  # notification ID of the stored event, for read-your-writes
+    # The receive time stored in the event this upload stored (None for a duplicate): what the
+    # tap is judged by, here and in the projection alike.
+    received_at: datetime | None = None
+    # A conflict's content hash and that of the version stored first under its tap ID.
+    content_hash: str | None = None
+    stored_content_hash: str | None = None
+
+
+class _Resends:
+    """Sorts the taps whose ID was stored before (or earlier in the batch) into duplicates and
+    conflicts, inside the insert's transaction (`SkipsDuplicates.insert_new_events`)."""
+
+    def __init__(
+        self, recorded: RecordedTaps, observations: Sequence[TapObservation],
+        firsts: dict[str, UUID],
+    ) -> None:
+        self.recorded, self.observations, self.firsts = recorded, observations, firsts
+        # per resent observation (by index): (conflict aggregate ID, stored content hash);
+        # no conflict aggregate ID for an exact resend
+        self.resent: dict[int, tuple[UUID | None, str]] = {}
+
+    def check(
+        self, inserted: Mapping[UUID, int], first_states: StoredStates
+    ) -> list[StoredEvent]:
+        if len(inserted) == len(self.firsts) == len(self.observations):
+            return []  # the hot path: every tap is new
+        collided = [aid for aid in self.firsts.values() if aid not in inserted]
+        stored_hashes = {aid: self.recorded.stored_content_hash(state)
+                         for aid, state in first_states(collided).items()}
+        batch_firsts: dict[str, TapObservation] = {}
+        conflicts: dict[UUID, StoredEvent] = {}
+        for index, observation in enumerate(self.observations):
+            aid = self.firsts[observation.tap_id]
+            if aid in inserted:
+                if observation.tap_id not in batch_firsts:
+                    batch_firsts[observation.tap_id] = observation  # accepted now
+                    continue
+                stored_hash = batch_firsts[observation.tap_id].content_hash
+            else:
+                stored_hash = stored_hashes[aid]
+            digest = observation.content_hash
+            if digest == stored_hash:
+                self.resent[index] = (None, stored_hash)
+                continue
+            conflict_id = conflict_aggregate_id(observation.tap_id, digest)
+            if conflict_id not in conflicts:
+                conflicts[conflict_id] = self.recorded.conflicting_stored_event(
+                    observation, stored_hash)
+            self.resent[index] = (conflict_id, stored_hash)
+        return list(conflicts.values())
+
+    def receipts(self, inserted: dict[UUID, int]) -> list[TapReceipt]:
+        received_at = self.recorded.received_at
+        receipts: list[TapReceipt] = []
+        for index, observation in enumerate(self.observations):
+            tap_id = str(observation.tap_id)
+            if index in self.resent:
+                conflict_id, stored_hash = self.resent[index]
+                # pop: the same conflicting version again (now or later) is a duplicate
+                position = None if conflict_id is None else inserted.pop(conflict_id, None)
+                receipts.append(
+                    TapReceipt(tap_id, "duplicate", None) if position is None else
+                    TapReceipt(tap_id, "conflict", position, received_at,
+                               observation.content_hash, stored_hash))
+                continue
+            position = inserted.pop(self.firsts[tap_id], None)
+            receipts.append(TapReceipt(tap_id, "accepted", position, received_at)
+                            if position is not None else TapReceipt(tap_id, "duplicate", None))
+        return receipts
 
 
 def library_env(settings: Settings) -> dict[str, str]:
@@ -407,9 +476,12 @@ class Ledger(Application[UUID]):
     def record_taps(self, observations: Sequence[TapObservation], actor: Actor) -> list[TapReceipt]:
         """Store a batch of taps in one transaction, without reading any state first.
 
-        A tap already stored (or repeated within the batch) is reported as a duplicate; the rest
-        of the batch is stored all the same. Unknown cards and readers are not refused here: the
-        read side flags them for the site's staff.
+        A tap already stored (or repeated within the batch) with the same content is reported
+        as a duplicate; with other content it is stored as a ``Tap.ConflictingObservation`` and
+        reported as a conflict, so nothing a reader sends is dropped. The stored content is read
+        only for the tap IDs that collided, in the insert's transaction. The rest of the batch
+        is stored all the same. Unknown cards and readers are not refused here: they are
+        flagged by the one rule the answer and the read side share (`projections.tap_flags`).
         """
         require_role(actor, Role.READER, Role.ADMIN, Role.SYSTEM)
         if actor.role is Role.READER:
@@ -419,22 +491,16 @@ class Ledger(Application[UUID]):
                         "reader_id", "tap.reader", "a reader appends its own taps only"
                     )
         recorded = RecordedTaps(self.mapper, clock.now(), actor)
-        aggregate_ids: dict[str, UUID] = {}  # tap ID → aggregate ID, first occurrence only
+        firsts: dict[str, UUID] = {}  # tap ID → aggregate ID, first occurrence only
         stored = []
         for observation in observations:
-            if observation.tap_id not in aggregate_ids:
+            if observation.tap_id not in firsts:
                 event = recorded.stored_event(observation)
-                aggregate_ids[observation.tap_id] = cast(UUID, event.originator_id)
+                firsts[observation.tap_id] = cast(UUID, event.originator_id)
                 stored.append(event)
-        inserted = cast(SkipsDuplicates, self.recorder).insert_new_events(stored)
-        receipts: list[TapReceipt] = []
-        for observation in observations:
-            tap_id = str(observation.tap_id)
-            # pop: a repeat of the same tap later in the batch is a duplicate
-            position = inserted.pop(aggregate_ids[tap_id], None)
-            status = "accepted" if position is not None else "duplicate"
-            receipts.append(TapReceipt(tap_id, status, position))
-        return receipts
+        resends = _Resends(recorded, observations, firsts)
+        inserted = cast(SkipsDuplicates, self.recorder).insert_new_events(stored, resends.check)
+        return resends.receipts(inserted)
 
     # -- manual entries and corrections --------------------------------------------------------
     def request_manual_entry(

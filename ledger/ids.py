@@ -69,11 +69,21 @@ class CardId(_ValidatedId):
 
 
 class TapId(_ValidatedId):
-    """A tap's ID, chosen by the reader before it stores the tap: ``<reader_id>:<sequence>``."""
+    """A tap's ID, chosen by the reader before it stores the tap: ``<reader_id>:<sequence>``.
+
+    The sequence is a number, so ``R-A1:0000007`` and ``R-A1:7`` name the same tap: an ID is kept
+    in one canonical form (the number without leading zeros), which is what is stored, hashed
+    into the tap's aggregate ID and compared. A reader that pads its sequence numbers therefore
+    still finds its retried uploads answered ``duplicate``."""
 
     pattern = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}:[0-9]{1,19}")
     field = "tap_id"
     rule = "a tap ID '<reader_id>:<sequence number>'"
+
+    def __new__(cls, value: object) -> Self:
+        checked = str(super().__new__(cls, value))
+        reader_id, _, sequence = checked.rpartition(":")
+        return super().__new__(cls, f"{reader_id}:{int(sequence)}")
 
     @classmethod
     def of(cls, reader_id: str, sequence: int) -> TapId:

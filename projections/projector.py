@@ -9,11 +9,12 @@ from typing import Any
 
 import orjson
 
-from ledger.domain.taps import Direction
+from ledger.domain.taps import Direction, content_hash
 from projections.decoding import LoggedEvent
 from projections.derive import TapFact
 from projections.registry import HANDLERS
 from projections.store import Tx
+from projections.tap_flags import CardRow, ReaderRow, judge
 from projections.work_records import DATED_REGISTRY_EVENTS, Pair, WorkRecords, counts
 
 # Aggregates whose later events carry only the aggregate's UUID: the projection remembers the
@@ -27,8 +28,6 @@ KEY_FIELDS = {
 }
 # Decisions on requests are declared on their shared base class (ApprovableRequest.Approved …).
 REQUEST_KINDS = ("ManualEntry", "Correction", "ApprovableRequest")
-CLOCK_SKEW = timedelta(minutes=5)
-EXCEPTION_FLAGS = ("unknown_card", "revoked_card", "unregistered_reader", "clock_skew")
 DIRECTION_VALUES = {member: member.value for member in Direction}  # faster than .value, per tap
 TAP_FACT_TYPES = (*["text"] * 6, "timestamptz", "timestamptz", "int8", "text")
 
@@ -167,12 +166,17 @@ class LedgerProjection:
     def _taps(
         tx: Tx, taps: list[tuple[int, dict[str, Any]]], affected: dict[Pair, set[date]]
     ) -> list[tuple[str, str, TapFact]]:
-        """Resolve and store the taps; return those that count, for the work records."""
+        """Resolve and store the taps; return those that count, for the work records.
+
+        Each tap is judged by the rule its upload was answered by (`tap_flags.judge`), with the
+        registries at its position. A ``Tap.ConflictingObservation`` (it has a
+        ``stored_content_hash``) is listed in the site's exceptions only: it is not a tap fact
+        and makes no work record."""
         readers = sorted({s["reader_id"] for _, s in taps})
         cards = sorted({s["card_id"] for _, s in taps if s["card_id"]})
         reader_in, reader_params = tx.is_in("reader_id", readers)
-        reader_rows = {
-            r[0]: r[1:]
+        reader_rows: dict[str, ReaderRow] = {
+            r[0]: (r[1], r[2], r[3])
             for r in tx.execute(
                 "SELECT reader_id, site_id, registered_at_position, retired_at_position "
                 f"FROM {{reader_registry}} WHERE {reader_in}",
@@ -180,9 +184,9 @@ class LedgerProjection:
             )
         }
         card_in, card_params = tx.is_in("card_id", cards)
-        card_rows = (
+        card_rows: dict[str, CardRow] = (
             {
-                r[0]: r[1:]
+                r[0]: (r[1], r[2], r[3])
                 for r in tx.execute(
                     "SELECT card_id, technician_id, issued_at_position, revoked_at_position "
                     f"FROM {{card_registry}} WHERE {card_in}",
@@ -194,22 +198,31 @@ class LedgerProjection:
         )
         facts, exceptions, counted = [], [], []
         for position, s in taps:
+            conflict = "stored_content_hash" in s
+            site_id, technician_id, flags = judge(
+                position, s["technician_id"], s["reader_time"], s["received_at"],
+                reader_rows.get(s["reader_id"]), card_rows.get(s["card_id"]), conflict,
+            )
             direction = DIRECTION_VALUES[s["direction"]]
-            flags: list[str] = []
-            site_id = _valid_at(reader_rows.get(s["reader_id"]), position)
-            if site_id is None:
-                flags.append("unregistered_reader")
-            technician_id = s["technician_id"]
-            if technician_id is None:
-                card = card_rows.get(s["card_id"])
-                if card is None or card[1] > position:
-                    flags.append("unknown_card")
-                else:
-                    technician_id = card[0]
-                    if card[2] is not None and card[2] < position:
-                        flags.append("revoked_card")
-            if s["reader_time"] - s["received_at"] > CLOCK_SKEW:
-                flags.append("clock_skew")
+            if flags:
+                exceptions.append(
+                    [
+                        s["tap_id"],
+                        s["content_hash"] if conflict else content_hash(
+                            s["reader_id"], s["card_id"], s["technician_id"], direction,
+                            s["reader_time"]),
+                        site_id,
+                        s["reader_id"],
+                        ",".join(flags),
+                        technician_id,
+                        s["card_id"],
+                        s["reader_time"],
+                        position,
+                        s["stored_content_hash"] if conflict else None,
+                    ]
+                )
+            if conflict:
+                continue
             facts.append(
                 [
                     s["tap_id"],
@@ -224,22 +237,8 @@ class LedgerProjection:
                     orjson.dumps(flags).decode() if flags else "[]",
                 ]
             )
-            kinds = [flag for flag in EXCEPTION_FLAGS if flag in flags] if flags else None
-            if kinds:
-                exceptions.append(
-                    [
-                        s["tap_id"],
-                        site_id,
-                        s["reader_id"],
-                        ",".join(kinds),
-                        technician_id,
-                        s["card_id"],
-                        s["reader_time"],
-                        position,
-                    ]
-                )
             if site_id is not None and technician_id is not None:
-                fact = TapFact(s["tap_id"], s["reader_time"], direction, position, tuple(flags))
+                fact = TapFact(s["tap_id"], s["reader_time"], direction, position, flags)
                 affected[(technician_id, site_id)].add(fact.jst_day)
                 if counts(flags):
                     counted.append((technician_id, site_id, fact))
@@ -266,6 +265,7 @@ class LedgerProjection:
             "site_exceptions",
             (
                 "tap_id",
+                "content_hash",
                 "site_id",
                 "reader_id",
                 "kind",
@@ -273,17 +273,8 @@ class LedgerProjection:
                 "card_id",
                 "reader_time",
                 "position",
+                "stored_content_hash",
             ),
             exceptions,
         )
         return counted
-
-
-def _valid_at(row: tuple[Any, ...] | None, position: int) -> Any:
-    """The reader's site if it was registered, and not yet retired, at that log position."""
-    if row is None:
-        return None
-    site_id, registered_at, retired_at = row
-    if registered_at > position or (retired_at is not None and retired_at < position):
-        return None
-    return site_id

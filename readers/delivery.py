@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-DELIVERED = frozenset({"accepted", "duplicate", "flagged"})  # stored (now or before): done
+# Stored (now or before): done. A conflict is stored too, as a version of its own that the
+# site's staff resolve; sending it again would only be answered duplicate, so it is delivered,
+# and the uploader says so loudly (its tap ID held other content: a reused sequence number).
+DELIVERED = frozenset({"accepted", "duplicate", "flagged", "conflict"})
 REJECTED = "rejected"  # malformed: the ledger will never accept it, so retrying is pointless
+CONFLICT = "conflict"
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,10 @@ class TapResult:
     @property
     def delivered(self) -> bool:
         return self.status in DELIVERED
+
+    @property
+    def conflict(self) -> bool:
+        return self.status == CONFLICT
 
     @property
     def rejected(self) -> bool:

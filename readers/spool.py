@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS taps (
     reader_time TEXT NOT NULL,       -- the reader's own clock, ISO 8601 in JST
     work_date TEXT NOT NULL,         -- JST date of reader_time
     state TEXT NOT NULL DEFAULT 'pending',  -- pending | delivered | dead (rejected as malformed)
-    server_status TEXT,              -- accepted | duplicate | flagged | rejected
+    server_status TEXT,              -- accepted | duplicate | flagged | conflict | rejected
     flags TEXT,
     reason TEXT,
     position INTEGER,

@@ -1,8 +1,9 @@
 """The background uploader: sends spooled taps in batches until the ledger acknowledged them.
 
-A tap leaves the queue only after the ledger said it is stored (accepted, flagged, or a
-duplicate of one stored before). A crash at any point leaves it queued, and sending it again is
-harmless: its ID is fixed in the spool, so the ledger answers "duplicate". That is exactly-once
+A tap leaves the queue only after the ledger said it is stored (accepted, flagged, a
+duplicate of one stored before, or a conflict: stored as another version of its tap ID). A
+crash at any point leaves it queued, and sending it again is harmless: its ID is fixed in the
+spool, so the ledger answers "duplicate". That is exactly-once
 delivery built from at-least-once sending plus idempotent storage.
 """
 
@@ -76,6 +77,10 @@ class Uploader:
             if result.rejected:
                 log.error("tap %s rejected by the ledger, moved to dead letters: %s",
                           result.tap_id, result.reason)
+            elif result.conflict:
+                log.error("CONFLICT: tap %s was stored before with other content; the ledger "
+                          "kept this version too, for the site's staff to resolve (was a spool "
+                          "replaced, reusing sequence numbers?)", result.tap_id)
         unsettled = len(taps) - settled.delivered - settled.dead
         if unsettled:
             log.warning("%d of %d taps were not acknowledged; they stay queued", unsettled,

@@ -162,7 +162,9 @@ def _tap(ledger: Ledger, w: ReadWorld,
         "tap_id": f"{reader}:{n}", "reader_id": reader, "direction": direction,
         "reader_time": when.isoformat(), "card_id": w.card(technician) if technician else
         "0CDEAD00"}) for n, (reader, technician, direction, when) in enumerate(taps, start=1)]
-    ledger.record_taps(observations, ADMIN)
+    for observation in observations:  # uploaded as made: a reader's clock is judged both ways
+        with clock.clock_at(observation.reader_time):
+            ledger.record_taps([observation], ADMIN)
 
 
 # -- the read endpoints and who may call them ---------------------------------------------------

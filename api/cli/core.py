@@ -96,9 +96,11 @@ def import_taps_command(
         err_console.print(f"[yellow]skipped[/yellow] {record}")
     if len(bad) > 50:
         err_console.print(f"[yellow]… and {len(bad) - 50} more bad lines[/yellow]")
+    # a conflict (a tap ID stored before with other content) is kept for the site's staff
+    conflicts = f", conflict {counts['conflict']}" if counts["conflict"] else ""
     console.print(
         f"{file.name} ({total_bytes} bytes): accepted {counts['accepted']}, "
-        f"duplicate {counts['duplicate']}, rejected {len(bad)}"
+        f"duplicate {counts['duplicate']}, rejected {len(bad)}{conflicts}"
     )
 
 

@@ -45,11 +45,15 @@ class TapExceptionPublic(PublicModel):
     site_id: str | None
     reader_id: str
     kinds: list[str] = Field(description="unknown_card, revoked_card, unregistered_reader, "
-                             "clock_skew")
+                             "clock_skew, conflict: the flags the tap's upload was answered with")
     technician_id: str | None
     card_id: str | None
     reader_time: datetime
     position: int
+    content_hash: str = Field(description="SHA-256 of this version's content (reader, card or "
+                              "technician, direction, reader time in UTC)")
+    stored_content_hash: str | None = Field(
+        default=None, description="conflict: the content hash of the version stored first")
 
 
 class DayCloseFindingPublic(PublicModel):

@@ -52,18 +52,30 @@ class TapBatchCreate(CreateModel):
     taps: list[TapSent] = Field(max_length=MAX_TAPS, description=f"At most {MAX_TAPS} taps")
 
 
-TapStatus = Literal["accepted", "duplicate", "flagged", "rejected"]
+TapStatus = Literal["accepted", "duplicate", "flagged", "conflict", "rejected"]
 
 
 class TapResult(BaseModel):
-    tap_id: str | None = Field(description="As sent (null if it was not a string)")
+    tap_id: str | None = Field(description=(
+        "The tap ID as stored, in its canonical form (the sequence as a number: R-A1:0000007 is "
+        "R-A1:7); as sent, or null if it was not a string, when rejected"))
     status: TapStatus = Field(description=(
-        "accepted: stored now; duplicate: stored before (or earlier in this batch); flagged: "
-        "stored, and needs the site's attention (e.g. unknown or revoked card); rejected: "
-        "malformed, not stored"))
-    flags: list[str] = Field(description="Why a stored tap needs attention")
+        "accepted: stored now; duplicate: stored before with the same content (or earlier in "
+        "this batch); flagged: stored, and needs the site's attention (see flags); conflict: "
+        "the tap ID was stored before with other content (another card, time or direction): "
+        "this version is stored too, never counted as a work record, and listed in the site's "
+        "exceptions to resolve; rejected: malformed, not stored"))
+    flags: list[str] = Field(description=(
+        "Why a stored tap needs attention: unknown_card, revoked_card, unregistered_reader, "
+        "clock_skew, conflict; the site's exceptions list the tap with the same flags"))
     reason: str | None = Field(description="Why the tap was rejected, naming the field")
-    position: int | None = Field(description="Log position of the stored tap (accepted, flagged)")
+    position: int | None = Field(
+        description="Log position of the stored tap (accepted, flagged, conflict)")
+    content_hash: str | None = Field(default=None, description=(
+        "conflict: SHA-256 of this version's content (reader, card or technician, direction, "
+        "reader time in UTC)"))
+    stored_content_hash: str | None = Field(default=None, description=(
+        "conflict: the content hash of the version stored first under this tap ID"))
 
 
 class TapBatchPublic(BaseModel):

@@ -6,8 +6,10 @@ retried upload collides with the first one instead of being stored twice.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 from uuid import UUID
@@ -30,6 +32,30 @@ class Direction(str, Enum):
 
 def tap_aggregate_id(tap_id: str) -> UUID:
     return aggregate_id("tap", tap_id)
+
+
+def conflict_aggregate_id(tap_id: str, content_hash: str) -> UUID:
+    """One ID per version of a tap's content: a second upload of the same conflicting version
+    collides, so it is stored once and answered ``duplicate``."""
+    return aggregate_id("tap-conflict", f"{tap_id}:{content_hash}")
+
+
+def content_hash(
+    reader_id: str,
+    card_id: str | None,
+    technician_id: str | None,
+    direction: str,
+    reader_time: datetime,
+) -> str:
+    """SHA-256 (hex) of what a tap says happened: reader, card or technician, direction and the
+    reader's time (in UTC, so one moment written with two offsets is one content). The tap ID
+    and the receive time are not content: they say which tap and when it arrived."""
+    canonical = json.dumps(
+        [reader_id, card_id, technician_id, direction,
+         reader_time.astimezone(UTC).isoformat(timespec="microseconds")],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -62,9 +88,32 @@ class TapObservation:
         if self.technician_id is not None:
             object.__setattr__(self, "technician_id", TechnicianId(self.technician_id))
 
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.reader_id, self.card_id, self.technician_id,
+                            self.direction.value, self.reader_time)
+
 
 class Tap(LedgerAggregate):
     """One card presented at one reader. Never changed after it is recorded."""
+
+    class ConflictingObservation(LedgerAggregate.Event):
+        """A tap ID sent again with other content (another card, time or direction) than the
+        version stored first. Nothing a reader sends is dropped, so it is kept, under its own
+        aggregate ID (`conflict_aggregate_id`), for the site's staff to resolve; it never makes
+        a work record. An observation like ``Recorded``: built as an event, never loaded as an
+        aggregate (`Ledger.record_taps`)."""
+
+        tap_id: str
+        reader_id: str
+        card_id: str | None
+        technician_id: str | None
+        direction: Direction
+        reader_time: datetime
+        received_at: datetime
+        actor: Actor
+        content_hash: str  # of this version
+        stored_content_hash: str  # of the version stored first under the tap ID
 
     @staticmethod
     def create_id(tap_id: str, **_: Any) -> UUID:
@@ -112,6 +161,22 @@ class Tap(LedgerAggregate):
             timestamp=cls.Event.create_timestamp(),
             **state,
         )
+
+
+def conflicting_event(
+    observation: TapObservation, received_at: datetime, actor: Actor, stored_content_hash: str
+) -> LedgerAggregate.Event:
+    """The ``Tap.ConflictingObservation`` of an observation whose tap ID holds other content."""
+    state = _recorded_state(observation, received_at, actor)
+    digest = observation.content_hash
+    return Tap.ConflictingObservation(  # type: ignore[call-arg]
+        originator_id=conflict_aggregate_id(state["tap_id"], digest),
+        originator_version=1,
+        timestamp=Tap.Event.create_timestamp(),
+        content_hash=digest,
+        stored_content_hash=stored_content_hash,
+        **state,
+    )
 
 
 def _recorded_state(

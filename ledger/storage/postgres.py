@@ -18,6 +18,8 @@ from psycopg.pq import Format
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
+from ledger.storage import FollowUp
+
 
 class PackedArray(bytes):
     """A one-dimensional array parameter already in PostgreSQL's binary array format. psycopg
@@ -96,6 +98,16 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
             "ON CONFLICT DO NOTHING RETURNING originator_id, notification_id"
         ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        self.select_first_states_statement = SQL(
+            "SELECT originator_id, state FROM {schema}.{table} "
+            "JOIN unnest(%s::uuid[]) AS wanted(originator_id) USING (originator_id) "
+            "WHERE originator_version = 1"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        self.select_events_of_statement = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {schema}.{table} JOIN unnest(%s::uuid[]) AS wanted(originator_id) "
+            "USING (originator_id) WHERE notification_id > %s ORDER BY notification_id"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
         self.select_after_statement = SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state "
             "FROM {schema}.{table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
@@ -135,7 +147,9 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 )
             ]
 
-    def insert_new_events(self, stored_events: Sequence[StoredEvent]) -> dict[UUID, int]:
+    def insert_new_events(
+        self, stored_events: Sequence[StoredEvent], follow_up: FollowUp | None = None
+    ) -> dict[UUID, int]:
         if not stored_events:
             return {}
         with self.datastore.transaction(commit=True) as curs:
@@ -143,17 +157,48 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             # order, or a projection following the log could pass an ID that commits later.
             self._lock_table(curs)
             self._notify_channel(curs)
-            curs.execute(
-                self.insert_new_events_statement,
-                (
-                    uuid_array([e.originator_id for e in stored_events]),
-                    bigint_array([e.originator_version for e in stored_events]),
-                    text_array([e.topic for e in stored_events]),
-                    bytea_array([e.state for e in stored_events]),
-                ),
-                binary=True,  # text-format bytea arrays are escaped byte by byte; binary is not
-            )
-            return {row["originator_id"]: row["notification_id"] for row in curs.fetchall()}
+            inserted = self._insert(curs, stored_events)
+            if follow_up is not None:
+
+                def first_states(ids: Sequence[UUID]) -> dict[UUID, bytes]:
+                    if not ids:
+                        return {}
+                    curs.execute(self.select_first_states_statement, (uuid_array(ids),),
+                                 binary=True)
+                    return {row["originator_id"]: bytes(row["state"]) for row in curs.fetchall()}
+
+                more = follow_up(inserted, first_states)
+                if more:
+                    inserted |= self._insert(curs, more)
+            return inserted
+
+    def _insert(self, curs: Any, stored_events: Sequence[StoredEvent]) -> dict[UUID, int]:
+        curs.execute(
+            self.insert_new_events_statement,
+            (
+                uuid_array([e.originator_id for e in stored_events]),
+                bigint_array([e.originator_version for e in stored_events]),
+                text_array([e.topic for e in stored_events]),
+                bytea_array([e.state for e in stored_events]),
+            ),
+            binary=True,  # text-format bytea arrays are escaped byte by byte; binary is not
+        )
+        return {row["originator_id"]: row["notification_id"] for row in curs.fetchall()}
+
+    def select_events_of(
+        self, originator_ids: Sequence[UUID], after: int
+    ) -> list[Notification]:
+        if not originator_ids:
+            return []
+        with self.datastore.get_connection() as conn, conn.cursor(
+            binary=True, row_factory=tuple_row
+        ) as curs:
+            curs.execute(self.select_events_of_statement, (uuid_array(originator_ids), after))
+            return [
+                Notification(id=notification_id, originator_id=originator_id,
+                             originator_version=version, topic=topic, state=bytes(state))
+                for notification_id, originator_id, version, topic, state in curs.fetchall()
+            ]
 
 
 class LedgerPostgresFactory(PostgresFactory):

@@ -19,7 +19,14 @@ from eventsourcing.utils import get_topic
 
 from ledger.actors import Actor
 from ledger.domain.base import LedgerAggregate
-from ledger.domain.taps import Direction, Tap, TapObservation, tap_aggregate_id
+from ledger.domain.taps import (
+    Direction,
+    Tap,
+    TapObservation,
+    conflicting_event,
+    content_hash,
+    tap_aggregate_id,
+)
 from ledger.transcoder import OrjsonTranscoder
 
 TAP_TOPIC = get_topic(Tap)
@@ -35,6 +42,8 @@ class RecordedTaps:
         if not isinstance(transcoder, OrjsonTranscoder):
             raise TypeError(f"taps are encoded as OrjsonTranscoder tags, not {transcoder!r}")
         self._mapper = mapper
+        self.received_at = received_at
+        self.actor = actor
         self._datetime = transcoder.types[datetime].name
         self._direction = transcoder.types[Direction].name
         actor_type = transcoder.types[Actor]
@@ -74,4 +83,25 @@ class RecordedTaps:
             originator_version=1,
             topic=RECORDED_TOPIC,
             state=state,
+        )
+
+    def conflicting_stored_event(
+        self, observation: TapObservation, stored_content_hash: str
+    ) -> StoredEvent:
+        """The stored ``Tap.ConflictingObservation`` of a resend with other content. Rare, so
+        through the library's mapper."""
+        return self._mapper.to_stored_event(
+            conflicting_event(observation, self.received_at, self.actor, stored_content_hash)
+        )
+
+    def stored_content_hash(self, state: bytes) -> str:
+        """The content hash of a stored ``Tap.Recorded`` (its state as the recorder holds it)."""
+        if self._mapper.cipher:
+            state = self._mapper.cipher.decrypt(state)
+        if self._mapper.compressor:
+            state = self._mapper.compressor.decompress(state)
+        stored = orjson.loads(state)
+        return content_hash(
+            stored["reader_id"], stored["card_id"], stored["technician_id"],
+            stored["direction"]["_data_"], datetime.fromisoformat(stored["reader_time"]["_data_"]),
         )

@@ -1,7 +1,11 @@
-"""Taps the site's staff must resolve: unknown cards, revoked cards, clock skew — and, for admins,
-taps from readers registered to no site (their ``site_id`` is NULL, so no site sees them).
+"""Taps the site's staff must resolve: unknown cards, revoked cards, clock skew, conflicting
+resends — and, for admins, taps from readers registered to no site (their ``site_id`` is NULL, so
+no site sees them).
 
-Each tap was stored anyway (nothing a reader sends is dropped); only the flagged ones are listed.
+Each tap was stored anyway (nothing a reader sends is dropped); only the flagged ones are listed,
+with the flags their upload was answered with (`projections.tap_flags`). A tap ID resent with
+other content is listed as a version of its own (kind ``conflict``), with its content hash and
+that of the version stored first.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from projections.queries._common import Source, jst_bounds, reading
 from projections.store import as_datetime
 
 _COLUMNS = ("SELECT tap_id, site_id, reader_id, kind, technician_id, card_id, reader_time, "
-            "position FROM {site_exceptions} ")
+            "position, content_hash, stored_content_hash FROM {site_exceptions} ")
 
 
 @dataclass(frozen=True)
@@ -23,11 +27,13 @@ class TapException:
     tap_id: str
     site_id: str | None
     reader_id: str
-    kinds: tuple[str, ...]  # unknown_card, revoked_card, unregistered_reader, clock_skew
+    kinds: tuple[str, ...]  # in `tap_flags.FLAGS` order: unknown_card … clock_skew, conflict
     technician_id: str | None  # the card's holder, when the card is known (revoked: yes)
     card_id: str | None
     reader_time: datetime
-    position: int  # log position of the tap
+    position: int  # log position of the tap (of the conflicting version, for a conflict)
+    content_hash: str  # of this version's content ('' if projected before hashes were kept)
+    stored_content_hash: str | None  # conflict: the content hash of the version stored first
 
 
 @dataclass(frozen=True)
@@ -77,4 +83,4 @@ def _exception(row: Sequence[Any]) -> TapException:
     reader_time = as_datetime(row[6])
     assert reader_time is not None
     return TapException(row[0], row[1], row[2], tuple(row[3].split(",")), row[4], row[5],
-                        reader_time, int(row[7]))
+                        reader_time, int(row[7]), row[8], row[9])

@@ -37,8 +37,9 @@ def scene(ledger: Ledger, settings: Settings, now: FixedClock) -> Iterator[Scene
 def test_audit_returns_the_taps_and_the_approved_correction_with_actors(
     scene: Scene, ledger: Ledger, now: FixedClock,
 ) -> None:
-    entry = scene.tap("GATE-1", "in", jst(2025, 6, 2, 8), actor=GATE)
-    leave = scene.tap("GATE-1", "out", jst(2025, 6, 2, 17), actor=GATE)
+    # uploaded late, on 6/20: the recorded time is the upload's, the business time the tap's
+    entry = scene.tap("GATE-1", "in", jst(2025, 6, 2, 8), actor=GATE, received_at=now.at)
+    leave = scene.tap("GATE-1", "out", jst(2025, 6, 2, 17), actor=GATE, received_at=now.at)
     ledger.request_correction(TECHNICIAN, SITE, date(2025, 6, 2), SUB, {"position": "職長"},
                               "職長として従事", EMPLOYER_ADMIN)
     now.advance(timedelta(days=1))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, datetime, timedelta
+from typing import cast
 
 import pytest
 
@@ -98,6 +100,22 @@ class TestTapsAreStoredExactlyOnce:
         assert errors == []
         assert Counter(receipts) == {"accepted": 2000, "duplicate": 2000}
         assert stored_tap_count(ledger) == 2000
+
+    def test_a_resend_with_other_content_is_a_conflict_stored_once(self, ledger: Ledger) -> None:
+        """Plain and encrypted: the stored version's content is read back to compare."""
+        [stored] = ledger.record_taps(taps("GATE-1", 1, 1), ADMIN)
+        other = replace(taps("GATE-1", 1, 1)[0], card_id="0FFFFFFF")
+        padded = replace(other, tap_id="GATE-1:0001")  # the same tap ID, written otherwise
+        receipts = ledger.record_taps([taps("GATE-1", 1, 1)[0], other, padded], ADMIN)
+        assert [r.status for r in receipts] == ["duplicate", "conflict", "duplicate"]
+        conflict = receipts[1]
+        assert conflict.position == ledger.log_position() > cast(int, stored.position)
+        assert conflict.stored_content_hash == taps("GATE-1", 1, 1)[0].content_hash
+        assert conflict.content_hash == other.content_hash != conflict.stored_content_hash
+        assert [r.status for r in ledger.record_taps([other], ADMIN)] == ["duplicate"]
+        assert stored_tap_count(ledger) == 1
+        assert sum(type(e).__qualname__ == "Tap.ConflictingObservation"
+                   for _, e in ledger.iter_log()) == 1
 
     def test_accepted_taps_report_their_log_position(self, ledger: Ledger) -> None:
         receipts = ledger.record_taps(taps("GATE-1", 1, 3), ADMIN)

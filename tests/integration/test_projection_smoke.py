@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from ledger.application import Ledger
-from ledger.clock import JST
+from ledger.clock import JST, clock_at
 from ledger.domain.taps import TapObservation
 from ledger.settings import Settings
 from projections.runner import ProjectionRunner
@@ -11,24 +11,20 @@ from tests.integration.world import ADMIN, register_world
 
 def test_smoke(ledger: Ledger, settings: Settings, now) -> None:
     register_world(ledger)
-    ledger.record_taps(
-        [
-            TapObservation(
-                "GATE-1:1", "GATE-1", "in", datetime(2025, 6, 2, 8, tzinfo=JST), card_id="04A1B2C3"
-            ),
-            TapObservation(
-                "GATE-1:2",
-                "GATE-1",
-                "out",
-                datetime(2025, 6, 2, 17, tzinfo=JST),
-                card_id="04A1B2C3",
-            ),
-            TapObservation(
-                "GATE-1:3", "GATE-1", "in", datetime(2025, 6, 3, 8, tzinfo=JST), card_id="FFFF0000"
-            ),
-        ],
-        ADMIN,
-    )
+    taps = [
+        TapObservation(
+            "GATE-1:1", "GATE-1", "in", datetime(2025, 6, 2, 8, tzinfo=JST), card_id="04A1B2C3"
+        ),
+        TapObservation(
+            "GATE-1:2", "GATE-1", "out", datetime(2025, 6, 2, 17, tzinfo=JST), card_id="04A1B2C3"
+        ),
+        TapObservation(
+            "GATE-1:3", "GATE-1", "in", datetime(2025, 6, 3, 8, tzinfo=JST), card_id="FFFF0000"
+        ),
+    ]
+    for observation in taps:
+        with clock_at(observation.reader_time):  # uploaded as made: no clock skew
+            ledger.record_taps([observation], ADMIN)
     store = ReadStore(settings)
     runner = ProjectionRunner(ledger, store)
     assert runner.catch_up() == ledger.log_position()

@@ -119,7 +119,8 @@ def test_exceptions_list_unknown_and_revoked_cards_and_clock_skew(
     scene.tap("GATE-1", "in", jst(2025, 6, 18, 8), card_id=CARD_2)  # before revocation
     ledger.revoke_card(CARD_2, "紛失", ADMIN)
     revoked = scene.tap("GATE-1", "in", jst(2025, 6, 19, 8), card_id=CARD_2)
-    skewed = scene.tap("GATE-1", "in", now.at + timedelta(hours=1), card_id=CARD)
+    skewed = scene.tap("GATE-1", "in", now.at + timedelta(hours=1), card_id=CARD,
+                       received_at=now.at)
     scene.tap("GATE-B", "in", jst(2025, 6, 18, 8), card_id="CAFEF00D")  # another site's
     with scene.read() as tx:
         listed = site_exceptions(tx, SITE, *JUNE)
@@ -152,7 +153,8 @@ def test_unregistered_readers_are_listed_per_reader_for_admins(scene: Scene) -> 
 def test_an_entry_from_a_reader_clock_ahead_of_the_server_is_on_site_now(
     scene: Scene, now: FixedClock,
 ) -> None:
-    scene.tap("GATE-1", "in", now.at + timedelta(minutes=20))  # reader clock 20 minutes fast
+    scene.tap("GATE-1", "in", now.at + timedelta(minutes=20),  # reader clock 20 minutes fast
+              received_at=now.at)
     with scene.read() as tx:
         present = on_site_now(tx, SITE)
         listed = site_exceptions(tx, SITE, *JUNE)

@@ -11,10 +11,10 @@ from typing import Any
 import orjson
 import psycopg
 
-from api import intake
 from ledger.settings import Settings
 from ledger.storage.migrate import migrate
 from ledger.storage.postgres import text_array
+from projections import tap_answers
 from projections.store import ReadStore, Tx
 
 CARDS = 1_000
@@ -48,7 +48,8 @@ def test_a_batchs_card_lookup_does_not_compare_every_card_with_every_id(
     store.close()
     recording = Recording()
     wanted = [f"{n:08X}" for n in range(0, CARDS, 2)]
-    intake._registry_rows(recording, "card_registry", "card_id", "revoked_at_position", wanted)
+    tap_answers._registry_rows(recording, "card_registry", "card_id", "revoked_at_position",
+                               wanted)
     [(sql, [ids])] = recording.statements
     assert ids == text_array(wanted)
     with psycopg.connect(postgres_url, autocommit=True) as conn:

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from api.intake import Rejected, parse_tap, tap_results
-from api.schemas.taps import TapBatchCreate
-from ledger.application import TapReceipt
+from api.schemas.taps import TapBatchCreate, TapResult
+from ledger.application import Ledger, TapReceipt
 from ledger.clock import JST
 from ledger.domain.taps import Direction, TapObservation
+from projections.store import Tx
+from projections.tap_answers import answer_taps
 
 GOOD = {"tap_id": "GATE-1:1", "reader_id": "GATE-1", "card_id": "04A1B2C3",
         "direction": "in", "reader_time": "2025-06-20T07:58:00+09:00"}
+
+RECEIVED = datetime(2025, 6, 20, 7, 59, tzinfo=JST)  # a minute after GOOD's reader time
 
 
 def parsed(raw: Any) -> TapObservation | Rejected:
@@ -50,18 +54,53 @@ def test_the_batch_schema_keeps_every_tap_as_it_was_sent() -> None:
     assert TapBatchCreate.model_validate({"taps": sent}).taps == sent
 
 
+class Registries(Tx):
+    """A SQLite-dialect Tx answering the registry lookups from fixed rows, the read models at
+    position 100: the reader GATE-1 registered at 1, card 04A1B2C3 issued at 2, revoked at 5."""
+
+    def __init__(self) -> None:
+        super().__init__(None, "", sqlite=True)
+
+    def execute(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        if "projection_positions" in sql:
+            return [(100,)]
+        if "reader_registry" in sql:
+            return [("GATE-1", "10000000000001", 1, None)]
+        if "card_registry" in sql:
+            return [("04A1B2C3", "12345678901234", 2, 5)]
+        raise AssertionError(sql)
+
+
+def answered(parsed_taps: list[TapObservation | Rejected],
+             receipts: list[TapReceipt]) -> list[TapResult]:
+    # the read models are past every position here: the ledger's log is not asked
+    return tap_results(answer_taps(Registries(), cast(Ledger, None), parsed_taps, receipts))
+
+
 def test_results_follow_the_order_sent() -> None:
     first, bad, second = parsed(GOOD), parsed(7), parsed(GOOD | {"tap_id": "GATE-1:2"})
-    receipts = [TapReceipt("GATE-1:1", "accepted", 41), TapReceipt("GATE-1:2", "duplicate", None)]
-    results = tap_results([first, bad, second], receipts, {"GATE-1:1": ["card.revoked"]})
+    receipts = [TapReceipt("GATE-1:1", "accepted", 41, RECEIVED),
+                TapReceipt("GATE-1:2", "duplicate", None)]
+    results = answered([first, bad, second], receipts)
     assert [(r.tap_id, r.status, r.flags, r.position) for r in results] == [
-        ("GATE-1:1", "flagged", ["card.revoked"], 41),
+        ("GATE-1:1", "flagged", ["revoked_card"], 41),
         (None, "rejected", [], None),
         ("GATE-1:2", "duplicate", [], None),
     ]
 
 
 def test_a_duplicate_is_not_flagged_again() -> None:
-    receipts = [TapReceipt("GATE-1:1", "duplicate", None)]
-    results = tap_results([parsed(GOOD)], receipts, {"GATE-1:1": ["card.unknown"]})
+    results = answered([parsed(GOOD)], [TapReceipt("GATE-1:1", "duplicate", None)])
     assert (results[0].status, results[0].flags) == ("duplicate", [])
+
+
+def test_a_conflict_is_answered_with_both_hashes_and_its_flags() -> None:
+    receipt = TapReceipt("GATE-1:1", "conflict", 41, RECEIVED, "b" * 64, "a" * 64)
+    [result] = answered([parsed(GOOD)], [receipt])
+    assert (result.status, result.flags, result.content_hash, result.stored_content_hash) == (
+        "conflict", ["revoked_card", "conflict"], "b" * 64, "a" * 64)
+
+
+def test_a_padded_sequence_is_answered_in_its_canonical_form() -> None:
+    observation = parsed(GOOD | {"tap_id": "GATE-1:0000007"})
+    assert isinstance(observation, TapObservation) and observation.tap_id == "GATE-1:7"

@@ -56,4 +56,4 @@ def test_the_tap_contract_is_documented() -> None:
         "$ref": "#/components/schemas/TapIn"}
     assert all("default" not in tap["properties"][field] for field in tap["required"])
     assert schemas["TapResult"]["properties"]["status"]["enum"] == [
-        "accepted", "duplicate", "flagged", "rejected"]
+        "accepted", "duplicate", "flagged", "conflict", "rejected"]

@@ -1,0 +1,62 @@
+"""The one rule that flags a stored tap for the site's staff (DESIGN §4: nothing a reader sends
+is dropped; what needs attention is flagged).
+
+The answer to an upload (`projections.tap_answers`) and the site's exceptions list (the
+projection, `projections.projector`) both call `judge`, with the same inputs: the tap as stored,
+its log position, the receive time stored in its event, and the registries as they were at that
+position. So a tap answered `flagged` is listed with the same flags, and one answered `accepted`
+is not listed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+# A reader's clock this far from the server's receive time, either way, is flagged.
+CLOCK_SKEW = timedelta(minutes=5)
+# Every flag, in the order answers and exceptions list them.
+FLAGS = ("unknown_card", "revoked_card", "unregistered_reader", "clock_skew", "conflict")
+
+# A registry row with the log positions its state holds between (see projections/registry.py).
+ReaderRow = tuple[str, int, int | None]  # (site_id, registered_at_position, retired_at_position)
+CardRow = tuple[str, int, int | None]  # (technician_id, issued_at_position, revoked_at_position)
+
+
+class Judgement(NamedTuple):
+    site_id: str | None  # the reader's site at the tap's position (None: registered to none)
+    technician_id: str | None  # as sent, or the card's holder at the tap's position
+    flags: tuple[str, ...]  # in `FLAGS` order
+
+
+def judge(
+    position: int,
+    technician_id: str | None,
+    reader_time: datetime,
+    received_at: datetime,
+    reader: ReaderRow | None,
+    card: CardRow | None,
+    conflict: bool = False,
+) -> Judgement:
+    """A stored tap at log `position`, judged by the registries as they were there: `reader`
+    is its reader's row and `card` its card's (None: not in the registry). `conflict`: it is a
+    `Tap.ConflictingObservation`, a resend of a tap ID with other content."""
+    flags: list[str] = []
+    if technician_id is None:
+        if card is None or card[1] > position:
+            flags.append("unknown_card")
+        else:
+            technician_id = card[0]
+            if card[2] is not None and card[2] < position:
+                flags.append("revoked_card")
+    site_id = None
+    if reader is not None and reader[1] <= position and (reader[2] is None
+                                                          or reader[2] > position):
+        site_id = reader[0]
+    else:
+        flags.append("unregistered_reader")
+    if abs(reader_time - received_at) > CLOCK_SKEW:
+        flags.append("clock_skew")
+    if conflict:
+        flags.append("conflict")
+    return Judgement(site_id, technician_id, tuple(flags))
