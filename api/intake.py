@@ -79,7 +79,7 @@ def classify_taps(
         if observation.technician_id is None and observation.card_id is not None:
             revoked = cards.get(observation.card_id)
             found += ["unknown_card"] if revoked is None else ["revoked_card"] if revoked else []
-        if observation.reader_time - received_at > CLOCK_SKEW:
+        if abs(observation.reader_time - received_at) > CLOCK_SKEW:
             found.append("clock_skew")
         if found:
             flags[observation.tap_id] = found

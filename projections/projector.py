@@ -202,7 +202,7 @@ class LedgerProjection:
                     technician_id = card[0]
                     if card[2] is not None and card[2] < position:
                         flags.append("revoked_card")
-            if s["reader_time"] - s["received_at"] > CLOCK_SKEW:
+            if abs(s["reader_time"] - s["received_at"]) > CLOCK_SKEW:
                 flags.append("clock_skew")
             facts.append(
                 [
