@@ -17,7 +17,7 @@ from ledger.domain.taps import TapObservation
 from ledger.errors import LedgerError, NotPermitted, UnknownReference
 from ledger.storage.postgres import text_array
 from ledger.tap_records import observation_from_mapping
-from projections.projector import CLOCK_SKEW
+from projections.projector import CLOCK_BEHIND, CLOCK_SKEW
 from projections.queries._common import chunks
 from projections.store import Tx
 
@@ -79,7 +79,7 @@ def classify_taps(
         if observation.technician_id is None and observation.card_id is not None:
             revoked = cards.get(observation.card_id)
             found += ["unknown_card"] if revoked is None else ["revoked_card"] if revoked else []
-        if abs(observation.reader_time - received_at) > CLOCK_SKEW:
+        if not -CLOCK_BEHIND <= observation.reader_time - received_at <= CLOCK_SKEW:
             found.append("clock_skew")
         if found:
             flags[observation.tap_id] = found

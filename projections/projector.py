@@ -28,6 +28,10 @@ KEY_FIELDS = {
 # Decisions on requests are declared on their shared base class (ApprovableRequest.Approved …).
 REQUEST_KINDS = ("ManualEntry", "Correction", "ApprovableRequest")
 CLOCK_SKEW = timedelta(minutes=5)
+# A reader's clock behind the server's: a spooled tap may arrive days late (a reader offline), so
+# only a tap older than this when it arrives is flagged; 1970 (a reset clock) is, a weekend's
+# backlog is not.
+CLOCK_BEHIND = timedelta(days=31)
 EXCEPTION_FLAGS = ("unknown_card", "revoked_card", "unregistered_reader", "clock_skew")
 DIRECTION_VALUES = {member: member.value for member in Direction}  # faster than .value, per tap
 TAP_FACT_TYPES = (*["text"] * 6, "timestamptz", "timestamptz", "int8", "text")
@@ -202,7 +206,7 @@ class LedgerProjection:
                     technician_id = card[0]
                     if card[2] is not None and card[2] < position:
                         flags.append("revoked_card")
-            if abs(s["reader_time"] - s["received_at"]) > CLOCK_SKEW:
+            if not -CLOCK_BEHIND <= s["reader_time"] - s["received_at"] <= CLOCK_SKEW:
                 flags.append("clock_skew")
             facts.append(
                 [

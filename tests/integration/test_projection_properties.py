@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -105,7 +106,7 @@ class CrashingProjection(LedgerProjection):
         super().process(tx, batch)
         self.batches_left -= 1
         if self.batches_left == -1:  # once: then it goes on with what it kept from before
-            raise RuntimeError("simulated crash before commit")
+            raise psycopg.OperationalError("simulated crash before commit")
 
 
 def check_history(
@@ -145,7 +146,7 @@ def check_history(
             crashing = ProjectionRunner(
                 ledger, crash_store, CrashingProjection(crash_at % batches), batch_size=batch
             )
-            with pytest.raises(RuntimeError, match="simulated crash"):
+            with pytest.raises(psycopg.OperationalError, match="simulated crash"):
                 crashing.catch_up()
             crashing.run_once()  # the same runner, after a batch that rolled back
             ProjectionRunner(ledger, crash_store, batch_size=batch).catch_up()  # a new process
