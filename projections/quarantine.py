@@ -160,18 +160,9 @@ def quarantined(tx: Tx, position: int | None = None) -> list[QuarantinedEvent]:
     return [_row(row) for row in rows]
 
 
-def quarantined_about(
-    tx: Tx, technician_id: str | None = None, site_id: str | None = None
-) -> list[int]:
-    """Positions of quarantined events about a worker or a site: reads about them may miss
-    what those events would have added."""
-    if technician_id is not None:
-        rows = tx.execute("SELECT position FROM {quarantined_events} WHERE technician_id = %s "
-                          "ORDER BY position", [technician_id])
-    else:
-        rows = tx.execute("SELECT position FROM {quarantined_events} WHERE site_id = %s "
-                          "ORDER BY position", [site_id])
-    return [int(row[0]) for row in rows]
+# Every quarantined event's worker and site, for the API's reads to check theirs against.
+QUARANTINED_ABOUT = ("SELECT position, technician_id, site_id FROM {quarantined_events} "
+                     "WHERE technician_id IS NOT NULL OR site_id IS NOT NULL")
 
 
 def projects_in_place(event_type: str) -> bool:

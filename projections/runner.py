@@ -268,10 +268,48 @@ class ProjectionRunner:
             time.sleep(0.02)
         return True
 
-    def run_forever(self, stop: threading.Event, idle_wait: float = 0.2) -> None:
+    def run_forever(
+        self, stop: threading.Event, idle_wait: float = 0.2, retry_wait: float = 1.0
+    ) -> None:
+        """Follow the log until ``stop``; a failure (the database went away) is logged once and
+        the batch tried again every ``retry_wait`` seconds until it commits."""
+        failures = FailureLog(log)
         while not stop.is_set():
-            if self.run_once() == 0:
+            try:
+                processed = self.run_once()
+            except Exception as error:
+                failures.failed(error)
+                stop.wait(retry_wait)
+                continue
+            failures.recovered()
+            if processed == 0:
                 stop.wait(idle_wait)
+
+
+class FailureLog:
+    """Logs a failure that repeats (the projection retrying every second) once, with its
+    traceback, until it changes or the projection recovers; not a traceback a second."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self.logger = logger
+        self.current: str | None = None
+
+    def failed(self, error: BaseException) -> bool:
+        """Log ``error`` unless it is the one logged last; return whether it was logged."""
+        kind, message = describe(error)
+        text = f"{kind}: {message}"
+        if text == self.current:
+            self.logger.debug("projection still failing: %s", text)
+            return False
+        self.current = text
+        self.logger.error("projection failed; retrying until it commits (logged once): %s", text,
+                          exc_info=error)
+        return True
+
+    def recovered(self) -> None:
+        if self.current is not None:
+            self.logger.warning("projection recovered after: %s", self.current)
+            self.current = None
 
 
 @contextmanager
