@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -178,26 +178,35 @@ class RetryOutcome:
     rebuilt: bool = False
 
 
-def retry(ledger: Ledger, settings: Settings, position: int | None = None) -> RetryOutcome:
-    """Retry the quarantined events (or the one at ``position``), after a fix."""
+def retry(
+    ledger: Ledger,
+    settings: Settings,
+    position: int | None = None,
+    projection: Callable[[], LedgerProjection] = LedgerProjection,
+) -> RetryOutcome:
+    """Retry the quarantined events (or the one at ``position``), after a fix. ``projection``
+    makes the projection an event is retried with in place (as the runner takes one)."""
     store = ReadStore(settings)
     try:
         with store.read() as tx:
             chosen = quarantined(tx, position)
         if all(projects_in_place(event.event_type) for event in chosen):
-            return _retry_in_place(ledger, store, chosen)
+            return _retry_in_place(ledger, store, chosen, projection)
     finally:
         store.close()
     return _retry_by_rebuild(ledger, settings, chosen)
 
 
 def _retry_in_place(
-    ledger: Ledger, store: ReadStore, chosen: list[QuarantinedEvent]
+    ledger: Ledger,
+    store: ReadStore,
+    chosen: list[QuarantinedEvent],
+    projection: Callable[[], LedgerProjection],
 ) -> RetryOutcome:
     outcome = RetryOutcome()
     for event in chosen:
         try:
-            _project_alone(ledger, store, event.position)
+            _project_alone(ledger, store, event.position, projection())
             outcome.projected.append(event.position)
         except Exception as error:
             if not is_event_fault(error):
@@ -212,8 +221,11 @@ def _retry_in_place(
     return outcome
 
 
-def _project_alone(ledger: Ledger, store: ReadStore, position: int) -> None:
-    """Project one event late, in its own transaction, and take it out of quarantine."""
+def _project_alone(
+    ledger: Ledger, store: ReadStore, position: int, projection: LedgerProjection
+) -> None:
+    """Project one event late, in its own transaction, and take it out of quarantine. A fresh
+    projection keeps nothing: it reads every fact it needs."""
     [notification] = ledger.recorder.select_notifications(start=position, limit=1)
     [logged] = decode(ledger.mapper, [notification])
     with store.transaction() as tx:
@@ -221,7 +233,6 @@ def _project_alone(ledger: Ledger, store: ReadStore, position: int) -> None:
         # Taken like a runner takes it, so a runner's batch and this retry do not interleave.
         tx.execute(f"SELECT position FROM {{projection_positions}} WHERE name = %s{lock}",
                    [LedgerProjection.name])
-        projection = LedgerProjection()  # nothing kept: it reads every fact it needs
         projection.process(tx, [LoggedEvent(*logged)])
         tx.execute("DELETE FROM {quarantined_events} WHERE position = %s", [position])
         tx.execute("UPDATE {projection_positions} SET retried = retried + 1 WHERE name = %s",
