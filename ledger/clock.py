@@ -65,8 +65,8 @@ def clock_at(at: datetime) -> Iterator[FixedClock]:
 # projection); these bounds leave centuries of room on both sides.
 EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2199, 12, 31)
-EARLIEST_MOMENT = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST_MOMENT = datetime(2200, 1, 1, tzinfo=UTC)
+EARLIEST_MOMENT = datetime(1900, 1, 1, tzinfo=JST)  # so that a moment's JST date is in range
+LATEST_MOMENT = datetime(2200, 1, 1, tzinfo=JST)
 
 
 def require_in_range(day: date, field: str) -> date:
