@@ -28,10 +28,10 @@ KEY_FIELDS = {
 # Decisions on requests are declared on their shared base class (ApprovableRequest.Approved …).
 REQUEST_KINDS = ("ManualEntry", "Correction", "ApprovableRequest")
 CLOCK_SKEW = timedelta(minutes=5)
-# A reader's clock behind the server's: a spooled tap may arrive days late (a reader offline), so
-# only a tap older than this when it arrives is flagged; 1970 (a reset clock) is, a weekend's
-# backlog is not.
-CLOCK_BEHIND = timedelta(days=31)
+# A reader's clock behind the server's: a spooled tap may arrive long after it was made (a reader
+# offline, a backlog uploaded later), so only a tap older on arrival than records of attendance
+# are kept (3 years) is flagged: a clock reset to 1970 or 2000 is, a backlog is not.
+CLOCK_BEHIND = timedelta(days=3 * 366)
 EXCEPTION_FLAGS = ("unknown_card", "revoked_card", "unregistered_reader", "clock_skew")
 DIRECTION_VALUES = {member: member.value for member in Direction}  # faster than .value, per tap
 TAP_FACT_TYPES = (*["text"] * 6, "timestamptz", "timestamptz", "int8", "text")
