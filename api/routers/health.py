@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
 
 from api.deps import KeyStoreDep, LedgerDep, ReadPoolDep
 from api.openapi import problems
-from api.problems import Unavailable
-from api.projection_service import last_failure
+from api.problems import NotReady, Unavailable
+from api.projection_service import ProjectionFailure, last_failure
 from api.reading import projection_lag
 from api.schemas.health import Health, JobRunPublic, QuarantinedEventPublic, Readiness
-from projections.quarantine import quarantined
+from projections.quarantine import QuarantinedEvent, quarantined
 from projections.settlement.runs import recent_job_runs
 
 router = APIRouter(tags=["health"])
@@ -24,15 +24,12 @@ async def health() -> Health:
     return Health()
 
 
-@router.get("/ready", responses={**problems(503), 503: {
-    "description": "Not ready: the database does not answer (problem+json), or an event is "
-    "quarantined or the projection is failing (this body, status not_ready)",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}},
-                **problems(503)[503]["content"]}}})
-def ready(request: Request, response: Response, ledger: LedgerDep, keys: KeyStoreDep,
-          pool: ReadPoolDep) -> Readiness:
+@router.get("/ready", responses=problems(503))
+def ready(request: Request, ledger: LedgerDep, keys: KeyStoreDep, pool: ReadPoolDep) -> Readiness:
     """Readiness: the database answers, no event is quarantined and the projection is not
-    failing (else 503); the log's head, the projection's lag, recent job runs."""
+    failing; the log's head, the projection's lag, recent job runs. Not ready is a 503
+    problem (not-ready) naming the quarantined events' positions, workers and sites, with the
+    figures below as its extension members."""
     try:
         keys.ping()
         with pool.store() as store:
@@ -44,11 +41,7 @@ def ready(request: Request, response: Response, ledger: LedgerDep, keys: KeyStor
     except Exception as error:  # whatever the driver raises, the answer is "not ready"
         raise Unavailable(str(error)) from error
     service, scheduler = request.app.state.projection, request.app.state.scheduler
-    not_ready = bool(held) or failure is not None
-    if not_ready:  # a load balancer sees it; the body says why
-        response.status_code = 503
-    return Readiness(
-        status="not_ready" if not_ready else "ready",
+    readiness = Readiness(
         log_position=lag.log_position, projection_position=lag.projection_position,
         lag_events=lag.events, lag_seconds=lag.seconds,
         projecting_here=service is not None and service.projecting,
@@ -59,3 +52,22 @@ def ready(request: Request, response: Response, ledger: LedgerDep, keys: KeyStor
                      for event in held[:QUARANTINED_SHOWN]],
         scheduler_running=scheduler is not None and scheduler.running,
         job_runs=[JobRunPublic.model_validate(run) for run in runs])
+    if held or failure is not None:  # a load balancer sees it; the body says why
+        raise NotReady(not_ready_because(held, failure), readiness.model_dump(
+            mode="json", exclude={"status"}))
+    return readiness
+
+
+def not_ready_because(held: list[QuarantinedEvent], failure: ProjectionFailure | None) -> str:
+    reasons = []
+    if held:
+        named = "; ".join(
+            f"position {event.position} ({event.event_type}, worker "
+            f"{event.technician_id or 'unknown'}, site {event.site_id or 'unknown'})"
+            for event in held[:QUARANTINED_SHOWN])
+        reasons.append(f"{len(held)} event(s) quarantined, not projected: {named}; "
+                       "reads about those workers and sites may be incomplete "
+                       "(`ledger quarantine list`, `ledger quarantine retry`)")
+    if failure is not None:
+        reasons.append(f"the projection is failing ({failure.kind}) in {failure.process}")
+    return "; ".join(reasons)

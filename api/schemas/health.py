@@ -43,9 +43,7 @@ class QuarantinedEventPublic(PublicModel):
 
 
 class Readiness(BaseModel):
-    status: Literal["ready", "not_ready"] = Field(
-        "ready", description="not_ready (HTTP 503) while an event is quarantined or the "
-        "projection is failing: reads may miss what those events would have added")
+    status: Literal["ready"] = "ready"
     log_position: int = Field(description="The log's head (the last event's position)")
     projection_position: int = Field(description="How far the read models have come")
     lag_events: int = Field(description="Events not projected yet")
@@ -60,6 +58,7 @@ class Readiness(BaseModel):
     projection_failed_in: str | None = Field(description="Where: host:pid of the process")
     quarantined: list[QuarantinedEventPublic] = Field(
         description="Events the projection could not project and went on without, in log order "
-        "(the first 100); reads about their workers and sites carry a `Ledger-Incomplete` header")
+        "(the first 100); reads about their workers and sites carry a `Ledger-Incomplete` "
+        "header. Empty here: while any is, /v1/ready answers 503 (problem not-ready)")
     scheduler_running: bool = Field(description="This process runs the nightly jobs' scheduler")
     job_runs: list[JobRunPublic] = Field(description="The latest job runs, newest first")

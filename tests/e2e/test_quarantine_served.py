@@ -91,7 +91,9 @@ def test_a_poison_tap_is_quarantined_and_the_served_projection_goes_on(
 
         eventually(lambda: client.get("/v1/ready").status_code == 503)
         ready = client.get("/v1/ready").json()
-        assert ready["status"] == "not_ready"
+        assert ready["type"] == "urn:ccus-ledger:problem:not-ready"
+        assert f"position {poison} (Tap.Recorded, worker {TECHNICIAN}, site {SITE})" in (
+            ready["detail"])
         assert [(q["position"], q["event_type"], q["technician_id"], q["site_id"])
                 for q in ready["quarantined"]] == [(poison, "Tap.Recorded", TECHNICIAN, SITE)]
         eventually(lambda: client.get("/v1/ready").json()["lag_events"] == 0)  # it went on

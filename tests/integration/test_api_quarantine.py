@@ -102,9 +102,12 @@ def test_a_quarantined_event_makes_ready_503_and_its_reads_incomplete_until_retr
     project(api, settings, FailingAt(poison))
 
     ready = api.client.get("/v1/ready")
-    assert ready.status_code == 503
+    assert ready.status_code == 503 and ready.headers["content-type"] == PROBLEM_JSON
     body = ready.json()
-    assert body["status"] == "not_ready" and body["lag_events"] == 0  # it went on past it
+    assert body["type"] == "urn:ccus-ledger:problem:not-ready"
+    assert f"position {poison} (Tap.Recorded, worker {world.worker}, site {world.site})" in (
+        body["detail"])
+    assert body["lag_events"] == 0  # it went on past it
     [held] = body["quarantined"]
     assert (held["position"], held["event_type"], held["error_kind"]) == (
         poison, "Tap.Recorded", "OverflowError")
