@@ -128,7 +128,7 @@ class ProjectionRunner:
             try:
                 self._project(start, fetched.events, fetched.last_position)
             except Exception as error:
-                if not is_event_fault(error):
+                if not _event_fault(error):
                     raise
                 self._quarantined_in_batch = 0
                 self._split(start, fetched.events, fetched.last_position)
@@ -172,7 +172,7 @@ class ProjectionRunner:
             try:  # alone, once more: a second failure is the event's own
                 self._project(start, events, last_position)
             except Exception as error:
-                if not events or not is_event_fault(error):
+                if not events or not _event_fault(error):
                     raise
                 self._quarantine_alone(start, events[0], last_position, error)
             return
@@ -182,7 +182,7 @@ class ProjectionRunner:
             try:
                 self._project(start, half, half_last)
             except Exception as error:
-                if not is_event_fault(error):
+                if not _event_fault(error):
                     raise
                 self._split(start, half, half_last)
             start = half_last
@@ -310,6 +310,11 @@ class FailureLog:
         if self.current is not None:
             self.logger.warning("projection recovered after: %s", self.current)
             self.current = None
+
+
+def _event_fault(error: BaseException) -> bool:
+    """Whether a failure may be one event's doing: not the runner's own signals."""
+    return not isinstance(error, PositionMoved | TooManyFaults) and is_event_fault(error)
 
 
 @contextmanager

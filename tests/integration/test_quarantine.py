@@ -24,7 +24,7 @@ from ledger.settings import Settings
 from projections.projector import LedgerProjection
 from projections.quarantine import QuarantinedEvent, quarantined, retry
 from projections.replay import rebuild
-from projections.runner import ProjectionRunner
+from projections.runner import ProjectionRunner, TooManyFaults
 from projections.store import ReadStore, Tx
 from tests.integration.projection_support import snapshot
 from tests.integration.world import ADMIN, SITE, TECHNICIAN, register_world
@@ -312,3 +312,19 @@ def test_employment_dates_outside_the_ledgers_range_are_refused(ledger: Ledger, 
         with pytest.raises(InvalidValue, match=r"since: .* is not between") as refused:
             ledger.join_employer(TECHNICIAN, "300", since, False, ADMIN)
         assert refused.value.rule == "since.range"
+
+
+def test_a_batch_where_too_many_events_fail_alone_stops_quarantining_and_raises(
+    ledger: Ledger, settings: Settings, store: ReadStore, now: Any,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every event failing looks like a bug, not bad events: the runner stops, loudly."""
+    monkeypatch.setattr("projections.runner.MAX_QUARANTINED_PER_BATCH", 2)
+    register_world(ledger)
+    ledger.record_taps([tap(n, "in", at(n, 8)) for n in (1, 2, 3, 4)], ADMIN)
+    head = ledger.log_position()
+    runner = ProjectionRunner(ledger, store, FailingAt(head - 2, head - 1, head))
+    with pytest.raises(TooManyFaults, match="more than 2 events of one batch failed alone"):
+        runner.catch_up()
+    assert [event.position for event in held(store)] == [head - 2, head - 1]
+    assert runner.position() == head - 1  # up to the last one quarantined, not past the third
