@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import cast
 
 from ledger.application import Ledger
 from projections.decoding import LoggedEvent, decode
@@ -143,6 +143,7 @@ class ProjectionRunner:
     ) -> None:
         """Commit events (start, last_position] with the position; those undecodable are
         quarantined in the same transaction."""
+        undecodable = [e for e in events if isinstance(e, Undecodable)]
         try:
             with self.store.transaction() as tx:
                 position, retried = self._locked_position(tx)
@@ -152,17 +153,18 @@ class ProjectionRunner:
                     self.projection.forget()
                     self._retried = retried
                 self.projection.begin(start)
-                decoded = [e for e in events if not isinstance(e, Undecodable)]
-                if len(decoded) < len(events):
-                    for bad in events:
-                        if isinstance(bad, Undecodable):
-                            self._quarantine(tx, bad.position, bad.name, None, bad.error)
+                for bad in undecodable:
+                    quarantine(tx, bad.position, bad.name, None, bad.error)
+                decoded = cast(list[LoggedEvent], events) if not undecodable else [
+                    e for e in events if not isinstance(e, Undecodable)]
                 self.projection.process(tx, decoded)
                 self._move(tx, last_position)
         except BaseException:
             self.projection.forget()  # what it kept may hold the rolled-back batch
             raise
         self.projection.committed(last_position)
+        for bad in undecodable:
+            self._say_quarantined(bad.position, bad.name, bad.error)
 
     def _split(
         self, start: int, events: list[LoggedEvent | Undecodable], last_position: int
@@ -200,14 +202,13 @@ class ProjectionRunner:
         with self.store.transaction() as tx:
             if self._locked_position(tx)[0] != start:
                 raise PositionMoved
-            self._quarantine(tx, event.position, event.name, state, error)
+            quarantine(tx, event.position, event.name, state, error)
             self._move(tx, last_position)
         self.projection.committed(last_position)  # it kept nothing: _project forgot on failure
+        self._say_quarantined(event.position, event.name, error)
 
-    def _quarantine(
-        self, tx: Tx, position: int, name: str, state: dict[str, Any] | None, error: Exception
-    ) -> None:
-        quarantine(tx, position, name, state, error)
+    @staticmethod
+    def _say_quarantined(position: int, name: str, error: Exception) -> None:
         kind, message = describe(error)
         # Once per event: the runner has moved past it, so it is not met again.
         log.error("quarantined the event at position %s (%s): %s: %s; the projection goes on "
