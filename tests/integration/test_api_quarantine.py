@@ -4,6 +4,7 @@ about its worker or site say they may be incomplete, until a retry projects it."
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +12,9 @@ from typing import Any
 import pytest
 
 from api.config import ApiSettings
+from api.projection_service import ProjectionService
 from ledger.actors import Actor, Role
+from ledger.application import Ledger
 from ledger.settings import Settings
 from projections.quarantine import retry
 from projections.runner import ProjectionRunner
@@ -141,5 +144,38 @@ def project(api: Api, settings: Settings, projection: Any) -> None:
     store = ReadStore(settings)
     try:
         ProjectionRunner(api.ledger, store, projection).catch_up()
+    finally:
+        store.close()
+
+
+def test_the_service_logs_a_repeated_failure_once_not_a_traceback_a_second(
+    settings: Settings, now: Any, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: a stopped projection filled the log with a traceback every second."""
+    monkeypatch.setattr("api.projection_service.RETRY_SECONDS", 0.01)
+    caplog.set_level(logging.DEBUG, logger="api.projection")
+    ledger = Ledger(settings)
+    build_world(ledger, 1)
+    rename(settings, "work_records", "work_records_away")
+    service = ProjectionService(ledger, settings)
+    service.start()
+    try:
+        eventually(lambda: sum("still failing" in r.message for r in caplog.records) >= 5)
+        rename(settings, "work_records_away", "work_records")
+        eventually(lambda: any("recovered" in r.message for r in caplog.records))
+    finally:
+        service.stop()
+        ledger.close()
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and errors[0].exc_info is not None, errors
+    assert "work_records" in errors[0].getMessage()
+
+
+def rename(settings: Settings, name: str, new_name: str) -> None:
+    store = ReadStore(settings)
+    try:
+        with store.transaction() as tx:
+            tx.execute(f"ALTER TABLE {name} RENAME TO {new_name}")
     finally:
         store.close()
