@@ -245,10 +245,19 @@ def _retry_by_rebuild(
     # Imported here: the rebuild runs the runner, which imports this module.
     from projections.replay import rebuild
 
-    rebuild(ledger, settings)
     store = ReadStore(settings)
     try:
         with store.read() as tx:
+            before = {event.position: event for event in quarantined(tx)}
+        rebuild(ledger, settings)
+        with store.transaction() as tx:  # the rebuild's fresh list, with each event's history
+            for event in quarantined(tx):
+                if event.position in before:
+                    tx.execute(
+                        "UPDATE {quarantined_events} SET first_seen_at = %s, attempts = %s "
+                        "WHERE position = %s",
+                        [before[event.position].first_seen_at,
+                         before[event.position].attempts + 1, event.position])
             remaining = {event.position: event for event in quarantined(tx)}
     finally:
         store.close()

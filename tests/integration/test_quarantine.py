@@ -179,8 +179,11 @@ def test_an_event_that_still_fails_stays_quarantined_with_one_more_attempt(
     assert len(records(store)) == 1  # the tap after it is projected
     outcome = retry(ledger, settings)  # not a tap or request: by a rebuild, which meets it again
     assert outcome.projected == [] and [e.position for e in outcome.still_quarantined] == [position]
-    outcome = retry(ledger, settings, position)
-    assert [e.position for e in held(store)] == [position]
+    assert outcome.rebuilt
+    retry(ledger, settings, position)
+    [again] = held(store)
+    assert (again.position, again.attempts, again.first_seen_at) == (
+        position, 3, event.first_seen_at)  # its history survives the rebuilds
 
 
 def store_undecodable(ledger: Ledger) -> int:
