@@ -84,7 +84,7 @@ def reads_as(*roles: Role) -> Any:
     revoked one), then the role (403, whatever exists), then an auditor's or admin's read is
     logged (no log, no answer); then the read models are waited for up to `min_position`."""
 
-    async def reads(request: Request, credentials: Credentials,
+    async def reads(request: Request, response: Response, credentials: Credentials,
                     min_position: MinPosition = None) -> Reads:
         token = bearer_token(credentials)  # none at all: 401 at once
 
@@ -98,8 +98,9 @@ def reads_as(*roles: Role) -> Any:
 
         state = request.app.state
         settings: ApiSettings = state.api_settings
+        about = (request.path_params.get("technician_id"), request.path_params.get("site_id"))
         return Reads(admit, state.read_pool, state.ledger, min_position,
-                     settings.read_wait_seconds)
+                     settings.read_wait_seconds, about, response)
 
     return Depends(reads)
 

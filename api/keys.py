@@ -23,6 +23,7 @@ from psycopg_pool import ConnectionPool
 
 from ledger import clock
 from ledger.actors import Actor, Role
+from ledger.domain.text import check_text
 from ledger.errors import InvalidState, InvalidValue, UnknownReference
 from ledger.ids import BusinessId, ReaderId, TechnicianId
 from ledger.settings import Settings
@@ -83,7 +84,7 @@ def check_subject(role: Role, subject_id: str) -> str:
     name = (subject_id or "").strip()
     if not name or len(name) > 100:
         raise InvalidValue("name", "key.name", "an auditor or admin key needs a name (≤ 100)")
-    return name
+    return check_text(name, "name")
 
 
 class KeyStore:

@@ -12,6 +12,8 @@
 | body over the limit                | 413    | content-too-large                |
 | database unreachable               | 503    | unavailable                      |
 | read models behind `min_position`  | 503    | projection-behind                |
+| `/v1/ready`: event(s) quarantined, | 503    | not-ready                        |
+| or the projection failing          |        |                                  |
 | an as-of replay is running already | 503    | busy                             |
 
 A deadline is a conflict with the state of the world (time has moved on), not a malformed
@@ -69,6 +71,7 @@ TOO_LARGE = Kind(413, "content-too-large", "Content too large")
 UNAVAILABLE = Kind(503, "unavailable", "Service unavailable")
 BEHIND = Kind(503, "projection-behind", "Projection behind")
 BUSY = Kind(503, "busy", "Busy")
+NOT_READY = Kind(503, "not-ready", "Not ready")
 SERVER_ERROR = Kind(500, "server-error", "Internal server error")
 LEDGER_KINDS: dict[type[LedgerError], Kind] = {
     InvalidValue: INVALID,
@@ -147,6 +150,15 @@ class ProjectionBehind(Exception):
         self.reached = reached
 
 
+class NotReady(Exception):
+    """The service answers, but its read models may be incomplete: /v1/ready says why, and
+    carries the readiness figures as the problem's extension members."""
+
+    def __init__(self, detail: str, readiness: dict[str, Any]) -> None:
+        super().__init__(detail)
+        self.readiness = readiness
+
+
 def field_of(location: tuple[int | str, ...]) -> str:
     """'taps.3.tap_id' for ('body', 'taps', 3, 'tap_id'); 'body' for the body as a whole."""
     return ".".join(str(part) for part in location[1:]) or "body"
@@ -203,6 +215,11 @@ async def projection_behind(_: Request, error: Exception) -> Response:
                    rule="min_position.reached")
 
 
+async def not_ready(_: Request, error: Exception) -> Response:
+    assert isinstance(error, NotReady)
+    return problem(NOT_READY, str(error), headers={"Retry-After": "5"}, **error.readiness)
+
+
 async def busy(_: Request, error: Exception) -> Response:
     return problem(BUSY, str(error), headers={"Retry-After": "10"})
 
@@ -219,6 +236,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Unauthenticated, unauthenticated)
     app.add_exception_handler(ProjectionBehind, projection_behind)
     app.add_exception_handler(Busy, busy)
+    app.add_exception_handler(NotReady, not_ready)
     app.add_exception_handler(StarletteHTTPException, http_error)
     for database in (Unavailable, InterfaceError, OperationalError, psycopg.OperationalError,
                      sqlite3.OperationalError):

@@ -31,7 +31,7 @@ from ledger import clock
 from ledger.application import Ledger
 from ledger.settings import Settings
 from projections.projector import LedgerProjection
-from projections.runner import ProjectionRunner
+from projections.runner import FailureLog, ProjectionRunner
 from projections.store import ReadStore, as_datetime
 
 log = logging.getLogger("api.projection")
@@ -74,6 +74,7 @@ class ProjectionService:
         self.settings = settings
         self.projecting = False
         self.last_error: str | None = None
+        self.failures = FailureLog(log)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="projection", daemon=True)
 
@@ -97,7 +98,7 @@ class ProjectionService:
                         self._project()
             except Exception as error:  # the database went away: report, wait, try again
                 self.last_error = f"{type(error).__name__}: {error}"
-                log.exception("projection stopped; retrying in %s s", RETRY_SECONDS)
+                self.failures.failed(error)  # once, not a traceback a second
                 record_failure(self.settings, self.last_error)
             self._stop.wait(RETRY_SECONDS)
 
@@ -113,6 +114,7 @@ class ProjectionService:
                 if clear_failure_after_batch:
                     clear_failure(store)
                     self.last_error, clear_failure_after_batch = None, False
+                    self.failures.recovered()
                 # A batch short of full reached the log's head: wait for more to gather rather
                 # than project a trickle of taps one or two at a time (a transaction each).
                 if projected < runner.batch_size:
@@ -144,8 +146,8 @@ def record_failure(settings: Settings, error: str) -> None:
                        "VALUES (%s, %s, %s, %s)",
                        [LedgerProjection.name, f"{socket.gethostname()}:{os.getpid()}",
                         error[:FAILURE_CHARS], clock.now()])
-    except Exception:
-        log.warning("could not record the projection's failure", exc_info=True)
+    except Exception as error:  # the database is down: the projection's failure is logged
+        log.debug("could not record the projection's failure: %s", error)
     finally:
         store.close()
 

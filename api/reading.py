@@ -16,6 +16,7 @@ import contextvars
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from functools import partial
 from typing import TypeVar
 
 import psycopg
+from fastapi import Response
 
 from api.problems import ProjectionBehind, Unavailable
 from ledger import clock
@@ -32,10 +34,13 @@ from ledger.application import Ledger
 from ledger.errors import InvalidValue
 from ledger.settings import Settings
 from projections.projector import LedgerProjection
+from projections.quarantine import QUARANTINED_ABOUT
 from projections.runner import ProjectionRunner
 from projections.store import ReadStore, Tx
 
 T = TypeVar("T")
+INCOMPLETE_HEADER = "Ledger-Incomplete"
+QUARANTINE_CHECK_SECONDS = 1.0  # how stale the quarantined events a read is checked against
 BROKEN_CONNECTION = (psycopg.OperationalError, psycopg.InterfaceError, sqlite3.OperationalError)
 
 
@@ -54,6 +59,8 @@ class ReadPool:
         self._idle: queue.LifoQueue[ReadStore] = queue.LifoQueue()
         self._threads = ThreadPoolExecutor(size, thread_name_prefix="read")
         self._turns: asyncio.Semaphore | None = None  # made in the event loop, on first use
+        self._quarantine: list[tuple[int, str | None, str | None]] = []
+        self._quarantine_checked = -QUARANTINE_CHECK_SECONDS
 
     async def run(self, work: Callable[[], T]) -> T:
         """``work()`` in one of the pool's `size` reading threads, once it has a turn.
@@ -95,6 +102,17 @@ class ReadPool:
                 self._idle.put(store)
         finally:
             self._slots.release()
+
+    def quarantined_about(self, tx: Tx, technician_id: str | None, site_id: str | None
+                          ) -> list[int]:
+        """Positions of quarantined events about a worker or site, as of at most a second ago:
+        the list is read once a second, not by every query (it is almost always empty)."""
+        if time.monotonic() >= self._quarantine_checked + QUARANTINE_CHECK_SECONDS:
+            self._quarantine = [(int(p), t, s) for p, t, s in tx.execute(QUARANTINED_ABOUT)]
+            self._quarantine_checked = time.monotonic()
+        return [position for position, technician, site in self._quarantine
+                if (technician_id is not None and technician == technician_id)
+                or (site_id is not None and site == site_id)]
 
     def close(self) -> None:
         self._threads.shutdown()
@@ -144,12 +162,16 @@ class Reads:
     (read-your-writes), and `work` reads in one read transaction."""
 
     def __init__(self, admit: Callable[[Tx], Actor], pool: ReadPool, ledger: Ledger,
-                 min_position: int | None, wait_seconds: float) -> None:
+                 min_position: int | None, wait_seconds: float,
+                 about: tuple[str | None, str | None] = (None, None),
+                 response: Response | None = None) -> None:
         self.admit = admit
         self.pool = pool
         self.ledger = ledger
         self.min_position = min_position
         self.wait_seconds = wait_seconds
+        self.about = about  # the worker or site the route reads (its path's ID), if any
+        self.response = response
 
     async def run(self, work: Callable[[Reading], T]) -> T:
         return await self.pool.run(partial(self.run_here, work))
@@ -162,7 +184,21 @@ class Reads:
             if self.min_position is not None:
                 wait_for_position(self.ledger, store, self.min_position, self.wait_seconds)
             with store.read() as tx:
-                return work(Reading(actor, tx, projection_position(tx)))
+                answer = work(Reading(actor, tx, projection_position(tx)))
+                if self.about != (None, None):
+                    self._say_if_incomplete(tx, answer)
+                return answer
+
+    def _say_if_incomplete(self, tx: Tx, answer: object) -> None:
+        """A worker's or site's answer may miss what a quarantined event about them would have
+        added: the `Ledger-Incomplete` header names those events' log positions."""
+        positions = self.pool.quarantined_about(tx, *self.about)
+        if not positions:
+            return
+        value = ", ".join(map(str, positions))
+        for response in (self.response, answer):  # a route may answer a Response of its own
+            if isinstance(response, Response):
+                response.headers[INCOMPLETE_HEADER] = value
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,51 @@ def clock_at(at: datetime) -> Iterator[FixedClock]:
         set_clock(previous)
 
 
+# What the ledger accepts as a business date or time from a command, and what the read side is
+# sure to compute with: JST dates, windows of days either side, months, on both databases. Python
+# stops at years 1 and 9999 (a tap at 9999-12-31 JST overflowed its window and stopped the
+# projection); these bounds leave centuries of room on both sides.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+EARLIEST_MOMENT = datetime(1900, 1, 1, tzinfo=JST)  # so that a moment's JST date is in range
+LATEST_MOMENT = datetime(2200, 1, 1, tzinfo=JST)
+
+
+def require_in_range(day: date, field: str) -> date:
+    """A date a command stores: within the ledger's range (rule ``<field>.range``)."""
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise InvalidValue(
+            field, f"{field}.range", f"{day} is not between {EARLIEST_DATE} and {LATEST_DATE}"
+        )
+    return day
+
+
+def require_moment(value: datetime, field: str) -> datetime:
+    """An aware date-time a command stores, within the ledger's range."""
+    require_aware(value, field)
+    if not EARLIEST_MOMENT <= value < LATEST_MOMENT:
+        raise InvalidValue(
+            field,
+            f"{field}.range",
+            f"{value.isoformat()} is not between {EARLIEST_MOMENT.isoformat()} and "
+            f"{LATEST_MOMENT.isoformat()} (exclusive)",
+        )
+    return value
+
+
+def projectable(moment: datetime) -> datetime:
+    """A reader's clock as the read side uses it. A tap is stored with the reader's time as sent,
+    however wrong (nothing a reader sends is dropped), and the projection reads a time outside
+    the ledger's range as the nearest bound; the tap is flagged ``clock_skew`` either way."""
+    if 1900 < moment.year < 2199:  # the hot path (every tap the projection reads): no tz math
+        return moment
+    if moment < EARLIEST_MOMENT:
+        return EARLIEST_MOMENT
+    if moment >= LATEST_MOMENT:
+        return LATEST_MOMENT - timedelta(microseconds=1)
+    return moment
+
+
 def require_aware(value: datetime, field: str) -> datetime:
     if not isinstance(value, datetime):
         raise InvalidValue(field, f"{field}.type", f"{value!r} is not a date-time")

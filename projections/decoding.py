@@ -4,6 +4,8 @@ Most of the log is taps. ``Tap.Recorded`` has one version and no upcasts, so its
 decoded straight into a dict (decrypted first when a cipher is set) instead of through the library's
 event object, reading the fields it is known to have; one that is not as expected goes through the
 transcoder's general walk. Every other event goes through the library's mapper, with its upcasts.
+A reader's clock outside the ledger's range is read as the nearest bound
+(`ledger.clock.projectable`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from eventsourcing.persistence import Mapper, Notification
 from eventsourcing.utils import get_topic
 
 from ledger.actors import Actor, Role
+from ledger.clock import projectable
 from ledger.domain.taps import Direction, Tap
 
 TAP_RECORDED_TOPIC = get_topic(Tap.Recorded)  # type: ignore[attr-defined]
@@ -44,6 +47,7 @@ def decode(mapper: Mapper[Any], notifications: Sequence[Notification]) -> list[L
             if mapper.compressor is not None:
                 payload = mapper.compressor.decompress(payload)
             state = _tap_state(mapper, payload)
+            state["reader_time"] = projectable(state["reader_time"])
             state["originator_id"] = notification.originator_id
             state["originator_version"] = notification.originator_version
             decoded.append(LoggedEvent(notification.id, "Tap.Recorded", state))

@@ -35,6 +35,7 @@ READ_MODEL_TABLES = (
     "requests",
     "work_records",
     "work_day_months",
+    "quarantined_events",
 )
 
 

@@ -15,6 +15,10 @@ from typing import NamedTuple
 
 # A reader's clock this far from the server's receive time, either way, is flagged.
 CLOCK_SKEW = timedelta(minutes=5)
+# A reader's clock behind the server's: a spooled tap may arrive long after it was made (a reader
+# offline, a backlog uploaded later), so only a tap older on arrival than records of attendance
+# are kept (3 years) is flagged: a clock reset to 1970 or 2000 is, a backlog is not.
+CLOCK_BEHIND = timedelta(days=3 * 366)
 # Every flag, in the order answers and exceptions list them.
 FLAGS = ("unknown_card", "revoked_card", "unregistered_reader", "clock_skew", "conflict")
 
@@ -55,7 +59,7 @@ def judge(
         site_id = reader[0]
     else:
         flags.append("unregistered_reader")
-    if abs(reader_time - received_at) > CLOCK_SKEW:
+    if not -CLOCK_BEHIND <= reader_time - received_at <= CLOCK_SKEW:
         flags.append("clock_skew")
     if conflict:
         flags.append("conflict")

@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from ledger.actors import Actor, Role
 from ledger.application import Ledger
+from ledger.domain.text import check_text
 from ledger.errors import InvalidValue, LedgerError
 from ledger.settings import get_settings
 
@@ -36,6 +37,7 @@ ActingAs = Annotated[
 
 def parse_actor(text: str) -> Actor:
     role, _, actor_id = text.partition(":")
+    check_text(actor_id, "--as")
     try:
         return Actor(Role(role), actor_id)
     except ValueError:

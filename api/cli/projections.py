@@ -1,13 +1,16 @@
-"""Projection commands: catch up, follow, rebuild, and replay "as of" a past moment."""
+"""Projection commands: catch up, follow, rebuild, replay "as of" a past moment, and the events
+the projection quarantined (list, retry)."""
 
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -20,13 +23,19 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from api.cli.common import command, console, err_console, open_ledger
+from api.cli.common import app, command, console, err_console, open_ledger
 from ledger.clock import parse_datetime
 from ledger.errors import InvalidValue
 from ledger.settings import get_settings
+from projections.quarantine import QuarantinedEvent, quarantined, retry
 from projections.replay import rebuild, replay_as_of
 from projections.runner import ProjectionRunner
 from projections.store import ReadStore
+
+quarantine_group = typer.Typer(
+    help="Events the projection could not project and went on without.", no_args_is_help=True
+)
+app.add_typer(quarantine_group, name="quarantine")
 
 
 class TransferSpeedColumn(TextColumn):
@@ -72,6 +81,7 @@ def project_command(
         else:
             processed = runner.catch_up()
             console.print(f"processed {processed} events; position {runner.position()}")
+            warn_of_quarantine(store)
         store.close()
 
 
@@ -104,6 +114,9 @@ def replay_command(
             if as_of is None:
                 processed = rebuild(ledger, get_settings(), progress=advance)
                 console.print(f"rebuilt {projection} from {processed} events and swapped it in")
+                store = ReadStore(get_settings())
+                warn_of_quarantine(store)
+                store.close()
                 return
             moment = parse_datetime(as_of, "--as-of")
             into.parent.mkdir(parents=True, exist_ok=True)
@@ -113,3 +126,72 @@ def replay_command(
         f"the ledger as of {moment.isoformat()} is in {into} (SQLite); "
         "query it with LEDGER_DATABASE_URL=sqlite:///" + str(into.resolve())
     )
+
+
+def warn_of_quarantine(store: ReadStore) -> None:
+    with store.read() as tx:
+        held = quarantined(tx)
+    if held:
+        err_console.print(
+            f"[yellow]{len(held)} event(s) quarantined[/yellow] (positions "
+            f"{', '.join(str(event.position) for event in held[:10])}"
+            f"{' …' if len(held) > 10 else ''}): see `ledger quarantine list`"
+        )
+
+
+def describe_event(event: QuarantinedEvent) -> str:
+    about = ", ".join(f"{name} {value}" for name, value in
+                      (("worker", event.technician_id), ("site", event.site_id)) if value)
+    return (f"position {event.position}  {event.event_type}  {about or 'worker/site unknown'}\n"
+            f"  {event.error_kind}: {event.error_message}\n"
+            f"  first seen {event.first_seen_at.isoformat()}, last tried "
+            f"{event.last_tried_at.isoformat()}, {event.attempts} attempt(s)")
+
+
+@command("list", group=quarantine_group)
+def quarantine_list() -> None:
+    """List the quarantined events in log order, with their error and worker/site."""
+    store = ReadStore(get_settings())
+    try:
+        with store.read() as tx:
+            held = quarantined(tx)
+    finally:
+        store.close()
+    if not held:
+        console.print("no event is quarantined")
+        return
+    for event in held:
+        console.print(escape(describe_event(event)), highlight=False)
+
+
+@command("retry", group=quarantine_group)
+def quarantine_retry(
+    position: Annotated[int | None, typer.Argument(help="One event's log position (default: "
+                                                   "every quarantined event)")] = None,
+) -> None:
+    """Project the quarantined events again, after a fix. Taps and requests are projected in
+    place; any other event rebuilds the read models (as `ledger replay`), so the result equals a
+    rebuild either way. Exits 1 if any event still fails."""
+    settings = get_settings()
+    store = ReadStore(settings)
+    try:
+        with store.read() as tx:
+            known = quarantined(tx, position)
+    finally:
+        store.close()
+    if position is not None and not known:
+        raise InvalidValue("position", "quarantine.known", f"no event at {position} is quarantined")
+    if not known:
+        console.print("no event is quarantined")
+        return
+    with open_ledger() as ledger:
+        outcome = retry(ledger, settings, position)
+    how = "by rebuilding the read models" if outcome.rebuilt else "in place"
+    if outcome.projected:
+        console.print(f"projected {how}: positions "
+                      f"{', '.join(map(str, outcome.projected))}")
+    for event in outcome.still_quarantined:
+        err_console.print("[red]still quarantined[/red] " + escape(describe_event(event)),
+                          highlight=False)
+    if outcome.still_quarantined:
+        sys.exit(1)

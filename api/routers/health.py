@@ -6,14 +6,16 @@ from fastapi import APIRouter, Request
 
 from api.deps import KeyStoreDep, LedgerDep, ReadPoolDep
 from api.openapi import problems
-from api.problems import Unavailable
-from api.projection_service import last_failure
+from api.problems import NotReady, Unavailable
+from api.projection_service import ProjectionFailure, last_failure
 from api.reading import projection_lag
-from api.schemas.health import Health, JobRunPublic, Readiness
+from api.schemas.health import Health, JobRunPublic, QuarantinedEventPublic, Readiness
+from projections.quarantine import QuarantinedEvent, quarantined
 from projections.settlement.runs import recent_job_runs
 
 router = APIRouter(tags=["health"])
 JOB_RUNS_SHOWN = 10
+QUARANTINED_SHOWN = 100
 
 
 @router.get("/health")
@@ -24,22 +26,48 @@ async def health() -> Health:
 
 @router.get("/ready", responses=problems(503))
 def ready(request: Request, ledger: LedgerDep, keys: KeyStoreDep, pool: ReadPoolDep) -> Readiness:
-    """Readiness: the database answers; the log's head, the projection's lag, recent job runs."""
+    """Readiness: the database answers, no event is quarantined and the projection is not
+    failing; the log's head, the projection's lag, recent job runs. Not ready is a 503
+    problem (not-ready) naming the quarantined events' positions, workers and sites, with the
+    figures below as its extension members."""
     try:
         keys.ping()
         with pool.store() as store:
             lag = projection_lag(ledger, store)
             runs = recent_job_runs(store, JOB_RUNS_SHOWN)
             failure = last_failure(store)
+            with store.read() as tx:
+                held = quarantined(tx)
     except Exception as error:  # whatever the driver raises, the answer is "not ready"
         raise Unavailable(str(error)) from error
     service, scheduler = request.app.state.projection, request.app.state.scheduler
-    return Readiness(
+    readiness = Readiness(
         log_position=lag.log_position, projection_position=lag.projection_position,
         lag_events=lag.events, lag_seconds=lag.seconds,
         projecting_here=service is not None and service.projecting,
         projection_error=None if failure is None else failure.kind,
         projection_failed_at=None if failure is None else failure.failed_at,
         projection_failed_in=None if failure is None else failure.process,
+        quarantined=[QuarantinedEventPublic.model_validate(event)
+                     for event in held[:QUARANTINED_SHOWN]],
         scheduler_running=scheduler is not None and scheduler.running,
         job_runs=[JobRunPublic.model_validate(run) for run in runs])
+    if held or failure is not None:  # a load balancer sees it; the body says why
+        raise NotReady(not_ready_because(held, failure), readiness.model_dump(
+            mode="json", exclude={"status"}))
+    return readiness
+
+
+def not_ready_because(held: list[QuarantinedEvent], failure: ProjectionFailure | None) -> str:
+    reasons = []
+    if held:
+        named = "; ".join(
+            f"position {event.position} ({event.event_type}, worker "
+            f"{event.technician_id or 'unknown'}, site {event.site_id or 'unknown'})"
+            for event in held[:QUARANTINED_SHOWN])
+        reasons.append(f"{len(held)} event(s) quarantined, not projected: {named}; "
+                       "reads about those workers and sites may be incomplete "
+                       "(`ledger quarantine list`, `ledger quarantine retry`)")
+    if failure is not None:
+        reasons.append(f"the projection is failing ({failure.kind}) in {failure.process}")
+    return "; ".join(reasons)

@@ -8,6 +8,8 @@ from enum import Enum
 from eventsourcing.domain import Aggregate
 
 from ledger import clock
+from ledger.clock import require_in_range
+from ledger.domain.text import check_text
 from ledger.errors import InvalidValue
 
 
@@ -37,13 +39,13 @@ def require_text(value: object, field: str, max_length: int = 200) -> str:
         raise InvalidValue(field, f"{field}.required", "must not be empty")
     if len(value) > max_length:
         raise InvalidValue(field, f"{field}.length", f"must be at most {max_length} characters")
-    return value.strip()
+    return check_text(value.strip(), field)
 
 
 def require_date(value: object, field: str) -> date:
     if not isinstance(value, date) or isinstance(value, datetime):
         raise InvalidValue(field, f"{field}.type", f"{value!r} is not a calendar date")
-    return value
+    return require_in_range(value, field)
 
 
 def require_position(value: object, field: str = "position") -> Position:

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.domain import event
 
 from ledger.actors import Actor, Role
-from ledger.clock import JST, approval_deadline, require_aware, work_date_of
+from ledger.clock import JST, approval_deadline, require_aware, require_moment, work_date_of
 from ledger.domain.base import LedgerAggregate, Position, require_position, require_text
 from ledger.domain.site import Site
+from ledger.domain.text import check_text
 from ledger.domain.worker import Worker
 from ledger.errors import DeadlinePassed, InvalidState, InvalidValue, NotPermitted, UnknownReference
 from ledger.ids import BusinessId
@@ -75,11 +76,11 @@ def check_request_time(work_date: date, now: datetime) -> None:
 
 def check_times(work_date: date, entry_at: datetime | None, exit_at: datetime | None) -> None:
     if entry_at is not None:
-        require_aware(entry_at, "entry_at")
+        require_moment(entry_at, "entry_at")
         if work_date_of(entry_at) != work_date:
             raise InvalidValue("entry_at", "times.work_date", "is not on the work date (JST)")
     if exit_at is not None:
-        require_aware(exit_at, "exit_at")
+        require_moment(exit_at, "exit_at")
         if entry_at is not None:
             if exit_at <= entry_at:
                 raise InvalidValue("exit_at", "times.order", "must be after entry_at")
@@ -179,7 +180,7 @@ class ManualEntry(ApprovableRequest):
             work_content=require_text(work_content, "work_content", max_length=500),
             entry_at=entry_at,
             exit_at=exit_at,
-            note=(note or "").strip(),
+            note=check_text((note or "").strip(), "note"),
             actor=actor,
             requested_at=now,
         )

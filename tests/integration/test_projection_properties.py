@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
@@ -316,7 +317,7 @@ class CrashingProjection(LedgerProjection):
         super().process(tx, batch)
         self.batches_left -= 1
         if self.batches_left == -1:  # once: then it goes on with what it kept from before
-            raise RuntimeError("simulated crash before commit")
+            raise psycopg.OperationalError("simulated crash before commit")
 
 
 def assert_same(other: Snapshot, incremental: Snapshot, what: str) -> None:
@@ -375,7 +376,7 @@ def check_history(
             crashing = ProjectionRunner(
                 ledger, crash_store, CrashingProjection(crash_at % batches), batch_size=batch
             )
-            with pytest.raises(RuntimeError, match="simulated crash"):
+            with pytest.raises(psycopg.OperationalError, match="simulated crash"):
                 crashing.catch_up()
             crashing.run_once()  # the same runner, after a batch that rolled back
             ProjectionRunner(ledger, crash_store, batch_size=batch).catch_up()  # a new process

@@ -1,0 +1,268 @@
+"""Quarantine: events the projection could not project, kept aside so that it goes on with the rest.
+
+One event the projection cannot project (a value the write side once accepted and the read side
+cannot hold, a handler's bug meeting a rare case) used to stop it for everyone, for good, with a
+traceback a second. The runner now finds such an event by splitting its batch (`runner.py`),
+stores it here with its log position, type and error, and moves past it. Nothing is skipped
+silently: `/v1/ready` answers 503 while any event is quarantined, reads about its worker or site
+say they may be incomplete, and `ledger quarantine list` / `retry` show and retry them.
+
+A retry projects the event where it stands in the log when that is exact: a tap is judged by the
+registries as they were at its own log position, and a request by its own row; both only add
+facts from which the work records around their dates are recomputed, so the read model ends as a
+rebuild would leave it. Any other event (a registration, an employment, a roster entry) is what
+later events were judged against; projecting it late would leave those judgements as they were,
+so its retry rebuilds the read models (`ledger replay`), which meets every quarantined event
+again in log order.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import psycopg
+
+from ledger import clock
+from ledger.application import Ledger
+from ledger.settings import Settings
+from projections.decoding import LoggedEvent, decode
+from projections.projector import KEY_FIELDS, REQUEST_KINDS, LedgerProjection
+from projections.store import ReadStore, Tx, as_datetime
+
+MESSAGE_CHARS = 2_000
+# Failures of the database or the process, not of one event: they would fail for every event,
+# and quarantining them would hide an outage behind a list of innocent events.
+NOT_AN_EVENTS_FAULT: tuple[type[BaseException], ...] = (
+    psycopg.OperationalError,  # connection lost, deadlock, serialization failure, admin shutdown
+    psycopg.InterfaceError,
+    psycopg.ProgrammingError,  # a missing table or column: a migration not applied
+    sqlite3.OperationalError,  # locked, no such table
+    sqlite3.InterfaceError,
+    sqlite3.ProgrammingError,
+    MemoryError,
+)
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_ID = re.compile(r"[A-Za-z0-9:_-]{1,64}")
+
+
+def is_event_fault(error: BaseException) -> bool:
+    """Whether a failure may be the event's own doing, so that the event may be quarantined."""
+    return isinstance(error, Exception) and not isinstance(error, NOT_AN_EVENTS_FAULT)
+
+
+class Undecodable(NamedTuple):
+    """A stored event the projection could not even decode (an unknown topic, a bad upcast)."""
+
+    position: int
+    name: str  # the stored topic
+    error: Exception
+
+
+@dataclass(frozen=True)
+class QuarantinedEvent:
+    position: int
+    event_type: str
+    error_kind: str
+    error_message: str
+    technician_id: str | None
+    site_id: str | None
+    first_seen_at: datetime
+    last_tried_at: datetime
+    attempts: int
+
+
+def describe(error: BaseException) -> tuple[str, str]:
+    """(kind, message) of a failure, printable whatever the failing value held."""
+    kind = type(error).__name__
+    return kind, _printable(str(error))[:MESSAGE_CHARS]
+
+
+def _printable(text: str) -> str:
+    return _UNPRINTABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
+def quarantine(
+    tx: Tx, position: int, event_type: str, state: dict[str, Any] | None, error: BaseException
+) -> None:
+    """Keep an event that failed to project, with the worker and site it is about if known."""
+    technician_id, site_id = _affected(tx, event_type, state or {})
+    kind, message = describe(error)
+    now = clock.now()
+    tx.execute(
+        "INSERT INTO {quarantined_events} (position, event_type, error_kind, error_message, "
+        "technician_id, site_id, first_seen_at, last_tried_at, attempts) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 1) ON CONFLICT (position) DO UPDATE SET "
+        "error_kind = excluded.error_kind, error_message = excluded.error_message, "
+        "last_tried_at = excluded.last_tried_at, "
+        "attempts = {quarantined_events}.attempts + 1",
+        [position, _printable(event_type), kind, message, technician_id, site_id, now, now],
+    )
+
+
+def _id(value: Any) -> str | None:
+    """An ID from a failed event's state, only if it is one: the state may be the poison."""
+    return value if isinstance(value, str) and _ID.fullmatch(value) else None
+
+
+def _affected(tx: Tx, event_type: str, state: dict[str, Any]) -> tuple[str | None, str | None]:
+    technician_id, site_id = _id(state.get("technician_id")), _id(state.get("site_id"))
+    kind = event_type.partition(".")[0]
+    originator = state.get("originator_id")
+    if kind == "Tap":
+        card_id, reader_id = _id(state.get("card_id")), _id(state.get("reader_id"))
+        if technician_id is None and card_id is not None:
+            technician_id = _first(tx, "SELECT technician_id FROM {card_registry} "
+                                   "WHERE card_id = %s", card_id)
+        if reader_id is not None:
+            site_id = _first(tx, "SELECT site_id FROM {reader_registry} WHERE reader_id = %s",
+                             reader_id)
+    elif kind in REQUEST_KINDS and technician_id is None and originator is not None:
+        rows = tx.execute("SELECT technician_id, site_id FROM {requests} WHERE request_id = %s",
+                          [str(originator)])
+        if rows:
+            technician_id, site_id = rows[0][0], rows[0][1]
+    elif kind in KEY_FIELDS and originator is not None:
+        key = _first(tx, "SELECT natural_key FROM {aggregate_keys} WHERE aggregate_id = %s",
+                     str(originator))
+        if KEY_FIELDS[kind] == "technician_id":
+            technician_id = technician_id or key
+        elif KEY_FIELDS[kind] == "site_id":
+            site_id = site_id or key
+    return technician_id, site_id
+
+
+def _first(tx: Tx, sql: str, value: str) -> str | None:
+    rows = tx.execute(sql, [value])
+    return None if not rows or rows[0][0] is None else str(rows[0][0])
+
+
+_COLUMNS = ("position, event_type, error_kind, error_message, technician_id, site_id, "
+            "first_seen_at, last_tried_at, attempts")
+
+
+def _row(row: Sequence[Any]) -> QuarantinedEvent:
+    first_seen, last_tried = as_datetime(row[6]), as_datetime(row[7])
+    assert first_seen is not None and last_tried is not None  # NOT NULL columns
+    return QuarantinedEvent(int(row[0]), row[1], row[2], row[3], row[4], row[5],
+                            first_seen, last_tried, int(row[8]))
+
+
+def quarantined(tx: Tx, position: int | None = None) -> list[QuarantinedEvent]:
+    """The quarantined events in log order (or the one at ``position``)."""
+    where, params = ("WHERE position = %s", [position]) if position is not None else ("", [])
+    rows = tx.execute(f"SELECT {_COLUMNS} FROM {{quarantined_events}} {where} ORDER BY position",
+                      params)
+    return [_row(row) for row in rows]
+
+
+# Every quarantined event's worker and site, for the API's reads to check theirs against.
+QUARANTINED_ABOUT = ("SELECT position, technician_id, site_id FROM {quarantined_events} "
+                     "WHERE technician_id IS NOT NULL OR site_id IS NOT NULL")
+
+
+def projects_in_place(event_type: str) -> bool:
+    """Whether projecting the event late leaves the read model as a rebuild would (see above)."""
+    kind = event_type.partition(".")[0]
+    return kind == "Tap" or kind in REQUEST_KINDS
+
+
+@dataclass
+class RetryOutcome:
+    projected: list[int] = field(default_factory=list)
+    still_quarantined: list[QuarantinedEvent] = field(default_factory=list)
+    rebuilt: bool = False
+
+
+def retry(
+    ledger: Ledger,
+    settings: Settings,
+    position: int | None = None,
+    projection: Callable[[], LedgerProjection] = LedgerProjection,
+) -> RetryOutcome:
+    """Retry the quarantined events (or the one at ``position``), after a fix. ``projection``
+    makes the projection an event is retried with in place (as the runner takes one)."""
+    store = ReadStore(settings)
+    try:
+        with store.read() as tx:
+            chosen = quarantined(tx, position)
+        if all(projects_in_place(event.event_type) for event in chosen):
+            return _retry_in_place(ledger, store, chosen, projection)
+    finally:
+        store.close()
+    return _retry_by_rebuild(ledger, settings, chosen)
+
+
+def _retry_in_place(
+    ledger: Ledger,
+    store: ReadStore,
+    chosen: list[QuarantinedEvent],
+    projection: Callable[[], LedgerProjection],
+) -> RetryOutcome:
+    outcome = RetryOutcome()
+    for event in chosen:
+        try:
+            _project_alone(ledger, store, event.position, projection())
+            outcome.projected.append(event.position)
+        except Exception as error:
+            if not is_event_fault(error):
+                raise
+            with store.transaction() as tx:
+                kind, message = describe(error)
+                tx.execute(
+                    "UPDATE {quarantined_events} SET error_kind = %s, error_message = %s, "
+                    "last_tried_at = %s, attempts = attempts + 1 WHERE position = %s",
+                    [kind, message, clock.now(), event.position])
+                outcome.still_quarantined += quarantined(tx, event.position)
+    return outcome
+
+
+def _project_alone(
+    ledger: Ledger, store: ReadStore, position: int, projection: LedgerProjection
+) -> None:
+    """Project one event late, in its own transaction, and take it out of quarantine. A fresh
+    projection keeps nothing: it reads every fact it needs."""
+    [notification] = ledger.recorder.select_notifications(start=position, limit=1)
+    [logged] = decode(ledger.mapper, [notification])
+    with store.transaction() as tx:
+        lock = "" if store.sqlite else " FOR UPDATE"
+        # Taken like a runner takes it, so a runner's batch and this retry do not interleave.
+        tx.execute(f"SELECT position FROM {{projection_positions}} WHERE name = %s{lock}",
+                   [LedgerProjection.name])
+        projection.process(tx, [LoggedEvent(*logged)])
+        tx.execute("DELETE FROM {quarantined_events} WHERE position = %s", [position])
+        tx.execute("UPDATE {projection_positions} SET retried = retried + 1 WHERE name = %s",
+                   [LedgerProjection.name])
+
+
+def _retry_by_rebuild(
+    ledger: Ledger, settings: Settings, chosen: list[QuarantinedEvent]
+) -> RetryOutcome:
+    # Imported here: the rebuild runs the runner, which imports this module.
+    from projections.replay import rebuild
+
+    store = ReadStore(settings)
+    try:
+        with store.read() as tx:
+            before = {event.position: event for event in quarantined(tx)}
+        rebuild(ledger, settings)
+        with store.transaction() as tx:  # the rebuild's fresh list, with each event's history
+            for event in quarantined(tx):
+                if event.position in before:
+                    tx.execute(
+                        "UPDATE {quarantined_events} SET first_seen_at = %s, attempts = %s "
+                        "WHERE position = %s",
+                        [before[event.position].first_seen_at,
+                         before[event.position].attempts + 1, event.position])
+            remaining = {event.position: event for event in quarantined(tx)}
+    finally:
+        store.close()
+    return RetryOutcome(
+        projected=[event.position for event in chosen if event.position not in remaining],
+        still_quarantined=[remaining[e.position] for e in chosen if e.position in remaining],
+        rebuilt=True,
+    )

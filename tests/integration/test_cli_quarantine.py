@@ -1,0 +1,69 @@
+"""`ledger quarantine list` / `retry`, and the text rule on the command line, on both databases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import common, core, projections, register  # noqa: F401  (register their commands)
+from ledger.application import Ledger
+from ledger.settings import Settings, get_settings
+from projections.runner import ProjectionRunner
+from projections.store import ReadStore
+from tests.integration.test_quarantine import FailingAt, at, tap
+from tests.integration.world import ADMIN, SITE, TECHNICIAN, register_world
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def use_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEDGER_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+
+
+def ledger_cli(*args: str) -> tuple[int, str]:
+    result = runner.invoke(common.app, list(args), env={"COLUMNS": "250"})
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("poison", ["\x1b[31m", "\x07", "\x85", "\t"])
+def test_a_name_with_a_control_character_exits_2_naming_the_field(
+    ledger: Ledger, poison: str
+) -> None:
+    before = ledger.log_position()
+    code, output = ledger_cli("business", "register", "100", f"鈴木{poison}建設")
+    assert code == 2
+    assert "refused name: contains the control character" in output
+    assert "rule text.control_character" in output
+    assert ledger.log_position() == before
+
+
+def test_list_then_retry_after_the_fix(
+    ledger: Ledger, settings: Settings, now: Any
+) -> None:
+    register_world(ledger)
+    ledger.record_taps([tap(1, "in", at(0, 8))], ADMIN)
+    poison = ledger.log_position()
+    ledger.record_taps([tap(2, "out", at(0, 17))], ADMIN)
+    assert ledger_cli("quarantine", "list") == (0, "no event is quarantined\n")
+    store = ReadStore(settings)
+    try:
+        ProjectionRunner(ledger, store, FailingAt(poison)).catch_up()
+    finally:
+        store.close()
+
+    code, output = ledger_cli("quarantine", "list")
+    assert code == 0
+    assert f"position {poison}  Tap.Recorded  worker {TECHNICIAN}, site {SITE}" in output
+    assert "OverflowError: date value out of range" in output and "1 attempt(s)" in output
+    code, output = ledger_cli("project")
+    assert code == 0 and "1 event(s) quarantined" in output and str(poison) in output
+
+    code, output = ledger_cli("quarantine", "retry", str(poison + 1))
+    assert code == 2 and "refused position" in output
+    code, output = ledger_cli("quarantine", "retry")
+    assert code == 0 and f"projected in place: positions {poison}" in output
+    assert ledger_cli("quarantine", "list") == (0, "no event is quarantined\n")
