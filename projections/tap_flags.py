@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-# A reader's clock this far from the server's receive time, either way, is flagged.
+# A reader's clock ahead of the server's receive time by more than this is flagged.
 CLOCK_SKEW = timedelta(minutes=5)
 # A reader's clock behind the server's: a spooled tap may arrive long after it was made (a reader
 # offline, a backlog uploaded later), so only a tap older on arrival than records of attendance
