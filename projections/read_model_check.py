@@ -102,7 +102,8 @@ class Difference:
         key = ", ".join(f"{name}={_show(value)}" for name, value in self.key)
         where = f"{self.table} ({key})"
         if self.column is not None:
-            return f"{where} {self.column}: live {_show(self.live)} vs rebuilt {_show(self.rebuilt)}"
+            return (f"{where} {self.column}: live {_show(self.live)} "
+                    f"vs rebuilt {_show(self.rebuilt)}")
         if self.live is None:
             return f"{where}: missing from the live table (the log has it)"
         if self.rebuilt is None:
@@ -279,7 +280,7 @@ class _Side:
             conn = sqlite3.connect(settings.sqlite_path, isolation_level=None,
                                    check_same_thread=False)
             conn.create_function("row_digest", 1, _row_digest, deterministic=True)
-            conn.create_aggregate("group_digest", 1, _GroupDigest)
+            conn.create_aggregate("group_digest", 1, _GroupDigest)  # type: ignore[arg-type]
             conn.execute("BEGIN")  # the snapshot is taken at the first read (WAL)
             return cls(conn, True, "main")
         pg = psycopg.connect(settings.database_url)
@@ -361,7 +362,8 @@ class _Side:
                          f"ORDER BY {self._ordered(table, table.group)}")
             cursor = self.conn.execute(query)
         else:
-            row_text = f"md5(ROW({', '.join(f'{chr(34)}{c}{chr(34)}' for c in table.columns)})::text)"
+            columns = ", ".join(f'"{c}"' for c in table.columns)
+            row_text = f"md5(ROW({columns})::text)"
             if table.group == table.key:
                 query = (f"SELECT {group}, 1, {row_text} FROM {self._name(table.name)} "
                          f"ORDER BY {self._ordered(table, table.key)}")
@@ -380,7 +382,9 @@ class _Side:
         finally:
             cursor.close()
 
-    def group_rows(self, table: Table, group: tuple[Any, ...]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    def group_rows(
+        self, table: Table, group: tuple[Any, ...]
+    ) -> dict[tuple[Any, ...], tuple[Any, ...]]:
         """A group's rows by primary key (a group is small: a worker's, a site's)."""
         mark = "?" if self.sqlite else "%s"
         where = " AND ".join(f'"{c}" = {mark}' for c in table.group)

@@ -9,8 +9,9 @@ from api.openapi import problems
 from api.problems import Unavailable
 from api.projection_service import last_failure
 from api.reading import projection_lag
-from api.schemas.health import Health, JobRunPublic, Readiness
-from projections.settlement.runs import recent_job_runs
+from api.schemas.health import Health, JobRunPublic, Readiness, ReadModelCheckPublic
+from projections.settlement.runs import last_finished_run, recent_job_runs
+from projections.settlement.scheduler import VERIFY_READ_MODELS
 
 router = APIRouter(tags=["health"])
 JOB_RUNS_SHOWN = 10
@@ -31,6 +32,7 @@ def ready(request: Request, ledger: LedgerDep, keys: KeyStoreDep, pool: ReadPool
             lag = projection_lag(ledger, store)
             runs = recent_job_runs(store, JOB_RUNS_SHOWN)
             failure = last_failure(store)
+            read_model_check = last_finished_run(store, VERIFY_READ_MODELS)
     except Exception as error:  # whatever the driver raises, the answer is "not ready"
         raise Unavailable(str(error)) from error
     service, scheduler = request.app.state.projection, request.app.state.scheduler
@@ -42,4 +44,5 @@ def ready(request: Request, ledger: LedgerDep, keys: KeyStoreDep, pool: ReadPool
         projection_failed_at=None if failure is None else failure.failed_at,
         projection_failed_in=None if failure is None else failure.process,
         scheduler_running=scheduler is not None and scheduler.running,
-        job_runs=[JobRunPublic.model_validate(run) for run in runs])
+        job_runs=[JobRunPublic.model_validate(run) for run in runs],
+        read_model_check=ReadModelCheckPublic.from_run(read_model_check))
