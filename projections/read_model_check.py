@@ -36,7 +36,6 @@ from psycopg import sql
 
 from ledger.application import Ledger
 from ledger.settings import Settings
-from ledger.storage.migrate import migrate
 from projections.decoding import decode
 from projections.projector import LedgerProjection
 from projections.runner import DEFAULT_BATCH, Fetched, ProjectionRunner
@@ -219,11 +218,14 @@ def _shadow(
     settings: Settings, live: _Side, tables: list[Table]
 ) -> Iterator[tuple[ReadStore, Settings, str | None]]:
     """An empty copy of the read-model tables, of the live database's kind, dropped after."""
+    names = [t.name for t in tables] + ["projection_positions", "job_projection_positions"]
     if not settings.is_postgres:
         folder = Path(settings.sqlite_path).parent
         with tempfile.TemporaryDirectory(prefix="read-model-check-", dir=folder) as directory:
             shadow_settings = Settings(database_url=f"sqlite:///{directory}/shadow.db")
-            migrate(shadow_settings)
+            with sqlite3.connect(shadow_settings.sqlite_path) as shadow_db:
+                for statement in live.definitions(names):
+                    shadow_db.execute(statement)
             store = ReadStore(shadow_settings)
             try:
                 yield store, shadow_settings, None
@@ -231,7 +233,6 @@ def _shadow(
                 store.close()
         return
     schema = f"{SHADOW_PREFIX}{uuid.uuid4().hex[:12]}"
-    names = [t.name for t in tables] + ["projection_positions", "job_projection_positions"]
     with psycopg.connect(settings.database_url, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         try:
@@ -333,6 +334,14 @@ class _Side:
             raise ValueError(f"read-model table {name} has no primary key: rows cannot be "
                              "matched with the rebuilt ones")
         return Table(name, columns, key, text)
+
+    def definitions(self, names: list[str]) -> list[str]:
+        """SQLite: the statements that create these tables and their indexes as they are here
+        (SQLite has no CREATE TABLE … LIKE)."""
+        marks = ", ".join("?" for _ in names)
+        return [statement for (statement,) in self._rows(
+            f"SELECT sql FROM sqlite_master WHERE tbl_name IN ({marks}) AND sql IS NOT NULL "
+            "ORDER BY type DESC", names)]
 
     def position(self, table: str, name: str) -> int:
         mark = "?" if self.sqlite else "%s"
