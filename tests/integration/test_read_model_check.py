@@ -31,6 +31,11 @@ from projections.settlement.scheduler import (
     due_periods,
 )
 from projections.store import READ_MODEL_TABLES
+from tests.api_support import (  # noqa: F401  (the *_fixture names are fixtures)
+    Api,
+    api_fixture,
+    api_settings_fixture,
+)
 from tests.integration.test_jobs_world import (
     PRIME,
     SITE,
@@ -274,3 +279,27 @@ def test_cli_verify_read_models(world: World, monkeypatch: pytest.MonkeyPatch) -
         get_settings.cache_clear()
     run = last_finished_run(world.store, VERIFY_READ_MODELS)
     assert run is not None and run.outcome == "failed"  # recorded as the nightly run is
+
+
+def test_ready_shows_the_last_check_and_stays_ready_when_it_differs(
+    api: Api, world: World
+) -> None:
+    assert api.client.get("/v1/ready").json()["read_model_check"] is None  # none ran yet
+    jobs = Jobs(world.ledger, world.settings)
+    assert jobs.run(VERIFY_READ_MODELS, "2025-06-20").outcome == "succeeded"
+    equal = api.client.get("/v1/ready").json()["read_model_check"]
+    assert equal["outcome"] == "equal" and equal["position"] == world.ledger.log_position()
+    assert equal["tables"] == 21 and equal["differing_groups"] == 0
+
+    execute(world.settings, TAMPERED["a month's day bits"][0])
+    world.clock.at += timedelta(minutes=1)
+    jobs.run(VERIFY_READ_MODELS, "2025-06-20", force=True)
+    ready = api.client.get("/v1/ready")
+
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    check = ready.json()["read_model_check"]
+    assert (check["outcome"], check["differing_groups"], check["first_difference_table"],
+            check["first_difference_column"]) == ("differ", 1, "work_day_months", "day_bits")
+    runs = ready.json()["job_runs"]
+    assert (runs[0]["job"], runs[0]["outcome"]) == (VERIFY_READ_MODELS, "failed")
+    assert T1 not in ready.text  # no key is needed here: the key's values stay out
