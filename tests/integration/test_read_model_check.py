@@ -21,7 +21,7 @@ from ledger.application import Ledger
 from ledger.clock import FixedClock
 from ledger.settings import Settings, get_settings
 from projections.jobs import ReadModelsDiffer, seal_days
-from projections.read_model_check import check_read_models
+from projections.read_model_check import check_read_models, drop_stale_shadows
 from projections.settlement.config import JobSettings
 from projections.settlement.runs import last_finished_run
 from projections.settlement.scheduler import (
@@ -303,3 +303,19 @@ def test_ready_shows_the_last_check_and_stays_ready_when_it_differs(
     runs = ready.json()["job_runs"]
     assert (runs[0]["job"], runs[0]["outcome"]) == (VERIFY_READ_MODELS, "failed")
     assert T1 not in ready.text  # no key is needed here: the key's values stay out
+
+
+def test_the_job_drops_a_shadow_left_by_a_check_that_died(world: World) -> None:
+    if world.settings.is_postgres:
+        execute(world.settings, "CREATE SCHEMA read_model_check_dead")
+        execute(world.settings, "CREATE TABLE read_model_check_dead.work_records (x integer)")
+    else:  # a temporary directory: nothing to drop, and the check ignores it
+        assert drop_stale_shadows(world.settings) == 0
+
+    assert Jobs(world.ledger, world.settings).run(VERIFY_READ_MODELS, "2025-06-20").outcome == (
+        "succeeded")
+
+    if world.settings.is_postgres:
+        with psycopg.connect(world.settings.database_url) as conn:
+            assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE "
+                                "'read_model_check%'").fetchone() == (0,)
