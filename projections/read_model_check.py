@@ -64,13 +64,18 @@ NOT_READ_MODELS = frozenset({
 # An interrupted `ledger replay` leaves its fresh tables behind; SQLite keeps its own tables.
 NOT_READ_MODEL_PATTERN = re.compile(r"(__next$)|(^sqlite_)")
 
-# A group is this many leading columns of the table's primary key (default 1). Finer groups for
-# the big tables keep a differing group small to read row by row.
-GROUP_KEY_COLUMNS: Mapping[str, int] = {
-    "work_records": 2,  # worker × site
-    "work_day_months": 2,  # worker × month
-    "roster_history": 2,  # site × worker
-    "day_close_exceptions": 2,  # site × day
+# The columns a table's rows are grouped by, one digest a group (default: the primary key's first
+# column). Groups of a worker, a site, a month keep the streams short and a differing group small
+# enough to read row by row; a row whose group column was changed shows in two groups and is
+# paired again by its key.
+GROUP_COLUMNS: Mapping[str, tuple[str, ...]] = {
+    "work_records": ("technician_id", "site_id"),
+    "work_day_months": ("technician_id", "month"),
+    "roster_history": ("site_id", "technician_id"),
+    "day_close_exceptions": ("site_id", "work_date"),
+    "tap_facts": ("technician_id",),  # a tap a group would stream every tap twice
+    "site_exceptions": ("site_id",),
+    "requests": ("technician_id",),
 }
 DEFAULT_LIMIT = 20
 SHADOW_PREFIX = "read_model_check_"
@@ -85,7 +90,8 @@ class Table:
 
     @property
     def group(self) -> tuple[str, ...]:
-        return self.key[: GROUP_KEY_COLUMNS.get(self.name, 1)]
+        named = GROUP_COLUMNS.get(self.name, ())
+        return named if named and set(named) <= set(self.columns) else self.key[:1]
 
 
 @dataclass(frozen=True)
@@ -355,8 +361,12 @@ class _Side:
     def _ordered(self, table: Table, columns: tuple[str, ...]) -> str:
         # Text in code-point order on both sides (PostgreSQL's "C" collation, SQLite's BINARY),
         # the order `_order` merges in.
-        collate = ' COLLATE "C"' if not self.sqlite else ""
-        return ", ".join(f'"{c}"{collate if c in table.text_columns else ""}' for c in columns)
+        # NULL first (a tap of an unknown card has no worker), as SQLite sorts it.
+        if self.sqlite:
+            return ", ".join(f'"{c}"' for c in columns)
+        collate = ' COLLATE "C"'
+        return ", ".join(f'"{c}"{collate if c in table.text_columns else ""} NULLS FIRST'
+                         for c in columns)
 
     def digests(self, table: Table) -> Iterator[tuple[tuple[Any, ...], int, str]]:
         """(group key, rows, digest) per group, in group-key order, streamed."""
@@ -397,10 +407,12 @@ class _Side:
     ) -> dict[tuple[Any, ...], tuple[Any, ...]]:
         """A group's rows by primary key (a group is small: a worker's, a site's)."""
         mark = "?" if self.sqlite else "%s"
-        where = " AND ".join(f'"{c}" = {mark}' for c in table.group)
+        # `= value` or `IS NULL`, not IS NOT DISTINCT FROM, which no index answers
+        where = " AND ".join(f'"{c}" IS NULL' if v is None else f'"{c}" = {mark}'
+                             for c, v in zip(table.group, group, strict=True))
         columns = ", ".join(f'"{c}"' for c in table.columns)
         rows = self._rows(f"SELECT {columns} FROM {self._name(table.name)} WHERE {where}",
-                          list(group))
+                          [v for v in group if v is not None])
         at = [table.columns.index(c) for c in table.key]
         return {tuple(row[i] for i in at): tuple(row) for row in rows}
 
@@ -468,10 +480,8 @@ def _compare(
         table_rows, table_differing = _compare_digests(live, shadow, table, groups, limit)
         rows += table_rows
         differing += table_differing
-        for group in groups:
-            if len(differences) >= limit:
-                break
-            differences.extend(_row_differences(live, shadow, table, group))
+        if groups and len(differences) < limit:
+            differences.extend(_row_differences(live, shadow, table, groups))
     return ReadModelCheck(position, settlement_position, tuple(t.name for t in tables), rows,
                           events, differing, tuple(differences[:limit]))
 
@@ -525,9 +535,15 @@ def _compare_digests(
 
 
 def _row_differences(
-    live: _Side, shadow: _Side, table: Table, group: tuple[Any, ...]
+    live: _Side, shadow: _Side, table: Table, groups: list[tuple[Any, ...]]
 ) -> list[Difference]:
-    live_rows, shadow_rows = live.group_rows(table, group), shadow.group_rows(table, group)
+    """The differing groups' rows, paired by primary key across the groups (a row whose group
+    column was changed is in one group live and in another rebuilt)."""
+    live_rows: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    shadow_rows: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for group in groups:
+        live_rows.update(live.group_rows(table, group))
+        shadow_rows.update(shadow.group_rows(table, group))
     found: list[Difference] = []
     for key in sorted(live_rows.keys() | shadow_rows.keys(), key=_order):
         named = tuple(zip(table.key, key, strict=True))
@@ -539,6 +555,6 @@ def _row_differences(
                      for column, x, y in zip(table.columns, mine, theirs, strict=True)
                      if not _same(x, y))
     if not found:  # the digests differ, yet no value does: never call that equal
-        found.append(Difference(table.name, tuple(zip(table.group, group, strict=True)), None,
-                                "digest", "digest"))
+        found.append(Difference(table.name, tuple(zip(table.group, groups[0], strict=True)),
+                                None, "digest", "digest"))
     return found

@@ -54,14 +54,15 @@ SETTLEMENT_TABLES = {"day_close_exceptions", "day_closes", "daily_seals",
 
 @pytest.fixture
 def world(ledger: Ledger, settings: Settings, now: FixedClock) -> Iterator[World]:
-    """Taps on the 18th and 19th at two sites, an approved manual entry on the 17th, the 18th
-    sealed: rows in most read-model tables, the settlement projection's included."""
+    """Taps on the 18th and 19th at two sites, an unknown card's tap, an approved manual entry
+    on the 17th, the days sealed: rows in most read-model tables, the settlement projection's included."""
     with World.built(ledger, settings, now, at=jst(2025, 6, 18, 7),
                      opened_on=date(2025, 6, 1)) as built:
         built.work(SITE, T1, date(2025, 6, 18))
         built.work(SITE, T2, date(2025, 6, 18))
         built.work(SITE, T1, date(2025, 6, 19))
         built.work(SITE_B, T3, date(2025, 6, 19))
+        built.tap(SITE, "FFFFFFFF", "in", jst(2025, 6, 19, 9))  # GATE-1:9, an unknown card
         entry = ledger.request_manual_entry(T1, SITE_B, date(2025, 6, 17), SUB, "鉄筋", "一般",
                                             "配筋", Actor(Role.EMPLOYER, SUB))
         ledger.approve(entry, Actor(Role.PRIME_CONTRACTOR, PRIME))
@@ -114,6 +115,9 @@ TAMPERED = {
     "a deleted tap": (
         "DELETE FROM tap_facts WHERE tap_id = 'GATE-1:3'",
         "tap_facts", ["tap_id='GATE-1:3'"], "missing from the live table"),
+    "an unknown card's tap deleted": (  # a group of no worker: NULL
+        "DELETE FROM tap_facts WHERE technician_id IS NULL",
+        "tap_facts", ["tap_id='GATE-1:9'"], "missing from the live table"),
     "an added business": (
         "INSERT INTO businesses (business_id, name, positions) VALUES ('999', '偽装', '[]')",
         "businesses", ["business_id='999'"], "in the live table only"),
@@ -144,6 +148,17 @@ def test_a_changed_read_model_row_is_named_by_table_and_key(world: World, case: 
     for part in key_parts:
         assert part in first, first
     assert {d.table for d in check.differences} == {table}
+
+
+def test_a_row_moved_to_another_group_is_paired_by_its_key(world: World) -> None:
+    execute(world.settings, f"UPDATE tap_facts SET technician_id = '{T1}' "
+                            "WHERE tap_id = 'GATE-1:3'")
+
+    check = check_read_models(world.ledger, world.settings)
+
+    assert check.differing_groups == 2  # T1's taps and T2's
+    assert [str(d) for d in check.differences] == [
+        f"tap_facts (tap_id='GATE-1:3') technician_id: live '{T1}' vs rebuilt '{T2}'"]
 
 
 def test_changes_in_several_tables_are_all_found_and_the_list_is_limited(world: World) -> None:
