@@ -388,8 +388,12 @@ class _Side:
                 query = (f"SELECT {group}, 1, {row_text} FROM {self._name(table.name)} "
                          f"ORDER BY {self._ordered(table, table.key)}")
             else:
-                query = (f"SELECT {group}, count(*), md5(string_agg({row_text}, '' ORDER BY "
-                         f"{self._ordered(table, table.key)})) FROM {self._name(table.name)} "
+                # The rows' hashes summed (two 64-bit halves), as on SQLite: in any order, so
+                # no sort within a group (half the time of an ordered string_agg, measured).
+                half = "sum(('x' || {}(h, 16))::bit(64)::bigint)::text"
+                query = (f"SELECT {group}, count(*), {half.format('left')} || ':' || "
+                         f"{half.format('right')} FROM (SELECT {group}, {row_text} AS h "
+                         f"FROM {self._name(table.name)}) hashed "
                          f"GROUP BY {group} ORDER BY {self._ordered(table, table.group)}")
             self._cursors += 1
             cursor = self.conn.cursor(name=f"digests_{self._cursors}")
@@ -423,7 +427,8 @@ def _row_digest(text: str | None) -> str:
 
 class _GroupDigest:
     """A group's rows hashed in any order (SQLite does not promise the order an aggregate sees
-    its rows in): the sum of the rows' 128-bit hashes. Rows are unique by key, so none cancel."""
+    its rows in): the sum of the rows' 128-bit hashes. Rows are unique by key, so none cancel.
+    An accidental change is what the check is for; the log itself is sealed (`ledger verify`)."""
 
     def __init__(self) -> None:
         self.total = 0
