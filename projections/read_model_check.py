@@ -12,9 +12,9 @@ rebuild starts; the projections' positions are read in that snapshot, and the sh
 to exactly those positions. Nothing is paused.
 
 Memory is bounded whatever the log's length: the rebuild runs in the projection's batches, and
-the comparison streams one digest per group (a prefix of the primary key: a worker, a worker and
-a site, a worker and a month), in key order, from both sides at once. Only the groups whose
-digests differ are read row by row, to name the first differences.
+the comparison streams one digest per group (a worker's taps, a worker's records at a site, a
+worker's month …), in group order, from both sides at once. Only the groups whose digests differ
+are read row by row, to name the first differences.
 """
 
 from __future__ import annotations
