@@ -55,7 +55,7 @@ SETTLEMENT_TABLES = {"day_close_exceptions", "day_closes", "daily_seals",
 @pytest.fixture
 def world(ledger: Ledger, settings: Settings, now: FixedClock) -> Iterator[World]:
     """Taps on the 18th and 19th at two sites, an unknown card's tap, an approved manual entry
-    on the 17th, the days sealed: rows in most read-model tables, the settlement projection's included."""
+    on the 17th, the days sealed: rows in most read-model tables, the settlement's included."""
     with World.built(ledger, settings, now, at=jst(2025, 6, 18, 7),
                      opened_on=date(2025, 6, 1)) as built:
         built.work(SITE, T1, date(2025, 6, 18))
