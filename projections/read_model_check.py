@@ -294,6 +294,10 @@ class _Side:
         pg = psycopg.connect(settings.database_url)
         pg.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         pg.read_only = True
+        # The live snapshot waits, idle in its transaction, while the shadow is rebuilt: a
+        # server's idle-in-transaction timeout must not end it (a utility statement: the
+        # snapshot is still taken by the first query).
+        pg.execute("SET idle_in_transaction_session_timeout = 0")
         if schema is None:
             row = pg.execute("SELECT current_schema()").fetchone()
             assert row is not None
