@@ -16,14 +16,17 @@ from ledger import clock
 from ledger.clock import parse_date, work_date_of
 from ledger.domain.settlement import add_months, month_of, parse_month
 from ledger.settings import get_settings
-from projections.jobs import verify_seals
-from projections.settlement.runs import ALREADY_DONE, LOCKED, RunResult, recent_job_runs
+from projections.jobs import ReadModelsDiffer, verify_read_models, verify_seals
+from projections.read_model_check import DEFAULT_LIMIT
+from projections.settlement.config import JobSettings
+from projections.settlement.runs import ALREADY_DONE, LOCKED, RunResult, recent_job_runs, run_job
 from projections.settlement.scheduler import (
     BILL,
     CLOSE_DAY,
     EXPIRE,
     SEAL,
     SETTLE,
+    VERIFY_READ_MODELS,
     Jobs,
     start_scheduler,
 )
@@ -98,8 +101,18 @@ def seal_command(date: Day = None, acting_as: ActingAs = "system:cli") -> None:
 def verify_command(
     from_date: Annotated[str | None, typer.Option("--from", help="First sealed day to check")]
     = None,
+    read_models: Annotated[bool, typer.Option(
+        "--read-models", help="Check the read models instead: rebuild them from the log into a "
+        "shadow and compare every table")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="With --read-models: differences shown")]
+    = DEFAULT_LIMIT,
 ) -> None:
-    """Recompute the seal chain from the stored events; exit 1 at the first that differs."""
+    """Recompute the seal chain from the stored events; exit 1 at the first that differs.
+    With --read-models, compare the read models with a rebuild from the log; exit 1 naming the
+    first differences."""
+    if read_models:
+        _verify_read_models(limit)
+        return
     start = parse_date(from_date, "from") if from_date else None
     with open_ledger() as ledger:
         store = ReadStore(get_settings())
@@ -115,6 +128,36 @@ def verify_command(
     console.print(f"ok: {result.seals_checked} seal(s), {result.events_checked} event(s) match; "
                   f"last sealed day {result.last_sealed_day}; "
                   f"{result.unsealed_events} event(s) recorded since", highlight=False)
+
+def _verify_read_models(limit: int) -> None:
+    """Run by hand as the nightly job runs: under its lock, recorded in job_runs (so
+    /v1/ready shows the latest check, whoever ran it)."""
+    settings = get_settings()
+    lock_ttl = timedelta(seconds=JobSettings().lock_ttl_seconds)
+    with open_ledger() as ledger:
+        store = ReadStore(settings)
+        try:
+            result = run_job(store, VERIFY_READ_MODELS, work_date_of(clock.now()).isoformat(),
+                             lambda: verify_read_models(ledger, settings, limit), force=True,
+                             lock_ttl=lock_ttl)
+        finally:
+            store.close()
+    if isinstance(result.error, ReadModelsDiffer):
+        check = result.error.check
+        for difference in check.differences:
+            err_console.print(f"[red]DIFFERS[/red] {difference}", highlight=False, soft_wrap=True)
+        err_console.print(f"{check.differing_groups} differing group(s) in "
+                          f"{len(check.tables)} tables at position {check.position} "
+                          f"(first {len(check.differences)} difference(s) shown)",
+                          highlight=False)
+        sys.exit(1)
+    if result.outcome == LOCKED:
+        _print(result)
+    if result.error is not None:
+        raise result.error
+    console.print(f"ok: read models equal the log at position {result.counts['position']} "
+                  f"({result.counts['tables']} tables, {result.counts['rows']} rows)",
+                  highlight=False)
 
 @command("job-runs")
 def job_runs_command(

@@ -9,9 +9,16 @@ from api.openapi import problems
 from api.problems import NotReady, Unavailable
 from api.projection_service import ProjectionFailure, last_failure
 from api.reading import projection_lag
-from api.schemas.health import Health, JobRunPublic, QuarantinedEventPublic, Readiness
+from api.schemas.health import (
+    Health,
+    JobRunPublic,
+    QuarantinedEventPublic,
+    Readiness,
+    ReadModelCheckPublic,
+)
 from projections.quarantine import QuarantinedEvent, quarantined
-from projections.settlement.runs import recent_job_runs
+from projections.settlement.runs import last_finished_run, recent_job_runs
+from projections.settlement.scheduler import VERIFY_READ_MODELS
 
 router = APIRouter(tags=["health"])
 JOB_RUNS_SHOWN = 10
@@ -38,6 +45,7 @@ def ready(request: Request, ledger: LedgerDep, keys: KeyStoreDep, pool: ReadPool
             failure = last_failure(store)
             with store.read() as tx:
                 held = quarantined(tx)
+            read_model_check = last_finished_run(store, VERIFY_READ_MODELS)
     except Exception as error:  # whatever the driver raises, the answer is "not ready"
         raise Unavailable(str(error)) from error
     service, scheduler = request.app.state.projection, request.app.state.scheduler
@@ -51,7 +59,8 @@ def ready(request: Request, ledger: LedgerDep, keys: KeyStoreDep, pool: ReadPool
         quarantined=[QuarantinedEventPublic.model_validate(event)
                      for event in held[:QUARANTINED_SHOWN]],
         scheduler_running=scheduler is not None and scheduler.running,
-        job_runs=[JobRunPublic.model_validate(run) for run in runs])
+        job_runs=[JobRunPublic.model_validate(run) for run in runs],
+        read_model_check=ReadModelCheckPublic.from_run(read_model_check))
     if held or failure is not None:  # a load balancer sees it; the body says why
         raise NotReady(not_ready_because(held, failure), readiness.model_dump(
             mode="json", exclude={"status"}))

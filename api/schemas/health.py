@@ -42,6 +42,44 @@ class QuarantinedEventPublic(PublicModel):
     attempts: int = Field(description="How many times it was tried")
 
 
+class ReadModelCheckPublic(BaseModel):
+    """The latest read-model check that ended (`ledger verify --read-models` or the nightly
+    `verify-read-models`). Where no key is needed, a difference is named by its table and column
+    only, without the key's values (they may name a worker): `ledger job-runs` shows them."""
+
+    outcome: Literal["equal", "differ", "failed"] = Field(
+        description="equal: the read models equal the log; differ: they do not; failed: the "
+        "check did not finish")
+    at: datetime | None = Field(description="When the check ended")
+    position: int | None = Field(description="The log position the read models were compared at")
+    tables: int | None = Field(description="Read-model tables compared")
+    rows: int | None = Field(description="Live rows compared")
+    differing_groups: int | None = Field(description="Groups (a worker, a site, a month …) whose "
+                                         "rows differ")
+    first_difference_table: str | None
+    first_difference_column: str | None = Field(
+        description="None for a row found on one side only")
+
+    @classmethod
+    def from_run(cls, run: Any) -> ReadModelCheckPublic | None:
+        """From the job run that recorded it (`projections.settlement.runs.JobRun`)."""
+        if run is None:
+            return None
+        counts, first = run.counts, run.counts.get("first_difference") or {}
+        outcome: Literal["equal", "differ", "failed"]
+        if run.outcome == "succeeded":
+            outcome = "equal"
+        elif "differing_groups" in counts:
+            outcome = "differ"
+        else:
+            outcome = "failed"
+        return cls(outcome=outcome, at=run.finished_at, position=counts.get("position"),
+                   tables=counts.get("tables"), rows=counts.get("rows"),
+                   differing_groups=counts.get("differing_groups"),
+                   first_difference_table=first.get("table"),
+                   first_difference_column=first.get("column"))
+
+
 class Readiness(BaseModel):
     status: Literal["ready"] = "ready"
     log_position: int = Field(description="The log's head (the last event's position)")
@@ -62,3 +100,6 @@ class Readiness(BaseModel):
         "header. Empty here: while any is, /v1/ready answers 503 (problem not-ready)")
     scheduler_running: bool = Field(description="This process runs the nightly jobs' scheduler")
     job_runs: list[JobRunPublic] = Field(description="The latest job runs, newest first")
+    # The read side's self-check. A difference does not make the service non-ready: see README.
+    read_model_check: ReadModelCheckPublic | None = Field(
+        default=None, description="The latest read-model check; none has ended yet: null")

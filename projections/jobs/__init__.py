@@ -8,15 +8,18 @@ Scheduling, locks and run records are in ``projections.settlement``.
 from projections.jobs.day_close import close_day
 from projections.jobs.expiry import expire_entries
 from projections.jobs.kentaikyo import settle_kentaikyo
+from projections.jobs.read_models import ReadModelsDiffer, verify_read_models
 from projections.jobs.seal import Verification, seal_days, verify_seals
 from projections.jobs.site_fees import bill_site_fees
 
 __all__ = [
+    "ReadModelsDiffer",
     "Verification",
     "bill_site_fees",
     "close_day",
     "expire_entries",
     "seal_days",
     "settle_kentaikyo",
+    "verify_read_models",
     "verify_seals",
 ]

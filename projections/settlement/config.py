@@ -21,6 +21,7 @@ class JobSettings(BaseSettings):
     close_day_at: time = time(2, 0)  # 日締め of the previous day
     expire_entries_at: time = time(2, 30)  # 直接入力 past their deadline
     seal_at: time = time(3, 0)  # after the day close, whose events it then covers next night
+    verify_read_models_at: time = time(3, 30)  # rebuild from the log and compare (daily)
     settle_day: int = Field(default=10, ge=1, le=28)  # day of the month; 28 exists every month
     settle_at: time = time(4, 0)  # 建退共 settlement of the previous month
     bill_day: int = Field(default=10, ge=1, le=28)

@@ -31,11 +31,12 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def catch_up(ledger: Ledger, store: ReadStore) -> int:
-    """Project the jobs' events recorded since the last call; return how many were projected."""
+def catch_up(ledger: Ledger, store: ReadStore, until: int | None = None) -> int:
+    """Project the jobs' events recorded since the last call, up to the log's head or to the
+    position `until`; return how many were projected."""
     total = 0
     while True:
-        head = ledger.log_position()
+        head = ledger.log_position() if until is None else until
         with store.transaction() as tx:
             start = _locked_position(tx)
             notifications = ledger.recorder.select_notifications(

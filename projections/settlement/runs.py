@@ -49,6 +49,15 @@ class RunResult:
         return self.outcome in (SUCCEEDED, FAILED)
 
 
+class JobFindings(Exception):
+    """A run that went to its end and found something wrong (a check that failed): recorded as
+    failed, with the counts of what it found."""
+
+    def __init__(self, message: str, counts: Mapping[str, Any]) -> None:
+        super().__init__(message)
+        self.counts = dict(counts)
+
+
 def run_job(
     store: ReadStore,
     job: str,
@@ -72,8 +81,9 @@ def run_job(
             counts = dict(work())
         except Exception as error:  # recorded, then reported to the caller
             log.exception("%s %s failed", job, period)
-            _finish(store, run_id, FAILED, {}, f"{type(error).__name__}: {error}")
-            return RunResult(job, period, FAILED, {}, error)
+            found = error.counts if isinstance(error, JobFindings) else {}
+            _finish(store, run_id, FAILED, found, f"{type(error).__name__}: {error}")
+            return RunResult(job, period, FAILED, found, error)
         _finish(store, run_id, SUCCEEDED, counts, None)
         log.info("%s %s succeeded: %s", job, period, counts)
         return RunResult(job, period, SUCCEEDED, counts)
@@ -120,14 +130,26 @@ def last_succeeded_period(store: ReadStore, job: str) -> str | None:
     return rows[0][0] if rows and rows[0][0] is not None else None
 
 
+def last_finished_run(store: ReadStore, job: str) -> JobRun | None:
+    """The latest run of a job that ended (succeeded or failed)."""
+    with store.read() as tx:
+        rows = tx.execute(
+            "SELECT run_id, job, period, owner, started_at, finished_at, outcome, counts, detail "
+            "FROM job_runs WHERE job = %s AND outcome IN (%s, %s) "
+            "ORDER BY finished_at DESC, run_id LIMIT 1", [job, SUCCEEDED, FAILED])
+    return _job_run(rows[0]) if rows else None
+
+
 def recent_job_runs(store: ReadStore, limit: int = 50) -> list[JobRun]:
     """The latest runs, newest first: for the API's health endpoint."""
     with store.read() as tx:
         rows = tx.execute(
             "SELECT run_id, job, period, owner, started_at, finished_at, outcome, counts, detail "
             "FROM job_runs ORDER BY started_at DESC, run_id LIMIT %s", [limit])
-    return [
-        JobRun(run_id, job, period, owner, as_datetime(started), as_datetime(finished), outcome,  # type: ignore[arg-type]
-               orjson.loads(counts), detail)
-        for run_id, job, period, owner, started, finished, outcome, counts, detail in rows
-    ]
+    return [_job_run(row) for row in rows]
+
+
+def _job_run(row: tuple[Any, ...]) -> JobRun:
+    run_id, job, period, owner, started, finished, outcome, counts, detail = row
+    return JobRun(run_id, job, period, owner, as_datetime(started), as_datetime(finished),  # type: ignore[arg-type]
+                  outcome, orjson.loads(counts), detail)

@@ -24,7 +24,14 @@ from ledger.actors import SYSTEM, Actor
 from ledger.application import Ledger
 from ledger.domain.settlement import add_months, month_of
 from ledger.settings import Settings
-from projections.jobs import bill_site_fees, close_day, expire_entries, seal_days, settle_kentaikyo
+from projections.jobs import (
+    bill_site_fees,
+    close_day,
+    expire_entries,
+    seal_days,
+    settle_kentaikyo,
+    verify_read_models,
+)
 from projections.settlement.config import JobSettings
 from projections.settlement.runs import RunResult, last_succeeded_period, run_job
 from projections.store import ReadStore
@@ -33,8 +40,16 @@ log = logging.getLogger("projections.jobs")
 
 CLOSE_DAY, EXPIRE, SEAL, SETTLE, BILL = (
     "close-day", "expire-entries", "seal", "settle-kentaikyo", "bill-site-fees")
-JOB_NAMES = (CLOSE_DAY, EXPIRE, SEAL, SETTLE, BILL)
-DAILY = {CLOSE_DAY, EXPIRE, SEAL}
+VERIFY_READ_MODELS = "verify-read-models"
+JOB_NAMES = (CLOSE_DAY, EXPIRE, SEAL, SETTLE, BILL, VERIFY_READ_MODELS)
+DAILY = {CLOSE_DAY, EXPIRE, SEAL, VERIFY_READ_MODELS}
+# Jobs about their run date itself, not the day before.
+ABOUT_RUN_DATE = {EXPIRE, VERIFY_READ_MODELS}
+# The read-model check is about the read models as they are now, not about a period: checks
+# missed are not run one per missed day, and the service's start does not make one up (a full
+# rebuild while the service comes back); the next scheduled one runs.
+LATEST_ONLY = {VERIFY_READ_MODELS}
+CAUGHT_UP_ON_START = (CLOSE_DAY, EXPIRE, SEAL, SETTLE, BILL)
 
 
 @dataclass(frozen=True)
@@ -48,7 +63,7 @@ class Schedule:
     def from_settings(cls, s: JobSettings) -> Schedule:
         return cls(
             {CLOSE_DAY: s.close_day_at, EXPIRE: s.expire_entries_at, SEAL: s.seal_at,
-             SETTLE: s.settle_at, BILL: s.bill_at},
+             SETTLE: s.settle_at, BILL: s.bill_at, VERIFY_READ_MODELS: s.verify_read_models_at},
             {SETTLE: s.settle_day, BILL: s.bill_day},
         )
 
@@ -60,14 +75,15 @@ def due_periods(
     """Periods of `job` whose scheduled time has passed by `now` and that come after the last
     successful one, oldest first, at most `catch_up_*` of them. With no run ever, only the latest.
 
-    close-day and seal are about the previous day; expire-entries about today (its run date);
-    settle and bill about the month before the one their day of the month falls in.
+    close-day and seal are about the previous day; expire-entries and verify-read-models about
+    today (the run date); settle and bill about the month before the one their day of the month
+    falls in. verify-read-models is due for its latest period only.
     """
     local = now.astimezone(tz)
     at = schedule.at[job]
     if job in DAILY:
         latest = local.date() if local.time() >= at else local.date() - timedelta(days=1)
-        if job != EXPIRE:
+        if job not in ABOUT_RUN_DATE:
             latest -= timedelta(days=1)  # the day being closed or sealed is the one before
         days = [latest - timedelta(days=k) for k in range(catch_up_days - 1, -1, -1)]
         periods = [d.isoformat() for d in days]
@@ -78,8 +94,8 @@ def due_periods(
             run_month = add_months(run_month, -1)
         latest_month = add_months(run_month, -1)
         periods = [add_months(latest_month, -k) for k in range(catch_up_months - 1, -1, -1)]
-    if last_success is None:
-        return periods[-1:]
+    if last_success is None or job in LATEST_ONLY:
+        return [p for p in periods[-1:] if last_success is None or p > last_success]
     return [p for p in periods if p > last_success]
 
 
@@ -111,6 +127,9 @@ class Jobs:
             return lambda: settle_kentaikyo(ledger, store, period, actor, out)
         if job == BILL:
             return lambda: bill_site_fees(ledger, store, period, actor)
+        if job == VERIFY_READ_MODELS:
+            settings = self.settings
+            return lambda: verify_read_models(ledger, settings)
         raise ValueError(f"unknown job {job!r}")
 
     def run(self, job: str, period: str, force: bool = False) -> RunResult:
@@ -143,8 +162,7 @@ class Jobs:
 
     def catch_up_all(self) -> list[RunResult]:
         # Day close before seal (its events then fall in the next seal), settle before bill.
-        return [r for job in (CLOSE_DAY, EXPIRE, SEAL, SETTLE, BILL)
-                for r in self.catch_up_job(job)]
+        return [r for job in CAUGHT_UP_ON_START for r in self.catch_up_job(job)]
 
 
 def start_scheduler(

@@ -19,6 +19,7 @@ from ledger.clock import JST
 from ledger.domain.taps import TapObservation
 from ledger.settings import Settings
 from ledger.storage.migrate import migrate
+from projections.read_model_check import check_read_models
 from projections.replay import rebuild
 from projections.runner import ProjectionRunner
 from projections.store import ReadStore
@@ -114,6 +115,29 @@ def raw_aggregation(url: str) -> float:
     return time.perf_counter() - started
 
 
+def self_check(ledger: Ledger, settings: Settings, events: int, rebuild_rate: float) -> None:
+    """`ledger verify --read-models`: a rebuild into a shadow, then every table compared."""
+    rebuilt_at = [0.0]
+
+    def rebuilt(_: int) -> None:  # the last batch's time: the rebuild's end, the compare's start
+        rebuilt_at[0] = time.perf_counter()
+
+    with PeakRss() as memory:
+        started = time.perf_counter()
+        check = check_read_models(ledger, settings, progress=rebuilt)
+        finished = time.perf_counter()
+    seconds, compare = finished - started, finished - max(rebuilt_at[0], started)
+    report(
+        "read-model self-check (shadow rebuild + compare)",
+        events / seconds,
+        "events/s",
+        f"{seconds:.1f} s ({compare:.1f} s comparing {check.rows:,} rows in "
+        f"{len(check.tables)} tables); {'equal' if check.equal else 'DIFFERS'}; "
+        f"{events / seconds / rebuild_rate:.2f}× the rebuild's {rebuild_rate:,.0f} events/s",
+    )
+    report("peak RSS during the self-check", memory.peak, "MB", "target < 500")
+
+
 def run() -> None:
     section(f"projections: {EVENTS:,} events ({WORKERS} workers, {SITES} sites), PostgreSQL")
     with bench_database("bench_projection") as url:
@@ -160,5 +184,6 @@ def run() -> None:
             "min (target < 15)",
         )
         report("peak RSS during rebuild", memory.peak, "MB", "target < 500")
+        self_check(ledger, settings, events, events / seconds)
         store.close()
         ledger.close()
