@@ -86,7 +86,7 @@ class TestCareerCertificate:
         with pytest.raises(InvalidValue, match="earliest registered qualification"):
             self.certified(self.qualified_worker(), period_start=date(2015, 3, 31))
         with pytest.raises(InvalidValue, match="no registered qualification"):
-            self.certified(a_worker())
+            self.certified(a_worker(employed_since=date(2015, 1, 1)))
 
     def test_an_employer_certificate_must_come_from_an_employer_of_the_worker(self) -> None:
         with pytest.raises(NotPermitted, match="never employed"):
