@@ -15,7 +15,7 @@ from eventsourcing.persistence import RecordConflictError, Transcoder
 
 from ledger import clock
 from ledger.actors import Actor, Role
-from ledger.domain.base import LedgerAggregate, Position, require_date
+from ledger.domain.base import LedgerAggregate, Position, require_date, require_text
 from ledger.domain.business import Business, business_aggregate_id
 from ledger.domain.registry import (
     Card,
@@ -39,7 +39,13 @@ from ledger.domain.worker import (
     certificate_claim,
     worker_aggregate_id,
 )
-from ledger.errors import AlreadyExists, InvalidState, NotPermitted, UnknownReference
+from ledger.errors import (
+    AlreadyExists,
+    InvalidState,
+    InvalidValue,
+    NotPermitted,
+    UnknownReference,
+)
 from ledger.ids import BusinessId, CardId, ReaderId, SiteId, TechnicianId
 from ledger.settings import Settings, get_settings
 from ledger.storage import SkipsDuplicates
@@ -401,10 +407,15 @@ class Ledger(Application[UUID]):
         The certificate's form is checked before the worker is loaded."""
         self._require_certifier(actor, certifier_business_id)
         certified_on = clock.work_date_of(clock.now())
-        certificate_claim(
+        claim = certificate_claim(
             certifier_business_id, relation, trade, period_start, period_end, work_days,
             foreman_days, team_leader_days, certified_on,
         )
+        if claim["relation"] is CertifierRelation.EMPLOYER:
+            raise InvalidValue(
+                "relation", "career_certificate.proposal", "an employer certifies directly"
+            )
+        require_text(basis, "basis", max_length=500)
         self._update_worker(
             technician_id,
             lambda w: w.propose_career_certificate(
@@ -427,7 +438,8 @@ class Ledger(Application[UUID]):
         self, technician_id: str, certificate_id: str, actor: Actor
     ) -> None:
         def command(worker: Worker) -> None:
-            self._require_consent(actor, worker)
+            proposal = worker.certificate_proposals.get(certificate_id, {})
+            self._require_consent(actor, worker, proposal.get("certifier_business_id"))
             worker.confirm_career_certificate(certificate_id, actor)
 
         self._update_worker(technician_id, command)
@@ -436,7 +448,8 @@ class Ledger(Application[UUID]):
         self, technician_id: str, certificate_id: str, actor: Actor
     ) -> None:
         def command(worker: Worker) -> None:
-            self._require_consent(actor, worker)
+            proposal = worker.certificate_proposals.get(certificate_id, {})
+            self._require_consent(actor, worker, proposal.get("certifier_business_id"))
             worker.decline_career_certificate(certificate_id, actor)
 
         self._update_worker(technician_id, command)
