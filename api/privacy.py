@@ -136,7 +136,7 @@ def roster_worker(
     ):
         raise NotPermitted("actor", "roster.actor", "may not edit this business's roster")
     worker = ledger.worker(technician_id)
-    if employer not in worker.employers_on(since):
+    if not worker.employs(employer, since):
         raise hidden("technician_id", worker.technician_id)
 
 

@@ -503,12 +503,14 @@ class Ledger(Application[UUID]):
         actor: Actor,
     ) -> None:
         require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR, Role.EMPLOYER)
-        employers = self.worker(technician_id).employers_on(require_date(since, "since"))
-        if BusinessId(employer_business_id) not in employers:
+        # The named employer must employ the worker during the entry: an employment still open
+        # on `since` or starting after it (a roster entry may be put up before the hiring date).
+        worker = self.worker(technician_id)
+        if not worker.employs(BusinessId(employer_business_id), require_date(since, "since")):
             raise InvalidState(
                 "employer_business_id",
                 "roster.employment",
-                f"{employer_business_id} does not employ the worker on {since}",
+                f"{employer_business_id} does not employ the worker from {since}",
             )
         self._update_site(
             site_id,
