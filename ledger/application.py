@@ -370,7 +370,7 @@ class Ledger(Application[UUID]):
         actor: Actor,
     ) -> None:
         """経歴証明 by an employer, acting as itself, for a period it employed the worker."""
-        self._require_certifier(actor, certifier_business_id)
+        self.require_certifier(actor, certifier_business_id)
         certified_on = clock.work_date_of(clock.now())
         self._update_worker(
             technician_id,
@@ -405,7 +405,7 @@ class Ledger(Application[UUID]):
     ) -> None:
         """経歴証明 by the prime or an upper subcontractor: counts once the worker confirms it.
         The certificate's form is checked before the worker is loaded."""
-        self._require_certifier(actor, certifier_business_id)
+        self.require_certifier(actor, certifier_business_id)
         certified_on = clock.work_date_of(clock.now())
         claim = certificate_claim(
             certifier_business_id, relation, trade, period_start, period_end, work_days,
@@ -454,7 +454,9 @@ class Ledger(Application[UUID]):
 
         self._update_worker(technician_id, command)
 
-    def _require_certifier(self, actor: Actor, certifier_business_id: str) -> None:
+    def require_certifier(self, actor: Actor, certifier_business_id: str) -> None:
+        """A registered business certifying in its own name (admin for any): told before the
+        worker is looked at, so it does not depend on who is registered."""
         require_role(actor, Role.ADMIN, Role.EMPLOYER, Role.PRIME_CONTRACTOR)
         if actor.role is not Role.ADMIN and actor.id != certifier_business_id:
             raise NotPermitted(

@@ -33,7 +33,7 @@ from api.schemas.workers import (
 from ledger.actors import Role
 from ledger.application import require_role
 from ledger.domain.worker import CertifierRelation
-from ledger.errors import InvalidValue, NotPermitted
+from ledger.errors import InvalidValue
 
 router = APIRouter(prefix="/workers", tags=["workers"], responses=AUTHENTICATED)
 CHANGES = problems(404, 409)
@@ -70,9 +70,7 @@ def join_employer(
     if actor.role is Role.ADMIN:
         ledger.join_employer(technician_id, body.business_id, body.since, body.primary, actor)
         return Receipt(position=ledger.log_position())
-    if actor.id != body.business_id:
-        raise NotPermitted("actor", "employment.self", "an employer adds its own workers only")
-    ledger.business(body.business_id)
+    # the employer and its business are checked before the worker is looked at
     as_if_recorded(lambda: ledger.join_employer(
         technician_id, body.business_id, body.since, body.primary, actor))
     response.status_code = status.HTTP_202_ACCEPTED
@@ -182,9 +180,7 @@ def certify_career(
         if body.basis is not None:
             raise InvalidValue("basis", "basis.employer",
                                "an employer's certificate rests on its recorded employment")
-        if actor.role is not Role.ADMIN and actor.id != body.certifier_business_id:
-            raise NotPermitted("actor", "career_certificate.certifier",
-                               "a business certifies in its own name only")
+        ledger.require_certifier(actor, body.certifier_business_id)  # whatever exists
         visible_worker(ledger, actor, technician_id)
         ledger.certify_career(technician_id, *figures, actor)
         return CareerCertificatePublic(status="counted", position=ledger.log_position())
