@@ -99,9 +99,22 @@ def employment_requested(tx: Tx, position: int, e: dict[str, Any]) -> None:
 
 @handles("Worker.EmploymentConfirmed")
 def employment_confirmed(tx: Tx, position: int, e: dict[str, Any]) -> None:
-    """The worker consented: only now is the business their employer."""
+    """The worker consented: only now is the business their employer. The employment names
+    the request and the confirmation."""
+    requested = tx.execute(
+        "SELECT requested_position FROM {worker_employment_requests} "
+        "WHERE technician_id = %s AND business_id = %s AND status = 'pending'",
+        [e["technician_id"], e["business_id"]],
+    )
     _employment_request_decided(tx, position, e, "confirmed")
     employment_started(tx, position, e)
+    if requested:
+        tx.execute(
+            "UPDATE {worker_employments} SET positions = %s WHERE technician_id = %s "
+            "AND business_id = %s AND since = %s",
+            [_positions(requested[0][0], position), e["technician_id"], e["business_id"],
+             e["since"]],
+        )
 
 
 @handles("Worker.EmploymentDeclined")

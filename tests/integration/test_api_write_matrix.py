@@ -13,9 +13,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
+import orjson
 import pytest
 
 from api.config import ApiSettings
@@ -224,7 +226,13 @@ def test_a_business_claiming_someone_elses_worker_sees_and_changes_nothing_until
     confirmed = api.post(f"{worker_path}/employment-requests/{w.other}/confirm",
                          Actor(Role.EMPLOYER, w.sub))  # through the employer's office
     assert confirmed.status_code == 200, confirmed.text
-    read_models(settings, api.ledger)  # projected: the claimant reads like an employer now
+    models = read_models(settings, api.ledger)  # projected: the claimant reads like one now
+    [row] = [r for r in models["worker_employments"] if f"'{w.other}'" in r and w.worker in r]
+    types = {position: type(e).__qualname__ for position, e in api.ledger.iter_log()}
+    positions = re.search(r"'(\[[0-9, ]+\])'", row)
+    assert positions is not None, row
+    assert [types[p] for p in orjson.loads(positions.group(1))] == [
+        "Worker.EmploymentRequested", "Worker.EmploymentConfirmed"]  # the row names both
     assert api.request("GET", f"{worker_path}/levels", claimant).status_code == 200
     added = api.post(f"{worker_path}/qualifications", claimant,
                      {"qualification": "フォークリフト運転技能講習", "acquired_on": "2021-05-01"})
