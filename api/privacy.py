@@ -140,10 +140,11 @@ def roster_worker(
         raise hidden("technician_id", worker.technician_id)
 
 
-def as_if_recorded(claim: Callable[[], object]) -> None:
-    """Run a claim on a worker; an unregistered worker is answered like a registered one."""
+def as_if_recorded(actor: Actor, claim: Callable[[], object]) -> None:
+    """Run a claim on a worker; to a party that may not see everything, an unregistered worker
+    is answered like a registered one (admin is told)."""
     try:
         claim()
     except UnknownReference as error:
-        if error.field != "technician_id":
+        if error.field != "technician_id" or actor.role in SEES_EVERYTHING:
             raise

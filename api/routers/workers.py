@@ -71,7 +71,7 @@ def join_employer(
         ledger.join_employer(technician_id, body.business_id, body.since, body.primary, actor)
         return Receipt(position=ledger.log_position())
     # the employer and its business are checked before the worker is looked at
-    as_if_recorded(lambda: ledger.join_employer(
+    as_if_recorded(actor, lambda: ledger.join_employer(
         technician_id, body.business_id, body.since, body.primary, actor))
     response.status_code = status.HTTP_202_ACCEPTED
     return Receipt(position=ledger.log_position())
@@ -185,7 +185,7 @@ def certify_career(
         ledger.certify_career(technician_id, *figures, actor)
         return CareerCertificatePublic(status="counted", position=ledger.log_position())
     certificate_id = uuid4()
-    as_if_recorded(lambda: ledger.propose_career_certificate(
+    as_if_recorded(actor, lambda: ledger.propose_career_certificate(
         technician_id, str(certificate_id), *figures, body.basis or "", actor))
     response.status_code = status.HTTP_202_ACCEPTED
     return CareerCertificatePublic(status="pending_confirmation", certificate_id=certificate_id,

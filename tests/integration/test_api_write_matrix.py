@@ -364,3 +364,13 @@ def test_a_claimed_period_must_be_a_date(api: Api, settings: Settings) -> None:
         refusal(api.post(f"/v1/workers/{w.worker}/employments",
                          Actor(Role.EMPLOYER, w.other),
                          {"business_id": w.other, "since": "2025-13-01"}), 422, "since")
+
+
+def test_admin_who_sees_everything_is_told_a_worker_is_absent(
+    api: Api, settings: Settings
+) -> None:
+    w = build_world(api.ledger, 1)
+    with Unchanged(api, settings):
+        refusal(api.post(f"/v1/workers/{w.absent_worker()}/career-certificates", ADMIN,
+                         certificate(w.prime, "prime_contractor", "2020-04-01", "2021-03-31", 10,
+                                     basis="施工体制台帳")), 404, "technician_id")
