@@ -253,7 +253,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         # A business registers its own worker (代行申請): accepted, whether new or registered
         "register-worker", "POST", lambda w: "/v1/workers",
         lambda w, a: {"technician_id": f"{w.k:04d}5555555555", "name": "新人"},
-        {"admin": 201, "employer_own": 202, "employer_other": 202},
+        {"admin": 201, "employer_own": 201, "employer_other": 201},
         (lambda w: ("/v1/workers", {"technician_id": f"{w.k:04d}5555555555", "name": ""}),
          "name"),
     ),
@@ -262,7 +262,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         lambda w, a: {"business_id": own_business(w, a, w.spare), "since": "2025-06-01"},
         # the own employer employs the worker already: a conflict, not a refusal; another
         # business's claim waits for the worker's consent, answered as for an absent worker
-        {"employer_own": 409, "employer_other": 202, "admin": 201},
+        {"employer_own": 409, "employer_other": 201, "admin": 201},
         (lambda w: (f"/v1/workers/{w.worker}/employments",
                     {"business_id": w.spare, "since": "yesterday"}), "since"),
     ),
@@ -354,8 +354,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                       "relation": "prime_contractor", "trade": "鉄筋",
                       "period_start": "2020-04-01", "period_end": "2021-03-31",
                       "work_days": 200, "basis": "施工体制台帳 (2020)"},
-        {"prime_own": 202, "prime_other": 202, "employer_own": 202, "employer_other": 202,
-         "admin": 202},
+        {"prime_own": 201, "prime_other": 201, "employer_own": 201, "employer_other": 201,
+         "admin": 201},
         (lambda w: (f"/v1/workers/{w.worker}/career-certificates",
                     {"certifier_business_id": w.prime, "relation": "prime_contractor",
                      "trade": "鉄筋", "period_start": "2020-04-01", "period_end": "2021-03-31",

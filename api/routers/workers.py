@@ -3,16 +3,16 @@
 Commands on an existing worker first check that the acting party may see the worker (the
 worker, a business that employs or employed them, admin): anyone else gets the 404 of an
 unregistered worker. A business's claim on a worker — registering them, claiming to employ them,
-a prime's or upper subcontractor's career certificate — is answered 202 whether or not the worker
-is registered; it counts once the worker (or their employer's office, or admin) confirms it.
+a prime's or upper subcontractor's career certificate — is answered 201 alike whether or not the
+worker is registered; it counts once the worker (or their employer's office, or admin) confirms
+it. (201: what is created is the claim, stored for a registered worker only.)
 """
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, status
 
 from api.deps import CurrentActor, LedgerDep
 from api.openapi import AUTHENTICATED, problems
@@ -37,35 +37,31 @@ from ledger.errors import InvalidValue
 
 router = APIRouter(prefix="/workers", tags=["workers"], responses=AUTHENTICATED)
 CHANGES = problems(404, 409)
-CLAIMED: dict[int | str, dict[str, Any]] = {202: {"description": (
-    "A business's claim on a worker, stored for a registered worker to confirm; the same answer "
-    "whether or not the worker is registered")}}
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=problems(409) | CLAIMED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problems(409))
 def register_worker(
-    body: WorkerCreate, actor: CurrentActor, ledger: LedgerDep, response: Response
+    body: WorkerCreate, actor: CurrentActor, ledger: LedgerDep
 ) -> WorkerPublic:
-    """Register a worker by CCUS technician ID (admin: 201). A business registers its own worker
-    (代行申請, 202): a new ID becomes its worker; a registered one gets an employment request."""
+    """Register a worker by CCUS technician ID (admin). A business registers its own worker
+    (代行申請): a new ID becomes its worker; a registered one gets an employment request, which
+    counts once the worker confirms it. Both are answered alike."""
     require_role(actor, Role.ADMIN, Role.EMPLOYER)
     if actor.role is Role.ADMIN and body.since is not None:
         raise InvalidValue("since", "since.admin",
                            "admin registers without an employment; a business gives since")
     ledger.register_worker(body.technician_id, body.name, actor, since=body.since)
-    if actor.role is not Role.ADMIN:
-        response.status_code = status.HTTP_202_ACCEPTED
     return WorkerPublic(technician_id=body.technician_id, position=ledger.log_position())
 
 
 @router.post("/{technician_id}/employments", status_code=status.HTTP_201_CREATED,
-             responses=CHANGES | CLAIMED)
+             responses=CHANGES)
 def join_employer(
     technician_id: TechnicianIdPath, body: EmploymentCreate, actor: CurrentActor,
-    ledger: LedgerDep, response: Response,
+    ledger: LedgerDep,
 ) -> Receipt:
-    """所属事業者: admin records an employment (201); a business claims its own (202), which
-    counts once the worker confirms it — the same answer whether or not the worker exists."""
+    """所属事業者: admin records an employment; a business claims its own, which counts once
+    the worker confirms it — the same answer whether or not the worker exists."""
     require_role(actor, Role.ADMIN, Role.EMPLOYER)
     if actor.role is Role.ADMIN:
         ledger.join_employer(technician_id, body.business_id, body.since, body.primary, actor)
@@ -73,7 +69,6 @@ def join_employer(
     # the employer and its business are checked before the worker is looked at
     as_if_recorded(actor, lambda: ledger.join_employer(
         technician_id, body.business_id, body.since, body.primary, actor))
-    response.status_code = status.HTTP_202_ACCEPTED
     return Receipt(position=ledger.log_position())
 
 
@@ -165,14 +160,14 @@ def confirm_social_insurance(
 
 
 @router.post("/{technician_id}/career-certificates", status_code=status.HTTP_201_CREATED,
-             responses=CHANGES | CLAIMED)
+             responses=CHANGES)
 def certify_career(
     technician_id: TechnicianIdPath, body: CareerCertificateCreate, actor: CurrentActor,
-    ledger: LedgerDep, response: Response,
+    ledger: LedgerDep,
 ) -> CareerCertificatePublic:
     """経歴証明 in the certifier's own name: an employer's, for a period it employed the worker,
-    counts now (201); a prime's or upper subcontractor's names its basis and counts once the
-    worker confirms it (202, the same answer whether or not the worker exists)."""
+    counts now; a prime's or upper subcontractor's names its basis and counts once the worker
+    confirms it (the same answer whether or not the worker exists)."""
     require_role(actor, Role.ADMIN, Role.EMPLOYER, Role.PRIME_CONTRACTOR)
     figures = (body.certifier_business_id, body.relation.value, body.trade, body.period_start,
                body.period_end, body.work_days, body.foreman_days, body.team_leader_days)
@@ -187,7 +182,6 @@ def certify_career(
     certificate_id = uuid4()
     as_if_recorded(actor, lambda: ledger.propose_career_certificate(
         technician_id, str(certificate_id), *figures, body.basis or "", actor))
-    response.status_code = status.HTTP_202_ACCEPTED
     return CareerCertificatePublic(status="pending_confirmation", certificate_id=certificate_id,
                                    position=ledger.log_position())
 

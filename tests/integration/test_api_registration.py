@@ -30,9 +30,9 @@ SETUP: list[tuple[Actor, str, str, dict[str, Any], int, str]] = [
                                                     "2025-04-01"}, 200,
      "Business.KentaikyoEnrolled"),
     # 代行申請: the registering business is the new worker's employer (the registration's
-    # last event), answered 202 as a claim on a registered worker would be
+    # last event), answered as a claim on a registered worker would be
     (SUB, "POST", "/v1/workers", {"technician_id": TECHNICIAN, "name": "山田 太郎",
-                                  "since": "2020-04-01"}, 202, "Worker.EmploymentStarted"),
+                                  "since": "2020-04-01"}, 201, "Worker.EmploymentStarted"),
     (SUB, "POST", f"/v1/workers/{TECHNICIAN}/kentaikyo",
      {"member_number": "778899", "since": "2025-04-01"}, 200, "Worker.KentaikyoEnrolled"),
     (SUB, "POST", f"/v1/workers/{TECHNICIAN}/qualifications",

@@ -133,7 +133,7 @@ def test_a_certificate_as_prime_from_an_unrelated_business_counts_only_once_conf
     proposed = api.post(path, stranger, certificate(
         w.other, "prime_contractor", "2019-05-01", "2024-03-31", 1500,
         basis="施工体制台帳 (2019–2024)"))
-    assert proposed.status_code == 202, proposed.text
+    assert proposed.status_code == 201, proposed.text
     assert proposed.json()["status"] == "pending_confirmation"
     assert certified_days(settings, api.ledger, w.worker) == before == 0
 
@@ -176,7 +176,7 @@ def test_overlapping_certificates_never_certify_more_days_than_the_calendar_hold
     # the same through the prime: proposed, but refused when confirmed; it never counts
     proposed = api.post(path, Actor(Role.PRIME_CONTRACTOR, w.prime), certificate(
         w.prime, "prime_contractor", "2015-01-01", "2020-12-31", 2000, basis="施工体制台帳"))
-    assert proposed.status_code == 202, proposed.text
+    assert proposed.status_code == 201, proposed.text
     with Unchanged(api, settings):
         refusal(api.post(f"{path}/{proposed.json()['certificate_id']}/confirm", employer), 422,
                 "work_days", "career_certificate.calendar")
@@ -208,7 +208,7 @@ def test_a_business_claiming_someone_elses_worker_sees_and_changes_nothing_until
     claimant = Actor(Role.EMPLOYER, w.other)
     claimed = api.post(f"/v1/workers/{w.worker}/employments", claimant,
                        {"business_id": w.other, "since": "2025-06-01"})
-    assert claimed.status_code == 202, claimed.text
+    assert claimed.status_code == 201, claimed.text
     worker_path = f"/v1/workers/{w.worker}"
     with Unchanged(api, settings):
         for method, path, body in (
@@ -257,11 +257,11 @@ def test_a_registration_of_a_registered_worker_is_a_claim_the_worker_confirms(
     w = build_world(api.ledger, 1)
     claimant = Actor(Role.EMPLOYER, w.other)
     answer = api.post("/v1/workers", claimant, {"technician_id": w.worker, "name": "別名"})
-    assert answer.status_code == 202, answer.text
+    assert answer.status_code == 201, answer.text
     assert w.other not in api.ledger.worker(w.worker).employers_on(date(2025, 6, 20))
     assert w.other in api.ledger.worker(w.worker).employment_requests
     again = api.post("/v1/workers", claimant, {"technician_id": w.worker, "name": "別名"})
-    assert again.status_code == 202  # asking again stores nothing new
+    assert again.status_code == 201  # asking again stores nothing new
     assert api.ledger.log_position() == again.json()["position"] == answer.json()["position"]
     # the worker's own employer registering them again: it sees them, so it is told
     refusal(api.post("/v1/workers", Actor(Role.EMPLOYER, w.sub),
@@ -273,7 +273,7 @@ def test_a_new_worker_registered_by_a_business_is_its_worker(api: Api) -> None:
     new = f"{w.k:04d}6666666666"
     answer = api.post("/v1/workers", Actor(Role.EMPLOYER, w.other),
                       {"technician_id": new, "name": "新人", "since": "2025-06-01"})
-    assert answer.status_code == 202, answer.text
+    assert answer.status_code == 201, answer.text
     assert api.ledger.worker(new).employers_on(date(2025, 6, 1)) == {w.other}
 
 
