@@ -25,6 +25,7 @@ from ledger.actors import Actor, Role
 from ledger.application import Ledger
 from ledger.settings import Settings
 from projections.queries import level_judgments
+from projections.replay import rebuild
 from projections.runner import ProjectionRunner
 from projections.store import READ_MODEL_TABLES, ReadStore
 from tests.api_support import (  # noqa: F401  (api_fixture is a fixture)
@@ -374,3 +375,35 @@ def test_admin_who_sees_everything_is_told_a_worker_is_absent(
         refusal(api.post(f"/v1/workers/{w.absent_worker()}/career-certificates", ADMIN,
                          certificate(w.prime, "prime_contractor", "2020-04-01", "2021-03-31", 10,
                                      basis="施工体制台帳")), 404, "technician_id")
+
+
+def test_claims_and_consents_project_the_same_live_and_rebuilt(
+    api: Api, settings: Settings
+) -> None:
+    """The new events in the incremental projection equal a full rebuild (one event a batch, so
+    every claim and its decision land in different batches)."""
+    w = build_world(api.ledger, 1)  # spare's claim and prime's certificate are pending
+    other = Actor(Role.EMPLOYER, w.other)
+    path = f"/v1/workers/{w.worker}/career-certificates"
+    declined = api.post(path, Actor(Role.PRIME_CONTRACTOR, w.prime), certificate(
+        w.prime, "prime_contractor", "2020-04-01", "2021-03-31", 100, basis="施工体制台帳"))
+    for method, url, actor in (
+        ("POST", f"/v1/workers/{w.worker}/employments", other),
+        ("POST", f"/v1/workers/{w.worker}/employment-requests/{w.spare}/confirm", ADMIN),
+        ("POST", f"{path}/{w.certificate}/confirm", Actor(Role.WORKER, w.worker)),
+        ("POST", f"{path}/{declined.json()['certificate_id']}/decline", ADMIN),
+    ):
+        body = {"business_id": w.other, "since": "2025-06-01"} if "employments" in url else None
+        assert api.request(method, url, actor, body).is_success
+    store = ReadStore(settings)
+    try:
+        ProjectionRunner(api.ledger, store, batch_size=1).catch_up()
+    finally:
+        store.close()
+    live = read_models(settings, api.ledger)
+    rebuild(api.ledger, settings)
+    assert read_models(settings, api.ledger) == live
+    assert sum("'pending'" in row for row in live["worker_employment_requests"]) == 1  # other's
+    assert [row.count("'confirmed'") for row in live["worker_certificate_proposals"]
+            if "'confirmed'" in row] == [1]
+    assert sum(w.worker in row for row in live["worker_certificates"]) == 1
