@@ -4,10 +4,16 @@ Everything is undisclosed by default. A command that names something the actor m
 answered exactly as if it were absent (`hidden`: the ledger's own 404), so a refusal never tells
 whether a worker, site or record exists. Roles that may never run a command are refused first
 (403, whatever exists); parties that may see the thing but not change it get the ledger's 403.
+
+Claims on a worker the claimant may not see (an employment, a prime's career certificate) are
+answered the same whether the worker is registered or not (`as_if_recorded`): the claim is stored
+only for a registered worker, and counts once the worker confirms it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from typing import TypeVar
 from uuid import UUID
 
@@ -19,6 +25,7 @@ from ledger.domain.registry import Reader
 from ledger.domain.requests import Correction, ManualEntry
 from ledger.domain.site import Site
 from ledger.domain.worker import Worker
+from ledger.errors import NotPermitted, UnknownReference
 
 SEES_EVERYTHING = (Role.ADMIN, Role.AUDITOR)
 BUSINESS_ROLES = (Role.PRIME_CONTRACTOR, Role.EMPLOYER)
@@ -99,3 +106,45 @@ def visible_request(
     ):
         raise hidden("request_id", request_id)
     return request
+
+
+def request_site(
+    ledger: Ledger, readers: ReaderDirectory, actor: Actor, site_id: str, employer: str
+) -> Site:
+    """The site a manual entry or correction names: one the requester may see, or — for the
+    worker, who need not be on its roster yet — one their named employer works on. Any other is
+    answered as absent, so a request cannot tell whether someone else's site exists."""
+    site = ledger.site(site_id)
+    if site_visible(actor, site, readers):
+        return site
+    if actor.role is Role.WORKER and employer in site.subcontracts:
+        return site
+    raise hidden("site_id", site.site_id)
+
+
+def roster_worker(
+    ledger: Ledger, actor: Actor, site: Site, technician_id: str, employer: str, since: date
+) -> None:
+    """A roster entry names a worker employed by the named employer. The prime and the upper
+    subcontractors may not see the worker's registration, so a worker that employer does not
+    employ is answered as absent; who may edit that employer's roster is told first (403), as it
+    depends only on the site's structure, which they see."""
+    if actor.role in SEES_EVERYTHING:
+        return
+    if employer in site.subcontracts and actor.id not in (
+        employer, *site.upper_businesses_of(employer)
+    ):
+        raise NotPermitted("actor", "roster.actor", "may not edit this business's roster")
+    worker = ledger.worker(technician_id)
+    if not worker.employs(employer, since):
+        raise hidden("technician_id", worker.technician_id)
+
+
+def as_if_recorded(actor: Actor, claim: Callable[[], object]) -> None:
+    """Run a claim on a worker; to a party that may not see everything, an unregistered worker
+    is answered like a registered one (admin is told)."""
+    try:
+        claim()
+    except UnknownReference as error:
+        if error.field != "technician_id" or actor.role in SEES_EVERYTHING:
+            raise

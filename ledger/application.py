@@ -15,7 +15,7 @@ from eventsourcing.persistence import RecordConflictError, StoredEvent, Transcod
 
 from ledger import clock
 from ledger.actors import Actor, Role
-from ledger.domain.base import LedgerAggregate, Position
+from ledger.domain.base import LedgerAggregate, Position, require_date, require_text
 from ledger.domain.business import Business, business_aggregate_id
 from ledger.domain.registry import (
     Card,
@@ -36,9 +36,16 @@ from ledger.domain.worker import (
     CertifierRelation,
     InsuranceStatus,
     Worker,
+    certificate_claim,
     worker_aggregate_id,
 )
-from ledger.errors import AlreadyExists, InvalidState, NotPermitted, UnknownReference
+from ledger.errors import (
+    AlreadyExists,
+    InvalidState,
+    InvalidValue,
+    NotPermitted,
+    UnknownReference,
+)
 from ledger.ids import BusinessId, CardId, ReaderId, SiteId, TechnicianId
 from ledger.settings import Settings, get_settings
 from ledger.storage import SkipsDuplicates, StoredStates
@@ -57,6 +64,13 @@ ENUMS: tuple[type[Enum], ...] = (
 )
 A = TypeVar("A", bound=LedgerAggregate)
 CONFLICT_RETRIES = 3
+
+
+class Registration(str, Enum):
+    """What a registration or an employment claim came to."""
+
+    REGISTERED = "registered"
+    EMPLOYMENT_REQUESTED = "employment_requested"  # counts once the worker confirms it
 
 
 @dataclass(frozen=True)
@@ -205,7 +219,7 @@ class Ledger(Application[UUID]):
         aggregate_id: UUID,
         field: str,
         value: str,
-        command: Callable[[A], None],
+        command: Callable[[A], object],
     ) -> A:
         """Load, run the command, save — again from a fresh load if someone saved meanwhile."""
         for attempt in range(CONFLICT_RETRIES):
@@ -272,20 +286,91 @@ class Ledger(Application[UUID]):
             lambda b: b.enroll_in_kentaikyo(contract_number, since, actor),
         )
 
-    def register_worker(self, technician_id: str, name: str, actor: Actor) -> UUID:
+    def register_worker(
+        self, technician_id: str, name: str, actor: Actor, since: date | None = None
+    ) -> Registration:
+        """Register a worker. A business registering a new worker (代行申請) is their employer
+        from `since` (default today); one registering a worker who is registered already makes an
+        employment request instead, which counts once the worker confirms it."""
         require_role(actor, Role.ADMIN, Role.EMPLOYER)
         worker = Worker.register(technician_id, name, actor)
-        return self._create(worker, "technician_id", technician_id)
+        if actor.role is Role.ADMIN:
+            self._create(worker, "technician_id", technician_id)
+            return Registration.REGISTERED
+        self.business(actor.id)
+        since = since or clock.work_date_of(clock.now())
+        worker.join_employer(actor.id, since, True, actor)
+        try:
+            self.save(worker)
+            return Registration.REGISTERED
+        except RecordConflictError:
+            pass
+        try:
+            self._update_worker(
+                technician_id, lambda w: w.request_employment(actor.id, since, False, actor)
+            )
+        except InvalidState as error:
+            if error.rule != "employment.overlap":
+                raise
+            raise AlreadyExists(
+                "technician_id", "technician_id.unique", f"{worker.technician_id} is registered "
+                "already"
+            ) from None
+        return Registration.EMPLOYMENT_REQUESTED
 
     def join_employer(
         self, technician_id: str, business_id: str, since: date, primary: bool, actor: Actor
-    ) -> None:
+    ) -> Registration:
+        """所属事業者の関連付け. Admin records an employment; a business claims one for itself,
+        and the claim counts once the worker confirms it (`confirm_employment`)."""
         require_role(actor, Role.ADMIN, Role.EMPLOYER)
         if actor.role is Role.EMPLOYER and actor.id != business_id:
             raise NotPermitted("actor", "employment.self", "an employer adds its own workers only")
         self.business(business_id)
+        if actor.role is Role.EMPLOYER:
+            self._update_worker(
+                technician_id, lambda w: w.request_employment(business_id, since, primary, actor)
+            )
+            return Registration.EMPLOYMENT_REQUESTED
         self._update_worker(
             technician_id, lambda w: w.join_employer(business_id, since, primary, actor)
+        )
+        return Registration.REGISTERED
+
+    def confirm_employment(self, technician_id: str, business_id: str, actor: Actor) -> None:
+        """The worker consents to a business's employment request."""
+
+        def command(worker: Worker) -> None:
+            self._require_consent(actor, worker, business_id)
+            worker.confirm_employment(business_id, actor)
+
+        self._update_worker(technician_id, command)
+
+    def decline_employment(self, technician_id: str, business_id: str, actor: Actor) -> None:
+        def command(worker: Worker) -> None:
+            self._require_consent(actor, worker, business_id)
+            worker.decline_employment(business_id, actor)
+
+        self._update_worker(technician_id, command)
+
+    @staticmethod
+    def _require_consent(actor: Actor, worker: Worker, claimant: str | None = None) -> None:
+        """Who consents for the worker: the worker, admin (the registration office), or a
+        business that employs the worker today — so a worker without a key of their own confirms
+        through their employer's office. A claimant never confirms its own claim."""
+        if actor.role is Role.ADMIN:
+            return
+        if actor.role is Role.WORKER and actor.id == worker.technician_id:
+            return
+        today = clock.work_date_of(clock.now())
+        if (
+            actor.role is Role.EMPLOYER
+            and actor.id != claimant
+            and actor.id in worker.employers_on(today)
+        ):
+            return
+        raise NotPermitted(
+            "actor", "worker.consent", "only the worker, their employer or admin may confirm"
         )
 
     def leave_employer(
@@ -300,7 +385,8 @@ class Ledger(Application[UUID]):
         self, technician_id: str, member_number: str, since: date, actor: Actor
     ) -> None:
         def command(worker: Worker) -> None:
-            self._worker_admin(actor, worker)
+            if not (actor.role is Role.WORKER and actor.id == worker.technician_id):
+                self._worker_admin(actor, worker)
             worker.enroll_in_kentaikyo(member_number, since, actor)
 
         self._update_worker(technician_id, command)
@@ -352,13 +438,8 @@ class Ledger(Application[UUID]):
         team_leader_days: int,
         actor: Actor,
     ) -> None:
-        """経歴証明 by the employer, an upper subcontractor or the prime, acting as itself."""
-        require_role(actor, Role.ADMIN, Role.EMPLOYER, Role.PRIME_CONTRACTOR)
-        if actor.role is not Role.ADMIN and actor.id != certifier_business_id:
-            raise NotPermitted(
-                "actor", "career_certificate.certifier", "a business certifies in its own name only"
-            )
-        self.business(certifier_business_id)
+        """経歴証明 by an employer, acting as itself, for a period it employed the worker."""
+        self.require_certifier(actor, certifier_business_id)
         certified_on = clock.work_date_of(clock.now())
         self._update_worker(
             technician_id,
@@ -376,7 +457,83 @@ class Ledger(Application[UUID]):
             ),
         )
 
-    def _update_worker(self, technician_id: str, command: Callable[[Worker], None]) -> Worker:
+    def propose_career_certificate(
+        self,
+        technician_id: str,
+        certificate_id: str,
+        certifier_business_id: str,
+        relation: str,
+        trade: str,
+        period_start: date,
+        period_end: date,
+        work_days: int,
+        foreman_days: int,
+        team_leader_days: int,
+        basis: str,
+        actor: Actor,
+    ) -> None:
+        """経歴証明 by the prime or an upper subcontractor: counts once the worker confirms it.
+        The certificate's form is checked before the worker is loaded."""
+        self.require_certifier(actor, certifier_business_id)
+        certified_on = clock.work_date_of(clock.now())
+        claim = certificate_claim(
+            certifier_business_id, relation, trade, period_start, period_end, work_days,
+            foreman_days, team_leader_days, certified_on,
+        )
+        if claim["relation"] is CertifierRelation.EMPLOYER:
+            raise InvalidValue(
+                "relation", "career_certificate.proposal", "an employer certifies directly"
+            )
+        require_text(basis, "basis", max_length=500)
+        self._update_worker(
+            technician_id,
+            lambda w: w.propose_career_certificate(
+                certificate_id,
+                certifier_business_id,
+                relation,
+                trade,
+                period_start,
+                period_end,
+                work_days,
+                foreman_days,
+                team_leader_days,
+                certified_on,
+                basis,
+                actor,
+            ),
+        )
+
+    def confirm_career_certificate(
+        self, technician_id: str, certificate_id: str, actor: Actor
+    ) -> None:
+        def command(worker: Worker) -> None:
+            proposal = worker.certificate_proposals.get(certificate_id, {})
+            self._require_consent(actor, worker, proposal.get("certifier_business_id"))
+            worker.confirm_career_certificate(certificate_id, actor)
+
+        self._update_worker(technician_id, command)
+
+    def decline_career_certificate(
+        self, technician_id: str, certificate_id: str, actor: Actor
+    ) -> None:
+        def command(worker: Worker) -> None:
+            proposal = worker.certificate_proposals.get(certificate_id, {})
+            self._require_consent(actor, worker, proposal.get("certifier_business_id"))
+            worker.decline_career_certificate(certificate_id, actor)
+
+        self._update_worker(technician_id, command)
+
+    def require_certifier(self, actor: Actor, certifier_business_id: str) -> None:
+        """A registered business certifying in its own name (admin for any): told before the
+        worker is looked at, so it does not depend on who is registered."""
+        require_role(actor, Role.ADMIN, Role.EMPLOYER, Role.PRIME_CONTRACTOR)
+        if actor.role is not Role.ADMIN and actor.id != certifier_business_id:
+            raise NotPermitted(
+                "actor", "career_certificate.certifier", "a business certifies in its own name only"
+            )
+        self.business(certifier_business_id)
+
+    def _update_worker(self, technician_id: str, command: Callable[[Worker], object]) -> Worker:
         technician_id = TechnicianId(technician_id)
         return self._update(
             Worker, worker_aggregate_id(technician_id), "technician_id", technician_id, command
@@ -417,7 +574,15 @@ class Ledger(Application[UUID]):
         actor: Actor,
     ) -> None:
         require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR, Role.EMPLOYER)
-        self.worker(technician_id)
+        # The named employer must employ the worker during the entry: an employment still open
+        # on `since` or starting after it (a roster entry may be put up before the hiring date).
+        worker = self.worker(technician_id)
+        if not worker.employs(BusinessId(employer_business_id), require_date(since, "since")):
+            raise InvalidState(
+                "employer_business_id",
+                "roster.employment",
+                f"{employer_business_id} does not employ the worker from {since}",
+            )
         self._update_site(
             site_id,
             lambda s: s.set_roster_entry(

@@ -88,6 +88,48 @@ def employment_started(tx: Tx, position: int, e: dict[str, Any]) -> None:
     )
 
 
+@handles("Worker.EmploymentRequested")
+def employment_requested(tx: Tx, position: int, e: dict[str, Any]) -> None:
+    tx.execute(
+        "INSERT INTO {worker_employment_requests} (technician_id, business_id, since, "
+        "is_primary, status, requested_position) VALUES (%s, %s, %s, %s, 'pending', %s)",
+        [e["technician_id"], e["business_id"], e["since"], bool(e["primary"]), position],
+    )
+
+
+@handles("Worker.EmploymentConfirmed")
+def employment_confirmed(tx: Tx, position: int, e: dict[str, Any]) -> None:
+    """The worker consented: only now is the business their employer. The employment names
+    the request and the confirmation."""
+    requested = tx.execute(
+        "SELECT requested_position FROM {worker_employment_requests} "
+        "WHERE technician_id = %s AND business_id = %s AND status = 'pending'",
+        [e["technician_id"], e["business_id"]],
+    )
+    _employment_request_decided(tx, position, e, "confirmed")
+    employment_started(tx, position, e)
+    if requested:
+        tx.execute(
+            "UPDATE {worker_employments} SET positions = %s WHERE technician_id = %s "
+            "AND business_id = %s AND since = %s",
+            [_positions(requested[0][0], position), e["technician_id"], e["business_id"],
+             e["since"]],
+        )
+
+
+@handles("Worker.EmploymentDeclined")
+def employment_declined(tx: Tx, position: int, e: dict[str, Any]) -> None:
+    _employment_request_decided(tx, position, e, "declined")
+
+
+def _employment_request_decided(tx: Tx, position: int, e: dict[str, Any], status: str) -> None:
+    tx.execute(
+        "UPDATE {worker_employment_requests} SET status = %s, decided_position = %s "
+        "WHERE technician_id = %s AND business_id = %s AND status = 'pending'",
+        [status, position, e["technician_id"], e["business_id"]],
+    )
+
+
 @handles("Worker.EmploymentEnded")
 def employment_ended(tx: Tx, position: int, e: dict[str, Any]) -> None:
     worker, business = e["technician_id"], e["business_id"]
@@ -176,6 +218,51 @@ def career_certified(tx: Tx, position: int, e: dict[str, Any]) -> None:
             e["foreman_days"],
             e["team_leader_days"],
         ],
+    )
+
+
+@handles("Worker.CareerCertificateProposed")
+def certificate_proposed(tx: Tx, position: int, e: dict[str, Any]) -> None:
+    tx.execute(
+        "INSERT INTO {worker_certificate_proposals} (certificate_id, technician_id, "
+        "certifier_business_id, relation, trade, period_start, period_end, work_days, "
+        "foreman_days, team_leader_days, basis, status, proposed_position) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s) "
+        "ON CONFLICT DO NOTHING",
+        [
+            e["certificate_id"],
+            e["technician_id"],
+            e["certifier_business_id"],
+            e["relation"].value,
+            e["trade"],
+            e["period_start"],
+            e["period_end"],
+            e["work_days"],
+            e["foreman_days"],
+            e["team_leader_days"],
+            e["basis"],
+            position,
+        ],
+    )
+
+
+@handles("Worker.CareerCertificateConfirmed")
+def certificate_confirmed(tx: Tx, position: int, e: dict[str, Any]) -> None:
+    """Only now does the certificate count (worker_certificates feeds level judgment)."""
+    _certificate_decided(tx, position, e, "confirmed")
+    career_certified(tx, position, e)
+
+
+@handles("Worker.CareerCertificateDeclined")
+def certificate_declined(tx: Tx, position: int, e: dict[str, Any]) -> None:
+    _certificate_decided(tx, position, e, "declined")
+
+
+def _certificate_decided(tx: Tx, position: int, e: dict[str, Any], status: str) -> None:
+    tx.execute(
+        "UPDATE {worker_certificate_proposals} SET status = %s, decided_position = %s "
+        "WHERE certificate_id = %s AND status = 'pending'",
+        [status, position, e["certificate_id"]],
     )
 
 

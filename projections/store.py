@@ -25,6 +25,8 @@ READ_MODEL_TABLES = (
     "worker_employments",
     "worker_qualifications",
     "worker_certificates",
+    "worker_employment_requests",
+    "worker_certificate_proposals",
     "sites",
     "site_structure",
     "roster_history",

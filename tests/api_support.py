@@ -83,7 +83,9 @@ def api_fixture(
 class World:
     """Businesses prime/sub/other/spare, worker (employed by sub) and other_worker (by other),
     site (prime → sub; worker on its roster) and other_site (other's), a reader and a card on
-    site, and a pending manual entry and correction of the worker's at site."""
+    site, a pending manual entry and correction of the worker's at site, and two claims on the
+    worker waiting for their consent: spare's employment request and prime's career
+    certificate."""
 
     k: int
     prime: str
@@ -98,6 +100,7 @@ class World:
     card: str
     entry: UUID = field(default=UUID(int=0))
     correction: UUID = field(default=UUID(int=0))
+    certificate: UUID = field(default=UUID(int=0))  # proposed by prime, pending the worker
 
     @classmethod
     def numbered(cls, k: int) -> World:
@@ -154,7 +157,13 @@ def build_world(ledger: Ledger, k: int) -> World:
                                         worker, note="forgot my card")
     correction = ledger.request_correction(w.worker, w.site, WORK_DATE, w.sub,
                                            {"position": "班長"}, "was team leader", worker)
-    return World(**{**w.__dict__, "entry": entry, "correction": correction})
+    ledger.join_employer(w.worker, w.spare, date(2025, 6, 1), False, Actor(Role.EMPLOYER, w.spare))
+    certificate = uuid4()
+    ledger.propose_career_certificate(
+        w.worker, str(certificate), w.prime, "prime_contractor", "鉄筋", date(2019, 5, 1),
+        date(2020, 3, 31), 200, 0, 0, "施工体制台帳 (2019)", prime_staff)
+    return World(**{**w.__dict__, "entry": entry, "correction": correction,
+                    "certificate": certificate})
 
 
 def tap(w: World, sequence: int, **change: Any) -> dict[str, Any]:
@@ -241,6 +250,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                     {"contract_number": "12345", "since": "2025-02-30"}), "since"),
     ),
     Endpoint(
+        # A business registers its own worker (代行申請): accepted, whether new or registered
         "register-worker", "POST", lambda w: "/v1/workers",
         lambda w, a: {"technician_id": f"{w.k:04d}5555555555", "name": "新人"},
         {"admin": 201, "employer_own": 201, "employer_other": 201},
@@ -250,11 +260,23 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "join-employer", "POST", lambda w: f"/v1/workers/{w.worker}/employments",
         lambda w, a: {"business_id": own_business(w, a, w.spare), "since": "2025-06-01"},
-        # the own employer employs the worker already: a conflict, not a refusal
+        # the own employer employs the worker already: a conflict, not a refusal; another
+        # business's claim waits for the worker's consent, answered as for an absent worker
         {"employer_own": 409, "employer_other": 201, "admin": 201},
         (lambda w: (f"/v1/workers/{w.worker}/employments",
                     {"business_id": w.spare, "since": "yesterday"}), "since"),
     ),
+    *(Endpoint(
+        f"{verb}-employment", "POST",
+        lambda w, verb=verb: f"/v1/workers/{w.worker}/employment-requests/{w.spare}/{verb}",
+        lambda w, a: None,
+        {"worker_self": 200, "employer_own": 200, "admin": 200, "worker_other": 404,
+         "employer_other": 404},
+        (lambda w, verb=verb: (f"/v1/workers/{w.worker}/employment-requests/x-1/{verb}", None),
+         "business_id"),
+        ("employer_other", lambda w, verb=verb: (
+            f"/v1/workers/{w.absent_worker()}/employment-requests/{w.spare}/{verb}", None)),
+    ) for verb in ("confirm", "decline")),
     Endpoint(
         "leave-employer", "POST", lambda w: f"/v1/workers/{w.worker}/employments/{w.sub}/end",
         lambda w, a: {"until": "2025-06-30"},
@@ -266,7 +288,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "worker-kentaikyo", "POST", lambda w: f"/v1/workers/{w.worker}/kentaikyo",
         lambda w, a: {"member_number": "998877", "since": "2025-04-01"},
-        {"employer_own": 200, "admin": 200, "employer_other": 404},
+        {"employer_own": 200, "worker_self": 200, "admin": 200, "employer_other": 404,
+         "worker_other": 404},
         (lambda w: (f"/v1/workers/{w.worker}/kentaikyo",
                     {"member_number": "ABC", "since": "2025-04-01"}), "member_number"),
         ("employer_other", lambda w: (f"/v1/workers/{w.absent_worker()}/kentaikyo",
@@ -306,18 +329,52 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     Endpoint(
         # A business certifies in its own name; certifying *as the employer* needs to have
-        # employed the worker (only the worker's employer here does).
+        # employed the worker through the period (only the worker's employer here does); a
+        # business that may not see the worker gets the 404 of an absent one.
         "career-certificate", "POST", lambda w: f"/v1/workers/{w.worker}/career-certificates",
         lambda w, a: {"certifier_business_id": own_business(w, a, w.sub), "relation": "employer",
-                      "trade": "鉄筋", "period_start": "2019-06-01", "period_end": "2024-03-31",
+                      "trade": "鉄筋", "period_start": "2020-04-01", "period_end": "2024-03-31",
                       "work_days": 100},
-        {"prime_own": 403, "prime_other": 403, "employer_own": 201, "employer_other": 403,
+        {"prime_own": 404, "prime_other": 404, "employer_own": 201, "employer_other": 404,
          "admin": 201},
         (lambda w: (f"/v1/workers/{w.worker}/career-certificates",
                     {"certifier_business_id": w.sub, "relation": "employer", "trade": "鉄筋",
                      "period_start": "2019-06-01", "period_end": "2024-03-31",
                      "work_days": -1}), "work_days"),
+        ("employer_other", lambda w: (
+            f"/v1/workers/{w.absent_worker()}/career-certificates",
+            {"certifier_business_id": w.other, "relation": "employer", "trade": "鉄筋",
+             "period_start": "2020-04-01", "period_end": "2024-03-31", "work_days": 100})),
     ),
+    Endpoint(
+        # As prime or upper subcontractor: proposed, counting once the worker confirms it
+        "career-certificate-proposal", "POST",
+        lambda w: f"/v1/workers/{w.worker}/career-certificates",
+        lambda w, a: {"certifier_business_id": own_business(w, a, w.prime),
+                      "relation": "prime_contractor", "trade": "鉄筋",
+                      "period_start": "2020-04-01", "period_end": "2021-03-31",
+                      "work_days": 200, "basis": "施工体制台帳 (2020)"},
+        {"prime_own": 201, "prime_other": 201, "employer_own": 201, "employer_other": 201,
+         "admin": 201},
+        (lambda w: (f"/v1/workers/{w.worker}/career-certificates",
+                    {"certifier_business_id": w.prime, "relation": "prime_contractor",
+                     "trade": "鉄筋", "period_start": "2020-04-01", "period_end": "2021-03-31",
+                     "work_days": 200}), "basis"),
+    ),
+    *(Endpoint(
+        f"{verb}-career-certificate", "POST",
+        lambda w, verb=verb: (
+            f"/v1/workers/{w.worker}/career-certificates/{w.certificate}/{verb}"),
+        lambda w, a: None,
+        {"worker_self": 200, "employer_own": 200, "admin": 200, "worker_other": 404,
+         "employer_other": 404},
+        (lambda w, verb=verb: (
+            f"/v1/workers/{w.worker}/career-certificates/not-a-uuid/{verb}", None),
+         "certificate_id"),
+        ("worker_other", lambda w, verb=verb: (
+            f"/v1/workers/{w.absent_worker()}/career-certificates/{w.certificate}/{verb}",
+            None)),
+    ) for verb in ("confirm", "decline")),
     Endpoint(
         "open-site", "POST", lambda w: "/v1/sites",
         lambda w, a: {"site_id": f"{w.k:04d}3000000003", "name": "新現場",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import uuid4
 
 import typer
 
 from api.cli.common import ActingAs, app, command, console, open_ledger, parse_actor
+from ledger.application import Registration
 from ledger.clock import parse_date
 
 business = typer.Typer(help="事業者: register businesses.", no_args_is_help=True)
@@ -48,10 +50,15 @@ def enroll_business(
 
 @command("register", group=worker)
 def register_worker(technician_id: str, name: str, acting_as: ActingAs = "admin:cli") -> None:
-    """Register a worker by CCUS technician ID."""
+    """Register a worker by CCUS technician ID. A business (`--as employer:ID`) registering a
+    new worker is their employer from today; for a registered one it requests the employment."""
     with open_ledger() as ledger:
-        ledger.register_worker(technician_id, name, parse_actor(acting_as))
-    console.print(f"worker {technician_id} registered")
+        outcome = ledger.register_worker(technician_id, name, parse_actor(acting_as))
+    if outcome is Registration.REGISTERED:
+        console.print(f"worker {technician_id} registered")
+    else:
+        console.print(f"worker {technician_id}: employment requested; it counts once the "
+                      "worker confirms it (worker confirm-employment)")
 
 
 @command("employ", group=worker)
@@ -62,12 +69,57 @@ def employ(
     primary: Annotated[bool, typer.Option(help="主たる所属事業者")] = False,
     acting_as: ActingAs = "admin:cli",
 ) -> None:
-    """The worker joins an employer (所属事業者) from a date."""
+    """The worker joins an employer (所属事業者) from a date: recorded by admin, requested by
+    the business itself (`--as employer:ID`) until the worker confirms it."""
     with open_ledger() as ledger:
-        ledger.join_employer(
+        outcome = ledger.join_employer(
             technician_id, business_id, parse_date(since, "since"), primary, parse_actor(acting_as)
         )
-    console.print(f"worker {technician_id} employed by {business_id} from {since}")
+    if outcome is Registration.REGISTERED:
+        console.print(f"worker {technician_id} employed by {business_id} from {since}")
+    else:
+        console.print(f"worker {technician_id}: employment by {business_id} requested; it counts "
+                      "once the worker confirms it")
+
+
+@command("confirm-employment", group=worker)
+def confirm_employment(
+    technician_id: str, business_id: str, acting_as: ActingAs = "admin:cli"
+) -> None:
+    """The worker (or their employer's office, or admin) confirms a business's request."""
+    with open_ledger() as ledger:
+        ledger.confirm_employment(technician_id, business_id, parse_actor(acting_as))
+    console.print(f"worker {technician_id} employed by {business_id}")
+
+
+@command("decline-employment", group=worker)
+def decline_employment(
+    technician_id: str, business_id: str, acting_as: ActingAs = "admin:cli"
+) -> None:
+    """The worker refuses a business's employment request."""
+    with open_ledger() as ledger:
+        ledger.decline_employment(technician_id, business_id, parse_actor(acting_as))
+    console.print(f"worker {technician_id}: request of {business_id} declined")
+
+
+@command("confirm-certificate", group=worker)
+def confirm_certificate(
+    technician_id: str, certificate_id: str, acting_as: ActingAs = "admin:cli"
+) -> None:
+    """The worker confirms a prime's or upper subcontractor's certificate: it counts from now."""
+    with open_ledger() as ledger:
+        ledger.confirm_career_certificate(technician_id, certificate_id, parse_actor(acting_as))
+    console.print(f"worker {technician_id}: certificate {certificate_id} confirmed")
+
+
+@command("decline-certificate", group=worker)
+def decline_certificate(
+    technician_id: str, certificate_id: str, acting_as: ActingAs = "admin:cli"
+) -> None:
+    """The worker refuses a proposed certificate; it never counts."""
+    with open_ledger() as ledger:
+        ledger.decline_career_certificate(technician_id, certificate_id, parse_actor(acting_as))
+    console.print(f"worker {technician_id}: certificate {certificate_id} declined")
 
 
 @command("leave", group=worker)
@@ -157,23 +209,34 @@ def certify(
     work_days: int,
     foreman_days: Annotated[int, typer.Option()] = 0,
     team_leader_days: Annotated[int, typer.Option()] = 0,
+    basis: Annotated[
+        str, typer.Option(help="what a prime's or upper subcontractor's certificate rests on")
+    ] = "",
     acting_as: ActingAs = "admin:cli",
 ) -> None:
-    """経歴証明: certified work days before CCUS use (period ends ≤ 2024-03-31)."""
+    """経歴証明: certified work days before CCUS use (period ends ≤ 2024-03-31). An employer's
+    counts now; a prime's or upper subcontractor's (with --basis) once the worker confirms it."""
+    figures = (
+        certifier_business_id,
+        relation,
+        trade,
+        parse_date(period_start, "period_start"),
+        parse_date(period_end, "period_end"),
+        work_days,
+        foreman_days,
+        team_leader_days,
+    )
     with open_ledger() as ledger:
-        ledger.certify_career(
-            technician_id,
-            certifier_business_id,
-            relation,
-            trade,
-            parse_date(period_start, "period_start"),
-            parse_date(period_end, "period_end"),
-            work_days,
-            foreman_days,
-            team_leader_days,
-            parse_actor(acting_as),
+        if relation == "employer":
+            ledger.certify_career(technician_id, *figures, parse_actor(acting_as))
+            console.print(f"worker {technician_id}: {work_days} certified days recorded")
+            return
+        certificate_id = str(uuid4())
+        ledger.propose_career_certificate(
+            technician_id, certificate_id, *figures, basis, parse_actor(acting_as)
         )
-    console.print(f"worker {technician_id}: {work_days} certified days recorded")
+    console.print(f"worker {technician_id}: certificate {certificate_id} proposed; it counts "
+                  "once the worker confirms it (worker confirm-certificate)")
 
 
 @command("open", group=site)

@@ -2,7 +2,9 @@
 the prime.
 
 A request names a worker the requester must be able to see; a decision names a request the
-prime must be able to see (its own site): otherwise the answer is the 404 of an absent one.
+prime must be able to see (its own site); the site a request names must be one the requester
+sees (or, for the worker, one their employer works on): otherwise the answer is the 404 of an
+absent one.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, status
 
-from api.deps import CurrentActor, LedgerDep
+from api.deps import CurrentActor, LedgerDep, ReadersDep
 from api.openapi import AUTHENTICATED, problems
-from api.privacy import visible_request, visible_worker
+from api.privacy import request_site, visible_request, visible_worker
 from api.schemas.requests import CorrectionCreate, Rejection, RequestPublic
 from ledger.actors import Role
 from ledger.application import require_role
@@ -25,11 +27,12 @@ CHANGES = problems(404, 409)
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=CHANGES)
 def request_correction(
-    body: CorrectionCreate, actor: CurrentActor, ledger: LedgerDep
+    body: CorrectionCreate, actor: CurrentActor, ledger: LedgerDep, readers: ReadersDep
 ) -> RequestPublic:
     """Request a correction of trade, position, work content or times (the worker, employer)."""
     require_role(actor, Role.WORKER, Role.EMPLOYER)
     visible_worker(ledger, actor, body.technician_id)
+    request_site(ledger, readers, actor, body.site_id, body.employer_business_id)
     request_id = ledger.request_correction(
         body.technician_id, body.site_id, body.work_date, body.employer_business_id,
         body.changes.model_dump(exclude_none=True), body.reason, actor,

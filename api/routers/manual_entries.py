@@ -1,7 +1,9 @@
 """直接入力: manual entries, requested by the worker or their employer, decided by the prime.
 
 A request names a worker the requester must be able to see; a decision names a request the
-prime must be able to see (its own site): otherwise the answer is the 404 of an absent one.
+prime must be able to see (its own site); the site a request names must be one the requester
+sees (or, for the worker, one their employer works on): otherwise the answer is the 404 of an
+absent one.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, status
 
-from api.deps import CurrentActor, LedgerDep
+from api.deps import CurrentActor, LedgerDep, ReadersDep
 from api.openapi import AUTHENTICATED, problems
-from api.privacy import visible_request, visible_worker
+from api.privacy import request_site, visible_request, visible_worker
 from api.schemas.requests import ManualEntryCreate, Rejection, RequestPublic
 from ledger.actors import Role
 from ledger.application import require_role
@@ -24,11 +26,12 @@ CHANGES = problems(404, 409)
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=CHANGES)
 def request_manual_entry(
-    body: ManualEntryCreate, actor: CurrentActor, ledger: LedgerDep
+    body: ManualEntryCreate, actor: CurrentActor, ledger: LedgerDep, readers: ReadersDep
 ) -> RequestPublic:
     """Request a manual entry for the prime's approval (the worker, their employer)."""
     require_role(actor, Role.WORKER, Role.EMPLOYER)
     visible_worker(ledger, actor, body.technician_id)
+    request_site(ledger, readers, actor, body.site_id, body.employer_business_id)
     request_id = ledger.request_manual_entry(
         body.technician_id, body.site_id, body.work_date, body.employer_business_id, body.trade,
         body.position.value, body.work_content, actor, entry_at=body.entry_at,

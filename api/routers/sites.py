@@ -11,7 +11,7 @@ from fastapi import APIRouter, status
 
 from api.deps import CurrentActor, LedgerDep, ReadersDep
 from api.openapi import AUTHENTICATED, problems
-from api.privacy import visible_site
+from api.privacy import roster_worker, visible_site
 from api.schemas.common import Receipt, SiteIdPath, TechnicianIdPath
 from api.schemas.sites import RosterEntrySet, SiteClose, SiteCreate, SitePublic, SubcontractCreate
 from ledger.actors import Role
@@ -46,9 +46,12 @@ def set_roster_entry(
     site_id: SiteIdPath, technician_id: TechnicianIdPath, body: RosterEntrySet,
     actor: CurrentActor, ledger: LedgerDep, readers: ReadersDep,
 ) -> Receipt:
-    """Put a worker on the roster (admin, the worker's employer or a business above it)."""
+    """Put a worker on the roster (admin, the worker's employer or a business above it). The
+    entry names an employer on the site that employs the worker; a worker it does not employ is
+    answered as an unregistered one."""
     require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR, Role.EMPLOYER)
-    visible_site(ledger, readers, actor, site_id)
+    site = visible_site(ledger, readers, actor, site_id)
+    roster_worker(ledger, actor, site, technician_id, body.employer_business_id, body.since)
     ledger.set_roster_entry(site_id, technician_id, body.employer_business_id, body.trade,
                             body.position.value, body.since, actor)
     return Receipt(position=ledger.log_position())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
+from uuid import UUID
 
 from pydantic import Field
 
@@ -13,6 +15,11 @@ from ledger.domain.worker import CertifierRelation, InsuranceStatus
 class WorkerCreate(CreateModel):
     technician_id: TechnicianIdField
     name: str = Field(min_length=1, max_length=200, examples=["山田 太郎"])
+    since: date | None = Field(
+        default=None,
+        description="A business registering its own worker (代行申請): employed from this date "
+        "(default today). Admin registrations record no employment.",
+    )
 
 
 class WorkerPublic(Receipt):
@@ -67,3 +74,18 @@ class CareerCertificateCreate(CreateModel):
     work_days: int = Field(ge=0)
     foreman_days: int = Field(default=0, ge=0)
     team_leader_days: int = Field(default=0, ge=0)
+    basis: str | None = Field(
+        default=None, min_length=1, max_length=500,
+        examples=["施工体制台帳 (2016, 〇〇ビル新築工事)"],
+        description="What a prime's or upper subcontractor's certificate rests on (required "
+        "for those, refused for an employer's, which rests on its recorded employment)",
+    )
+
+
+class CareerCertificatePublic(Receipt):
+    """`counted`: an employer's certificate counts now. `pending_confirmation`: a prime's or upper
+    subcontractor's counts once the worker confirms `certificate_id` — answered the same whether
+    or not the worker is registered, so a proposal cannot tell who is."""
+
+    status: Literal["counted", "pending_confirmation"]
+    certificate_id: UUID | None = None

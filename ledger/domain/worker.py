@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import Enum
 from typing import Any
 from uuid import UUID
@@ -12,7 +13,13 @@ from eventsourcing.domain import event
 
 from ledger.actors import Actor
 from ledger.domain.base import LedgerAggregate, require_date, require_text
-from ledger.errors import DeadlinePassed, InvalidState, InvalidValue, NotPermitted
+from ledger.errors import (
+    DeadlinePassed,
+    InvalidState,
+    InvalidValue,
+    NotPermitted,
+    UnknownReference,
+)
 from ledger.ids import BusinessId, TechnicianId, aggregate_id
 
 # 経歴証明: certified periods end no later than this, and certificates are accepted until the
@@ -35,6 +42,15 @@ class CertifierRelation(str, Enum):
     EMPLOYER = "employer"
     UPPER_SUBCONTRACTOR = "upper_subcontractor"
     PRIME_CONTRACTOR = "prime_contractor"
+
+
+@dataclass
+class EmploymentRequest:
+    """A business's claim to employ a registered worker; it counts once the worker confirms."""
+
+    business_id: str
+    since: date
+    primary: bool
 
 
 @dataclass
@@ -71,6 +87,9 @@ class Worker(LedgerAggregate):
         self.foreman_training_on: date | None = None
         self.social_insurance: dict[str, InsuranceStatus] = {}
         self.career_certificates: list[dict[str, Any]] = []
+        # Claims that count only once the worker (or someone acting for them) confirms them.
+        self.employment_requests: dict[str, EmploymentRequest] = {}
+        self.certificate_proposals: dict[str, dict[str, Any]] = {}
 
     # 所属事業者 -------------------------------------------------------------------------------
     def employers_on(self, day: date) -> set[str]:
@@ -90,11 +109,75 @@ class Worker(LedgerAggregate):
 
     @event("EmploymentStarted")
     def _joined(self, business_id: str, since: date, primary: bool, actor: Actor) -> None:
+        self.employment_requests.pop(business_id, None)
+        self._joined_state(business_id, since, primary)
+
+    def _joined_state(self, business_id: str, since: date, primary: bool) -> None:
         if primary or not any(e.primary and e.until is None for e in self.employments):
             for employment in self.employments:
                 employment.primary = False
             primary = True
-        self.employments.append(Employment(business_id, since, None, primary))
+        self.employments.append(Employment(business_id, since, None, bool(primary)))
+
+    def employs(self, business_id: str, since: date) -> bool:
+        """Whether an employment of this business is open on or after `since`."""
+        return any(
+            e.business_id == business_id and (e.until is None or e.until >= since)
+            for e in self.employments
+        )
+
+    def request_employment(
+        self, business_id: str, since: date, primary: bool, actor: Actor
+    ) -> bool:
+        """所属事業者の関連付け by a business: a request the worker confirms. Asking again while
+        a request is pending changes nothing (False), so a repeat cannot tell anything new."""
+        business_id = BusinessId(business_id)
+        require_date(since, "since")
+        if self.employs(business_id, since):
+            raise InvalidState(
+                "business_id", "employment.overlap", "the worker is employed there already"
+            )
+        if business_id in self.employment_requests:
+            return False
+        self._employment_requested(business_id, since, bool(primary), actor)
+        return True
+
+    @event("EmploymentRequested")
+    def _employment_requested(
+        self, business_id: str, since: date, primary: bool, actor: Actor
+    ) -> None:
+        self.employment_requests[business_id] = EmploymentRequest(business_id, since, primary)
+
+    def confirm_employment(self, business_id: str, actor: Actor) -> None:
+        request = self._pending_employment(BusinessId(business_id))
+        if self.employs(request.business_id, request.since):
+            raise InvalidState(
+                "business_id", "employment.overlap", "the worker is employed there already"
+            )
+        self._employment_confirmed(request.business_id, request.since, request.primary, actor)
+
+    @event("EmploymentConfirmed")
+    def _employment_confirmed(
+        self, business_id: str, since: date, primary: bool, actor: Actor
+    ) -> None:
+        del self.employment_requests[business_id]
+        self._joined_state(business_id, since, primary)
+
+    def decline_employment(self, business_id: str, actor: Actor) -> None:
+        request = self._pending_employment(BusinessId(business_id))
+        self._employment_declined(request.business_id, actor)
+
+    @event("EmploymentDeclined")
+    def _employment_declined(self, business_id: str, actor: Actor) -> None:
+        del self.employment_requests[business_id]
+
+    def _pending_employment(self, business_id: str) -> EmploymentRequest:
+        request = self.employment_requests.get(business_id)
+        if request is None:
+            raise UnknownReference(
+                "business_id", "employment_request.exists", f"{business_id} has no pending request"
+            )
+        return request
 
     def leave_employer(self, business_id: str, until: date, actor: Actor) -> None:
         require_date(until, "until")
@@ -214,59 +297,173 @@ class Worker(LedgerAggregate):
         actor: Actor,
     ) -> None:
         """Record employer-certified days before CCUS use. The figures are stored as certified;
-        they are never inferred from the length of the period."""
-        certifier_business_id = BusinessId(certifier_business_id)
-        try:
-            certifier_relation = CertifierRelation(relation)
-        except ValueError:
-            raise InvalidValue("relation", "relation.enum", f"{relation!r} is not valid") from None
-        trade = require_text(trade, "trade", max_length=40)
-        for name, day in (
-            ("period_start", period_start),
-            ("period_end", period_end),
-            ("certified_on", certified_on),
-        ):
-            require_date(day, name)
-        if certifier_relation is CertifierRelation.EMPLOYER and certifier_business_id not in {
-            e.business_id for e in self.employments
-        }:
+        they are never inferred from the length of the period. Only an employer certifies
+        directly, and only a period in which it employed the worker as recorded here."""
+        claim = certificate_claim(
+            certifier_business_id, relation, trade, period_start, period_end, work_days,
+            foreman_days, team_leader_days, certified_on,
+        )
+        if claim["relation"] is not CertifierRelation.EMPLOYER:
+            raise InvalidValue(
+                "relation",
+                "career_certificate.confirmation",
+                "a certificate as prime or upper subcontractor is proposed, and counts once the "
+                "worker confirms it",
+            )
+        self._check_employed_through(
+            claim["certifier_business_id"], claim["period_start"], claim["period_end"]
+        )
+        self._check_counts(claim)
+        self._career_certified(**claim, actor=actor)
+
+    def propose_career_certificate(
+        self,
+        certificate_id: str,
+        certifier_business_id: str,
+        relation: str,
+        trade: str,
+        period_start: date,
+        period_end: date,
+        work_days: int,
+        foreman_days: int,
+        team_leader_days: int,
+        certified_on: date,
+        basis: str,
+        actor: Actor,
+    ) -> None:
+        """経歴証明 by the prime or an upper subcontractor, whose pre-CCUS sites are not in the
+        ledger: it names what it rests on (`basis`) and counts only once the worker confirms it.
+        Only the certificate's own form is checked here; what depends on the worker's record
+        is checked when it is confirmed."""
+        claim = certificate_claim(
+            certifier_business_id, relation, trade, period_start, period_end, work_days,
+            foreman_days, team_leader_days, certified_on,
+        )
+        if claim["relation"] is CertifierRelation.EMPLOYER:
+            raise InvalidValue(
+                "relation", "career_certificate.proposal", "an employer certifies directly"
+            )
+        basis = require_text(basis, "basis", max_length=500)
+        if certificate_id in self.certificate_proposals:
+            raise InvalidState("certificate_id", "career_certificate.once", "is proposed already")
+        self._certificate_proposed(certificate_id, **claim, basis=basis, actor=actor)
+
+    @event("CareerCertificateProposed")
+    def _certificate_proposed(
+        self,
+        certificate_id: str,
+        certifier_business_id: str,
+        relation: CertifierRelation,
+        trade: str,
+        period_start: date,
+        period_end: date,
+        work_days: int,
+        foreman_days: int,
+        team_leader_days: int,
+        certified_on: date,
+        basis: str,
+        actor: Actor,
+    ) -> None:
+        self.certificate_proposals[certificate_id] = {
+            "certifier_business_id": certifier_business_id,
+            "relation": relation,
+            "trade": trade,
+            "period_start": period_start,
+            "period_end": period_end,
+            "work_days": work_days,
+            "foreman_days": foreman_days,
+            "team_leader_days": team_leader_days,
+            "certified_on": certified_on,
+            "basis": basis,
+        }
+
+    def confirm_career_certificate(self, certificate_id: str, actor: Actor) -> None:
+        proposal = self._proposal(certificate_id)
+        claim = {k: v for k, v in proposal.items() if k != "basis"}
+        self._check_counts(claim)
+        self._certificate_confirmed(certificate_id, **proposal, actor=actor)
+
+    @event("CareerCertificateConfirmed")
+    def _certificate_confirmed(
+        self,
+        certificate_id: str,
+        certifier_business_id: str,
+        relation: CertifierRelation,
+        trade: str,
+        period_start: date,
+        period_end: date,
+        work_days: int,
+        foreman_days: int,
+        team_leader_days: int,
+        certified_on: date,
+        basis: str,
+        actor: Actor,
+    ) -> None:
+        # The confirmation repeats the figures so that what counts is in one event.
+        del self.certificate_proposals[certificate_id]
+        self.career_certificates.append(
+            {
+                "certifier_business_id": certifier_business_id,
+                "relation": relation,
+                "trade": trade,
+                "period_start": period_start,
+                "period_end": period_end,
+                "work_days": work_days,
+                "foreman_days": foreman_days,
+                "team_leader_days": team_leader_days,
+                "certified_on": certified_on,
+                "basis": basis,
+            }
+        )
+
+    def decline_career_certificate(self, certificate_id: str, actor: Actor) -> None:
+        self._proposal(certificate_id)
+        self._certificate_declined(certificate_id, actor)
+
+    @event("CareerCertificateDeclined")
+    def _certificate_declined(self, certificate_id: str, actor: Actor) -> None:
+        del self.certificate_proposals[certificate_id]
+
+    def _proposal(self, certificate_id: str) -> dict[str, Any]:
+        proposal = self.certificate_proposals.get(certificate_id)
+        if proposal is None:
+            raise UnknownReference(
+                "certificate_id",
+                "certificate_id.exists",
+                f"{certificate_id} is not registered",
+            )
+        return proposal
+
+    def _check_employed_through(self, business_id: str, start: date, end: date) -> None:
+        """Every day of the period falls in one of this business's recorded employments."""
+        periods = sorted(
+            ((e.since, e.until) for e in self.employments if e.business_id == business_id),
+            key=lambda period: period[0],
+        )
+        if not periods:
             raise NotPermitted(
                 "certifier_business_id",
                 "career_certificate.employer",
                 "certifies as the employer but never employed this worker",
             )
-        self._check_certificate_period(period_start, period_end, certified_on)
-        self._check_certificate_days(
-            period_start, period_end, work_days, foreman_days, team_leader_days
-        )
-        self._career_certified(
-            certifier_business_id,
-            certifier_relation,
-            trade,
-            period_start,
-            period_end,
-            work_days,
-            foreman_days,
-            team_leader_days,
-            certified_on,
-            actor,
-        )
-
-    def _check_certificate_period(self, start: date, end: date, certified_on: date) -> None:
-        if certified_on > CAREER_CERTIFICATE_ACCEPTED_UNTIL:
-            raise DeadlinePassed(
-                "certified_on",
-                "career_certificate.accepted_until",
-                f"career certificates are accepted until {CAREER_CERTIFICATE_ACCEPTED_UNTIL}",
-            )
-        if end > CAREER_CERTIFICATE_PERIOD_END:
+        covered_to = start - timedelta(days=1)
+        for since, until in periods:
+            if since > covered_to + timedelta(days=1):
+                break  # a gap before this employment
+            if until is None:
+                covered_to = max(covered_to, end)
+                break
+            covered_to = max(covered_to, until)
+        if covered_to < end:
             raise InvalidValue(
-                "period_end",
-                "career_certificate.period_end",
-                f"a certified period ends no later than {CAREER_CERTIFICATE_PERIOD_END}",
+                "period_start" if periods[0][0] > start else "period_end",
+                "career_certificate.employment",
+                "the period is not within the certifier's recorded employment of the worker",
             )
-        if start > end:
-            raise InvalidValue("period_start", "career_certificate.period", "is after period_end")
+
+    def _check_counts(self, claim: dict[str, Any]) -> None:
+        """What depends on the worker's record: the earliest qualification, and the calendar."""
+        start, end = claim["period_start"], claim["period_end"]
         if not self.qualifications:
             raise InvalidValue(
                 "period_start",
@@ -280,30 +477,19 @@ class Worker(LedgerAggregate):
                 "career_certificate.qualification",
                 f"starts before the worker's earliest registered qualification ({earliest})",
             )
-
-    @staticmethod
-    def _check_certificate_days(
-        start: date, end: date, work_days: int, foreman_days: int, team_leader_days: int
-    ) -> None:
-        calendar_days = (end - start).days + 1
-        for name, days in (
-            ("work_days", work_days),
-            ("foreman_days", foreman_days),
-            ("team_leader_days", team_leader_days),
-        ):
-            if not isinstance(days, int) or isinstance(days, bool) or days < 0:
-                raise InvalidValue(name, f"{name}.range", "must be a whole number ≥ 0")
-        if work_days > calendar_days:
+        same_trade = [
+            (c["period_start"], c["period_end"], c["work_days"])
+            for c in self.career_certificates
+            if c["trade"] == claim["trade"]
+        ] + [(start, end, claim["work_days"])]
+        certified = sum(days for _, _, days in same_trade)
+        calendar = union_calendar_days((s, e) for s, e, _ in same_trade)
+        if certified > calendar:
             raise InvalidValue(
                 "work_days",
-                "career_certificate.days",
-                f"{work_days} days do not fit in a period of {calendar_days} calendar days",
-            )
-        if foreman_days + team_leader_days > work_days:
-            raise InvalidValue(
-                "foreman_days",
-                "career_certificate.days",
-                "foreman and team-leader days together exceed the work days",
+                "career_certificate.calendar",
+                f"{claim['trade']} certificates would certify {certified} days within "
+                f"{calendar} calendar days (the union of their periods)",
             )
 
     @event("CareerCertified")
@@ -333,3 +519,90 @@ class Worker(LedgerAggregate):
                 "certified_on": certified_on,
             }
         )
+
+
+def union_calendar_days(periods: Iterable[tuple[date, date]]) -> int:
+    """Calendar days covered by at least one of the periods (both ends inclusive)."""
+    total = 0
+    covered_to: date | None = None
+    for start, end in sorted(periods):
+        if covered_to is not None and start <= covered_to:
+            start = covered_to + timedelta(days=1)
+        if start <= end:
+            total += (end - start).days + 1
+        covered_to = end if covered_to is None else max(covered_to, end)
+    return total
+
+
+def certificate_claim(
+    certifier_business_id: str,
+    relation: str,
+    trade: str,
+    period_start: date,
+    period_end: date,
+    work_days: int,
+    foreman_days: int,
+    team_leader_days: int,
+    certified_on: date,
+) -> dict[str, Any]:
+    """A certificate's own form, whoever it is about: the relation, the dates, the figures.
+    Checked before anything is loaded, so a refusal here says nothing about the worker."""
+    certifier_business_id = BusinessId(certifier_business_id)
+    try:
+        certifier_relation = CertifierRelation(relation)
+    except ValueError:
+        raise InvalidValue("relation", "relation.enum", f"{relation!r} is not valid") from None
+    trade = require_text(trade, "trade", max_length=40)
+    for name, day in (
+        ("period_start", period_start),
+        ("period_end", period_end),
+        ("certified_on", certified_on),
+    ):
+        require_date(day, name)
+    if certified_on > CAREER_CERTIFICATE_ACCEPTED_UNTIL:
+        raise DeadlinePassed(
+            "certified_on",
+            "career_certificate.accepted_until",
+            f"career certificates are accepted until {CAREER_CERTIFICATE_ACCEPTED_UNTIL}",
+        )
+    if period_end > CAREER_CERTIFICATE_PERIOD_END:
+        raise InvalidValue(
+            "period_end",
+            "career_certificate.period_end",
+            f"a certified period ends no later than {CAREER_CERTIFICATE_PERIOD_END}",
+        )
+    if period_end > certified_on:
+        raise InvalidValue("period_end", "career_certificate.future", "is in the future")
+    if period_start > period_end:
+        raise InvalidValue("period_start", "career_certificate.period", "is after period_end")
+    calendar_days = (period_end - period_start).days + 1
+    for name, days in (
+        ("work_days", work_days),
+        ("foreman_days", foreman_days),
+        ("team_leader_days", team_leader_days),
+    ):
+        if not isinstance(days, int) or isinstance(days, bool) or days < 0:
+            raise InvalidValue(name, f"{name}.range", "must be a whole number ≥ 0")
+    if work_days > calendar_days:
+        raise InvalidValue(
+            "work_days",
+            "career_certificate.days",
+            f"{work_days} days do not fit in a period of {calendar_days} calendar days",
+        )
+    if foreman_days + team_leader_days > work_days:
+        raise InvalidValue(
+            "foreman_days",
+            "career_certificate.days",
+            "foreman and team-leader days together exceed the work days",
+        )
+    return {
+        "certifier_business_id": certifier_business_id,
+        "relation": certifier_relation,
+        "trade": trade,
+        "period_start": period_start,
+        "period_end": period_end,
+        "work_days": work_days,
+        "foreman_days": foreman_days,
+        "team_leader_days": team_leader_days,
+        "certified_on": certified_on,
+    }

@@ -5,9 +5,11 @@ Day figures (JudgmentInputs' contract):
 - ``work_days``: distinct dates with a counted record in any trade; ``trade_work_days``: in this
   trade. The criteria file says which one its thresholds read.
 - 職長 / 班長 days are distinct dates in this trade; a date with both counts as 職長 only.
-- 経歴証明: certificates for this trade are passed as ``CareerCertificate``s. Certified work days
+- 経歴証明: certificates for this trade are passed as one ``CareerCertificate``, their sum bounded
+  by the calendar days of the union of their periods (a day is worked once). Certified work days
   in *other* trades are added to ``work_days`` (all trades), never to ``trade_work_days`` nor to
-  職長/班長 days, so an all-trades criterion sees every certified day and a trade one only its own.
+  職長/班長 days, so an all-trades criterion sees every certified day and a trade one only its own;
+  all trades together are bounded the same way by the union of every certificate's period.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from ledger.domain.worker import union_calendar_days
 from projections.levels import (
     CardColour,
     CareerCertificate,
@@ -73,7 +76,7 @@ class _Career:
     by_trade: dict[str, set[date]]
     foreman: dict[str, set[date]]
     team_leader: dict[str, set[date]]
-    certificates: list[tuple[str, CareerCertificate]]
+    certificates: list[_Certified]
     qualifications: tuple[HeldQualification, ...]
     foreman_training_on: date | None
 
@@ -99,21 +102,19 @@ def _judge(
                 for d in days}
 
     foreman = in_trade(career.foreman)
-    own = [c for name, c in career.certificates if criteria.answers_to(name)]
-    other_days = sum(c.work_days for name, c in career.certificates
-                     if not criteria.answers_to(name))
+    own = [c for c in career.certificates if criteria.answers_to(c.trade)]
+    certified = _within_calendar(own)
+    everything = _within_calendar(career.certificates).work_days
+    other_days = max(0, everything - certified.work_days)
     figures = LevelFigures(
         work_days=len(career.days), trade_work_days=len(in_trade(career.by_trade)),
         foreman_days=len(foreman), team_leader_days=len(in_trade(career.team_leader) - foreman),
-        certified=CareerCertificate(sum(c.work_days for c in own),
-                                    sum(c.foreman_days for c in own),
-                                    sum(c.team_leader_days for c in own)),
-        certified_other_trades_days=other_days,
+        certified=certified, certified_other_trades_days=other_days,
     )
     inputs = JudgmentInputs(
         trade=criteria.slug, work_days=figures.work_days + other_days,
         trade_work_days=figures.trade_work_days, foreman_days=figures.foreman_days,
-        team_leader_days=figures.team_leader_days, certificates=tuple(own),
+        team_leader_days=figures.team_leader_days, certificates=(certified,),
         qualifications=career.qualifications, foreman_training_on=career.foreman_training_on,
         technician_id=technician_id, as_of=as_of,
     )
@@ -143,12 +144,38 @@ def _read_career(tx: Tx, technician_id: str, as_of: date | None) -> _Career:
                    _foreman_training_on(tx, technician_id))
 
 
-def _certificates(tx: Tx, technician_id: str) -> list[tuple[str, CareerCertificate]]:
-    return [(trade, CareerCertificate(work, foreman, team_leader))
-            for trade, work, foreman, team_leader in tx.execute(
-                "SELECT trade, work_days, foreman_days, team_leader_days "
-                "FROM {worker_certificates} WHERE technician_id = %s ORDER BY position",
-                [technician_id])]
+@dataclass(frozen=True)
+class _Certified:
+    trade: str
+    period_start: date
+    period_end: date
+    figures: CareerCertificate
+
+
+def _within_calendar(certificates: list[_Certified]) -> CareerCertificate:
+    """The certificates' sum, but never more days than the calendar days of their periods' union:
+    a day is worked once, however many certificates cover it (ledger.domain.worker refuses such
+    certificates since Issue 13; this also bounds those recorded before)."""
+    calendar = union_calendar_days((c.period_start, c.period_end) for c in certificates)
+    work = min(sum(c.figures.work_days for c in certificates), calendar)
+    foreman = min(sum(c.figures.foreman_days for c in certificates), work)
+    team_leader = min(sum(c.figures.team_leader_days for c in certificates), work - foreman)
+    return CareerCertificate(work, foreman, team_leader)
+
+
+def _certificates(tx: Tx, technician_id: str) -> list[_Certified]:
+    """Counted certificates only: one proposed by a prime or an upper subcontractor is here once
+    the worker confirmed it (projections.registry)."""
+    found = []
+    for trade, start, end, work, foreman, team_leader in tx.execute(
+        "SELECT trade, period_start, period_end, work_days, foreman_days, team_leader_days "
+        "FROM {worker_certificates} WHERE technician_id = %s ORDER BY position", [technician_id],
+    ):
+        period_start, period_end = as_date(start), as_date(end)
+        assert period_start is not None and period_end is not None
+        found.append(_Certified(trade, period_start, period_end,
+                                CareerCertificate(work, foreman, team_leader)))
+    return found
 
 
 def _qualifications(tx: Tx, technician_id: str) -> tuple[HeldQualification, ...]:

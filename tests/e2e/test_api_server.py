@@ -110,7 +110,9 @@ def set_up_a_site(env: dict[str, str], url: str) -> Parties:
         (parties.admin, "POST", "/v1/businesses", {"business_id": "200", "name": "田中鉄筋"}),
         (parties.admin, "POST", "/v1/workers", {"technician_id": TECHNICIAN, "name": "山田"}),
         (parties.employer, "POST", f"/v1/workers/{TECHNICIAN}/employments",
-         {"business_id": "200", "since": "2020-04-01", "primary": True}),
+         {"business_id": "200", "since": "2020-04-01", "primary": True}),  # a request …
+        (parties.worker, "POST", f"/v1/workers/{TECHNICIAN}/employment-requests/200/confirm",
+         {}),  # … that counts once the worker confirms it
         (parties.prime, "POST", "/v1/sites", {"site_id": SITE, "name": "新宿", "prime_business_id":
                                               "100", "kentaikyo_method": "electronic",
                                               "opened_on": "2024-01-09"}),

@@ -29,11 +29,10 @@ SETUP: list[tuple[Actor, str, str, dict[str, Any], int, str]] = [
     (SUB, "POST", "/v1/businesses/200/kentaikyo", {"contract_number": "5511", "since":
                                                     "2025-04-01"}, 200,
      "Business.KentaikyoEnrolled"),
-    (SUB, "POST", "/v1/workers", {"technician_id": TECHNICIAN, "name": "山田 太郎"}, 201,
-     "Worker.Registered"),
-    (SUB, "POST", f"/v1/workers/{TECHNICIAN}/employments",
-     {"business_id": "200", "since": "2020-04-01", "primary": True}, 201,
-     "Worker.EmploymentStarted"),
+    # 代行申請: the registering business is the new worker's employer (the registration's
+    # last event), answered as a claim on a registered worker would be
+    (SUB, "POST", "/v1/workers", {"technician_id": TECHNICIAN, "name": "山田 太郎",
+                                  "since": "2020-04-01"}, 201, "Worker.EmploymentStarted"),
     (SUB, "POST", f"/v1/workers/{TECHNICIAN}/kentaikyo",
      {"member_number": "778899", "since": "2025-04-01"}, 200, "Worker.KentaikyoEnrolled"),
     (SUB, "POST", f"/v1/workers/{TECHNICIAN}/qualifications",
@@ -46,7 +45,7 @@ SETUP: list[tuple[Actor, str, str, dict[str, Any], int, str]] = [
       "as_of": "2025-06-01"}, 200, "Worker.SocialInsuranceConfirmed"),
     (SUB, "POST", f"/v1/workers/{TECHNICIAN}/career-certificates",
      {"certifier_business_id": "200", "relation": "employer", "trade": "鉄筋",
-      "period_start": "2019-06-01", "period_end": "2024-03-31", "work_days": 900,
+      "period_start": "2020-04-01", "period_end": "2024-03-31", "work_days": 900,
       "foreman_days": 100}, 201, "Worker.CareerCertified"),
     (PRIME, "POST", "/v1/sites", {"site_id": SITE, "name": "新宿三丁目ビル", "prime_business_id":
                                   "100", "kentaikyo_method": "electronic",

@@ -128,6 +128,7 @@ def test_an_upper_subcontractor_sees_the_request_but_may_not_decide(api: Api) ->
     api.ledger.register_worker("00017777777777", "鈴木 一郎", Actor(Role.ADMIN, "ops"))
     lower = Actor(Role.EMPLOYER, world.spare)
     api.ledger.join_employer("00017777777777", world.spare, date(2024, 1, 9), True, lower)
+    api.ledger.confirm_employment("00017777777777", world.spare, Actor(Role.ADMIN, "ops"))
     body = entry_body(world, "00017777777777") | {"employer_business_id": world.spare}
     request_id = api.post("/v1/manual-entries", lower, body).json()["request_id"]
     upper = api.post(f"/v1/manual-entries/{request_id}/approve",

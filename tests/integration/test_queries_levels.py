@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from uuid import uuid4
 
 import pytest
 
@@ -36,8 +37,12 @@ def scene(ledger: Ledger, settings: Settings, now: FixedClock) -> Iterator[Scene
 
 
 def certify(ledger: Ledger, work_days: int, foreman_days: int = 0, trade: str = "鉄筋") -> None:
-    ledger.certify_career(TECHNICIAN, SUB, "employer", trade, date(2010, 4, 1),
-                          date(2024, 3, 31), work_days, foreman_days, 0, ADMIN)
+    """As an upper subcontractor (SUB employs the worker only since 2020), confirmed by admin."""
+    certificate = str(uuid4())
+    ledger.propose_career_certificate(
+        TECHNICIAN, certificate, SUB, "upper_subcontractor", trade, date(2010, 4, 1),
+        date(2024, 3, 31), work_days, foreman_days, 0, "施工体制台帳", ADMIN)
+    ledger.confirm_career_certificate(TECHNICIAN, certificate, ADMIN)
 
 
 def tekkin(tx: Tx) -> LevelJudgment:

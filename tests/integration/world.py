@@ -20,7 +20,7 @@ def register_world(ledger: Ledger) -> None:
     for business_id, name in ((PRIME, "鈴木建設"), (SUB, "田中鉄筋"), (OTHER, "佐藤電気")):
         ledger.register_business(business_id, name, ADMIN)
     ledger.register_worker(TECHNICIAN, "山田 太郎", ADMIN)
-    ledger.join_employer(TECHNICIAN, SUB, date(2020, 4, 1), True, EMPLOYER_ADMIN)
+    ledger.join_employer(TECHNICIAN, SUB, date(2020, 4, 1), True, ADMIN)  # recorded by the office
     ledger.open_site(SITE, "新宿三丁目ビル新築工事", PRIME, "electronic", date(2024, 1, 9), ADMIN)
     ledger.add_subcontract(SITE, SUB, PRIME, PRIME_STAFF)
     ledger.set_roster_entry(SITE, TECHNICIAN, SUB, "鉄筋", "一般", date(2024, 1, 9), PRIME_STAFF)

@@ -62,7 +62,7 @@ class TestCareerCertificate:
         worker.certify_career(**values)
 
     def qualified_worker(self) -> Worker:
-        worker = a_worker()
+        worker = a_worker(employed_since=date(2015, 1, 1))  # an employer certifies its own period
         worker.add_qualification("玉掛技能講習", date(2015, 4, 1), ADMIN)
         return worker
 
@@ -77,7 +77,8 @@ class TestCareerCertificate:
 
     def test_certificates_are_accepted_until_2029_03_31(self) -> None:
         worker = self.qualified_worker()
-        self.certified(worker, certified_on=date(2029, 3, 31))
+        self.certified(worker, certified_on=date(2029, 3, 31), work_days=100, foreman_days=0,
+                       team_leader_days=0)
         with pytest.raises(DeadlinePassed):
             self.certified(worker, certified_on=date(2029, 4, 1))
 
@@ -85,13 +86,21 @@ class TestCareerCertificate:
         with pytest.raises(InvalidValue, match="earliest registered qualification"):
             self.certified(self.qualified_worker(), period_start=date(2015, 3, 31))
         with pytest.raises(InvalidValue, match="no registered qualification"):
-            self.certified(a_worker())
+            self.certified(a_worker(employed_since=date(2015, 1, 1)))
 
     def test_an_employer_certificate_must_come_from_an_employer_of_the_worker(self) -> None:
         with pytest.raises(NotPermitted, match="never employed"):
             self.certified(self.qualified_worker(), certifier_business_id=OTHER)
         worker = self.qualified_worker()
-        self.certified(worker, certifier_business_id=OTHER, relation="prime_contractor")
+        values = {"certifier_business_id": OTHER, "relation": "prime_contractor", "trade": "鉄筋",
+                  "period_start": date(2015, 4, 1), "period_end": date(2024, 3, 31),
+                  "work_days": 1800, "foreman_days": 300, "team_leader_days": 100,
+                  "certified_on": date(2025, 6, 1), "actor": ADMIN}
+        with pytest.raises(InvalidValue, match="counts once the worker confirms"):
+            worker.certify_career(**values)
+        worker.propose_career_certificate("c1", **values, basis="施工体制台帳 2016")
+        assert worker.career_certificates == []
+        worker.confirm_career_certificate("c1", ADMIN)
         assert worker.career_certificates[0]["relation"].value == "prime_contractor"
 
     def test_more_days_than_the_period_holds_are_refused(self) -> None:

@@ -1,0 +1,35 @@
+-- depends: 0008_projection_failures
+-- What waits for the worker's consent (Issue 13): a business's claim to employ a registered worker
+-- (所属事業者の関連付け), and a career certificate (経歴証明) by a prime or upper subcontractor. Neither
+-- counts until confirmed: a confirmed employment goes to worker_employments, a confirmed certificate
+-- to worker_certificates. status: pending, confirmed or declined.
+CREATE TABLE worker_employment_requests (
+    technician_id text NOT NULL,
+    business_id text NOT NULL,
+    since TEXT NOT NULL,
+    is_primary INTEGER NOT NULL,
+    status text NOT NULL,
+    requested_position INTEGER NOT NULL,
+    decided_position INTEGER,
+    PRIMARY KEY (technician_id, business_id, requested_position)
+);
+
+CREATE TABLE worker_certificate_proposals (
+    certificate_id text PRIMARY KEY,
+    technician_id text NOT NULL,
+    certifier_business_id text NOT NULL,
+    relation text NOT NULL,
+    trade text NOT NULL,
+    period_start TEXT NOT NULL,
+    period_end TEXT NOT NULL,
+    work_days integer NOT NULL,
+    foreman_days integer NOT NULL,
+    team_leader_days integer NOT NULL,
+    basis text NOT NULL,
+    status text NOT NULL,
+    proposed_position INTEGER NOT NULL,
+    decided_position INTEGER
+);
+
+CREATE INDEX worker_employment_requests_business ON worker_employment_requests (business_id);
+CREATE INDEX worker_certificate_proposals_worker ON worker_certificate_proposals (technician_id);
