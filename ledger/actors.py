@@ -47,9 +47,9 @@ class Scope:
         return self.workers is None or technician_id in self.workers
 
     def within(self, other: Scope) -> bool:
-        """Nothing outside `other` (an equal or narrower scope)."""
-        return (_subset(self.sites, other.sites) and _subset(self.workers, other.workers)
-                and (other.approves or not self.approves))
+        """Nothing outside `other`'s sites and workers (an equal or narrower scope); the grant
+        to approve is the prime's to give, whatever its scope (`api.key_powers`)."""
+        return _subset(self.sites, other.sites) and _subset(self.workers, other.workers)
 
 
 WHOLE = Scope()

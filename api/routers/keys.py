@@ -23,6 +23,7 @@ from api.schemas.keys import (
 )
 from ledger.actors import Role
 from ledger.application import require_role
+from ledger.errors import InvalidValue
 
 router = APIRouter(prefix="/keys", tags=["keys"], responses=AUTHENTICATED)
 KeyIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="A key's ID")]
@@ -35,7 +36,10 @@ def issue_key(body: KeyCreate, issuer: CurrentKey, keys: KeyStoreDep,
     """Issue a key of equal or lower power within your scope; its token is shown only here."""
     require_role(issuer.actor, *ISSUERS)
     role = Role(body.role)
-    subject_id = check_subject(role, body.subject_id)
+    try:
+        subject_id = check_subject(role, body.subject_id)
+    except InvalidValue as error:  # the body names it subject_id, whatever the ID's kind
+        raise InvalidValue("subject_id", error.rule, error.message) from None
     scope = check_scope(role, body.key_scope())
     check_issue(issuer, role, subject_id, scope, body.expires_at)
     with pool.store() as store, store.read() as tx:
