@@ -243,3 +243,35 @@ def test_a_scoped_key_writes_within_its_scope_only(read_api: tuple[Api, ReadWorl
     refused(api.request("POST", f"/v1/workers/{world.worker}/employments/{world.sub_b}/end",
                         worker_admin, {"until": "2025-06-19"}), 404, "technician_id")
     assert api.ledger.log_position() == before, "nothing is written"
+
+
+def test_a_site_manager_registers_readers_and_decides_only_where_granted(
+        read_api: tuple[Api, ReadWorld]) -> None:
+    """現場管理者 (DESIGN §2): may not enter manual entries; approves only if the prime grants
+    it; registers its own sites' readers; every event names it as the site manager."""
+    api, world = read_api
+    caught_up(api, world)
+    sites = frozenset({world.site_a})
+    manager = Actor(Role.SITE_MANAGER, world.prime_a, Scope(sites=sites))
+    granted = Actor(Role.SITE_MANAGER, world.prime_a, Scope(sites=sites, approves=True))
+    entry_a, entry_b = world.entries
+    before = api.ledger.log_position()
+    refused(api.post(f"/v1/manual-entries/{entry_a}/approve", manager), 403, "actor")
+    refused(api.post("/v1/manual-entries", manager, {
+        "technician_id": world.worker, "site_id": world.site_a, "work_date": "2025-06-19",
+        "employer_business_id": world.sub_a, "trade": "鉄筋", "position": "一般",
+        "work_content": "配筋"}), 403, "actor")
+    refused(api.post(f"/v1/sites/{world.site_a}/close", manager, {"closed_on": "2025-06-30"}),
+            403, "actor")
+    refused(api.post("/v1/readers", manager, {"reader_id": "GATEX9", "site_id": world.site_b}),
+            404, "site_id")
+    refused(api.post(f"/v1/manual-entries/{entry_b}/approve", granted), 404, "site_id")
+    assert api.ledger.log_position() == before, "nothing is written"
+
+    registered = api.post("/v1/readers", manager, {"reader_id": "GATEX1", "site_id": world.site_a})
+    assert registered.status_code == 201, registered.text
+    approved = api.post(f"/v1/manual-entries/{entry_a}/approve", granted)
+    assert approved.status_code == 200, approved.text
+    actors = {position: str(vars(event)["actor"]) for position, event in api.ledger.iter_log()}
+    assert actors[registered.json()["position"]] == f"site_manager:{world.prime_a}"
+    assert actors[approved.json()["position"]] == f"site_manager:{world.prime_a}"
