@@ -275,3 +275,13 @@ def test_a_site_manager_registers_readers_and_decides_only_where_granted(
     actors = {position: str(vars(event)["actor"]) for position, event in api.ledger.iter_log()}
     assert actors[registered.json()["position"]] == f"site_manager:{world.prime_a}"
     assert actors[approved.json()["position"]] == f"site_manager:{world.prime_a}"
+
+
+def test_every_key_endpoint_is_tested_here(read_api: tuple[Api, ReadWorld]) -> None:
+    """Key writes store no event, so they are tested here rather than in the write matrix."""
+    api, _ = read_api
+    documented = {(method.upper(), path) for path, item in api.app.openapi()["paths"].items()
+                  for method in item if path.startswith("/v1/keys")}
+    assert documented == {("POST", "/v1/keys"), ("GET", "/v1/keys"), ("GET", "/v1/keys/events"),
+                          ("GET", "/v1/keys/{key_id}"), ("POST", "/v1/keys/{key_id}/expire"),
+                          ("POST", "/v1/keys/{key_id}/revoke")}
