@@ -130,8 +130,9 @@ def check_subject(role: Role, subject_id: str) -> str:
     if id_type is not None:
         return str(id_type(subject_id))
     name = (subject_id or "").strip()
-    if not name or len(name) > 100:
-        raise InvalidValue("name", "key.name", "an auditor or admin key needs a name (≤ 100)")
+    if not name or len(name) > 100 or not name.isprintable():
+        raise InvalidValue("name", "key.name",
+                           "an auditor or admin key needs a printable name (≤ 100)")
     return name
 
 

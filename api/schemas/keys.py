@@ -37,6 +37,7 @@ class KeyCreate(CreateModel):
         "What the key acts as: the business ID (prime, employer, site manager), technician ID "
         "(worker), reader ID (reader), or a person's name (auditor, admin)"))
     holder: str | None = Field(default=None, min_length=1, max_length=100,
+                               pattern=r"^[^\x00-\x1f\x7f]+$",
                                description="The person the key is given to")
     scope: KeyScopeModel | None = None
     expires_at: AwareDatetime = Field(description="After this moment the key is refused (401)")
