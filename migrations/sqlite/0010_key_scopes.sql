@@ -24,7 +24,7 @@ ALTER TABLE api_keys_next RENAME TO api_keys;
 CREATE INDEX api_keys_role_idx ON api_keys (role) WHERE revoked_at IS NULL;
 
 CREATE TABLE api_key_scopes (
-    key_id TEXT NOT NULL REFERENCES api_keys (key_id),
+    key_id TEXT NOT NULL,       -- written with its key, in one transaction
     subject_id TEXT NOT NULL,  -- a site ID or a technician ID
     PRIMARY KEY (key_id, subject_id)
 );
