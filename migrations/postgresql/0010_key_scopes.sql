@@ -14,7 +14,7 @@ ALTER TABLE api_keys ADD COLUMN scope_kind text
 ALTER TABLE api_keys ADD COLUMN approves boolean NOT NULL DEFAULT false;  -- a site manager's grant
 
 CREATE TABLE api_key_scopes (
-    key_id text NOT NULL,                                     -- written with its key, in one transaction
+    key_id text NOT NULL,                         -- written with its key, in one transaction
     subject_id text NOT NULL,                                 -- a site ID or a technician ID
     PRIMARY KEY (key_id, subject_id)
 );
