@@ -11,18 +11,21 @@ from starlette.concurrency import run_in_threadpool
 from api import problems
 from api.audit_log import LOGGED_ROLES, AuditReadLog
 from api.config import ApiSettings
-from api.keys import KeyStore, authenticate_with
+from api.keys import ApiKey, KeyStore, authenticate_with
 from api.problems import Unauthenticated
 from api.query_params import MinPosition
 from api.reader_directory import ReaderDirectory
 from api.reading import ReadPool, Reads
 from api.replays import Replays
+from api.write_scopes import check_write_scope, needs_check
 from ledger.actors import Actor, Role
 from ledger.application import Ledger, require_role
+from ledger.errors import NotPermitted
 from projections.store import Tx
 
 bearer = HTTPBearer(
-    auto_error=False, description="An API key from `ledger keys create`, sent as a bearer token"
+    auto_error=False,
+    description="An API key (`POST /v1/keys`, or `ledger keys create`), sent as a bearer token",
 )
 
 
@@ -59,15 +62,40 @@ def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
-def current_actor(keys: KeyStoreDep, credentials: Credentials) -> Actor:
-    """The party the bearer token acts as; 401 for a missing, unknown or revoked token."""
-    actor = keys.authenticate(bearer_token(credentials))
+UNKNOWN_TOKEN = "the bearer token is unknown, revoked or expired"
+
+
+async def current_actor(request: Request, keys: KeyStoreDep, credentials: Credentials) -> Actor:
+    """The party the bearer token acts as (401 for a missing, unknown, revoked or expired
+    token); a scoped key's or a site manager's write is checked against its scope first."""
+    actor = await run_in_threadpool(keys.authenticate, bearer_token(credentials))
     if actor is None:
-        raise Unauthenticated("the bearer token is unknown or revoked")
+        raise Unauthenticated(UNKNOWN_TOKEN)
+    if (needs_check(actor) and request.method not in ("GET", "HEAD")
+            and not request.url.path.startswith(UNGATED)):
+        try:
+            body = await request.json() if await request.body() else {}
+        except ValueError:  # not JSON: the route's own validation answers it
+            body = {}
+        await run_in_threadpool(check_write_scope, request.app.state.ledger, actor,
+                                request.url.path, request.path_params, body)
     return actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+# Keys check their own powers (api.key_powers); an as-of replay is a read for auditors only.
+UNGATED = ("/v1/keys", "/v1/audit/")
+
+
+def current_key(keys: KeyStoreDep, credentials: Credentials) -> ApiKey:
+    """The key the bearer token is (for `/v1/keys`, where the key itself issues)."""
+    key = keys.authenticate_key(bearer_token(credentials))
+    if key is None:
+        raise Unauthenticated(UNKNOWN_TOKEN)
+    return key
+
+
+CurrentKey = Annotated[ApiKey, Depends(current_key)]
 
 
 def log_read(request: Request, actor: Actor) -> None:
@@ -77,11 +105,12 @@ def log_read(request: Request, actor: Actor) -> None:
         audit_reads.record(actor, request.method, request.url.path, request.url.query)
 
 
-def reads_as(*roles: Role) -> Any:
+def reads_as(*roles: Role, whole_careers: bool = False) -> Any:
     """A query route's reads (`Reads`) for one of `roles`. Its blocking work runs in one trip to
     a worker thread, where, before anything is read and on the connection that will read, the
-    bearer token is checked against the keys as they are now (401 for a missing, unknown or
-    revoked one), then the role (403, whatever exists), then an auditor's or admin's read is
+    bearer token is checked against the keys as they are now (401 for a missing, unknown,
+    revoked or expired one), then the role (403, whatever exists; with `whole_careers`, also a
+    key scoped to sites, which may not read beyond them), then an auditor's or admin's read is
     logged (no log, no answer); then the read models are waited for up to `min_position`."""
 
     async def reads(request: Request, response: Response, credentials: Credentials,
@@ -91,8 +120,11 @@ def reads_as(*roles: Role) -> Any:
         def admit(tx: Tx) -> Actor:
             actor = authenticate_with(tx, token)
             if actor is None:
-                raise Unauthenticated("the bearer token is unknown or revoked")
+                raise Unauthenticated(UNKNOWN_TOKEN)
             require_role(actor, *roles)
+            if whole_careers and actor.scope.sites is not None:
+                raise NotPermitted("actor", "key.scope.sites",
+                                   "a key scoped to sites reads no whole career")
             log_read(request, actor)
             return actor
 
@@ -109,12 +141,15 @@ AUDITORS = (Role.AUDITOR, Role.ADMIN)
 # A worker's records: the worker, their employers, primes of their sites (each scoped).
 WorkerReads = Annotated[Reads, reads_as(Role.WORKER, Role.EMPLOYER, Role.PRIME_CONTRACTOR,
                                         *AUDITORS)]
-# A level judgment reads the whole career, which a prime may not see.
-LevelReads = Annotated[Reads, reads_as(Role.WORKER, Role.EMPLOYER, *AUDITORS)]
-# A site's rows: its prime, the subcontractors on it (their own tiers and below).
-SiteReads = Annotated[Reads, reads_as(Role.PRIME_CONTRACTOR, Role.EMPLOYER, *AUDITORS)]
-# The prime's own business: its inbox, its sites' tap exceptions.
-PrimeReads = Annotated[Reads, reads_as(Role.PRIME_CONTRACTOR, *AUDITORS)]
+# A level judgment reads the whole career, which a prime (or a key scoped to sites) may not see.
+LevelReads = Annotated[Reads, reads_as(Role.WORKER, Role.EMPLOYER, *AUDITORS,
+                                       whole_careers=True)]
+# A site's rows: its prime and the prime's site managers of it, the subcontractors on it (their
+# own tiers and below).
+SiteReads = Annotated[Reads, reads_as(Role.PRIME_CONTRACTOR, Role.SITE_MANAGER, Role.EMPLOYER,
+                                      *AUDITORS)]
+# The prime's own business: its inbox, its sites' tap exceptions (a site manager: its sites').
+PrimeReads = Annotated[Reads, reads_as(Role.PRIME_CONTRACTOR, Role.SITE_MANAGER, *AUDITORS)]
 AuditorReads = Annotated[Reads, reads_as(*AUDITORS)]
 
 
@@ -144,8 +179,9 @@ async def authenticate_first(request: Request, error: Exception) -> Response:
     be answered 422 before the token is looked at: check the token first, as everywhere else."""
     if request.url.path not in PUBLIC_PATHS:
         try:
-            credentials = await bearer(request)
-            await run_in_threadpool(current_actor, await get_keys(request), credentials)
+            token = bearer_token(await bearer(request))
+            if await run_in_threadpool((await get_keys(request)).authenticate, token) is None:
+                raise Unauthenticated(UNKNOWN_TOKEN)
         except Unauthenticated as refused:
             return await problems.unauthenticated(request, refused)
     return await problems.validation_error(request, error)

@@ -34,15 +34,19 @@ from projections.store import ReadStore
 
 DESCRIPTION = """就業履歴台帳 — the CCUS attendance ledger.
 
-Every request but `/v1/health` and `/v1/ready` needs a bearer token (`ledger keys create`).
+Every request but `/v1/health` and `/v1/ready` needs a bearer token (`POST /v1/keys`, or
+`ledger keys create` to bootstrap); a revoked or expired one is refused (401).
 Every write answers the log `position` after it; a query given it as `min_position` waits (a
 few seconds at most) until the read models show the write, else answers 503 with Retry-After.
 Lists are paged: `limit` (≤ 1000) and the opaque `next_cursor` of the previous page.
 
 Who reads what (DESIGN §2): a worker their own records; an employer the records it is the
-employer of; a prime contractor the records on its own sites only, and on its sites every
-subcontractor's workers; a subcontractor its own tier and the tiers below it; auditors and
-admins everything, and each of their reads is logged. Reader keys read nothing.
+employer of; a prime contractor the records on its own sites while the site is active with the
+worker on its roster, and on its active sites every subcontractor's workers (a closed site's
+settlement totals and pending decisions stay with it); a subcontractor its own tier and the
+tiers below it; a site manager (現場管理者) its sites' rows and exceptions; a key scoped to
+sites or workers (管理者) only those; auditors and admins everything, and each of their reads
+is logged. Reader keys read nothing.
 
 Errors are `application/problem+json` (RFC 9457) with the `field` and the `rule` that refused
 the request: 401 no usable token; 403 the acting party may not do this; 404 not registered,

@@ -54,6 +54,8 @@ def site_visible(actor: Actor, site: Site, readers: ReaderDirectory) -> bool:
         return actor.id in site.roster
     if actor.role is Role.READER:
         return readers.site_of(actor.id) == site.site_id
+    if actor.role is Role.SITE_MANAGER:
+        return actor.id == site.prime_business_id and actor.scope.covers_site(site.site_id)
     return False
 
 
@@ -68,6 +70,8 @@ def request_visible(actor: Actor, request: ManualEntry | Correction, site: Site)
         employer = request.employer_business_id
         return actor.id in (employer, request.prime_business_id,
                             *site.upper_businesses_of(employer))
+    if actor.role is Role.SITE_MANAGER:
+        return actor.id == request.prime_business_id and actor.scope.covers_site(site.site_id)
     return False
 
 

@@ -602,10 +602,12 @@ class Ledger(Application[UUID]):
         return self._update(Site, site_aggregate_id(site_id), "site_id", site_id, command)
 
     @staticmethod
-    def _require_prime(actor: Actor, site: Site) -> None:
+    def _require_prime(actor: Actor, site: Site, *staff: Role) -> None:
+        """The site's prime, or one of its `staff` roles acting for it (a site manager)."""
         if actor.role is Role.ADMIN:
             return
-        if actor.role is Role.PRIME_CONTRACTOR and actor.id == site.prime_business_id:
+        if (actor.role is Role.PRIME_CONTRACTOR or actor.role in staff) and (
+                actor.id == site.prime_business_id):
             return
         raise NotPermitted("actor", "site.prime", "only the site's prime contractor may do this")
 
@@ -613,12 +615,12 @@ class Ledger(Application[UUID]):
         self, reader_id: str, site_id: str, direction_mode: str, actor: Actor
     ) -> UUID:
         reader = Reader.register(reader_id, site_id, direction_mode, actor)
-        self._require_prime(actor, self.site(site_id))
+        self._require_prime(actor, self.site(site_id), Role.SITE_MANAGER)
         return self._create(reader, "reader_id", reader_id)
 
     def retire_reader(self, reader_id: str, reason: str, actor: Actor) -> None:
         def command(reader: Reader) -> None:
-            self._require_prime(actor, self.site(reader.site_id))
+            self._require_prime(actor, self.site(reader.site_id), Role.SITE_MANAGER)
             reader.retire(reason, actor)
 
         reader_id = ReaderId(reader_id)

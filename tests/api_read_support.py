@@ -35,7 +35,7 @@ from api.config import ApiSettings
 from api.keys import KeyStore
 from api.main import create_app
 from ledger import clock
-from ledger.actors import Actor, Role
+from ledger.actors import Actor, Role, Scope
 from ledger.application import Ledger
 from ledger.clock import JST
 from ledger.settings import Settings
@@ -93,6 +93,16 @@ class ReadWorld:
             "auditor": AUDITOR,
             "admin": ADMIN,
             "no_token": None,
+            # Roles as CCUS has them: a prime's 現場管理者 of one site, a 管理者 of sub_a scoped
+            # to site_a, a 管理者 of sub_b scoped to other_worker (who sub_b shares `worker` with).
+            "site_manager_own": Actor(Role.SITE_MANAGER, self.prime_a,
+                                      Scope(sites=frozenset({self.site_a}))),
+            "site_manager_other": Actor(Role.SITE_MANAGER, self.prime_b,
+                                        Scope(sites=frozenset({self.site_b}))),
+            "employer_own_sites": Actor(Role.EMPLOYER, self.sub_a,
+                                        Scope(sites=frozenset({self.site_a}))),
+            "employer_other_workers": Actor(Role.EMPLOYER, self.sub_b,
+                                            Scope(workers=frozenset({self.other_worker}))),
         }
 
     def card(self, technician_id: str) -> str:
@@ -168,7 +178,7 @@ def _tap(ledger: Ledger, w: ReadWorld,
 
 
 # -- the read endpoints and who may call them ---------------------------------------------------
-WORKER, SITE, PRIME, AUDIT = "worker", "site", "prime", "audit"
+WORKER, SITE, PRIME, AUDIT, KEYS = "worker", "site", "prime", "audit", "keys"
 
 
 @dataclass(frozen=True)
@@ -183,8 +193,36 @@ class ReadEndpoint:
     csv: bool = False
 
     def expected(self) -> dict[tuple[str, str], int]:
-        return {(role, target): self.statuses(role, target)
-                for role in ROLES for target in ("own", "other")}
+        return {(role, target): scoped_status(self, role, target)
+                for role in READ_ROLES for target in ("own", "other")}
+
+
+SCOPED_ROLES = ("site_manager_own", "site_manager_other", "employer_own_sites",
+                "employer_other_workers")
+READ_ROLES = (*ROLES, *SCOPED_ROLES)
+
+
+def scoped_status(endpoint: ReadEndpoint, role: str, target: str) -> int:
+    """The matrix's roles with a scope: what they may read of own and other data."""
+    if role not in SCOPED_ROLES:
+        return endpoint.statuses(role, target)
+    if endpoint.kind == AUDIT:
+        return 403
+    if endpoint.kind == KEYS:
+        return 403 if role.startswith("site_manager") else 404 if endpoint.name == "key" else 200
+    if role.startswith("site_manager"):  # its site's rows and exceptions, its inbox; no worker
+        if endpoint.kind == WORKER:
+            return 403
+        return 200 if role.endswith(target) else 404
+    if endpoint.name in ("site-exceptions", "prime-inbox"):
+        return 403  # a prime's reads
+    if role == "employer_own_sites":  # sub_a on site_a: worker's records there, not the career
+        if endpoint.name == "level-judgments":
+            return 403
+        return 200 if target == "own" else 404
+    # sub_b for other_worker only: no site's rows, no record of worker's
+    return 200 if endpoint.kind == WORKER and target == "other" and (
+        endpoint.name != "record-events") else 404
 
 
 def _worker_statuses(primes_may: bool) -> Callable[[str, str], int]:
@@ -233,6 +271,20 @@ def _record_statuses(role: str, target: str) -> int:
 
 def _auditors_only(role: str, target: str) -> int:
     return {"no_token": 401, "auditor": 200, "admin": 200}.get(role, 403)
+
+
+def _key_viewers(absent: bool) -> Callable[[str, str], int]:
+    """Keys are listed to admins, auditors and business keys (each its own); a key ID no one
+    oversees (here: none issued) is absent."""
+
+    def status(role: str, target: str) -> int:
+        if role == "no_token":
+            return 401
+        if role in ("reader", "worker_self", "worker_other"):
+            return 403
+        return 404 if absent else 200
+
+    return status
 
 
 def _worker_path(suffix: str, query: str = "") -> Callable[[ReadWorld, str], str]:
@@ -285,6 +337,11 @@ READ_ENDPOINTS: tuple[ReadEndpoint, ...] = (
                  method="POST", listed=False, body=lambda w, t: {
                      "as_of": "2025-06-20T10:00:00+09:00", "technician_id": w.worker,
                      "date_from": "2025-06-01", "date_to": "2025-06-30"}),
+    ReadEndpoint("keys", KEYS, lambda w, t: "/v1/keys", _key_viewers(False), listed=False),
+    ReadEndpoint("key-events", KEYS, lambda w, t: "/v1/keys/events", _key_viewers(False),
+                 listed=False),
+    ReadEndpoint("key", KEYS, lambda w, t: "/v1/keys/00000000deadbeef", _key_viewers(True),
+                 listed=False),
 )
 
 
@@ -321,8 +378,14 @@ def foreign(w: ReadWorld, actor: Actor | None, kind: str, item: dict[str, Any]) 
         return None
     for key in ("site_id", "carrying_site_id"):
         site = item.get(key)
-        if actor.role is Role.PRIME_CONTRACTOR and site and site not in w.sites_of(actor.id):
+        if actor.role in (Role.PRIME_CONTRACTOR, Role.SITE_MANAGER) and site and (
+                site not in w.sites_of(actor.id)):
             return f"{key} {site} is another company's site"
+        if site and actor.scope.sites is not None and site not in actor.scope.sites:
+            return f"{key} {site} is outside the key's scope"
+    technician = item.get("technician_id")
+    if technician and actor.scope.workers is not None and technician not in actor.scope.workers:
+        return f"technician {technician} is outside the key's scope"
     employer = item.get("employer_business_id")
     if actor.role is Role.EMPLOYER and "employer_business_id" in item:
         allowed = {actor.id} if kind == WORKER else w.below(actor.id)

@@ -25,7 +25,7 @@ from api.config import ApiSettings
 from api.keys import KeyStore
 from api.main import create_app
 from ledger import clock
-from ledger.actors import Actor, Role
+from ledger.actors import Actor, Role, Scope
 from ledger.application import Ledger
 from ledger.settings import Settings
 
@@ -44,12 +44,15 @@ class Api:
         self.client = client
         self.keys = keys
         self.ledger = ledger
-        self._tokens: dict[Actor, str] = {}
+        self._tokens: dict[tuple[Actor, Scope], str] = {}
 
     def token(self, actor: Actor) -> str:
-        if actor not in self._tokens:
-            self._tokens[actor] = self.keys.create(actor.role, actor.id).token
-        return self._tokens[actor]
+        """A key acting as `actor`, within the actor's scope (a scope is not part of who acts,
+        so keys are told apart by it too)."""
+        if (actor, actor.scope) not in self._tokens:
+            self._tokens[(actor, actor.scope)] = self.keys.create(
+                actor.role, actor.id, scope=actor.scope).token
+        return self._tokens[(actor, actor.scope)]
 
     def request(
         self, method: str, path: str, actor: Actor | None, json: Any = None

@@ -13,6 +13,7 @@ from api.routers import (
     corrections,
     health,
     inbox,
+    keys,
     manual_entries,
     readers,
     sites,
@@ -23,4 +24,4 @@ from api.routers import (
 PREFIX = "/v1"
 ROUTERS: tuple[APIRouter, ...] = tuple(module.router for module in (
     health, taps, businesses, workers, sites, readers, cards, manual_entries, corrections,
-    careers, attendance, inbox, audit))
+    careers, attendance, inbox, audit, keys))

@@ -145,7 +145,10 @@ async def get_site_kentaikyo(
         scope = site_scope(read.tx, read.actor, site_id)
         settled = kentaikyo_month(read.tx, month, only_sites_of_prime=scope.prime_business_id)
         lines = site_lines(settled.lines, scope)
-        totals = employer_totals(lines)
+        # The site's settlement figures stay with the prime once the site is closed, when its
+        # per-worker lines are each employer's again (api.read_scopes).
+        totals = employer_totals(line for line in settled.lines if line.site_id == site_id
+                                 and scope.shows_figures(line.employer_business_id))
         items, next_cursor = page.take(
             lines, lambda x: (x.technician_id, x.employer_business_id or ""))
         return SiteKentaikyoList(

@@ -44,7 +44,7 @@ def request_correction(
 @router.post("/{request_id}/approve", responses=CHANGES)
 def approve_correction(request_id: UUID, actor: CurrentActor, ledger: LedgerDep) -> RequestPublic:
     """承認: the site's prime approves; the corrected version counts from now on."""
-    require_role(actor, Role.PRIME_CONTRACTOR)
+    require_role(actor, Role.PRIME_CONTRACTOR, Role.SITE_MANAGER)  # a granted one
     visible_request(ledger, actor, request_id, Correction)
     ledger.approve(request_id, actor)
     return RequestPublic(request_id=request_id, kind="correction",
@@ -56,7 +56,7 @@ def reject_correction(
     request_id: UUID, body: Rejection, actor: CurrentActor, ledger: LedgerDep
 ) -> RequestPublic:
     """否認: the site's prime rejects, giving the reason."""
-    require_role(actor, Role.PRIME_CONTRACTOR)
+    require_role(actor, Role.PRIME_CONTRACTOR, Role.SITE_MANAGER)  # a granted one
     visible_request(ledger, actor, request_id, Correction)
     ledger.reject(request_id, body.reason, actor)
     return RequestPublic(request_id=request_id, kind="correction",

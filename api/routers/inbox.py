@@ -9,7 +9,7 @@ from api.deps import PrimeReads
 from api.openapi import AUTHENTICATED, problems
 from api.paging import PageDep
 from api.query_params import SiteFilter
-from api.read_scopes import prime_scope
+from api.read_scopes import in_key_scope, prime_scope
 from api.reading import Reading
 from api.schemas.common import BusinessIdPath
 from api.schemas.sites_read import InboxList, PendingRequestPublic
@@ -28,7 +28,8 @@ async def list_inbox(
     def listed(read: Reading) -> InboxList:
         page = paging.page()
         prime = prime_scope(read.tx, read.actor, business_id)
-        pending = prime_inbox(read.tx, prime, site_id, limit=ALL_PENDING)
+        pending = [r for r in prime_inbox(read.tx, prime, site_id, limit=ALL_PENDING)
+                   if in_key_scope(read.actor, r.site_id)]
         items, next_cursor = page.take(
             pending, lambda r: (r.requested_at.timestamp(), r.request_id))
         return InboxList(business_id=prime, items=[PendingRequestPublic.model_validate(r)

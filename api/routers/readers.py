@@ -26,7 +26,7 @@ def register_reader(
     body: ReaderCreate, actor: CurrentActor, ledger: LedgerDep, readers: ReadersDep
 ) -> ReaderPublic:
     """Register a gate reader to a site (admin, the site's prime)."""
-    require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR)
+    require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR, Role.SITE_MANAGER)
     visible_site(ledger, readers, actor, body.site_id)
     ledger.register_reader(body.reader_id, body.site_id, body.direction_mode.value, actor)
     return ReaderPublic(reader_id=body.reader_id, site_id=body.site_id,
@@ -39,7 +39,7 @@ def retire_reader(
     readers: ReadersDep,
 ) -> Receipt:
     """Retire a gate reader; its key's taps are refused from then on (admin, the prime)."""
-    require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR)
+    require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR, Role.SITE_MANAGER)
     visible_reader(ledger, readers, actor, reader_id)
     ledger.retire_reader(reader_id, body.reason, actor)
     readers.forget(reader_id)

@@ -116,7 +116,8 @@ class ApprovableRequest(LedgerAggregate):
         self._expired(actor, now)
 
     def _check_decision(self, actor: Actor, now: datetime) -> None:
-        if actor.role is not Role.PRIME_CONTRACTOR or actor.id != self.prime_business_id:
+        deciders = (Role.PRIME_CONTRACTOR, Role.SITE_MANAGER)  # the prime, or its 現場管理者
+        if actor.role not in deciders or actor.id != self.prime_business_id:
             raise NotPermitted(
                 "actor", "decision.prime", "only the site's prime contractor may decide this"
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -39,15 +39,22 @@ def reading(source: Source) -> Iterator[Tx]:
 
 
 def scope_filter(
-    only_sites_of_prime: str | None, only_employer: str | None, alias: str = "w"
+    only_sites_of_prime: str | None, only_employer: str | None, alias: str = "w",
+    only_sites: Collection[str] | None = None,
 ) -> tuple[str, list[Any]]:
     """SQL (``AND …``) keeping work records a scoped caller may see.
 
     ``only_sites_of_prime``: records on sites whose prime contractor (元請) is that business —
     never records at other companies' sites. ``only_employer``: records whose employer
-    (所属事業者) is that business. Both given: both apply.
+    (所属事業者) is that business. ``only_sites``: records on those sites (a prime's active
+    sites with the worker on their roster, a key's scope of sites). All given: all apply.
     """
     sql, params = "", []
+    if only_sites is not None:
+        listed = sorted(only_sites)
+        sql += (f" AND {alias}.site_id IN ({', '.join(['%s'] * len(listed))})" if listed
+                else " AND 1 = 0")
+        params.extend(listed)
     if only_sites_of_prime is not None:
         sql += (f" AND EXISTS (SELECT 1 FROM {{sites}} s WHERE s.site_id = {alias}.site_id "
                 "AND s.prime_business_id = %s)")

@@ -6,7 +6,7 @@ counted records. Two sites on one day: 1 work day, 2 records (DESIGN.md §2).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
@@ -44,10 +44,12 @@ def career_summary(
     date_to: date,
     only_sites_of_prime: str | None = None,
     only_employer: str | None = None,
+    only_sites: Collection[str] | None = None,
 ) -> CareerSummary:
     """Work days and record count over ``date_from`` … ``date_to`` (inclusive), from the worker's
     days by month (`projections.work_days`): a decade is about 120 months of a few rows each."""
-    scope_sql, scope_params = scope_filter(only_sites_of_prime, only_employer, alias="m")
+    scope_sql, scope_params = scope_filter(only_sites_of_prime, only_employer, alias="m",
+                                           only_sites=only_sites)
     first, last = month_of(date_from), month_of(date_to)
     # The range's first and last months count only their days inside it (their bits masked in
     # the query); the months in between count whole.

@@ -9,7 +9,7 @@ by a record the caller may not see shows "already covered" without naming that s
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -99,9 +99,11 @@ def kentaikyo_month(
     only_sites_of_prime: str | None = None,
     only_employer: str | None = None,
     technician_id: str | None = None,
+    only_sites: Collection[str] | None = None,
 ) -> KentaikyoMonth:
     """Settle ``month`` ('YYYY-MM'). Scopes: lines on the prime's sites (its subcontractors'
-    workers included), lines whose employer is the business, one worker's lines; none: all."""
+    workers included), lines whose employer is the business, one worker's lines, lines on the
+    given sites; none: all."""
     first, last = month_bounds(month)
     with reading(source) as tx:
         workers = _candidates(tx, first, last, only_sites_of_prime, only_employer, technician_id)
@@ -111,7 +113,8 @@ def kentaikyo_month(
     visible = [line for line in report.lines
                if only_sites_of_prime in (None, line.prime_business_id)
                and only_employer in (None, line.employer_business_id)
-               and technician_id in (None, line.technician_id)]
+               and technician_id in (None, line.technician_id)
+               and (only_sites is None or line.site_id in only_sites)]
     return _result(report, visible)
 
 

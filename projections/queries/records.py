@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 
 from projections.queries._common import RECORD_COLUMNS, Source, reading, scope_filter, work_record
@@ -15,12 +16,14 @@ def career_records(
     date_to: date,
     only_sites_of_prime: str | None = None,
     only_employer: str | None = None,
+    only_sites: Collection[str] | None = None,
 ) -> list[WorkRecord]:
     """Counted, pending, rejected and expired records of one worker, dates inclusive, ordered by
     work date then site. Each carries its source, flags, times and the log positions behind it;
     ``minutes_on_site`` is its time on site. The scope arguments are described in
     ``scope_filter``."""
-    scope_sql, scope_params = scope_filter(only_sites_of_prime, only_employer)
+    scope_sql, scope_params = scope_filter(only_sites_of_prime, only_employer,
+                                           only_sites=only_sites)
     with reading(source) as tx:
         rows = tx.execute(
             f"SELECT {RECORD_COLUMNS} FROM {{work_records}} w WHERE w.technician_id = %s "

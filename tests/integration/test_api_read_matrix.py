@@ -14,6 +14,7 @@ import pytest
 from api.main import create_app
 from tests.api_read_support import (  # noqa: F401  (read_api_fixture is a fixture)
     READ_ENDPOINTS,
+    READ_ROLES,
     ReadEndpoint,
     ReadWorld,
     csv_rows,
@@ -22,7 +23,7 @@ from tests.api_read_support import (  # noqa: F401  (read_api_fixture is a fixtu
     read_all,
     read_api_fixture,
 )
-from tests.api_support import PROBLEM_JSON, ROLES, Api
+from tests.api_support import PROBLEM_JSON, Api
 
 TARGETS = ("own", "other")
 
@@ -34,7 +35,7 @@ def test_who_may_read_each_endpoint_and_what_they_see(
     api, world = read_api
     actual: dict[tuple[str, str], int] = {}
     leaks: list[str] = []
-    for role in ROLES:
+    for role in READ_ROLES:
         actor = world.actors()[role]
         for target in TARGETS:
             status, pages = read_all(api, endpoint, endpoint.path(world, target), actor,

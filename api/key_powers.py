@@ -1,0 +1,98 @@
+"""Who may issue, see, expire and revoke which key (`/v1/keys`).
+
+A key issues keys of equal or lower power within its own scope, and oversees (lists, expires,
+revokes) exactly the keys it could have issued:
+- an admin: any key;
+- a business key (事業者責任者 without a scope, 管理者 with one), prime or employer: keys of its
+  own business (prime, employer, site manager) whose scope lies within its own; only a prime's
+  key grants a site manager the right to approve, since 承認 is the prime's;
+- auditors read every key and key event and change none; site managers, workers and readers
+  issue nothing.
+Whatever a key does not oversee is answered as absent (the 404 of an unknown key ID).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from api.keys import BUSINESS_KEY_ROLES, ApiKey
+from api.problems import hidden
+from ledger import clock
+from ledger.actors import Actor, Role, Scope
+from ledger.errors import InvalidValue, NotPermitted
+from projections.store import Tx
+
+ISSUERS = (Role.ADMIN, Role.PRIME_CONTRACTOR, Role.EMPLOYER)
+LONGEST = timedelta(days=5 * 366)
+
+
+def check_issue(issuer: ApiKey, role: Role, subject_id: str, scope: Scope,
+                expires_at: datetime) -> None:
+    """403 naming the field when the issuer may not give such a key; 422 for a bad expiry."""
+    by = issuer.actor
+    now = clock.now()
+    if expires_at <= now:
+        raise InvalidValue("expires_at", "key.expires_at.future", "must be in the future")
+    if expires_at > now + LONGEST:
+        raise InvalidValue("expires_at", "key.expires_at.longest", "at most 5 years from now")
+    if issuer.expires_at is not None and expires_at > issuer.expires_at:
+        raise InvalidValue("expires_at", "key.expires_at.issuer",
+                           "a key may not outlive the key that issues it")
+    if by.role is Role.ADMIN:
+        return
+    if by.role not in ISSUERS:
+        raise NotPermitted("actor", "key.issuer", f"{by.role.value} keys issue no keys")
+    if role not in BUSINESS_KEY_ROLES:
+        raise NotPermitted("role", "key.power",
+                           "a business key issues prime, employer and site manager keys only")
+    if subject_id != by.id:
+        raise NotPermitted("subject_id", "key.business", "a business issues keys for itself only")
+    if not scope.within(by.scope):
+        raise NotPermitted("scope", "key.scope.within", "the key's scope must lie within yours")
+    if scope.approves and by.role is not Role.PRIME_CONTRACTOR:
+        raise NotPermitted("scope.approves", "key.grant",
+                           "only the prime grants its site manager approval")
+
+
+def oversees(viewer: Actor, key: ApiKey) -> bool:
+    """Whether `viewer` may see, expire and revoke `key`: it could have issued it."""
+    if viewer.role is Role.ADMIN:
+        return True
+    return (viewer.role in (Role.PRIME_CONTRACTOR, Role.EMPLOYER)
+            and key.role in BUSINESS_KEY_ROLES and key.subject_id == viewer.id
+            and key.scope.within(viewer.scope)
+            and (not key.scope.approves or viewer.role is Role.PRIME_CONTRACTOR))
+
+
+def overseen(viewer: Actor, key: ApiKey) -> ApiKey:
+    """The key if the viewer oversees it (auditors read every key), else the 404 of no key."""
+    if viewer.role is Role.AUDITOR or oversees(viewer, key):
+        return key
+    raise hidden("key_id", key.key_id)
+
+
+def check_scope_members(tx: Tx, role: Role, subject_id: str, scope: Scope) -> None:
+    """A scope names the business's own sites (a site manager's: sites it is the prime of) or its
+    own workers. Anything else, registered or not, is refused alike (422 naming the field)."""
+    if scope.sites is not None:
+        for site_id in sorted(scope.sites):
+            if not _site_of(tx, role, subject_id, site_id):
+                raise InvalidValue("scope.sites", "key.scope.sites",
+                                   f"{site_id} is not a site of {role.value} {subject_id}")
+    if scope.workers is not None:
+        for technician_id in sorted(scope.workers):
+            if not tx.execute("SELECT 1 FROM {worker_employments} WHERE technician_id = %s "
+                              "AND business_id = %s LIMIT 1", [technician_id, subject_id]):
+                raise InvalidValue("scope.workers", "key.scope.workers",
+                                   f"{technician_id} is not a worker of {subject_id}")
+
+
+def _site_of(tx: Tx, role: Role, business_id: str, site_id: str) -> bool:
+    if role is Role.SITE_MANAGER or role is Role.PRIME_CONTRACTOR:
+        if tx.execute("SELECT 1 FROM {sites} WHERE site_id = %s AND prime_business_id = %s",
+                      [site_id, business_id]):
+            return True
+        if role is Role.SITE_MANAGER:
+            return False
+    return bool(tx.execute("SELECT 1 FROM {site_structure} WHERE site_id = %s "
+                           "AND business_id = %s", [site_id, business_id]))

@@ -1,0 +1,97 @@
+"""API keys (`/v1/keys`): admins and business administrators issue, list, expire and revoke
+keys within their own scope (`api.key_powers`); auditors read every key and key event. A token
+is shown once, in the answer that issues it; only its hash is stored. Every issue, expiry and
+revocation is recorded (who, when, which key) in `key_events`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, status
+
+from api.deps import CurrentKey, KeyStoreDep, ReadPoolDep, log_read
+from api.key_powers import ISSUERS, check_issue, check_scope_members, overseen, oversees
+from api.keys import Issuer, check_scope, check_subject
+from api.openapi import AUTHENTICATED, problems
+from api.schemas.keys import (
+    IssuedKeyPublic,
+    KeyCreate,
+    KeyEventList,
+    KeyEventPublic,
+    KeyList,
+    KeyPublic,
+)
+from ledger.actors import Role
+from ledger.application import require_role
+from ledger.errors import InvalidValue
+
+router = APIRouter(prefix="/keys", tags=["keys"], responses=AUTHENTICATED)
+KeyIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="A key's ID")]
+VIEWERS = (*ISSUERS, Role.AUDITOR)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def issue_key(body: KeyCreate, issuer: CurrentKey, keys: KeyStoreDep,
+              pool: ReadPoolDep) -> IssuedKeyPublic:
+    """Issue a key of equal or lower power within your scope; its token is shown only here."""
+    require_role(issuer.actor, *ISSUERS)
+    role = Role(body.role)
+    try:
+        subject_id = check_subject(role, body.subject_id)
+    except InvalidValue as error:  # the body names it subject_id, whatever the ID's kind
+        raise InvalidValue("subject_id", error.rule, error.message) from None
+    scope = check_scope(role, body.key_scope())
+    check_issue(issuer, role, subject_id, scope, body.expires_at)
+    with pool.store() as store, store.read() as tx:
+        check_scope_members(tx, role, subject_id, scope)
+    issued = keys.create(role, subject_id, scope=scope, expires_at=body.expires_at,
+                         holder=body.holder, issuer=Issuer.of(issuer))
+    return IssuedKeyPublic(**KeyPublic.of(issued.key).model_dump(), token=issued.token)
+
+
+@router.get("")
+def list_keys(request: Request, viewer: CurrentKey, keys: KeyStoreDep) -> KeyList:
+    """The keys you oversee (admins and auditors: all), never their tokens."""
+    actor = viewer.actor
+    require_role(actor, *VIEWERS)
+    log_read(request, actor)
+    shown = [key for key in keys.list() if actor.role is Role.AUDITOR or oversees(actor, key)]
+    return KeyList(items=[KeyPublic.of(key) for key in shown])
+
+
+@router.get("/events")
+def list_key_events(request: Request, viewer: CurrentKey, keys: KeyStoreDep) -> KeyEventList:
+    """Issues, expiries and revocations, oldest first, of the keys you oversee (auditors: all)."""
+    actor = viewer.actor
+    require_role(actor, *VIEWERS)
+    log_read(request, actor)
+    if actor.role in (Role.AUDITOR, Role.ADMIN):
+        events = keys.events()
+    else:
+        events = keys.events(key.key_id for key in keys.list() if oversees(actor, key))
+    return KeyEventList(items=[KeyEventPublic.of(event) for event in events])
+
+
+@router.get("/{key_id}", responses=problems(404))
+def get_key(request: Request, key_id: KeyIdPath, viewer: CurrentKey,
+            keys: KeyStoreDep) -> KeyPublic:
+    """One key you oversee; any other answers as absent."""
+    require_role(viewer.actor, *VIEWERS)
+    log_read(request, viewer.actor)
+    return KeyPublic.of(overseen(viewer.actor, keys.get(key_id)))
+
+
+@router.post("/{key_id}/expire", responses=problems(404, 409))
+def expire_key(key_id: KeyIdPath, issuer: CurrentKey, keys: KeyStoreDep) -> KeyPublic:
+    """End a key's life now: it is refused (401) from the next request on."""
+    require_role(issuer.actor, *ISSUERS)
+    overseen(issuer.actor, keys.get(key_id))
+    return KeyPublic.of(keys.expire(key_id, Issuer.of(issuer)))
+
+
+@router.post("/{key_id}/revoke", responses=problems(404, 409))
+def revoke_key(key_id: KeyIdPath, issuer: CurrentKey, keys: KeyStoreDep) -> KeyPublic:
+    """Revoke a key: it is refused (401) from the next request on."""
+    require_role(issuer.actor, *ISSUERS)
+    overseen(issuer.actor, keys.get(key_id))
+    return KeyPublic.of(keys.revoke(key_id, Issuer.of(issuer)))
