@@ -1,4 +1,4 @@
--- depends: 0008_projection_failures
+-- depends: 0009_tap_conflicts
 -- Keys issued through the API (/v1/keys): each has an expiry, names the key that issued it, and
 -- may be scoped to sites or workers (a 管理者, a 現場管理者); a key without a scope acts for its
 -- whole party. Every issue, expiry and revocation is in `key_events`, append-only.

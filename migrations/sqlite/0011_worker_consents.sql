@@ -1,4 +1,4 @@
--- depends: 0008_projection_failures
+-- depends: 0010_key_scopes
 -- What waits for the worker's consent (Issue 13): a business's claim to employ a registered worker
 -- (所属事業者の関連付け), and a career certificate (経歴証明) by a prime or upper subcontractor. Neither
 -- counts until confirmed: a confirmed employment goes to worker_employments, a confirmed certificate
