@@ -36,9 +36,8 @@ from psycopg import sql
 
 from ledger.application import Ledger
 from ledger.settings import Settings
-from projections.decoding import decode
 from projections.projector import LedgerProjection
-from projections.runner import DEFAULT_BATCH, Fetched, ProjectionRunner
+from projections.runner import DEFAULT_BATCH, ProjectionRunner
 from projections.settlement import projection as settlement_projection
 from projections.store import ReadStore
 
@@ -50,7 +49,7 @@ NOT_READ_MODELS = frozenset({
     # the log itself, which the read models are compared against
     "stored_events", "ledger_events",
     # written by the API, not derived from the log: keys, and the audit log of auditors' reads
-    "api_keys", "audit_reads",
+    "api_keys", "api_key_scopes", "key_events", "audit_reads",
     # the jobs' bookkeeping: runs and locks
     "job_runs", "job_locks",
     # positions: the shadow is built up to the live ones, so they are equal by construction
@@ -210,14 +209,6 @@ class _StoppingRunner(ProjectionRunner):
                  batch_size: int, stop: int) -> None:
         super().__init__(ledger, store, projection, batch_size=batch_size)
         self.stop = stop
-
-    def _fetch(self, start: int) -> Fetched:
-        notifications = self.ledger.recorder.select_notifications(
-            start=start, limit=self.batch_size, stop=self.stop, inclusive_of_start=False)
-        if not notifications:
-            return Fetched(start, 0, [])
-        return Fetched(notifications[-1].id, len(notifications),
-                       decode(self.ledger.mapper, notifications))
 
 
 @contextmanager

@@ -78,6 +78,8 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self.as_of = as_of  # replay only events recorded up to this moment
         self.progress: Callable[[int], None] | None = None
+        # Read no further than this log position (the read-model check compares at one).
+        self.stop: int | None = None
         self._retried: int | None = None  # quarantined events retried in place, as last seen
         self._quarantined_in_batch = 0
 
@@ -102,7 +104,7 @@ class ProjectionRunner:
 
     def _fetch(self, start: int) -> Fetched:
         notifications = self.ledger.recorder.select_notifications(
-            start=start, limit=self.batch_size, inclusive_of_start=False
+            start=start, limit=self.batch_size, stop=self.stop, inclusive_of_start=False
         )
         if not notifications:
             return Fetched(start, 0, [])

@@ -18,6 +18,8 @@ NOT_READ_MODELS = {
     "stored_events": "the event log itself (SQLite)",
     "ledger_events": "the event log itself (PostgreSQL)",
     "api_keys": "auth keys, written by `ledger keys`",
+    "api_key_scopes": "the sites or workers a key is scoped to, written with the key",
+    "key_events": "the append-only record of keys issued, expired and revoked",
     "audit_reads": "the log of auditors' reads, written by the API",
     "projection_failures": "operations: the projection's last failure, for /v1/ready",
     "job_runs": "operations: the nightly jobs' runs",
