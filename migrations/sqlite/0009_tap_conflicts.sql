@@ -5,7 +5,6 @@
 -- `ledger replay` rebuilds them. SQLite cannot change a primary key in place: the table is copied.
 CREATE TABLE site_exceptions_0009 (
     tap_id text NOT NULL,
-    content_hash text NOT NULL,
     site_id text,
     reader_id text NOT NULL,
     kind text NOT NULL,
@@ -13,6 +12,8 @@ CREATE TABLE site_exceptions_0009 (
     card_id text,
     reader_time TEXT NOT NULL,
     position INTEGER NOT NULL,
+    -- the columns PostgreSQL's ALTER TABLE adds, in its order, so rows compare alike
+    content_hash text NOT NULL,
     stored_content_hash text,  -- a conflict's first version
     PRIMARY KEY (tap_id, content_hash)
 );

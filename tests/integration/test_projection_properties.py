@@ -13,7 +13,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -117,6 +117,14 @@ record_registry_ops = st.one_of(
     st.tuples(st.just("issue_card"), st.sampled_from(CARDS[2:]), st.sampled_from(WORKERS)),
     st.tuples(st.just("revoke_card"), st.sampled_from(CARDS)),
     st.tuples(st.just("register_reader"), st.sampled_from(SITES)),
+    # A business's claim on a registered worker, which counts only once confirmed (or declined).
+    st.tuples(st.just("claim"), st.sampled_from(WORKERS), st.sampled_from(BUSINESSES), offset),
+    st.tuples(
+        st.just("answer_claim"),
+        st.sampled_from(WORKERS),
+        st.sampled_from(BUSINESSES),
+        st.booleans(),
+    ),
     st.tuples(st.just("retire_reader"), st.sampled_from(READERS[:3])),
 )
 # The rest of the registry: what levels, Kentaikyo and privacy read.
@@ -130,8 +138,15 @@ other_registry_ops = st.one_of(
         offset,
     ),
     st.tuples(st.just("foreman_training"), st.sampled_from(WORKERS), offset),
+    # 経歴証明 proposed by the prime, then confirmed or declined by the worker.
+    st.tuples(
+        st.just("propose_certificate"), st.sampled_from(WORKERS), st.integers(1, 400)
+    ),
+    st.tuples(st.just("answer_certificate"), st.sampled_from(WORKERS), st.booleans()),
     st.tuples(st.just("insurance"), st.sampled_from(WORKERS), offset),
     st.tuples(st.just("close_site"), st.sampled_from(SITES), offset),
+    # A tap ID sent again with other content: kept as a conflicting observation.
+    st.tuples(st.just("resend_tap"), st.integers(0, 39)),
     st.tuples(
         st.just("subcontract"),
         st.sampled_from(SITES),
@@ -191,6 +206,8 @@ class History:
 
     ledger: Ledger
     pending: list[UUID] = field(default_factory=list)
+    taps: dict[int, TapObservation] = field(default_factory=dict)
+    certificates: list[tuple[str, str]] = field(default_factory=list)
 
     def apply(self, op: tuple[Any, ...], n: int) -> None:
         # A command a rule refuses (leaving an employer twice …) writes nothing: skip it.
@@ -199,9 +216,9 @@ class History:
 
     def tap(self, n: int, reader: str, card: str, day: int, half_hour: int, way: str) -> None:
         at = _on(day) + timedelta(minutes=30 * half_hour)
-        self.ledger.record_taps(
-            [TapObservation(f"{reader}:{n}", reader, way, at, card_id=card)], ADMIN
-        )
+        tap = TapObservation(f"{reader}:{n}", reader, way, at, card_id=card)
+        self.ledger.record_taps([tap], ADMIN)
+        self.taps[len(self.taps)] = tap
 
     def entry(self, n: int, worker: str, site: str, day: int, position: str) -> None:
         employer = Actor(Role.EMPLOYER, SUB)
@@ -268,6 +285,41 @@ class History:
     def retire_reader(self, n: int, reader: str) -> None:
         self.ledger.retire_reader(reader, "replaced", ADMIN)
 
+    def claim(self, n: int, worker: str, business: str, since: int) -> None:
+        claimant = Actor(Role.EMPLOYER, business)
+        self.ledger.join_employer(worker, business, _day(since), False, claimant)
+
+    def answer_claim(self, n: int, worker: str, business: str, confirm: bool) -> None:
+        if confirm:
+            self.ledger.confirm_employment(worker, business, ADMIN)
+        else:
+            self.ledger.decline_employment(worker, business, ADMIN)
+
+    def propose_certificate(self, n: int, worker: str, work_days: int) -> None:
+        self.ledger.propose_career_certificate(
+            worker, f"cert-{n}", PRIME, "prime_contractor", "鉄筋", date(2015, 4, 1),
+            date(2017, 3, 31), work_days, work_days // 4, work_days // 4, "工事台帳",
+            Actor(Role.PRIME_CONTRACTOR, PRIME),
+        )
+        self.certificates.append((worker, f"cert-{n}"))
+
+    def answer_certificate(self, n: int, worker: str, confirm: bool) -> None:
+        for owner, certificate_id in self.certificates:
+            if owner == worker:
+                if confirm:
+                    self.ledger.confirm_career_certificate(worker, certificate_id, ADMIN)
+                else:
+                    self.ledger.decline_career_certificate(worker, certificate_id, ADMIN)
+                return
+
+    def resend_tap(self, n: int, earlier: int) -> None:
+        """The tap of an earlier step sent again with its direction changed (a conflict)."""
+        sent = self.taps.get(earlier % max(len(self.taps), 1)) if self.taps else None
+        if sent is None:
+            return
+        way = "out" if sent.direction.value != "out" else "in"
+        self.ledger.record_taps([replace(sent, direction=way)], ADMIN)
+
     def close_site(self, n: int, site: str, closed: int) -> None:
         self.ledger.close_site(site, _day(closed), ADMIN)
 
@@ -296,6 +348,11 @@ OPERATIONS: dict[str, Callable[..., None]] = {
         "retire_reader",
         "close_site",
         "subcontract",
+        "claim",
+        "answer_claim",
+        "propose_certificate",
+        "answer_certificate",
+        "resend_tap",
     )
 }
 
@@ -372,7 +429,10 @@ def check_history(
             with crash_store.transaction() as tx:  # start again from nothing
                 for table in incremental:
                     tx.execute(f"DELETE FROM {{{table}}}")
-            batches = -(-ledger.log_position() // batch)
+            # Counted, not read off the head: PostgreSQL's positions may have gaps (a sequence
+            # value taken by an insert that stored nothing), and the crash must fall in a batch.
+            events = len(ledger.recorder.select_notifications(start=1, limit=10**6))
+            batches = -(-events // batch)
             crashing = ProjectionRunner(
                 ledger, crash_store, CrashingProjection(crash_at % batches), batch_size=batch
             )
