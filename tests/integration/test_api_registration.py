@@ -126,7 +126,8 @@ def test_health_and_readiness_need_no_key(api: Api) -> None:
     assert set(body) == {"status", "log_position", "projection_position", "lag_events",
                          "lag_seconds", "projecting_here", "projection_error",
                          "projection_failed_at", "projection_failed_in", "quarantined",
-                         "scheduler_running", "job_runs", "read_model_check"}  # test_api_freshness checks them
+                         "scheduler_running", "job_runs",
+                         "read_model_check"}  # test_api_freshness checks them
 
 
 def test_not_ready_without_the_keys_table(api: Api) -> None:
