@@ -248,9 +248,11 @@ def test_a_tap_from_a_reader_clock_ahead_of_or_behind_the_server_is_flagged(
     now.at = datetime(2025, 6, 20, 10, 0, tzinfo=clock.JST)
     ahead = tap(world, 1, reader_time="2025-06-20T10:30:00+09:00")  # the server says 10:00
     on_time = tap(world, 2, reader_time="2025-06-20T10:04:00+09:00")  # within 5 minutes
-    behind = tap(world, 3, reader_time="2025-06-20T09:54:00+09:00")
-    just_behind = tap(world, 4, reader_time="2025-06-20T09:56:00+09:00")
-    results = api.post("/v1/taps", gate, {"taps": [ahead, on_time, behind, just_behind]}).json()
+    # Behind: a spooled backlog arrives late and is not flagged; a clock older on arrival than
+    # records are kept (3 years, `tap_flags.CLOCK_BEHIND`) is.
+    behind = tap(world, 3, reader_time="2022-06-01T09:54:00+09:00")
+    backlog = tap(world, 4, reader_time="2025-06-19T09:56:00+09:00")
+    results = api.post("/v1/taps", gate, {"taps": [ahead, on_time, behind, backlog]}).json()
     assert [(r["status"], r["flags"]) for r in results["results"]] == [
         ("flagged", ["clock_skew"]), ("accepted", []), ("flagged", ["clock_skew"]),
         ("accepted", [])]
