@@ -48,7 +48,10 @@ NOT_BUILT = ()  # no card day has no taps: a record not built yet never matches
 # the tap came, by log position, and so never change a stored record). A replay builds such a
 # record with the employments as they are at the end of its batch; so that the live projection
 # agrees whatever the batches, every change re-derives the worker's stored card records.
-DATED_REGISTRY_EVENTS = frozenset({"Worker.EmploymentStarted", "Worker.EmploymentEnded"})
+# An employment a worker confirmed starts like one a business started (its period may reach back).
+DATED_REGISTRY_EVENTS = frozenset(
+    {"Worker.EmploymentStarted", "Worker.EmploymentConfirmed", "Worker.EmploymentEnded"}
+)
 
 Pair = tuple[str, str]  # (technician_id, site_id)
 RosterEntry = tuple[int, str, str, str]  # (from_position, employer, trade, role)

@@ -20,7 +20,8 @@ from ledger.domain.base import LedgerAggregate
 from projections.work_records import DATED_REGISTRY_EVENTS
 
 # By work date: a stored record's employer comes from the employments covering its date.
-BY_DATE = {"Worker.EmploymentStarted", "Worker.EmploymentEnded"}
+# A confirmed employment request starts an employment exactly as EmploymentStarted does.
+BY_DATE = {"Worker.EmploymentStarted", "Worker.EmploymentConfirmed", "Worker.EmploymentEnded"}
 # By log position: a record reads them as they were at its first tap, so a later event never
 # changes a stored record (and the worker's kept facts are dropped when they change).
 BY_POSITION = {
@@ -47,6 +48,8 @@ OWN_INPUTS = {
 }
 # Never read by a work record: levels, Kentaikyo, privacy and the jobs read them at query time.
 NOT_READ_BY_RECORDS = {
+    # A resend with other content is listed in the site's exceptions only, never counted.
+    "Tap.ConflictingObservation",
     "Business.Registered",
     "Business.KentaikyoEnrolled",
     "Worker.Registered",
@@ -55,6 +58,12 @@ NOT_READ_BY_RECORDS = {
     "Worker.ForemanTrainingCompleted",
     "Worker.SocialInsuranceConfirmed",
     "Worker.CareerCertified",
+    "Worker.CareerCertificateProposed",
+    "Worker.CareerCertificateConfirmed",
+    "Worker.CareerCertificateDeclined",
+    # A request makes no employment until it is confirmed (BY_DATE above).
+    "Worker.EmploymentRequested",
+    "Worker.EmploymentDeclined",
     "Site.Opened",
     "Site.SubcontractAdded",
     "Site.Closed",

@@ -57,7 +57,7 @@ def entry(**change: Any) -> ManualEntry:
 
 
 def worker_with_qualification() -> Worker:
-    worker = a_worker()
+    worker = a_worker(employed_since=date(2019, 5, 1))  # the certified period is employed
     worker.add_qualification("玉掛技能講習", date(2019, 5, 1), ADMIN)
     return worker
 
