@@ -14,7 +14,7 @@ from ledger.actors import Actor, Role
 from ledger.application import Ledger
 from ledger.settings import Settings
 from ledger.storage.migrate import migrate
-from tests import pg
+from tests import pg, sqlite_template
 
 ADMIN = Actor(Role.ADMIN, "test")
 TEST_CIPHER_KEY = base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
@@ -30,15 +30,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.postgres)
 
 
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/ledger.db"
+def _migrated_for(request: pytest.FixtureRequest) -> bool:
+    """A test that uses `settings` migrates its database first: it may start from a migrated
+    copy (the same schema, far sooner). Every other test gets an empty database."""
+    return "settings" in request.fixturenames
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
+def sqlite_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    path = tmp_path / "ledger.db"
+    if _migrated_for(request):
+        sqlite_template.copy_to(path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
     try:
-        with pg.fresh_database() as url:
+        with pg.fresh_database(migrated=_migrated_for(request)) as url:
             yield url
     except pg.PostgresUnavailable as reason:
         if pg.in_ci():

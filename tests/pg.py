@@ -117,13 +117,43 @@ def with_dbname(url: str, dbname: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{dbname}"))
 
 
+_migrated_template: str | None = None
+
+
+def _template() -> str:
+    """A database migrated once per test process, to clone migrated databases from.
+
+    Running every migration costs ~0.5 s a database and a clone ~0.1 s; the result is the same
+    schema, since the template is migrated by the same code in the same run."""
+    global _migrated_template
+    if _migrated_template is None:
+        from ledger.settings import Settings
+        from ledger.storage.migrate import migrate
+
+        admin_url = server_url()
+        name = f"ledger_template_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        atexit.register(_drop, admin_url, name)
+        migrate(Settings(database_url=with_dbname(admin_url, name)))
+        _migrated_template = name
+    return _migrated_template
+
+
+def _drop(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @contextmanager
-def fresh_database(prefix: str = "ledger_test") -> Iterator[str]:
-    """Create an empty database, yield its URL, drop it afterwards."""
+def fresh_database(prefix: str = "ledger_test", migrated: bool = False) -> Iterator[str]:
+    """Create a database, yield its URL, drop it afterwards. It is empty, or with
+    ``migrated`` a clone of a database every migration was applied to."""
     admin_url = server_url()
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    template = f' TEMPLATE "{_template()}"' if migrated else ""
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"{template}')
     try:
         yield with_dbname(admin_url, name)
     finally:
