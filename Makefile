@@ -28,8 +28,11 @@ run: setup
 	$(VENV)/bin/ledger migrate
 	$(VENV)/bin/ledger serve
 
+# Test modules are spread over worker processes (pytest-xdist), each module whole on one worker
+# so its module-scoped servers start once; PYTEST_WORKERS=0 runs in this process.
+PYTEST_WORKERS ?= auto
 test: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 # The API bench's load generator (wrk), installed only when missing, as root with apt.
 bench-packages:
