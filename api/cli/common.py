@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,7 +11,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from eventsourcing.persistence import PersistenceError
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
 from ledger.actors import Actor, Role
@@ -24,8 +25,32 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+
+
+class _CliConsole(Console):
+    """Wraps to $COLUMNS or the terminal, read at each print (not once at import); piped output
+    with neither is not wrapped, so a script or a log reading it gets whole lines."""
+
+    PIPED_WIDTH = 1000
+
+    def __init__(self, stderr: bool = False) -> None:
+        super().__init__(stderr=stderr)
+        self._width = None  # rich fixes $COLUMNS at construction otherwise
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        measured = super().size
+        if "COLUMNS" not in os.environ and not self.is_terminal:
+            return ConsoleDimensions(self.PIPED_WIDTH, measured.height)
+        return measured
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+console = _CliConsole()
+err_console = _CliConsole(stderr=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
