@@ -15,7 +15,7 @@ from ledger.settings import Settings
 from projections.levels import CardColour, UnknownTradeError, known_trades
 from projections.queries import LevelJudgment, level_judgments
 from projections.store import Tx
-from tests.integration.test_queries_world import (
+from tests.integration.queries_world import (
     ADMIN,
     EMPLOYER_ADMIN,
     PRIME_STAFF,
