@@ -15,7 +15,7 @@ from eventsourcing.persistence import RecordConflictError, StoredEvent, Transcod
 
 from ledger import clock
 from ledger.actors import Actor, Role
-from ledger.domain.base import LedgerAggregate, Position, require_date, require_text
+from ledger.domain.base import LedgerAggregate, Position, require_date
 from ledger.domain.business import Business, business_aggregate_id
 from ledger.domain.registry import (
     Card,
@@ -33,16 +33,16 @@ from ledger.domain.requests import (
 from ledger.domain.site import KentaikyoMethod, Site, site_aggregate_id
 from ledger.domain.taps import Direction, TapObservation, conflict_aggregate_id
 from ledger.domain.worker import (
+    CertificateClaim,
     CertifierRelation,
     InsuranceStatus,
     Worker,
-    certificate_claim,
+    proposal_basis,
     worker_aggregate_id,
 )
 from ledger.errors import (
     AlreadyExists,
     InvalidState,
-    InvalidValue,
     NotPermitted,
     UnknownReference,
 )
@@ -425,81 +425,29 @@ class Ledger(Application[UUID]):
 
         self._update_worker(technician_id, command)
 
-    def certify_career(
-        self,
-        technician_id: str,
-        certifier_business_id: str,
-        relation: str,
-        trade: str,
-        period_start: date,
-        period_end: date,
-        work_days: int,
-        foreman_days: int,
-        team_leader_days: int,
-        actor: Actor,
-    ) -> None:
+    def certify_career(self, technician_id: str, claim: CertificateClaim, actor: Actor) -> None:
         """経歴証明 by an employer, acting as itself, for a period it employed the worker."""
-        self.require_certifier(actor, certifier_business_id)
+        self.require_certifier(actor, claim.certifier_business_id)
         certified_on = clock.work_date_of(clock.now())
-        self._update_worker(
-            technician_id,
-            lambda w: w.certify_career(
-                certifier_business_id,
-                relation,
-                trade,
-                period_start,
-                period_end,
-                work_days,
-                foreman_days,
-                team_leader_days,
-                certified_on,
-                actor,
-            ),
-        )
+        self._update_worker(technician_id, lambda w: w.certify_career(claim, certified_on, actor))
 
     def propose_career_certificate(
         self,
         technician_id: str,
         certificate_id: str,
-        certifier_business_id: str,
-        relation: str,
-        trade: str,
-        period_start: date,
-        period_end: date,
-        work_days: int,
-        foreman_days: int,
-        team_leader_days: int,
+        claim: CertificateClaim,
         basis: str,
         actor: Actor,
     ) -> None:
         """経歴証明 by the prime or an upper subcontractor: counts once the worker confirms it.
         The certificate's form is checked before the worker is loaded."""
-        self.require_certifier(actor, certifier_business_id)
+        self.require_certifier(actor, claim.certifier_business_id)
         certified_on = clock.work_date_of(clock.now())
-        claim = certificate_claim(
-            certifier_business_id, relation, trade, period_start, period_end, work_days,
-            foreman_days, team_leader_days, certified_on,
-        )
-        if claim["relation"] is CertifierRelation.EMPLOYER:
-            raise InvalidValue(
-                "relation", "career_certificate.proposal", "an employer certifies directly"
-            )
-        require_text(basis, "basis", max_length=500)
+        proposal_basis(claim, certified_on, basis)
         self._update_worker(
             technician_id,
             lambda w: w.propose_career_certificate(
-                certificate_id,
-                certifier_business_id,
-                relation,
-                trade,
-                period_start,
-                period_end,
-                work_days,
-                foreman_days,
-                team_leader_days,
-                certified_on,
-                basis,
-                actor,
+                certificate_id, claim, certified_on, basis, actor
             ),
         )
 

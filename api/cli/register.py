@@ -10,6 +10,7 @@ import typer
 from api.cli.common import ActingAs, app, command, console, open_ledger, parse_actor
 from ledger.application import Registration
 from ledger.clock import parse_date
+from ledger.domain.worker import CertificateClaim, CertifierRelation, certifier_relation
 
 business = typer.Typer(help="事業者: register businesses.", no_args_is_help=True)
 worker = typer.Typer(help="技能者: register workers and what they hold.", no_args_is_help=True)
@@ -216,9 +217,9 @@ def certify(
 ) -> None:
     """経歴証明: certified work days before CCUS use (period ends ≤ 2024-03-31). An employer's
     counts now; a prime's or upper subcontractor's (with --basis) once the worker confirms it."""
-    figures = (
+    claim = CertificateClaim(
         certifier_business_id,
-        relation,
+        certifier_relation(relation),
         trade,
         parse_date(period_start, "period_start"),
         parse_date(period_end, "period_end"),
@@ -227,13 +228,13 @@ def certify(
         team_leader_days,
     )
     with open_ledger() as ledger:
-        if relation == "employer":
-            ledger.certify_career(technician_id, *figures, parse_actor(acting_as))
+        if claim.relation is CertifierRelation.EMPLOYER:
+            ledger.certify_career(technician_id, claim, parse_actor(acting_as))
             console.print(f"worker {technician_id}: {work_days} certified days recorded")
             return
         certificate_id = str(uuid4())
         ledger.propose_career_certificate(
-            technician_id, certificate_id, *figures, basis, parse_actor(acting_as)
+            technician_id, certificate_id, claim, basis, parse_actor(acting_as)
         )
     console.print(f"worker {technician_id}: certificate {certificate_id} proposed; it counts "
                   "once the worker confirms it (worker confirm-certificate)")

@@ -169,19 +169,19 @@ def certify_career(
     counts now; a prime's or upper subcontractor's names its basis and counts once the worker
     confirms it (the same answer whether or not the worker exists)."""
     require_role(actor, Role.ADMIN, Role.EMPLOYER, Role.PRIME_CONTRACTOR)
-    figures = (body.certifier_business_id, body.relation.value, body.trade, body.period_start,
-               body.period_end, body.work_days, body.foreman_days, body.team_leader_days)
     if body.relation is CertifierRelation.EMPLOYER:
         if body.basis is not None:
             raise InvalidValue("basis", "basis.employer",
                                "an employer's certificate rests on its recorded employment")
         ledger.require_certifier(actor, body.certifier_business_id)  # whatever exists
         visible_worker(ledger, actor, technician_id)
-        ledger.certify_career(technician_id, *figures, actor)
+        ledger.certify_career(technician_id, body.claim(), actor)
         return CareerCertificatePublic(status="counted", position=ledger.log_position())
+    ledger.require_certifier(actor, body.certifier_business_id)  # before the form, as for any
+    claim = body.claim()
     certificate_id = uuid4()
     as_if_recorded(actor, lambda: ledger.propose_career_certificate(
-        technician_id, str(certificate_id), *figures, body.basis or "", actor))
+        technician_id, str(certificate_id), claim, body.basis or "", actor))
     return CareerCertificatePublic(status="pending_confirmation", certificate_id=certificate_id,
                                    position=ledger.log_position())
 
