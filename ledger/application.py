@@ -454,20 +454,32 @@ class Ledger(Application[UUID]):
     def confirm_career_certificate(
         self, technician_id: str, certificate_id: str, actor: Actor
     ) -> None:
-        def command(worker: Worker) -> None:
-            proposal = worker.certificate_proposals.get(certificate_id, {})
-            self._require_consent(actor, worker, proposal.get("certifier_business_id"))
-            worker.confirm_career_certificate(certificate_id, actor)
-
-        self._update_worker(technician_id, command)
+        """The worker consents to a proposed certificate: it counts from now."""
+        self._answer_certificate(
+            technician_id, certificate_id, actor, Worker.confirm_career_certificate
+        )
 
     def decline_career_certificate(
         self, technician_id: str, certificate_id: str, actor: Actor
     ) -> None:
+        """The worker refuses a proposed certificate: it never counts."""
+        self._answer_certificate(
+            technician_id, certificate_id, actor, Worker.decline_career_certificate
+        )
+
+    def _answer_certificate(
+        self,
+        technician_id: str,
+        certificate_id: str,
+        actor: Actor,
+        answer: Callable[[Worker, str, Actor], None],
+    ) -> None:
+        """Either answer is the worker's to give, and never the certifier's own."""
+
         def command(worker: Worker) -> None:
             proposal = worker.certificate_proposals.get(certificate_id, {})
             self._require_consent(actor, worker, proposal.get("certifier_business_id"))
-            worker.decline_career_certificate(certificate_id, actor)
+            answer(worker, certificate_id, actor)
 
         self._update_worker(technician_id, command)
 

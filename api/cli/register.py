@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 from uuid import uuid4
 
 import typer
 
 from api.cli.common import ActingAs, app, command, console, open_ledger, parse_actor
-from ledger.application import Registration
+from ledger.actors import Actor
+from ledger.application import Ledger, Registration
 from ledger.clock import parse_date
 from ledger.domain.worker import CertificateClaim, CertifierRelation, certifier_relation
 
@@ -108,9 +110,8 @@ def confirm_certificate(
     technician_id: str, certificate_id: str, acting_as: ActingAs = "admin:cli"
 ) -> None:
     """The worker confirms a prime's or upper subcontractor's certificate: it counts from now."""
-    with open_ledger() as ledger:
-        ledger.confirm_career_certificate(technician_id, certificate_id, parse_actor(acting_as))
-    console.print(f"worker {technician_id}: certificate {certificate_id} confirmed")
+    answer_certificate(Ledger.confirm_career_certificate, technician_id, certificate_id,
+                       acting_as, "confirmed")
 
 
 @command("decline-certificate", group=worker)
@@ -118,9 +119,17 @@ def decline_certificate(
     technician_id: str, certificate_id: str, acting_as: ActingAs = "admin:cli"
 ) -> None:
     """The worker refuses a proposed certificate; it never counts."""
+    answer_certificate(Ledger.decline_career_certificate, technician_id, certificate_id,
+                       acting_as, "declined")
+
+
+def answer_certificate(
+    answer: Callable[[Ledger, str, str, Actor], None], technician_id: str, certificate_id: str,
+    acting_as: str, done: str,
+) -> None:
     with open_ledger() as ledger:
-        ledger.decline_career_certificate(technician_id, certificate_id, parse_actor(acting_as))
-    console.print(f"worker {technician_id}: certificate {certificate_id} declined")
+        answer(ledger, technician_id, certificate_id, parse_actor(acting_as))
+    console.print(f"worker {technician_id}: certificate {certificate_id} {done}")
 
 
 @command("leave", group=worker)
