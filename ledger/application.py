@@ -149,10 +149,12 @@ class _Resends:
         return receipts
 
 
-def library_env(settings: Settings) -> dict[str, str]:
+def library_env(settings: Settings, in_memory: bool = False) -> dict[str, str]:
     """Translate the ledger's settings into the eventsourcing library's environment."""
     env = {"CREATE_TABLE": "n"}  # tables come from migrations
-    if settings.is_postgres:
+    if in_memory:
+        env |= {"PERSISTENCE_MODULE": "ledger.storage.memory:LedgerPOPOFactory"}
+    elif settings.is_postgres:
         from ledger.settings import postgres_params
 
         params = postgres_params(settings.database_url)
@@ -187,9 +189,11 @@ class Ledger(Application[UUID]):
 
     name = "Ledger"
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, in_memory: bool = False) -> None:
+        """`in_memory`: the events are kept in this object only (the library's POPO recorder),
+        whatever the settings' database; the use cases run the same."""
         self.settings = settings or get_settings()
-        super().__init__(env=library_env(self.settings))
+        super().__init__(env=library_env(self.settings, in_memory))
 
     def construct_transcoder(self) -> Transcoder:
         return ledger_transcoder(ENUMS)
