@@ -15,7 +15,7 @@ from eventsourcing.persistence import RecordConflictError, StoredEvent, Transcod
 
 from ledger import clock
 from ledger.actors import Actor, Role
-from ledger.domain.base import LedgerAggregate, Position, require_date, require_text
+from ledger.domain.base import LedgerAggregate, Position, require_date
 from ledger.domain.business import Business, business_aggregate_id
 from ledger.domain.registry import (
     Card,
@@ -33,16 +33,16 @@ from ledger.domain.requests import (
 from ledger.domain.site import KentaikyoMethod, Site, site_aggregate_id
 from ledger.domain.taps import Direction, TapObservation, conflict_aggregate_id
 from ledger.domain.worker import (
+    CertificateClaim,
     CertifierRelation,
     InsuranceStatus,
     Worker,
-    certificate_claim,
+    proposal_basis,
     worker_aggregate_id,
 )
 from ledger.errors import (
     AlreadyExists,
     InvalidState,
-    InvalidValue,
     NotPermitted,
     UnknownReference,
 )
@@ -149,10 +149,12 @@ class _Resends:
         return receipts
 
 
-def library_env(settings: Settings) -> dict[str, str]:
+def library_env(settings: Settings, in_memory: bool = False) -> dict[str, str]:
     """Translate the ledger's settings into the eventsourcing library's environment."""
     env = {"CREATE_TABLE": "n"}  # tables come from migrations
-    if settings.is_postgres:
+    if in_memory:
+        env |= {"PERSISTENCE_MODULE": "ledger.storage.memory:LedgerPOPOFactory"}
+    elif settings.is_postgres:
         from ledger.settings import postgres_params
 
         params = postgres_params(settings.database_url)
@@ -187,9 +189,11 @@ class Ledger(Application[UUID]):
 
     name = "Ledger"
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, in_memory: bool = False) -> None:
+        """`in_memory`: the events are kept in this object only (the library's POPO recorder),
+        whatever the settings' database; the use cases run the same."""
         self.settings = settings or get_settings()
-        super().__init__(env=library_env(self.settings))
+        super().__init__(env=library_env(self.settings, in_memory))
 
     def construct_transcoder(self) -> Transcoder:
         return ledger_transcoder(ENUMS)
@@ -425,101 +429,61 @@ class Ledger(Application[UUID]):
 
         self._update_worker(technician_id, command)
 
-    def certify_career(
-        self,
-        technician_id: str,
-        certifier_business_id: str,
-        relation: str,
-        trade: str,
-        period_start: date,
-        period_end: date,
-        work_days: int,
-        foreman_days: int,
-        team_leader_days: int,
-        actor: Actor,
-    ) -> None:
+    def certify_career(self, technician_id: str, claim: CertificateClaim, actor: Actor) -> None:
         """経歴証明 by an employer, acting as itself, for a period it employed the worker."""
-        self.require_certifier(actor, certifier_business_id)
+        self.require_certifier(actor, claim.certifier_business_id)
         certified_on = clock.work_date_of(clock.now())
-        self._update_worker(
-            technician_id,
-            lambda w: w.certify_career(
-                certifier_business_id,
-                relation,
-                trade,
-                period_start,
-                period_end,
-                work_days,
-                foreman_days,
-                team_leader_days,
-                certified_on,
-                actor,
-            ),
-        )
+        self._update_worker(technician_id, lambda w: w.certify_career(claim, certified_on, actor))
 
     def propose_career_certificate(
         self,
         technician_id: str,
         certificate_id: str,
-        certifier_business_id: str,
-        relation: str,
-        trade: str,
-        period_start: date,
-        period_end: date,
-        work_days: int,
-        foreman_days: int,
-        team_leader_days: int,
+        claim: CertificateClaim,
         basis: str,
         actor: Actor,
     ) -> None:
         """経歴証明 by the prime or an upper subcontractor: counts once the worker confirms it.
         The certificate's form is checked before the worker is loaded."""
-        self.require_certifier(actor, certifier_business_id)
+        self.require_certifier(actor, claim.certifier_business_id)
         certified_on = clock.work_date_of(clock.now())
-        claim = certificate_claim(
-            certifier_business_id, relation, trade, period_start, period_end, work_days,
-            foreman_days, team_leader_days, certified_on,
-        )
-        if claim["relation"] is CertifierRelation.EMPLOYER:
-            raise InvalidValue(
-                "relation", "career_certificate.proposal", "an employer certifies directly"
-            )
-        require_text(basis, "basis", max_length=500)
+        proposal_basis(claim, certified_on, basis)
         self._update_worker(
             technician_id,
             lambda w: w.propose_career_certificate(
-                certificate_id,
-                certifier_business_id,
-                relation,
-                trade,
-                period_start,
-                period_end,
-                work_days,
-                foreman_days,
-                team_leader_days,
-                certified_on,
-                basis,
-                actor,
+                certificate_id, claim, certified_on, basis, actor
             ),
         )
 
     def confirm_career_certificate(
         self, technician_id: str, certificate_id: str, actor: Actor
     ) -> None:
-        def command(worker: Worker) -> None:
-            proposal = worker.certificate_proposals.get(certificate_id, {})
-            self._require_consent(actor, worker, proposal.get("certifier_business_id"))
-            worker.confirm_career_certificate(certificate_id, actor)
-
-        self._update_worker(technician_id, command)
+        """The worker consents to a proposed certificate: it counts from now."""
+        self._answer_certificate(
+            technician_id, certificate_id, actor, Worker.confirm_career_certificate
+        )
 
     def decline_career_certificate(
         self, technician_id: str, certificate_id: str, actor: Actor
     ) -> None:
+        """The worker refuses a proposed certificate: it never counts."""
+        self._answer_certificate(
+            technician_id, certificate_id, actor, Worker.decline_career_certificate
+        )
+
+    def _answer_certificate(
+        self,
+        technician_id: str,
+        certificate_id: str,
+        actor: Actor,
+        answer: Callable[[Worker, str, Actor], None],
+    ) -> None:
+        """Either answer is the worker's to give, and never the certifier's own."""
+
         def command(worker: Worker) -> None:
             proposal = worker.certificate_proposals.get(certificate_id, {})
             self._require_consent(actor, worker, proposal.get("certifier_business_id"))
-            worker.decline_career_certificate(certificate_id, actor)
+            answer(worker, certificate_id, actor)
 
         self._update_worker(technician_id, command)
 

@@ -384,7 +384,7 @@ class _Side:
                          f"ORDER BY {self._ordered(table, table.key)}")
             else:
                 # The rows' hashes summed (two 64-bit halves), as on SQLite: in any order, so
-                # no sort within a group (half the time of an ordered string_agg, measured).
+                # no sort within a group (faster than an ordered string_agg).
                 half = "sum(('x' || {}(h, 16))::bit(64)::bigint)::text"
                 query = (f"SELECT {group}, count(*), {half.format('left')} || ':' || "
                          f"{half.format('right')} FROM (SELECT {group}, {row_text} AS h "

@@ -32,13 +32,13 @@ from projections.store import ReadStore, Tx
 
 log = logging.getLogger("projections.runner")
 
-# Measured here over 1M events (kept facts, binary reads): 10,000 → 20.8k events/s and 146 MB
-# peak RSS; 20,000 → 24.9k, 192 MB; 40,000 → 27.2k, 288 MB.
+# Larger batches project faster and hold more in memory; this size keeps the peak well under the
+# 500 MB target (the measured trade-off is in BENCHMARKS.md).
 DEFAULT_BATCH = 20_000
 # While catching up, the cycle collector is paused and run once every so many batches. The
 # projection's own objects are freed by reference counting; with the collector on, its passes over
-# the batches in memory and the kept facts took a quarter of the catch-up's CPU. Measured: a
-# catch-up of 300k events left 98 objects in reference cycles.
+# the batches in memory and the kept facts took a large share of the catch-up's CPU, and a
+# catch-up leaves few objects in reference cycles (figures in BENCHMARKS.md).
 COLLECT_EVERY_BATCHES = 50
 # A batch in which more events than this fail alone is failing for a reason of its own (a bug
 # meeting every event of a kind, say), not for a few bad events: the runner stops quarantining and

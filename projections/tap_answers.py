@@ -144,11 +144,11 @@ def _registry_rows(
     """(`key`, `columns`…) of the rows of a registry whose `key` is one of `ids`.
 
     On PostgreSQL the IDs go as one array packed in PostgreSQL's binary format (`text_array`):
-    psycopg dumps a list parameter element by element in Python (about 6 ms for a batch's 500
-    card IDs). The array is joined as a table rather than tested with `key = ANY(…)`: psycopg
-    prepares a statement on its fifth use, and the generic plan of a prepared statement, on a
-    registry not analyzed yet, scans it checking every row against the whole array (the bench's
-    1,001 cards × 500 IDs: 7.8 ms of PostgreSQL CPU a batch, against 0.35 ms for the join)."""
+    psycopg dumps a list parameter element by element in Python. The array is joined as a table
+    rather than tested with `key = ANY(…)`: psycopg prepares a statement on its fifth use, and
+    the generic plan of a prepared statement, on a registry not analyzed yet, scans it checking
+    every row against the whole array, a cost that grows with the registry (figures in
+    BENCHMARKS.md)."""
     found: list[tuple[Any, ...]] = []
     for part in chunks(ids):
         if tx.sqlite:

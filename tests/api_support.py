@@ -27,6 +27,7 @@ from api.main import create_app
 from ledger import clock
 from ledger.actors import Actor, Role, Scope
 from ledger.application import Ledger
+from ledger.domain.worker import CertificateClaim, CertifierRelation
 from ledger.settings import Settings
 
 ADMIN = Actor(Role.ADMIN, "ops")
@@ -163,8 +164,10 @@ def build_world(ledger: Ledger, k: int) -> World:
     ledger.join_employer(w.worker, w.spare, date(2025, 6, 1), False, Actor(Role.EMPLOYER, w.spare))
     certificate = uuid4()
     ledger.propose_career_certificate(
-        w.worker, str(certificate), w.prime, "prime_contractor", "鉄筋", date(2019, 5, 1),
-        date(2020, 3, 31), 200, 0, 0, "施工体制台帳 (2019)", prime_staff)
+        w.worker, str(certificate),
+        CertificateClaim(w.prime, CertifierRelation.PRIME_CONTRACTOR, "鉄筋", date(2019, 5, 1),
+                         date(2020, 3, 31), 200),
+        "施工体制台帳 (2019)", prime_staff)
     return World(**{**w.__dict__, "entry": entry, "correction": correction,
                     "certificate": certificate})
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 from uuid import uuid4
 
 import typer
 
 from api.cli.common import ActingAs, app, command, console, open_ledger, parse_actor
-from ledger.application import Registration
+from ledger.actors import Actor
+from ledger.application import Ledger, Registration
 from ledger.clock import parse_date
+from ledger.domain.worker import CertificateClaim, CertifierRelation, certifier_relation
 
 business = typer.Typer(help="事業者: register businesses.", no_args_is_help=True)
 worker = typer.Typer(help="技能者: register workers and what they hold.", no_args_is_help=True)
@@ -107,9 +110,8 @@ def confirm_certificate(
     technician_id: str, certificate_id: str, acting_as: ActingAs = "admin:cli"
 ) -> None:
     """The worker confirms a prime's or upper subcontractor's certificate: it counts from now."""
-    with open_ledger() as ledger:
-        ledger.confirm_career_certificate(technician_id, certificate_id, parse_actor(acting_as))
-    console.print(f"worker {technician_id}: certificate {certificate_id} confirmed")
+    answer_certificate(Ledger.confirm_career_certificate, technician_id, certificate_id,
+                       acting_as, "confirmed")
 
 
 @command("decline-certificate", group=worker)
@@ -117,9 +119,17 @@ def decline_certificate(
     technician_id: str, certificate_id: str, acting_as: ActingAs = "admin:cli"
 ) -> None:
     """The worker refuses a proposed certificate; it never counts."""
+    answer_certificate(Ledger.decline_career_certificate, technician_id, certificate_id,
+                       acting_as, "declined")
+
+
+def answer_certificate(
+    answer: Callable[[Ledger, str, str, Actor], None], technician_id: str, certificate_id: str,
+    acting_as: str, done: str,
+) -> None:
     with open_ledger() as ledger:
-        ledger.decline_career_certificate(technician_id, certificate_id, parse_actor(acting_as))
-    console.print(f"worker {technician_id}: certificate {certificate_id} declined")
+        answer(ledger, technician_id, certificate_id, parse_actor(acting_as))
+    console.print(f"worker {technician_id}: certificate {certificate_id} {done}")
 
 
 @command("leave", group=worker)
@@ -216,9 +226,9 @@ def certify(
 ) -> None:
     """経歴証明: certified work days before CCUS use (period ends ≤ 2024-03-31). An employer's
     counts now; a prime's or upper subcontractor's (with --basis) once the worker confirms it."""
-    figures = (
+    claim = CertificateClaim(
         certifier_business_id,
-        relation,
+        certifier_relation(relation),
         trade,
         parse_date(period_start, "period_start"),
         parse_date(period_end, "period_end"),
@@ -227,13 +237,13 @@ def certify(
         team_leader_days,
     )
     with open_ledger() as ledger:
-        if relation == "employer":
-            ledger.certify_career(technician_id, *figures, parse_actor(acting_as))
+        if claim.relation is CertifierRelation.EMPLOYER:
+            ledger.certify_career(technician_id, claim, parse_actor(acting_as))
             console.print(f"worker {technician_id}: {work_days} certified days recorded")
             return
         certificate_id = str(uuid4())
         ledger.propose_career_certificate(
-            technician_id, certificate_id, *figures, basis, parse_actor(acting_as)
+            technician_id, certificate_id, claim, basis, parse_actor(acting_as)
         )
     console.print(f"worker {technician_id}: certificate {certificate_id} proposed; it counts "
                   "once the worker confirms it (worker confirm-certificate)")

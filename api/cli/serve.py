@@ -84,9 +84,7 @@ def projecting_beside_the_workers(settings: Settings) -> Iterator[None]:
 
     In a worker it shared that worker's interpreter lock with the requests it served: under a
     batch ingest the projecting worker was saturated while the other one idled, and the clients
-    it served set the pace. Measured (200,000 taps in batches of 500 from 8 clients, 2 workers,
-    alternating runs): 9,600-10,300 taps/s with the projection in a worker, 14,000-14,600 with
-    it here, for about the same CPU in all."""
+    it served set the pace. Here the same CPU serves more taps (figures in BENCHMARKS.md)."""
     if not get_api_settings().projection:
         yield
         return

@@ -10,6 +10,7 @@ it. (201: what is created is the claim, stored for a registered worker only.)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, status
@@ -30,8 +31,8 @@ from api.schemas.workers import (
     WorkerCreate,
     WorkerPublic,
 )
-from ledger.actors import Role
-from ledger.application import require_role
+from ledger.actors import Actor, Role
+from ledger.application import Ledger, require_role
 from ledger.domain.worker import CertifierRelation
 from ledger.errors import InvalidValue
 
@@ -169,19 +170,19 @@ def certify_career(
     counts now; a prime's or upper subcontractor's names its basis and counts once the worker
     confirms it (the same answer whether or not the worker exists)."""
     require_role(actor, Role.ADMIN, Role.EMPLOYER, Role.PRIME_CONTRACTOR)
-    figures = (body.certifier_business_id, body.relation.value, body.trade, body.period_start,
-               body.period_end, body.work_days, body.foreman_days, body.team_leader_days)
     if body.relation is CertifierRelation.EMPLOYER:
         if body.basis is not None:
             raise InvalidValue("basis", "basis.employer",
                                "an employer's certificate rests on its recorded employment")
         ledger.require_certifier(actor, body.certifier_business_id)  # whatever exists
         visible_worker(ledger, actor, technician_id)
-        ledger.certify_career(technician_id, *figures, actor)
+        ledger.certify_career(technician_id, body.claim(), actor)
         return CareerCertificatePublic(status="counted", position=ledger.log_position())
+    ledger.require_certifier(actor, body.certifier_business_id)  # before the form, as for any
+    claim = body.claim()
     certificate_id = uuid4()
     as_if_recorded(actor, lambda: ledger.propose_career_certificate(
-        technician_id, str(certificate_id), *figures, body.basis or "", actor))
+        technician_id, str(certificate_id), claim, body.basis or "", actor))
     return CareerCertificatePublic(status="pending_confirmation", certificate_id=certificate_id,
                                    position=ledger.log_position())
 
@@ -193,10 +194,8 @@ def confirm_career_certificate(
 ) -> Receipt:
     """The worker confirms a prime's or upper subcontractor's certificate: from now on it counts
     (the worker, admin, or a business that employs the worker today, not the certifier)."""
-    require_role(actor, Role.ADMIN, Role.WORKER, Role.EMPLOYER)
-    visible_worker(ledger, actor, technician_id)
-    ledger.confirm_career_certificate(technician_id, str(certificate_id), actor)
-    return Receipt(position=ledger.log_position())
+    return answer_certificate(Ledger.confirm_career_certificate, technician_id, certificate_id,
+                              actor, ledger)
 
 
 @router.post("/{technician_id}/career-certificates/{certificate_id}/decline", responses=CHANGES)
@@ -205,7 +204,16 @@ def decline_career_certificate(
     ledger: LedgerDep,
 ) -> Receipt:
     """The worker refuses a proposed certificate; it never counts (the same parties as confirm)."""
+    return answer_certificate(Ledger.decline_career_certificate, technician_id, certificate_id,
+                              actor, ledger)
+
+
+def answer_certificate(
+    answer: Callable[[Ledger, str, str, Actor], None], technician_id: str, certificate_id: UUID,
+    actor: Actor, ledger: Ledger,
+) -> Receipt:
+    """Confirm and decline are asked by the same parties and answered alike."""
     require_role(actor, Role.ADMIN, Role.WORKER, Role.EMPLOYER)
     visible_worker(ledger, actor, technician_id)
-    ledger.decline_career_certificate(technician_id, str(certificate_id), actor)
+    answer(ledger, technician_id, str(certificate_id), actor)
     return Receipt(position=ledger.log_position())

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import Field
 
 from api.schemas.common import BusinessIdField, CreateModel, Receipt, TechnicianIdField
-from ledger.domain.worker import CertifierRelation, InsuranceStatus
+from ledger.domain.worker import CertificateClaim, CertifierRelation, InsuranceStatus
 
 
 class WorkerCreate(CreateModel):
@@ -80,6 +80,13 @@ class CareerCertificateCreate(CreateModel):
         description="What a prime's or upper subcontractor's certificate rests on (required "
         "for those, refused for an employer's, which rests on its recorded employment)",
     )
+
+    def claim(self) -> CertificateClaim:
+        """The certificate as the ledger takes it (its form checked again there, by field)."""
+        return CertificateClaim(
+            self.certifier_business_id, self.relation, self.trade, self.period_start,
+            self.period_end, self.work_days, self.foreman_days, self.team_leader_days,
+        )
 
 
 class CareerCertificatePublic(Receipt):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from enum import Enum
 from typing import Any
@@ -42,6 +42,86 @@ class CertifierRelation(str, Enum):
     EMPLOYER = "employer"
     UPPER_SUBCONTRACTOR = "upper_subcontractor"
     PRIME_CONTRACTOR = "prime_contractor"
+
+
+def certifier_relation(value: object) -> CertifierRelation:
+    """The relation as stated (enum or its text), refused by name when it is none of them."""
+    try:
+        return CertifierRelation(value)
+    except ValueError:
+        raise InvalidValue("relation", "relation.enum", f"{value!r} is not valid") from None
+
+
+@dataclass(frozen=True)
+class CertificateClaim:
+    """経歴証明 as a certifier states it: who certifies in which relation, for which trade, over
+    which period, and the figures it certifies. Built by whoever takes the request and passed
+    whole through the application to the worker. Its own form is checked on construction, before
+    anything is loaded, so a refusal here says nothing about any worker; the date it is certified
+    on (the ledger's clock) and what depends on the worker's record are checked later."""
+
+    certifier_business_id: str
+    relation: CertifierRelation
+    trade: str
+    period_start: date
+    period_end: date
+    work_days: int
+    foreman_days: int = 0
+    team_leader_days: int = 0
+
+    def __post_init__(self) -> None:
+        # Frozen: the normalised values are set once, here, as the dataclass' own __init__ does.
+        object.__setattr__(self, "certifier_business_id", BusinessId(self.certifier_business_id))
+        object.__setattr__(self, "relation", certifier_relation(self.relation))
+        object.__setattr__(self, "trade", require_text(self.trade, "trade", max_length=40))
+        require_date(self.period_start, "period_start")
+        require_date(self.period_end, "period_end")
+        if self.period_end > CAREER_CERTIFICATE_PERIOD_END:
+            raise InvalidValue(
+                "period_end",
+                "career_certificate.period_end",
+                f"a certified period ends no later than {CAREER_CERTIFICATE_PERIOD_END}",
+            )
+        if self.period_start > self.period_end:
+            raise InvalidValue("period_start", "career_certificate.period", "is after period_end")
+        for name, days in (
+            ("work_days", self.work_days),
+            ("foreman_days", self.foreman_days),
+            ("team_leader_days", self.team_leader_days),
+        ):
+            if not isinstance(days, int) or isinstance(days, bool) or days < 0:
+                raise InvalidValue(name, f"{name}.range", "must be a whole number ≥ 0")
+        calendar_days = (self.period_end - self.period_start).days + 1
+        if self.work_days > calendar_days:
+            raise InvalidValue(
+                "work_days",
+                "career_certificate.days",
+                f"{self.work_days} days do not fit in a period of {calendar_days} calendar days",
+            )
+        if self.foreman_days + self.team_leader_days > self.work_days:
+            raise InvalidValue(
+                "foreman_days",
+                "career_certificate.days",
+                "foreman and team-leader days together exceed the work days",
+            )
+
+    def check_certified_on(self, certified_on: date) -> None:
+        """The day the ledger takes the certificate: within the acceptance period, and not
+        before the certified period ends."""
+        require_date(certified_on, "certified_on")
+        if certified_on > CAREER_CERTIFICATE_ACCEPTED_UNTIL:
+            raise DeadlinePassed(
+                "certified_on",
+                "career_certificate.accepted_until",
+                f"career certificates are accepted until {CAREER_CERTIFICATE_ACCEPTED_UNTIL}",
+            )
+        if self.period_end > certified_on:
+            raise InvalidValue("period_end", "career_certificate.future", "is in the future")
+
+    def event_fields(self) -> dict[str, Any]:
+        """The figures as the certificate events store them (one attribute each, as before the
+        claim was an object, so stored events keep their shape)."""
+        return asdict(self)
 
 
 @dataclass
@@ -283,27 +363,12 @@ class Worker(LedgerAggregate):
         )
 
     # 経歴証明 -------------------------------------------------------------------------------
-    def certify_career(
-        self,
-        certifier_business_id: str,
-        relation: str,
-        trade: str,
-        period_start: date,
-        period_end: date,
-        work_days: int,
-        foreman_days: int,
-        team_leader_days: int,
-        certified_on: date,
-        actor: Actor,
-    ) -> None:
+    def certify_career(self, claim: CertificateClaim, certified_on: date, actor: Actor) -> None:
         """Record employer-certified days before CCUS use. The figures are stored as certified;
         they are never inferred from the length of the period. Only an employer certifies
         directly, and only a period in which it employed the worker as recorded here."""
-        claim = certificate_claim(
-            certifier_business_id, relation, trade, period_start, period_end, work_days,
-            foreman_days, team_leader_days, certified_on,
-        )
-        if claim["relation"] is not CertifierRelation.EMPLOYER:
+        claim.check_certified_on(certified_on)
+        if claim.relation is not CertifierRelation.EMPLOYER:
             raise InvalidValue(
                 "relation",
                 "career_certificate.confirmation",
@@ -311,22 +376,15 @@ class Worker(LedgerAggregate):
                 "worker confirms it",
             )
         self._check_employed_through(
-            claim["certifier_business_id"], claim["period_start"], claim["period_end"]
+            claim.certifier_business_id, claim.period_start, claim.period_end
         )
-        self._check_counts(claim)
-        self._career_certified(**claim, actor=actor)
+        self._check_counts(claim.trade, claim.period_start, claim.period_end, claim.work_days)
+        self._career_certified(**claim.event_fields(), certified_on=certified_on, actor=actor)
 
     def propose_career_certificate(
         self,
         certificate_id: str,
-        certifier_business_id: str,
-        relation: str,
-        trade: str,
-        period_start: date,
-        period_end: date,
-        work_days: int,
-        foreman_days: int,
-        team_leader_days: int,
+        claim: CertificateClaim,
         certified_on: date,
         basis: str,
         actor: Actor,
@@ -335,18 +393,13 @@ class Worker(LedgerAggregate):
         ledger: it names what it rests on (`basis`) and counts only once the worker confirms it.
         Only the certificate's own form is checked here; what depends on the worker's record
         is checked when it is confirmed."""
-        claim = certificate_claim(
-            certifier_business_id, relation, trade, period_start, period_end, work_days,
-            foreman_days, team_leader_days, certified_on,
-        )
-        if claim["relation"] is CertifierRelation.EMPLOYER:
-            raise InvalidValue(
-                "relation", "career_certificate.proposal", "an employer certifies directly"
-            )
-        basis = require_text(basis, "basis", max_length=500)
+        basis = proposal_basis(claim, certified_on, basis)
         if certificate_id in self.certificate_proposals:
             raise InvalidState("certificate_id", "career_certificate.once", "is proposed already")
-        self._certificate_proposed(certificate_id, **claim, basis=basis, actor=actor)
+        self._certificate_proposed(
+            certificate_id, **claim.event_fields(), certified_on=certified_on, basis=basis,
+            actor=actor,
+        )
 
     @event("CareerCertificateProposed")
     def _certificate_proposed(
@@ -379,8 +432,10 @@ class Worker(LedgerAggregate):
 
     def confirm_career_certificate(self, certificate_id: str, actor: Actor) -> None:
         proposal = self._proposal(certificate_id)
-        claim = {k: v for k, v in proposal.items() if k != "basis"}
-        self._check_counts(claim)
+        self._check_counts(
+            proposal["trade"], proposal["period_start"], proposal["period_end"],
+            proposal["work_days"],
+        )
         self._certificate_confirmed(certificate_id, **proposal, actor=actor)
 
     @event("CareerCertificateConfirmed")
@@ -461,9 +516,8 @@ class Worker(LedgerAggregate):
                 "the period is not within the certifier's recorded employment of the worker",
             )
 
-    def _check_counts(self, claim: dict[str, Any]) -> None:
+    def _check_counts(self, trade: str, start: date, end: date, work_days: int) -> None:
         """What depends on the worker's record: the earliest qualification, and the calendar."""
-        start, end = claim["period_start"], claim["period_end"]
         if not self.qualifications:
             raise InvalidValue(
                 "period_start",
@@ -480,15 +534,15 @@ class Worker(LedgerAggregate):
         same_trade = [
             (c["period_start"], c["period_end"], c["work_days"])
             for c in self.career_certificates
-            if c["trade"] == claim["trade"]
-        ] + [(start, end, claim["work_days"])]
+            if c["trade"] == trade
+        ] + [(start, end, work_days)]
         certified = sum(days for _, _, days in same_trade)
         calendar = union_calendar_days((s, e) for s, e, _ in same_trade)
         if certified > calendar:
             raise InvalidValue(
                 "work_days",
                 "career_certificate.calendar",
-                f"{claim['trade']} certificates would certify {certified} days within "
+                f"{trade} certificates would certify {certified} days within "
                 f"{calendar} calendar days (the union of their periods)",
             )
 
@@ -534,75 +588,13 @@ def union_calendar_days(periods: Iterable[tuple[date, date]]) -> int:
     return total
 
 
-def certificate_claim(
-    certifier_business_id: str,
-    relation: str,
-    trade: str,
-    period_start: date,
-    period_end: date,
-    work_days: int,
-    foreman_days: int,
-    team_leader_days: int,
-    certified_on: date,
-) -> dict[str, Any]:
-    """A certificate's own form, whoever it is about: the relation, the dates, the figures.
-    Checked before anything is loaded, so a refusal here says nothing about the worker."""
-    certifier_business_id = BusinessId(certifier_business_id)
-    try:
-        certifier_relation = CertifierRelation(relation)
-    except ValueError:
-        raise InvalidValue("relation", "relation.enum", f"{relation!r} is not valid") from None
-    trade = require_text(trade, "trade", max_length=40)
-    for name, day in (
-        ("period_start", period_start),
-        ("period_end", period_end),
-        ("certified_on", certified_on),
-    ):
-        require_date(day, name)
-    if certified_on > CAREER_CERTIFICATE_ACCEPTED_UNTIL:
-        raise DeadlinePassed(
-            "certified_on",
-            "career_certificate.accepted_until",
-            f"career certificates are accepted until {CAREER_CERTIFICATE_ACCEPTED_UNTIL}",
-        )
-    if period_end > CAREER_CERTIFICATE_PERIOD_END:
+def proposal_basis(claim: CertificateClaim, certified_on: date, basis: str) -> str:
+    """What a proposal must be, whoever it is about: dated within the acceptance period, by the
+    prime or an upper subcontractor (an employer certifies directly), resting on a named basis.
+    Checked by the application before the worker is loaded, and by the worker itself."""
+    claim.check_certified_on(certified_on)
+    if claim.relation is CertifierRelation.EMPLOYER:
         raise InvalidValue(
-            "period_end",
-            "career_certificate.period_end",
-            f"a certified period ends no later than {CAREER_CERTIFICATE_PERIOD_END}",
+            "relation", "career_certificate.proposal", "an employer certifies directly"
         )
-    if period_end > certified_on:
-        raise InvalidValue("period_end", "career_certificate.future", "is in the future")
-    if period_start > period_end:
-        raise InvalidValue("period_start", "career_certificate.period", "is after period_end")
-    calendar_days = (period_end - period_start).days + 1
-    for name, days in (
-        ("work_days", work_days),
-        ("foreman_days", foreman_days),
-        ("team_leader_days", team_leader_days),
-    ):
-        if not isinstance(days, int) or isinstance(days, bool) or days < 0:
-            raise InvalidValue(name, f"{name}.range", "must be a whole number ≥ 0")
-    if work_days > calendar_days:
-        raise InvalidValue(
-            "work_days",
-            "career_certificate.days",
-            f"{work_days} days do not fit in a period of {calendar_days} calendar days",
-        )
-    if foreman_days + team_leader_days > work_days:
-        raise InvalidValue(
-            "foreman_days",
-            "career_certificate.days",
-            "foreman and team-leader days together exceed the work days",
-        )
-    return {
-        "certifier_business_id": certifier_business_id,
-        "relation": certifier_relation,
-        "trade": trade,
-        "period_start": period_start,
-        "period_end": period_end,
-        "work_days": work_days,
-        "foreman_days": foreman_days,
-        "team_leader_days": team_leader_days,
-        "certified_on": certified_on,
-    }
+    return require_text(basis, "basis", max_length=500)

@@ -23,8 +23,8 @@ from ledger.storage import FollowUp
 
 class PackedArray(bytes):
     """A one-dimensional array parameter already in PostgreSQL's binary array format. psycopg
-    dumps a list element by element in Python: the tap insert's four arrays took about 6 of the
-    46 ms of CPU the API spent on 1,000 taps (batches of 500); packed here, each is one join."""
+    dumps a list element by element in Python, a sizeable share of the API's CPU for the tap
+    insert's four arrays; packed here, each is one join (figures in BENCHMARKS.md)."""
 
     element: ClassVar[str]
 

@@ -79,8 +79,8 @@ Sums = list[int]  # work days, records
 class _Counts:
     """Work days and records, in total and per trade, employer and site, added a month at a
     time: a month's work days are the set bits of its rows' days OR-ed (two sites on one day are
-    one work day); every set bit is one record. Written for speed (about 1 µs a month): a
-    decade's summary is asked for on every career page."""
+    one work day); every set bit is one record. Written for speed: a decade's summary is
+    asked for on every career page."""
 
     def __init__(self) -> None:
         self.total: Sums = [0, 0]

@@ -14,7 +14,7 @@ from ledger.application import Ledger
 from ledger.clock import FixedClock
 from ledger.settings import Settings
 from projections.audit import MAX_PAGE, audit_work_record, events_after
-from tests.integration.test_queries_world import (
+from tests.integration.queries_world import (
     ADMIN,
     EMPLOYER_ADMIN,
     PRIME_STAFF,

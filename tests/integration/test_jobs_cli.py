@@ -23,7 +23,7 @@ from ledger.settings import Settings, get_settings
 from ledger.storage.migrate import migrate
 from projections.settlement.runs import recent_job_runs
 from projections.store import ReadStore
-from tests.integration.test_jobs_world import SITE, T1, World, jst
+from tests.integration.jobs_world import SITE, T1, World, jst
 
 runner = CliRunner()
 

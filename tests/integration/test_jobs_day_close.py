@@ -16,7 +16,7 @@ from ledger.errors import InvalidState, NotPermitted
 from ledger.settings import Settings
 from projections.jobs import close_day
 from projections.settlement.queries import day_close_findings
-from tests.integration.test_jobs_world import (
+from tests.integration.jobs_world import (
     ADMIN,
     CARDS,
     SITE,

@@ -22,7 +22,7 @@ from ledger.errors import InvalidState
 from ledger.settings import Settings
 from projections.jobs import settle_kentaikyo
 from projections.settlement.queries import kentaikyo_settlements
-from tests.integration.test_jobs_world import (
+from tests.integration.jobs_world import (
     PRIME,
     SITE,
     SITE_B,

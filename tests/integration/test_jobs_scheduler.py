@@ -37,7 +37,7 @@ from projections.settlement.scheduler import (
     start_scheduler,
 )
 from projections.store import ReadStore
-from tests.integration.test_jobs_world import SITE, SITE_B, STAMP_SITE, T1, World, jst
+from tests.integration.jobs_world import SITE, SITE_B, STAMP_SITE, T1, World, jst
 
 
 @pytest.fixture

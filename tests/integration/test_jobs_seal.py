@@ -22,7 +22,7 @@ from ledger.errors import InvalidState
 from ledger.settings import Settings, get_settings
 from projections.jobs import seal_days, verify_seals
 from projections.jobs.seal import Mismatch
-from tests.integration.test_jobs_world import CARDS, SITE, T1, World, jst
+from tests.integration.jobs_world import CARDS, SITE, T1, World, jst
 
 D18, D19, D20, D21 = (date(2025, 6, d) for d in (18, 19, 20, 21))
 

@@ -17,7 +17,7 @@ from ledger.ids import ReaderId, TapId, TechnicianId
 from ledger.settings import Settings
 from projections.jobs import bill_site_fees
 from projections.settlement.queries import site_fee_bills
-from tests.integration.test_jobs_world import (
+from tests.integration.jobs_world import (
     OTHER,
     PRIME,
     SITE,

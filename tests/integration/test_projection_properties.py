@@ -29,6 +29,7 @@ from ledger.actors import Actor, Role
 from ledger.application import Ledger
 from ledger.clock import JST
 from ledger.domain.taps import TapObservation
+from ledger.domain.worker import CertificateClaim, CertifierRelation
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 from ledger.storage.migrate import migrate
@@ -297,8 +298,10 @@ class History:
 
     def propose_certificate(self, n: int, worker: str, work_days: int) -> None:
         self.ledger.propose_career_certificate(
-            worker, f"cert-{n}", PRIME, "prime_contractor", "鉄筋", date(2015, 4, 1),
-            date(2017, 3, 31), work_days, work_days // 4, work_days // 4, "工事台帳",
+            worker, f"cert-{n}",
+            CertificateClaim(PRIME, CertifierRelation.PRIME_CONTRACTOR, "鉄筋", date(2015, 4, 1),
+                             date(2017, 3, 31), work_days, work_days // 4, work_days // 4),
+            "工事台帳",
             Actor(Role.PRIME_CONTRACTOR, PRIME),
         )
         self.certificates.append((worker, f"cert-{n}"))

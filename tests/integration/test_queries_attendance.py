@@ -20,7 +20,7 @@ from projections.queries import (
     unregistered_readers,
 )
 from projections.records import RecordStatus
-from tests.integration.test_queries_world import (
+from tests.integration.queries_world import (
     ADMIN,
     CARD,
     CARD_2,

@@ -12,7 +12,7 @@ from ledger.application import Ledger
 from ledger.clock import FixedClock
 from ledger.settings import Settings
 from projections.queries import prime_inbox
-from tests.integration.test_queries_world import (
+from tests.integration.queries_world import (
     EMPLOYER_ADMIN,
     OTHER,
     OTHER_SITE,

@@ -13,7 +13,7 @@ from ledger.clock import FixedClock
 from ledger.settings import Settings
 from projections.kentaikyo import Ineligibility, Total
 from projections.queries import KentaikyoMonth, Outcome, kentaikyo_month
-from tests.integration.test_queries_world import (
+from tests.integration.queries_world import (
     ADMIN,
     CARD_2,
     CARD_3,

@@ -11,11 +11,12 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.clock import FixedClock
+from ledger.domain.worker import CertificateClaim, CertifierRelation
 from ledger.settings import Settings
 from projections.levels import CardColour, UnknownTradeError, known_trades
 from projections.queries import LevelJudgment, level_judgments
 from projections.store import Tx
-from tests.integration.test_queries_world import (
+from tests.integration.queries_world import (
     ADMIN,
     EMPLOYER_ADMIN,
     PRIME_STAFF,
@@ -40,8 +41,10 @@ def certify(ledger: Ledger, work_days: int, foreman_days: int = 0, trade: str = 
     """As an upper subcontractor (SUB employs the worker only since 2020), confirmed by admin."""
     certificate = str(uuid4())
     ledger.propose_career_certificate(
-        TECHNICIAN, certificate, SUB, "upper_subcontractor", trade, date(2010, 4, 1),
-        date(2024, 3, 31), work_days, foreman_days, 0, "施工体制台帳", ADMIN)
+        TECHNICIAN, certificate,
+        CertificateClaim(SUB, CertifierRelation.UPPER_SUBCONTRACTOR, trade, date(2010, 4, 1),
+                         date(2024, 3, 31), work_days, foreman_days),
+        "施工体制台帳", ADMIN)
     ledger.confirm_career_certificate(TECHNICIAN, certificate, ADMIN)
 
 

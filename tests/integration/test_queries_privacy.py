@@ -12,7 +12,7 @@ from ledger.application import Ledger
 from ledger.clock import FixedClock
 from ledger.settings import Settings
 from projections.queries import DayCount, career_records, career_summary
-from tests.integration.test_queries_world import (
+from tests.integration.queries_world import (
     ADMIN,
     OTHER,
     OTHER_SITE,

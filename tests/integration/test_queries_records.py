@@ -15,7 +15,7 @@ from ledger.ids import CardId, ReaderId, TapId
 from ledger.settings import Settings
 from projections.queries import DayCount, career_records, career_summary
 from projections.records import RecordSource, RecordStatus
-from tests.integration.test_queries_world import (
+from tests.integration.queries_world import (
     ADMIN,
     CARD,
     OTHER,

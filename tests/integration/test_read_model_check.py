@@ -36,7 +36,7 @@ from tests.api_support import (  # noqa: F401  (the *_fixture names are fixtures
     api_fixture,
     api_settings_fixture,
 )
-from tests.integration.test_jobs_world import (
+from tests.integration.jobs_world import (
     PRIME,
     SITE,
     SITE_B,

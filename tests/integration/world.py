@@ -1,4 +1,4 @@
-"""Register a small world through the Ledger application (real storage)."""
+"""Register a small world through the Ledger application (on any storage, in memory too)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from ledger.domain.registry import Card, Reader
 from ledger.domain.requests import Correction, ManualEntry
 from ledger.domain.site import Site
 from ledger.domain.text import check_text
-from ledger.domain.worker import Worker
+from ledger.domain.worker import CertificateClaim, CertifierRelation, Worker
 from ledger.errors import InvalidValue
 from tests.unit.world import (
     ADMIN,
@@ -88,7 +88,8 @@ COMMANDS: dict[str, tuple[str, Callable[[str], object]]] = {
     "acting party (--as)": ("--as", lambda text: parse_actor(f"admin:{text}")),
 }
 COMMANDS["certificate trade"] = ("trade", lambda text: worker_with_qualification().certify_career(
-    SUB, "employer", text, date(2019, 5, 1), date(2020, 1, 1), 10, 0, 0, date(2025, 1, 1), ADMIN))
+    CertificateClaim(SUB, CertifierRelation.EMPLOYER, text, date(2019, 5, 1), date(2020, 1, 1), 10),
+    date(2025, 1, 1), ADMIN))
 FREE_TEXT = {"reason", "note", "work_content"}
 
 

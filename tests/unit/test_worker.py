@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from ledger.domain.worker import Worker
+from ledger.domain.worker import CertificateClaim, CertifierRelation, Worker
 from ledger.errors import DeadlinePassed, InvalidState, InvalidValue, NotPermitted
 from tests.unit.world import ADMIN, OTHER, SUB, a_worker
 
@@ -49,7 +49,7 @@ class TestCareerCertificate:
     def certified(self, worker: Worker, **change: object) -> None:
         values: dict = {
             "certifier_business_id": SUB,
-            "relation": "employer",
+            "relation": CertifierRelation.EMPLOYER,
             "trade": "鉄筋",
             "period_start": date(2015, 4, 1),
             "period_end": date(2024, 3, 31),
@@ -59,7 +59,8 @@ class TestCareerCertificate:
             "certified_on": date(2025, 6, 1),
             "actor": ADMIN,
         } | change
-        worker.certify_career(**values)
+        certified_on, actor = values.pop("certified_on"), values.pop("actor")
+        worker.certify_career(CertificateClaim(**values), certified_on, actor)
 
     def qualified_worker(self) -> Worker:
         worker = a_worker(employed_since=date(2015, 1, 1))  # an employer certifies its own period
@@ -92,13 +93,13 @@ class TestCareerCertificate:
         with pytest.raises(NotPermitted, match="never employed"):
             self.certified(self.qualified_worker(), certifier_business_id=OTHER)
         worker = self.qualified_worker()
-        values = {"certifier_business_id": OTHER, "relation": "prime_contractor", "trade": "鉄筋",
-                  "period_start": date(2015, 4, 1), "period_end": date(2024, 3, 31),
-                  "work_days": 1800, "foreman_days": 300, "team_leader_days": 100,
-                  "certified_on": date(2025, 6, 1), "actor": ADMIN}
+        claim = CertificateClaim(
+            certifier_business_id=OTHER, relation=CertifierRelation.PRIME_CONTRACTOR,
+            trade="鉄筋", period_start=date(2015, 4, 1), period_end=date(2024, 3, 31),
+            work_days=1800, foreman_days=300, team_leader_days=100)
         with pytest.raises(InvalidValue, match="counts once the worker confirms"):
-            worker.certify_career(**values)
-        worker.propose_career_certificate("c1", **values, basis="施工体制台帳 2016")
+            worker.certify_career(claim, date(2025, 6, 1), ADMIN)
+        worker.propose_career_certificate("c1", claim, date(2025, 6, 1), "施工体制台帳 2016", ADMIN)
         assert worker.career_certificates == []
         worker.confirm_career_certificate("c1", ADMIN)
         assert worker.career_certificates[0]["relation"].value == "prime_contractor"

@@ -8,11 +8,18 @@ from datetime import date
 import pytest
 
 from ledger.actors import Actor, Role
-from ledger.domain.worker import Worker, union_calendar_days
+from ledger.domain.worker import (
+    CertificateClaim,
+    CertifierRelation,
+    Worker,
+    union_calendar_days,
+)
 from ledger.errors import InvalidState, InvalidValue, NotPermitted, UnknownReference
 from projections.levels import CareerCertificate
 from projections.queries.levels import _Certified, _within_calendar
 from tests.unit.world import ADMIN, OTHER, SUB, a_worker
+
+EMPLOYER, PRIME = CertifierRelation.EMPLOYER, CertifierRelation.PRIME_CONTRACTOR
 
 CLAIMANT = Actor(Role.EMPLOYER, OTHER)
 
@@ -56,8 +63,8 @@ def test_an_employer_certifies_only_within_its_recorded_employment() -> None:
     worker.join_employer(SUB, date(2020, 4, 1), True, ADMIN)  # a gap of a year
 
     def certify(start: date, end: date) -> None:
-        worker.certify_career(SUB, "employer", "鉄筋", start, end, 10, 0, 0, date(2025, 6, 1),
-                              ADMIN)
+        worker.certify_career(CertificateClaim(SUB, EMPLOYER, "鉄筋", start, end, 10),
+                              date(2025, 6, 1), ADMIN)
 
     certify(date(2018, 4, 1), date(2019, 3, 31))
     certify(date(2020, 4, 1), date(2024, 3, 31))
@@ -67,28 +74,32 @@ def test_an_employer_certifies_only_within_its_recorded_employment() -> None:
         certify(date(2017, 4, 1), date(2018, 6, 30))  # starts before
     assert refused.value.field == "period_start"
     with pytest.raises(NotPermitted, match="never employed"):
-        worker.certify_career(OTHER, "employer", "鉄筋", date(2020, 4, 1), date(2021, 3, 31), 10,
-                              0, 0, date(2025, 6, 1), ADMIN)
+        worker.certify_career(
+            CertificateClaim(OTHER, EMPLOYER, "鉄筋", date(2020, 4, 1), date(2021, 3, 31), 10),
+            date(2025, 6, 1), ADMIN)
 
 
 def test_overlapping_certificates_of_a_trade_stay_within_their_union() -> None:
     worker = a_worker(employed_since=date(2010, 1, 1))
     worker.add_qualification("玉掛技能講習", date(2010, 1, 1), ADMIN)
     whole = (date(2010, 1, 1), date(2024, 3, 31))  # 5,204 calendar days
-    worker.certify_career(SUB, "employer", "鉄筋", *whole, 5000, 0, 0, date(2025, 6, 1), ADMIN)
+    worker.certify_career(CertificateClaim(SUB, EMPLOYER, "鉄筋", *whole, 5000), date(2025, 6, 1),
+                          ADMIN)
     with pytest.raises(InvalidValue, match="5204 calendar days") as refused:
-        worker.certify_career(SUB, "employer", "鉄筋", *whole, 205, 0, 0, date(2025, 6, 1),
-                              ADMIN)
+        worker.certify_career(CertificateClaim(SUB, EMPLOYER, "鉄筋", *whole, 205),
+                              date(2025, 6, 1), ADMIN)
     assert refused.value.rule == "career_certificate.calendar"
-    worker.certify_career(SUB, "employer", "鉄筋", *whole, 204, 0, 0, date(2025, 6, 1), ADMIN)
+    worker.certify_career(CertificateClaim(SUB, EMPLOYER, "鉄筋", *whole, 204), date(2025, 6, 1),
+                          ADMIN)
     # another trade has a calendar of its own
-    worker.certify_career(SUB, "employer", "型枠", *whole, 100, 0, 0, date(2025, 6, 1), ADMIN)
+    worker.certify_career(CertificateClaim(SUB, EMPLOYER, "型枠", *whole, 100), date(2025, 6, 1),
+                          ADMIN)
 
 
 def test_a_proposed_certificate_is_checked_against_the_record_when_confirmed() -> None:
     worker: Worker = a_worker()
     worker.propose_career_certificate(
-        "c1", OTHER, "prime_contractor", "鉄筋", date(2016, 4, 1), date(2017, 3, 31), 200, 0, 0,
+        "c1", CertificateClaim(OTHER, PRIME, "鉄筋", date(2016, 4, 1), date(2017, 3, 31), 200),
         date(2025, 6, 1), "施工体制台帳", ADMIN)
     with pytest.raises(InvalidValue, match="no registered qualification"):
         worker.confirm_career_certificate("c1", ADMIN)
@@ -101,12 +112,14 @@ def test_a_proposed_certificate_is_checked_against_the_record_when_confirmed() -
 
 def test_a_proposal_needs_a_basis_and_is_not_an_employers() -> None:
     worker = a_worker()
-    args = ("鉄筋", date(2016, 4, 1), date(2017, 3, 31), 200, 0, 0, date(2025, 6, 1))
+    args = ("鉄筋", date(2016, 4, 1), date(2017, 3, 31), 200)
     with pytest.raises(InvalidValue) as refused:
-        worker.propose_career_certificate("c1", OTHER, "prime_contractor", *args, " ", ADMIN)
+        worker.propose_career_certificate(
+            "c1", CertificateClaim(OTHER, PRIME, *args), date(2025, 6, 1), " ", ADMIN)
     assert refused.value.field == "basis"
     with pytest.raises(InvalidValue) as refused:
-        worker.propose_career_certificate("c2", SUB, "employer", *args, "x", ADMIN)
+        worker.propose_career_certificate(
+            "c2", CertificateClaim(SUB, EMPLOYER, *args), date(2025, 6, 1), "x", ADMIN)
     assert refused.value.field == "relation"
 
 
