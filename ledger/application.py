@@ -597,6 +597,31 @@ class Ledger(Application[UUID]):
 
         self._update_site(site_id, command)
 
+    def assign_unknown_card(
+        self, site_id: str, card_id: str, technician_id: str, reason: str, actor: Actor
+    ) -> None:
+        """Resolve an unknown card seen at a site: its taps there, up to now, were this worker's
+        on the roster (`Site.assign_unknown_card`). A card in the registry is not unknown: its
+        taps are its holder's, and no decision overrides that."""
+        require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR, Role.SITE_MANAGER)
+        card_id = CardId(card_id)
+
+        def command(site: Site) -> None:
+            site.check_staff(actor)
+            if self._exists(Card, card_aggregate_id(card_id)):
+                raise InvalidState(
+                    "card_id", "unknown_card.issued", "the card is issued; its taps are not unknown"
+                )
+            site.assign_unknown_card(card_id, technician_id, reason, actor, clock.now())
+
+        self._update_site(site_id, command)
+
+    def _exists(self, kind: type[LedgerAggregate], aggregate_id: UUID) -> bool:
+        try:
+            return isinstance(self.repository.get(aggregate_id), kind)
+        except AggregateNotFoundError:
+            return False
+
     def _update_site(self, site_id: str, command: Callable[[Site], None]) -> Site:
         site_id = SiteId(site_id)
         return self._update(Site, site_aggregate_id(site_id), "site_id", site_id, command)

@@ -54,6 +54,11 @@ class TapExceptionPublic(PublicModel):
                               "technician, direction, reader time in UTC)")
     stored_content_hash: str | None = Field(
         default=None, description="conflict: the content hash of the version stored first")
+    resolution: dict[str, Any] | None = Field(
+        default=None, description="the staff's decision that resolved it (kind card_assigned: "
+        "technician_id, reason, position); null while open")
+    resolved_by: str | None = Field(default=None, description="who decided, role:id")
+    resolved_at: datetime | None = None
 
 
 class DayCloseFindingPublic(PublicModel):

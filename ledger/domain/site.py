@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 from typing import Any
 from uuid import UUID
@@ -11,6 +11,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from ledger.actors import Actor, Role
+from ledger.clock import require_aware
 from ledger.domain.base import (
     LedgerAggregate,
     Position,
@@ -19,7 +20,7 @@ from ledger.domain.base import (
     require_text,
 )
 from ledger.errors import InvalidState, InvalidValue, NotPermitted, UnknownReference
-from ledger.ids import BusinessId, SiteId, TechnicianId, aggregate_id
+from ledger.ids import BusinessId, CardId, SiteId, TechnicianId, aggregate_id
 
 
 def site_aggregate_id(site_id: str) -> UUID:
@@ -186,6 +187,54 @@ class Site(LedgerAggregate):
         self.roster[technician_id] = RosterEntry(
             technician_id, employer_business_id, trade, position, since
         )
+
+    # 例外の解消: the site's staff resolve what its readers flagged -----------------------------
+    def assign_unknown_card(
+        self, card_id: str, technician_id: str, reason: str, actor: Actor, decided_at: datetime
+    ) -> None:
+        """Decide that an unknown card seen at this site was a worker on its roster.
+
+        The decision names no days: the read side gives the worker the taps of that card at
+        this site that were flagged unknown and stored before the decision (by log position),
+        judged as card taps would be. A tap made after it is flagged again and needs a decision
+        of its own; a card issued later is its holder's from then on, never this worker's.
+        Whether the card was seen unknown here is the caller's to check against the read side.
+        """
+        self.check_staff(actor)
+        card_id = CardId(card_id)
+        technician_id = TechnicianId(technician_id)
+        if technician_id not in self.roster:
+            raise InvalidState(
+                "technician_id", "unknown_card.roster", "is not on this site's roster"
+            )
+        self._unknown_card_assigned(
+            card_id,
+            technician_id,
+            require_text(reason, "reason", max_length=500),
+            actor,
+            require_aware(decided_at, "decided_at"),
+        )
+
+    @event("UnknownCardAssigned")
+    def _unknown_card_assigned(
+        self, card_id: str, technician_id: str, reason: str, actor: Actor, decided_at: datetime
+    ) -> None:
+        pass  # the decision changes nothing the site checks later; the read side applies it
+
+    def check_staff(self, actor: Actor) -> None:
+        """Who resolves this site's exceptions: an admin, the prime, or its 現場管理者 — each
+        with this site in its key's scope."""
+        if actor.role is Role.ADMIN:
+            return
+        staff = actor.role in (Role.PRIME_CONTRACTOR, Role.SITE_MANAGER)
+        if not staff or actor.id != self.prime_business_id:
+            raise NotPermitted(
+                "actor", "site.staff", "only the site's prime or its site manager may resolve this"
+            )
+        if not actor.scope.covers_site(self.site_id):
+            raise NotPermitted(
+                "actor", "site.staff.scope", "the site is not in the scope of this key"
+            )
 
     # 開設 ・ 閉所 ---------------------------------------------------------------------------
     def close(self, closed_on: date, actor: Actor) -> None:

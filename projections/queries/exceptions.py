@@ -15,11 +15,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import orjson
+
+from ledger.errors import InvalidState
 from projections.queries._common import Source, jst_bounds, reading
 from projections.store import as_datetime
 
 _COLUMNS = ("SELECT tap_id, site_id, reader_id, kind, technician_id, card_id, reader_time, "
-            "position, content_hash, stored_content_hash FROM {site_exceptions} ")
+            "position, content_hash, stored_content_hash, resolution, resolved_by, resolved_at "
+            "FROM {site_exceptions} ")
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,10 @@ class TapException:
     position: int  # log position of the tap (of the conflicting version, for a conflict)
     content_hash: str  # of this version's content ('' if projected before hashes were kept)
     stored_content_hash: str | None  # conflict: the content hash of the version stored first
+    # The staff's decision that resolved it (`projections.resolutions`); None while open.
+    resolution: dict[str, Any] | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -83,4 +91,20 @@ def _exception(row: Sequence[Any]) -> TapException:
     reader_time = as_datetime(row[6])
     assert reader_time is not None
     return TapException(row[0], row[1], row[2], tuple(row[3].split(",")), row[4], row[5],
-                        reader_time, int(row[7]), row[8], row[9])
+                        reader_time, int(row[7]), row[8], row[9],
+                        None if row[10] is None else orjson.loads(row[10]), row[11],
+                        as_datetime(row[12]))
+
+
+def require_unknown_card_open(source: Source, site_id: str, card_id: str) -> None:
+    """A tap of ``card_id`` at the site flagged unknown and not yet resolved, as projected: what
+    a decision assigning the card must find (`Ledger.assign_unknown_card`); else 409 naming
+    ``card_id``. So staff resolve cards their readers saw, never a card of their choosing."""
+    with reading(source) as tx:
+        found = bool(tx.execute(
+            "SELECT 1 FROM {site_exceptions} WHERE site_id = %s AND card_id = %s "
+            "AND technician_id IS NULL AND resolution IS NULL AND stored_content_hash IS NULL "
+            "LIMIT 1", [site_id, card_id]))
+    if not found:
+        raise InvalidState("card_id", "unknown_card.open",
+                           f"no open unknown-card tap of {card_id} at {site_id}")
