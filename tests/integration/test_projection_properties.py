@@ -2,10 +2,11 @@
 
 The histories interleave every kind of registry change (roster position and trade, employments,
 Kentaikyo enrolment, qualifications, foreman training, social insurance, cards, readers, site
-closing, subcontracts) with taps, manual entries, corrections and their decisions. The live
-projection catches up at arbitrary points in batches down to one event, so a registry change can
-sit in a batch of its own between a worker's taps; every read-model table must then equal a
-rebuild of the same log and a crash-and-resume of it.
+closing, subcontracts) with taps, manual entries, corrections and their decisions, and unknown
+cards' taps with the site staff's decisions assigning them. The live projection catches up at
+arbitrary points in batches down to one event, so a registry change can sit in a batch of its own
+between a worker's taps; every read-model table must then equal a rebuild of the same log and a
+crash-and-resume of it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from ledger import clock
-from ledger.actors import Actor, Role
+from ledger.actors import Actor, Role, Scope
 from ledger.application import Ledger
 from ledger.clock import JST
 from ledger.domain.taps import TapObservation
@@ -52,6 +53,7 @@ from tests.integration.world import (
 SITE_B = "10000000000002"
 WORKER_B = "22345678901234"
 DAY0 = date(2025, 6, 2)
+SITE_MANAGER = Actor(Role.SITE_MANAGER, PRIME, Scope(sites=frozenset({SITE, SITE_B})))
 WORKERS = [TECHNICIAN, WORKER_B]
 SITES = [SITE, SITE_B]
 BUSINESSES = [PRIME, SUB, OTHER]
@@ -94,6 +96,24 @@ request_ops = st.one_of(
         st.sampled_from([{"position": "職長"}, {"trade": "型枠"}, {"work_content": "型枠解体"}]),
     ),
     st.tuples(st.just("decide"), st.integers(0, 7), st.sampled_from(["approve", "reject"])),
+)
+# An unknown card's taps at a site's gate, and the staff's decision assigning the card to a worker
+# (on the roster or not, the card issued meanwhile or not): the decision gives the worker the
+# card's flagged taps logged before it, whatever the batches.
+UNKNOWN_CARDS = [*CARDS[2:], "0D0D0D0D"]  # the last never issued
+unknown_tap_op = st.tuples(
+    st.just("tap"),
+    st.sampled_from(READERS[:2]),
+    st.sampled_from(UNKNOWN_CARDS),
+    day,
+    st.integers(0, 47),
+    st.sampled_from(["in", "out", "unknown"]),
+)
+assign_op = st.tuples(
+    st.just("assign_card"),
+    st.sampled_from(SITES),
+    st.sampled_from(UNKNOWN_CARDS),
+    st.sampled_from(WORKERS),
 )
 # What a work record is built from: the roster, employments, cards and readers.
 roster_op = st.tuples(
@@ -171,6 +191,8 @@ def weighted(*choices: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[
 operation = weighted(
     (8, tap_op),
     (1, stray_tap_op),
+    (2, unknown_tap_op),
+    (2, assign_op),
     (3, request_ops),
     (3, roster_op),
     (3, record_registry_ops),
@@ -326,6 +348,9 @@ class History:
     def subcontract(self, n: int, site: str, business: str, parent: str) -> None:
         self.ledger.add_subcontract(site, business, parent, ADMIN)
 
+    def assign_card(self, n: int, site: str, card: str, worker: str) -> None:
+        self.ledger.assign_unknown_card(site, card, worker, "名簿と顔写真で確認", SITE_MANAGER)
+
 
 OPERATIONS: dict[str, Callable[..., None]] = {
     name: getattr(History, name)
@@ -353,6 +378,7 @@ OPERATIONS: dict[str, Callable[..., None]] = {
         "propose_certificate",
         "answer_certificate",
         "resend_tap",
+        "assign_card",
     )
 }
 
