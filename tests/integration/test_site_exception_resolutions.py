@@ -1,0 +1,163 @@
+"""The site's staff resolve an unknown card (the decision event, then the taps count), and a site
+manager decides manual entries only with the prime's grant, on its own sites — on both databases.
+The clock stands at 2025-06-20 10:00 JST."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+
+from ledger.actors import Actor, Role, Scope
+from ledger.application import Ledger
+from ledger.clock import FixedClock
+from ledger.errors import InvalidState, InvalidValue, LedgerError, NotPermitted
+from ledger.settings import Settings
+from projections.queries import site_exceptions
+from projections.queries.exceptions import require_unknown_card_open
+from projections.store import as_date
+from tests.integration.test_queries_world import (
+    ADMIN,
+    PRIME,
+    SITE,
+    SITE_B,
+    SUB,
+    TECH_2,
+    TECH_3,
+    Scene,
+    jst,
+)
+
+JUNE = (date(2025, 6, 1), date(2025, 6, 30))
+STRAY = "DEADBEEF"  # a card in no registry
+MANAGER = Actor(Role.SITE_MANAGER, PRIME, Scope(sites=frozenset({SITE})))
+GRANTED = Actor(Role.SITE_MANAGER, PRIME, Scope(sites=frozenset({SITE}), approves=True))
+REASON = "名簿の顔写真と照合"
+
+
+@pytest.fixture
+def scene(ledger: Ledger, settings: Settings, now: FixedClock) -> Iterator[Scene]:
+    with Scene.built(ledger, settings, now) as built:
+        built.worker(TECH_2, SUB)  # no card of their own yet: today they tapped a stray one
+        built.roster(SITE, TECH_2, SUB, trade="型枠", position="班長")
+        built.worker(TECH_3, SUB)  # employed, not on the roster
+        built.open_site(SITE_B, PRIME, "GATE-B")
+        yield built
+
+
+def records(scene: Scene, technician_id: str) -> list[tuple[object, ...]]:
+    with scene.read() as tx:
+        return [(row[0], as_date(row[1]), *row[2:]) for row in tx.execute(
+            "SELECT site_id, work_date, employer_business_id, trade, role_position, source, "
+            "status FROM {work_records} WHERE technician_id = %s ORDER BY work_date",
+            [technician_id])]
+
+
+def test_an_assigned_card_counts_its_earlier_taps_for_the_worker(scene: Scene) -> None:
+    scene.shift("GATE-1", jst(2025, 6, 18, 8), card_id=STRAY)
+    scene.shift("GATE-1", jst(2025, 6, 19, 8), card_id=STRAY)
+    scene.shift("GATE-B", jst(2025, 6, 19, 8), card_id=STRAY)  # another site: not covered
+    assert records(scene, TECH_2) == []
+
+    scene.ledger.assign_unknown_card(SITE, STRAY, TECH_2, REASON, MANAGER)
+    later = scene.tap("GATE-1", "in", jst(2025, 6, 20, 8), card_id=STRAY)
+
+    assert records(scene, TECH_2) == [
+        (SITE, date(2025, 6, 18), SUB, "型枠", "班長", "card", "counted"),
+        (SITE, date(2025, 6, 19), SUB, "型枠", "班長", "card", "counted"),
+    ]
+    listed = site_exceptions(scene.store, SITE, *JUNE)
+    resolved = [e for e in listed if e.resolution is not None]
+    assert len(resolved) == 4
+    for exception in resolved:
+        assert exception.kinds == ("unknown_card",)  # as the upload was answered
+        assert exception.resolved_by == f"site_manager:{PRIME}"
+        assert exception.resolved_at == scene.now.now()
+        assert exception.resolution == {"kind": "card_assigned", "technician_id": TECH_2,
+                                        "reason": REASON,
+                                        "position": exception.resolution["position"]}
+        assert exception.resolution["position"] > exception.position
+    # A tap after the decision is flagged again and open: no decision covers taps to come.
+    still_open = [e for e in listed if e.resolution is None]
+    assert [e.tap_id for e in still_open] == [later.tap_id]
+    require_unknown_card_open(scene.store, SITE, STRAY)
+    other_site = site_exceptions(scene.store, SITE_B, *JUNE)
+    assert len(other_site) == 2 and all(e.resolution is None for e in other_site)
+
+
+def test_a_card_issued_later_is_its_holders_and_is_no_longer_assignable(scene: Scene) -> None:
+    scene.shift("GATE-1", jst(2025, 6, 17, 8), card_id=STRAY)
+    scene.ledger.issue_card(STRAY, TECH_3, ADMIN)
+    scene.shift("GATE-1", jst(2025, 6, 18, 8), card_id=STRAY)
+    position = scene.ledger.log_position()
+
+    with pytest.raises(InvalidState) as refused:
+        scene.ledger.assign_unknown_card(SITE, STRAY, TECH_2, REASON, MANAGER)
+    assert refused.value.field == "card_id"
+    assert scene.ledger.log_position() == position
+    assert records(scene, TECH_2) == []
+    # The holder's own tap is theirs (not on the roster, so flagged there), never overridden.
+    assert [r[1] for r in records(scene, TECH_3)] == [date(2025, 6, 18)]
+
+
+@pytest.mark.parametrize(
+    ("actor", "technician_id", "reason", "error", "field"),
+    [
+        (MANAGER, TECH_3, REASON, InvalidState, "technician_id"),  # not on the roster
+        (MANAGER, "12345678909999", REASON, InvalidState, "technician_id"),  # not registered
+        (MANAGER, TECH_2, "  ", InvalidValue, "reason"),
+        (MANAGER, TECH_2, "理由\x1b[31m", InvalidValue, "reason"),
+        (Actor(Role.SITE_MANAGER, PRIME, Scope(sites=frozenset({SITE_B}))), TECH_2, REASON,
+         NotPermitted, "actor"),  # another of the prime's sites
+        (Actor(Role.EMPLOYER, SUB), TECH_2, REASON, NotPermitted, "actor"),
+        (Actor(Role.PRIME_CONTRACTOR, SUB), TECH_2, REASON, NotPermitted, "actor"),
+        (Actor(Role.WORKER, TECH_2), TECH_2, REASON, NotPermitted, "actor"),
+    ],
+)
+def test_a_refused_assignment_writes_nothing_and_names_the_field(
+    scene: Scene, actor: Actor, technician_id: str, reason: str, error: type[LedgerError],
+    field: str,
+) -> None:
+    scene.shift("GATE-1", jst(2025, 6, 18, 8), card_id=STRAY)
+    position = scene.ledger.log_position()
+    with pytest.raises(error) as refused:
+        scene.ledger.assign_unknown_card(SITE, STRAY, technician_id, reason, actor)
+    assert refused.value.field == field
+    assert scene.ledger.log_position() == position
+    assert all(e.resolution is None for e in site_exceptions(scene.store, SITE, *JUNE))
+
+
+def test_only_a_card_seen_unknown_at_the_site_and_still_open_is_assignable(scene: Scene) -> None:
+    scene.shift("GATE-B", jst(2025, 6, 18, 8), card_id=STRAY)
+    scene.project()
+    with pytest.raises(InvalidState) as refused:
+        require_unknown_card_open(scene.store, SITE, STRAY)  # seen at the other site only
+    assert refused.value.field == "card_id"
+    require_unknown_card_open(scene.store, SITE_B, STRAY)
+    scene.roster(SITE_B, TECH_2, SUB)
+    scene.ledger.assign_unknown_card(SITE_B, STRAY, TECH_2, REASON, ADMIN)
+    scene.project()
+    with pytest.raises(InvalidState):
+        require_unknown_card_open(scene.store, SITE_B, STRAY)  # resolved: nothing open
+
+
+def test_a_site_manager_decides_only_with_the_primes_grant_and_on_its_sites(
+    scene: Scene,
+) -> None:
+    first = scene.manual_entry(date(2025, 6, 18))
+    second = scene.manual_entry(date(2025, 6, 18), site_id=SITE_B)
+    position = scene.ledger.log_position()
+    for actor, request in (
+        (MANAGER, first),  # no grant
+        (Actor(Role.SITE_MANAGER, PRIME), first),  # no grant, no scope (as the CLI acts)
+        (GRANTED, second),  # granted, but not for this site
+    ):
+        with pytest.raises(NotPermitted) as refused:
+            scene.ledger.approve(request, actor)
+        assert refused.value.field == "actor"
+        with pytest.raises(NotPermitted):
+            scene.ledger.reject(request, "現場に来ていない", actor)
+    assert scene.ledger.log_position() == position
+    scene.ledger.approve(first, GRANTED)
+    assert scene.ledger.request(first).status.value == "approved"
