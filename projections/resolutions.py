@@ -43,6 +43,7 @@ def assign_unknown_card(
     resolution = {
         "kind": "card_assigned",
         "technician_id": technician_id,
+        "tap_id": e["tap_id"],  # the tap the staff looked at
         "reason": e["reason"],
         "position": position,
     }

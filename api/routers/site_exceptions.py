@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import CurrentActor, LedgerDep, ReadersDep, ReadPoolDep
+from api.deps import CurrentActor, LedgerDep, ReadersDep
 from api.openapi import AUTHENTICATED, problems
 from api.privacy import visible_site
 from api.schemas.common import CardIdPath, Receipt, SiteIdPath
 from api.schemas.site_exceptions import UnknownCardAssign
 from ledger.actors import Role
 from ledger.application import require_role
-from projections.queries.exceptions import require_unknown_card_open
 
 router = APIRouter(prefix="/sites", tags=["site exceptions"], responses=AUTHENTICATED)
 
@@ -23,14 +22,14 @@ router = APIRouter(prefix="/sites", tags=["site exceptions"], responses=AUTHENTI
 @router.post("/{site_id}/unknown-cards/{card_id}/assign", responses=problems(404, 409))
 def assign_unknown_card(
     site_id: SiteIdPath, card_id: CardIdPath, body: UnknownCardAssign, actor: CurrentActor,
-    ledger: LedgerDep, readers: ReadersDep, pool: ReadPoolDep,
+    ledger: LedgerDep, readers: ReadersDep,
 ) -> Receipt:
-    """Assign an unknown card seen at the site to a worker on its roster, with the reason: the
-    card's flagged taps here, up to now, count for the worker as card taps (409 naming the field
-    for a card with no open unknown-card tap here, an issued card, a worker not on the roster)."""
+    """Assign an unknown card seen at the site to a worker on its roster, naming one of its
+    flagged taps here (`tap_id`, from the exceptions list) and the reason: the card's flagged
+    taps at this site, up to now, count for the worker as card taps. 409 naming the field for a
+    tap that is not this card's at this site, an issued card, a worker not on the roster."""
     require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR, Role.SITE_MANAGER, Role.EMPLOYER)
     visible_site(ledger, readers, actor, site_id)
-    with pool.store() as store:
-        require_unknown_card_open(store, site_id, card_id)
-    ledger.assign_unknown_card(site_id, card_id, body.technician_id, body.reason, actor)
+    ledger.assign_unknown_card(site_id, card_id, body.tap_id, body.technician_id, body.reason,
+                               actor)
     return Receipt(position=ledger.log_position())

@@ -190,7 +190,13 @@ class Site(LedgerAggregate):
 
     # 例外の解消: the site's staff resolve what its readers flagged -----------------------------
     def assign_unknown_card(
-        self, card_id: str, technician_id: str, reason: str, actor: Actor, decided_at: datetime
+        self,
+        card_id: str,
+        tap_id: str,
+        technician_id: str,
+        reason: str,
+        actor: Actor,
+        decided_at: datetime,
     ) -> None:
         """Decide that an unknown card seen at this site was a worker on its roster.
 
@@ -198,7 +204,8 @@ class Site(LedgerAggregate):
         this site that were flagged unknown and stored before the decision (by log position),
         judged as card taps would be. A tap made after it is flagged again and needs a decision
         of its own; a card issued later is its holder's from then on, never this worker's.
-        Whether the card was seen unknown here is the caller's to check against the read side.
+        ``tap_id`` is the flagged tap the staff looked at: the application checks that it is a
+        stored tap of this card at this site's reader, so a decision rests on a real tap.
         """
         self.check_staff(actor)
         card_id = CardId(card_id)
@@ -209,6 +216,7 @@ class Site(LedgerAggregate):
             )
         self._unknown_card_assigned(
             card_id,
+            tap_id,
             technician_id,
             require_text(reason, "reason", max_length=500),
             actor,
@@ -217,7 +225,13 @@ class Site(LedgerAggregate):
 
     @event("UnknownCardAssigned")
     def _unknown_card_assigned(
-        self, card_id: str, technician_id: str, reason: str, actor: Actor, decided_at: datetime
+        self,
+        card_id: str,
+        tap_id: str,
+        technician_id: str,
+        reason: str,
+        actor: Actor,
+        decided_at: datetime,
     ) -> None:
         pass  # the decision changes nothing the site checks later; the read side applies it
 

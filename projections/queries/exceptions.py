@@ -17,7 +17,6 @@ from typing import Any
 
 import orjson
 
-from ledger.errors import InvalidState
 from projections.queries._common import Source, jst_bounds, reading
 from projections.store import as_datetime
 
@@ -95,16 +94,3 @@ def _exception(row: Sequence[Any]) -> TapException:
                         None if row[10] is None else orjson.loads(row[10]), row[11],
                         as_datetime(row[12]))
 
-
-def require_unknown_card_open(source: Source, site_id: str, card_id: str) -> None:
-    """A tap of ``card_id`` at the site flagged unknown and not yet resolved, as projected: what
-    a decision assigning the card must find (`Ledger.assign_unknown_card`); else 409 naming
-    ``card_id``. So staff resolve cards their readers saw, never a card of their choosing."""
-    with reading(source) as tx:
-        found = bool(tx.execute(
-            "SELECT 1 FROM {site_exceptions} WHERE site_id = %s AND card_id = %s "
-            "AND technician_id IS NULL AND resolution IS NULL AND stored_content_hash IS NULL "
-            "LIMIT 1", [site_id, card_id]))
-    if not found:
-        raise InvalidState("card_id", "unknown_card.open",
-                           f"no open unknown-card tap of {card_id} at {site_id}")

@@ -109,12 +109,7 @@ unknown_tap_op = st.tuples(
     st.integers(0, 47),
     st.sampled_from(["in", "out", "unknown"]),
 )
-assign_op = st.tuples(
-    st.just("assign_card"),
-    st.sampled_from(SITES),
-    st.sampled_from(UNKNOWN_CARDS),
-    st.sampled_from(WORKERS),
-)
+assign_op = st.tuples(st.just("assign_card"), st.integers(0, 39), st.sampled_from(WORKERS))
 # What a work record is built from: the roster, employments, cards and readers.
 roster_op = st.tuples(
     st.just("roster"),
@@ -348,8 +343,17 @@ class History:
     def subcontract(self, n: int, site: str, business: str, parent: str) -> None:
         self.ledger.add_subcontract(site, business, parent, ADMIN)
 
-    def assign_card(self, n: int, site: str, card: str, worker: str) -> None:
-        self.ledger.assign_unknown_card(site, card, worker, "名簿と顔写真で確認", SITE_MANAGER)
+    def assign_card(self, n: int, earlier: int, worker: str) -> None:
+        """The decision on an earlier step's tap of a card that was unknown when it was sent."""
+        unknown = [t for t in self.taps.values() if t.card_id in UNKNOWN_CARDS]
+        if not unknown:
+            return
+        tap = unknown[earlier % len(unknown)]
+        site = SITE_B if tap.reader_id == "GATE-2" else SITE
+        assert tap.card_id is not None
+        self.ledger.assign_unknown_card(
+            site, tap.card_id, tap.tap_id, worker, "名簿と顔写真で確認", SITE_MANAGER
+        )
 
 
 OPERATIONS: dict[str, Callable[..., None]] = {

@@ -15,7 +15,6 @@ from ledger.clock import FixedClock
 from ledger.errors import InvalidState, InvalidValue, LedgerError, NotPermitted
 from ledger.settings import Settings
 from projections.queries import site_exceptions
-from projections.queries.exceptions import require_unknown_card_open
 from projections.store import as_date
 from tests.integration.test_queries_world import (
     ADMIN,
@@ -55,12 +54,13 @@ def records(scene: Scene, technician_id: str) -> list[tuple[object, ...]]:
 
 
 def test_an_assigned_card_counts_its_earlier_taps_for_the_worker(scene: Scene) -> None:
-    scene.shift("GATE-1", jst(2025, 6, 18, 8), card_id=STRAY)
+    seen = scene.tap("GATE-1", "in", jst(2025, 6, 18, 8), card_id=STRAY)
+    scene.tap("GATE-1", "out", jst(2025, 6, 18, 17), card_id=STRAY)
     scene.shift("GATE-1", jst(2025, 6, 19, 8), card_id=STRAY)
     scene.shift("GATE-B", jst(2025, 6, 19, 8), card_id=STRAY)  # another site: not covered
     assert records(scene, TECH_2) == []
 
-    scene.ledger.assign_unknown_card(SITE, STRAY, TECH_2, REASON, MANAGER)
+    scene.ledger.assign_unknown_card(SITE, STRAY, seen.tap_id, TECH_2, REASON, MANAGER)
     later = scene.tap("GATE-1", "in", jst(2025, 6, 20, 8), card_id=STRAY)
 
     assert records(scene, TECH_2) == [
@@ -75,25 +75,24 @@ def test_an_assigned_card_counts_its_earlier_taps_for_the_worker(scene: Scene) -
         assert exception.resolved_by == f"site_manager:{PRIME}"
         assert exception.resolved_at == scene.now.now()
         assert exception.resolution == {"kind": "card_assigned", "technician_id": TECH_2,
-                                        "reason": REASON,
+                                        "tap_id": seen.tap_id, "reason": REASON,
                                         "position": exception.resolution["position"]}
         assert exception.resolution["position"] > exception.position
     # A tap after the decision is flagged again and open: no decision covers taps to come.
     still_open = [e for e in listed if e.resolution is None]
     assert [e.tap_id for e in still_open] == [later.tap_id]
-    require_unknown_card_open(scene.store, SITE, STRAY)
     other_site = site_exceptions(scene.store, SITE_B, *JUNE)
     assert len(other_site) == 2 and all(e.resolution is None for e in other_site)
 
 
 def test_a_card_issued_later_is_its_holders_and_is_no_longer_assignable(scene: Scene) -> None:
-    scene.shift("GATE-1", jst(2025, 6, 17, 8), card_id=STRAY)
+    seen = scene.tap("GATE-1", "in", jst(2025, 6, 17, 8), card_id=STRAY)
     scene.ledger.issue_card(STRAY, TECH_3, ADMIN)
     scene.shift("GATE-1", jst(2025, 6, 18, 8), card_id=STRAY)
     position = scene.ledger.log_position()
 
     with pytest.raises(InvalidState) as refused:
-        scene.ledger.assign_unknown_card(SITE, STRAY, TECH_2, REASON, MANAGER)
+        scene.ledger.assign_unknown_card(SITE, STRAY, seen.tap_id, TECH_2, REASON, MANAGER)
     assert refused.value.field == "card_id"
     assert scene.ledger.log_position() == position
     assert records(scene, TECH_2) == []
@@ -119,27 +118,41 @@ def test_a_refused_assignment_writes_nothing_and_names_the_field(
     scene: Scene, actor: Actor, technician_id: str, reason: str, error: type[LedgerError],
     field: str,
 ) -> None:
-    scene.shift("GATE-1", jst(2025, 6, 18, 8), card_id=STRAY)
+    seen = scene.tap("GATE-1", "in", jst(2025, 6, 18, 8), card_id=STRAY)
     position = scene.ledger.log_position()
     with pytest.raises(error) as refused:
-        scene.ledger.assign_unknown_card(SITE, STRAY, technician_id, reason, actor)
+        scene.ledger.assign_unknown_card(SITE, STRAY, seen.tap_id, technician_id, reason, actor)
     assert refused.value.field == field
     assert scene.ledger.log_position() == position
     assert all(e.resolution is None for e in site_exceptions(scene.store, SITE, *JUNE))
 
 
-def test_only_a_card_seen_unknown_at_the_site_and_still_open_is_assignable(scene: Scene) -> None:
-    scene.shift("GATE-B", jst(2025, 6, 18, 8), card_id=STRAY)
-    scene.project()
-    with pytest.raises(InvalidState) as refused:
-        require_unknown_card_open(scene.store, SITE, STRAY)  # seen at the other site only
-    assert refused.value.field == "card_id"
-    require_unknown_card_open(scene.store, SITE_B, STRAY)
+def test_a_decision_rests_on_a_stored_tap_of_that_card_at_that_site(scene: Scene) -> None:
+    """Every tap that is not one of the card's flagged taps at the site is answered alike: the
+    same 409 for a tap at another site, of another card, of a known card or of no tap at all."""
+    elsewhere = scene.tap("GATE-B", "in", jst(2025, 6, 18, 8), card_id=STRAY)
+    other_card = scene.tap("GATE-1", "in", jst(2025, 6, 18, 8), card_id="0000CAFE")
+    known = scene.tap("GATE-1", "in", jst(2025, 6, 18, 9))  # the worker's own issued card
+    position = scene.ledger.log_position()
+    answers = set()
+    for tap_id in (elsewhere.tap_id, other_card.tap_id, known.tap_id, "GATE-1:999999"):
+        with pytest.raises(InvalidState) as refused:
+            scene.ledger.assign_unknown_card(SITE, STRAY, tap_id, TECH_2, REASON, MANAGER)
+        answers.add((refused.value.field, refused.value.rule,
+                     refused.value.message.replace(tap_id, "<tap>")))
+    assert answers == {("tap_id", "unknown_card.tap", f"<tap> is not a tap of {STRAY} at this "
+                        "site")}
+    with pytest.raises(InvalidValue) as malformed:
+        scene.ledger.assign_unknown_card(SITE, STRAY, "no colon", TECH_2, REASON, MANAGER)
+    assert malformed.value.field == "tap_id"
+    assert scene.ledger.log_position() == position
+    # The tap at the other site resolves there, for a worker on that site's roster. Put on it
+    # after the tap, so, as for any card tap before its roster entry, the record has the
+    # employer of the day and no trade.
     scene.roster(SITE_B, TECH_2, SUB)
-    scene.ledger.assign_unknown_card(SITE_B, STRAY, TECH_2, REASON, ADMIN)
-    scene.project()
-    with pytest.raises(InvalidState):
-        require_unknown_card_open(scene.store, SITE_B, STRAY)  # resolved: nothing open
+    scene.ledger.assign_unknown_card(SITE_B, STRAY, elsewhere.tap_id, TECH_2, REASON, ADMIN)
+    assert records(scene, TECH_2) == [
+        (SITE_B, date(2025, 6, 18), SUB, None, None, "card", "counted")]
 
 
 def test_a_site_manager_decides_only_with_the_primes_grant_and_on_its_sites(
