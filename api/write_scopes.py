@@ -23,6 +23,7 @@ from ledger.errors import NotPermitted
 READER_REGISTRATION = re.compile(r"/v1/readers")
 READER_RETIREMENT = re.compile(r"/v1/readers/[^/]+/retire")
 UNKNOWN_CARD = re.compile(r"/v1/sites/[^/]+/unknown-cards/[^/]+/assign")
+MISSING_EXIT = re.compile(r"/v1/sites/[^/]+/missing-exits/resolve")
 DECISION = re.compile(r"/v1/(manual-entries|corrections)/[^/]+/(approve|reject)")
 
 
@@ -62,7 +63,7 @@ def check_site_manager(actor: Actor, path: str) -> None:
                                "the prime has not granted this site manager approval")
         return
     if (READER_REGISTRATION.fullmatch(path) or READER_RETIREMENT.fullmatch(path)
-            or UNKNOWN_CARD.fullmatch(path)):
+            or UNKNOWN_CARD.fullmatch(path) or MISSING_EXIT.fullmatch(path)):
         return
     raise NotPermitted("actor", "site_manager.writes",
                        "a site manager registers readers, resolves its sites' exceptions and "

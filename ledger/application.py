@@ -632,6 +632,25 @@ class Ledger(Application[UUID]):
 
         self._update_site(site_id, command)
 
+    def resolve_missing_exit(
+        self,
+        site_id: str,
+        technician_id: str,
+        work_date: date,
+        exit_at: datetime | None,
+        reason: str,
+        actor: Actor,
+    ) -> None:
+        """A past day's entry no exit closed: the worker left at ``exit_at`` as the site's
+        staff state it, or at a time unknown (None) (`Site.resolve_missing_exit`)."""
+        require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR, Role.SITE_MANAGER)
+        self._update_site(
+            site_id,
+            lambda site: site.resolve_missing_exit(
+                technician_id, work_date, exit_at, reason, actor, clock.now()
+            ),
+        )
+
     def _require_unknown_tap(self, site: Site, card_id: str, tap_id: str) -> None:
         """The tap is stored, sent with this card and no technician, by a reader of the site.
         Every other case is answered alike, so the answer tells nothing of other sites' taps."""

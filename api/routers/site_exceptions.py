@@ -1,4 +1,5 @@
-"""A site's exceptions resolved by its staff (the prime, its 現場管理者, admin).
+"""A site's exceptions resolved by its staff (the prime, its 現場管理者, admin): unknown cards and
+missing exits.
 
 A site the caller may not see answers as an unregistered one; the decision itself is the
 ledger's (`Ledger.assign_unknown_card`), which refuses anyone else on the site.
@@ -12,7 +13,7 @@ from api.deps import CurrentActor, LedgerDep, ReadersDep
 from api.openapi import AUTHENTICATED, problems
 from api.privacy import visible_site
 from api.schemas.common import CardIdPath, Receipt, SiteIdPath
-from api.schemas.site_exceptions import UnknownCardAssign
+from api.schemas.site_exceptions import MissingExitResolve, UnknownCardAssign
 from ledger.actors import Role
 from ledger.application import require_role
 
@@ -32,4 +33,20 @@ def assign_unknown_card(
     visible_site(ledger, readers, actor, site_id)
     ledger.assign_unknown_card(site_id, card_id, body.tap_id, body.technician_id, body.reason,
                                actor)
+    return Receipt(position=ledger.log_position())
+
+
+@router.post("/{site_id}/missing-exits/resolve", responses=problems(404, 409))
+def resolve_missing_exit(
+    site_id: SiteIdPath, body: MissingExitResolve, actor: CurrentActor, ledger: LedgerDep,
+    readers: ReadersDep,
+) -> Receipt:
+    """A past day's entry no exit closed: the worker left at `exit_at` as the site's staff state
+    it, or at a time unknown (null), with the reason. Kept beside the record, never as a tap:
+    the work day stays as it was, and a real exit tap still closes the record. 409 naming the
+    field for a worker not on the roster."""
+    require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR, Role.SITE_MANAGER, Role.EMPLOYER)
+    visible_site(ledger, readers, actor, site_id)
+    ledger.resolve_missing_exit(site_id, body.technician_id, body.work_date, body.exit_at,
+                                body.reason, actor)
     return Receipt(position=ledger.log_position())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from enum import Enum
 from typing import Any
 from uuid import UUID
@@ -11,7 +11,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from ledger.actors import Actor, Role
-from ledger.clock import require_aware
+from ledger.clock import JST, require_aware, require_moment, work_date_of
 from ledger.domain.base import (
     LedgerAggregate,
     Position,
@@ -21,6 +21,9 @@ from ledger.domain.base import (
 )
 from ledger.errors import InvalidState, InvalidValue, NotPermitted, UnknownReference
 from ledger.ids import BusinessId, CardId, SiteId, TechnicianId, aggregate_id
+
+# A stated exit falls on its work date or the next day (an overnight shift), JST.
+MISSING_EXIT_REACH = timedelta(days=2)
 
 
 def site_aggregate_id(site_id: str) -> UUID:
@@ -234,6 +237,63 @@ class Site(LedgerAggregate):
         decided_at: datetime,
     ) -> None:
         pass  # the decision changes nothing the site checks later; the read side applies it
+
+    def resolve_missing_exit(
+        self,
+        technician_id: str,
+        work_date: date,
+        exit_at: datetime | None,
+        reason: str,
+        actor: Actor,
+        decided_at: datetime,
+    ) -> None:
+        """Record that a worker on the roster left the site on a past work date whose entry no
+        exit closed: at ``exit_at`` as the site's staff state it, or at a time unknown (None).
+
+        It is a statement of the staff, kept beside the record, never a tap: the record keeps
+        its card times and its work day (an entry already counts the day), and a real exit tap,
+        if one comes later, closes the record as any tap does. On a day with no open entry it
+        changes nothing the ledger counts.
+        """
+        self.check_staff(actor)
+        technician_id = TechnicianId(technician_id)
+        if technician_id not in self.roster:
+            raise InvalidState(
+                "technician_id", "missing_exit.roster", "is not on this site's roster"
+            )
+        work_date = require_date(work_date, "work_date")
+        decided_at = require_aware(decided_at, "decided_at")
+        if work_date >= work_date_of(decided_at):
+            raise InvalidValue("work_date", "missing_exit.past", "must be a past work date")
+        if exit_at is not None:
+            exit_at = require_moment(exit_at, "exit_at")
+            start = datetime.combine(work_date, time(0), JST)
+            if not start < exit_at < start + MISSING_EXIT_REACH or exit_at > decided_at:
+                raise InvalidValue(
+                    "exit_at",
+                    "missing_exit.exit_at",
+                    "must fall on the work date or the next day (JST), and not in the future",
+                )
+        self._missing_exit_resolved(
+            technician_id,
+            work_date,
+            exit_at,
+            require_text(reason, "reason", max_length=500),
+            actor,
+            decided_at,
+        )
+
+    @event("MissingExitResolved")
+    def _missing_exit_resolved(
+        self,
+        technician_id: str,
+        work_date: date,
+        exit_at: datetime | None,
+        reason: str,
+        actor: Actor,
+        decided_at: datetime,
+    ) -> None:
+        pass  # a statement kept for the read side; nothing the site checks later
 
     def check_staff(self, actor: Actor) -> None:
         """Who resolves this site's exceptions: an admin, the prime, or its 現場管理者 — each

@@ -4,3 +4,17 @@
 ALTER TABLE site_exceptions ADD COLUMN resolution text;
 ALTER TABLE site_exceptions ADD COLUMN resolved_by text;
 ALTER TABLE site_exceptions ADD COLUMN resolved_at timestamptz;
+-- A past day's entry no exit closed, resolved by the site's staff (Site.MissingExitResolved): the
+-- exit as they stated it (NULL: left at a time unknown), never a tap. One row a decision; the
+-- missing-exits list shows the latest beside the record, which keeps its card times.
+CREATE TABLE exit_resolutions (
+    position bigint NOT NULL PRIMARY KEY,
+    site_id text NOT NULL,
+    technician_id text NOT NULL,
+    work_date date NOT NULL,
+    exit_at timestamptz,
+    reason text NOT NULL,
+    resolved_by text NOT NULL,
+    resolved_at timestamptz NOT NULL
+);
+CREATE INDEX exit_resolutions_site ON exit_resolutions (site_id, work_date);
