@@ -2,11 +2,11 @@
 
 The histories interleave every kind of registry change (roster position and trade, employments,
 Kentaikyo enrolment, qualifications, foreman training, social insurance, cards, readers, site
-closing, subcontracts) with taps, manual entries, corrections and their decisions, and unknown
-cards' taps with the site staff's decisions assigning them. The live projection catches up at
-arbitrary points in batches down to one event, so a registry change can sit in a batch of its own
-between a worker's taps; every read-model table must then equal a rebuild of the same log and a
-crash-and-resume of it.
+closing, subcontracts) with taps, manual entries, corrections and their decisions, unknown cards'
+taps with the site staff's decisions assigning them, and missing exits the staff resolve. The live
+projection catches up at arbitrary points in batches down to one event, so a registry change can
+sit in a batch of its own between a worker's taps; every read-model table must then equal a
+rebuild of the same log and a crash-and-resume of it.
 """
 
 from __future__ import annotations
@@ -110,6 +110,14 @@ unknown_tap_op = st.tuples(
     st.sampled_from(["in", "out", "unknown"]),
 )
 assign_op = st.tuples(st.just("assign_card"), st.integers(0, 39), st.sampled_from(WORKERS))
+# A missing exit resolved by the staff: a stated exit on the day or the next, or a time unknown.
+exit_op = st.tuples(
+    st.just("resolve_exit"),
+    st.sampled_from(SITES),
+    st.sampled_from(WORKERS),
+    day,
+    st.one_of(st.none(), st.integers(0, 95)),
+)
 # What a work record is built from: the roster, employments, cards and readers.
 roster_op = st.tuples(
     st.just("roster"),
@@ -188,6 +196,7 @@ operation = weighted(
     (1, stray_tap_op),
     (2, unknown_tap_op),
     (2, assign_op),
+    (1, exit_op),
     (3, request_ops),
     (3, roster_op),
     (3, record_registry_ops),
@@ -343,6 +352,14 @@ class History:
     def subcontract(self, n: int, site: str, business: str, parent: str) -> None:
         self.ledger.add_subcontract(site, business, parent, ADMIN)
 
+    def resolve_exit(
+        self, n: int, site: str, worker: str, day: int, half_hour: int | None
+    ) -> None:
+        at = None if half_hour is None else _on(day) + timedelta(minutes=30 * half_hour)
+        self.ledger.resolve_missing_exit(
+            site, worker, _day(day), at, "職長が退場を確認", SITE_MANAGER
+        )
+
     def assign_card(self, n: int, earlier: int, worker: str) -> None:
         """The decision on an earlier step's tap of a card that was unknown when it was sent."""
         unknown = [t for t in self.taps.values() if t.card_id in UNKNOWN_CARDS]
@@ -383,6 +400,7 @@ OPERATIONS: dict[str, Callable[..., None]] = {
         "answer_certificate",
         "resend_tap",
         "assign_card",
+        "resolve_exit",
     )
 }
 

@@ -5,7 +5,8 @@ The clock stands at 2025-06-20 10:00 JST."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime
 
 import pytest
 
@@ -14,7 +15,7 @@ from ledger.application import Ledger
 from ledger.clock import FixedClock
 from ledger.errors import InvalidState, InvalidValue, LedgerError, NotPermitted
 from ledger.settings import Settings
-from projections.queries import site_exceptions
+from projections.queries import missing_exits, site_exceptions
 from projections.store import as_date
 from tests.integration.test_queries_world import (
     ADMIN,
@@ -24,6 +25,7 @@ from tests.integration.test_queries_world import (
     SUB,
     TECH_2,
     TECH_3,
+    TECHNICIAN,
     Scene,
     jst,
 )
@@ -174,3 +176,66 @@ def test_a_site_manager_decides_only_with_the_primes_grant_and_on_its_sites(
     assert scene.ledger.log_position() == position
     scene.ledger.approve(first, GRANTED)
     assert scene.ledger.request(first).status.value == "approved"
+
+
+def test_a_resolved_missing_exit_is_listed_beside_the_record_until_a_real_exit_closes_it(
+    scene: Scene,
+) -> None:
+    scene.tap("GATE-1", "in", jst(2025, 6, 18, 8))  # the worker's own card; no exit
+    scene.project()
+    [before] = missing_exits(scene.store, SITE, *JUNE, now=scene.now.now())
+    assert before.exit_resolution is None
+
+    scene.ledger.resolve_missing_exit(SITE, TECHNICIAN, date(2025, 6, 18),
+                                      jst(2025, 6, 18, 18), "職長が18時の退場を確認", MANAGER)
+    scene.project()
+    [stated] = missing_exits(scene.store, SITE, *JUNE, now=scene.now.now())
+    assert stated.exit_resolution is not None
+    assert dict(stated.exit_resolution) | {"position": 0} == {
+        "exit_at": jst(2025, 6, 18, 18), "time_unknown": False,
+        "reason": "職長が18時の退場を確認", "resolved_by": f"site_manager:{PRIME}",
+        "resolved_at": scene.now.now(), "position": 0}
+    # The record is as it was: its card times, its work day; the statement is no tap.
+    assert replace(stated, exit_resolution=None) == before
+    assert stated.last_exit is None and stated.status.value == "counted"
+
+    scene.ledger.resolve_missing_exit(SITE, TECHNICIAN, date(2025, 6, 18), None,
+                                      "退場時刻は不明", ADMIN)
+    scene.project()
+    [unknown] = missing_exits(scene.store, SITE, *JUNE, now=scene.now.now())
+    assert unknown.exit_resolution is not None
+    assert unknown.exit_resolution["time_unknown"] is True
+    assert unknown.exit_resolution["exit_at"] is None  # the latest decision is shown
+
+    scene.tap("GATE-1", "out", jst(2025, 6, 18, 19))  # a real exit, sent late: it wins
+    scene.project()
+    assert missing_exits(scene.store, SITE, *JUNE, now=scene.now.now()) == []
+    assert records(scene, TECHNICIAN) == [
+        (SITE, date(2025, 6, 18), SUB, "鉄筋", "一般", "card", "counted")]
+
+
+@pytest.mark.parametrize(
+    ("actor", "technician_id", "work_date", "exit_at", "error", "field"),
+    [
+        (MANAGER, TECH_3, date(2025, 6, 18), None, InvalidState, "technician_id"),
+        (MANAGER, TECHNICIAN, date(2025, 6, 20), None, InvalidValue, "work_date"),  # today
+        (MANAGER, TECHNICIAN, date(2025, 6, 18), jst(2025, 6, 17, 23), InvalidValue, "exit_at"),
+        (MANAGER, TECHNICIAN, date(2025, 6, 18), jst(2025, 6, 20, 0), InvalidValue, "exit_at"),
+        (MANAGER, TECHNICIAN, date(2025, 6, 19), jst(2025, 6, 20, 11), InvalidValue, "exit_at"),
+        (MANAGER, TECHNICIAN, date(2025, 6, 18), datetime(2025, 6, 18, 18), InvalidValue,
+         "exit_at"),  # no offset
+        (Actor(Role.EMPLOYER, SUB), TECHNICIAN, date(2025, 6, 18), None, NotPermitted, "actor"),
+        (Actor(Role.SITE_MANAGER, PRIME, Scope(sites=frozenset({SITE_B}))), TECHNICIAN,
+         date(2025, 6, 18), None, NotPermitted, "actor"),
+    ],
+)
+def test_a_refused_exit_resolution_writes_nothing_and_names_the_field(
+    scene: Scene, actor: Actor, technician_id: str, work_date: date, exit_at: datetime | None,
+    error: type[LedgerError], field: str,
+) -> None:
+    position = scene.ledger.log_position()
+    with pytest.raises(error) as refused:
+        scene.ledger.resolve_missing_exit(SITE, technician_id, work_date, exit_at, "確認済み",
+                                          actor)
+    assert refused.value.field == field
+    assert scene.ledger.log_position() == position
