@@ -133,3 +133,30 @@ def test_the_exceptions_list_shows_the_decision_and_the_taps_count(
                              "FROM {work_records} WHERE technician_id = %s AND site_id = %s",
                              [w.worker, w.site])
     assert [tuple(r[:4]) for r in records] == [(w.sub, "鉄筋", "card", "counted")]
+
+
+def test_a_missing_exit_resolved_over_http_is_listed_beside_the_record(
+    api: Api, store: ReadStore
+) -> None:
+    w = build_world(api.ledger, 1)
+    api.ledger.record_taps([TapObservation(f"{w.reader}:900", w.reader, "in",
+                                           datetime(2025, 6, 19, 8, tzinfo=JST),
+                                           card_id=w.card)], ADMIN)
+    manager = site_managers(w)["site_manager_own"]
+    path = f"/v1/sites/{w.site}/missing-exits/resolve"
+    body = {"technician_id": w.worker, "work_date": "2025-06-19",
+            "exit_at": "2025-06-19T18:30:00+09:00", "reason": "職長が退場を確認"}
+    not_on_roster = api.post(path, manager, body | {"technician_id": w.other_worker})
+    assert not_on_roster.status_code == 409 and not_on_roster.json()["field"] == "technician_id"
+    answered = api.post(path, manager, body)
+    assert answered.status_code == 200, answered.text
+    ProjectionRunner(api.ledger, store).catch_up()
+
+    [item] = api.request("GET", f"/v1/sites/{w.site}/missing-exits{RANGE}",
+                         w.actors()["prime_own"]).json()["items"]
+    assert (item["technician_id"], item["last_exit"], item["status"]) == (
+        w.worker, None, "counted")
+    assert item["exit_resolution"] == {
+        "exit_at": "2025-06-19T09:30:00Z", "time_unknown": False, "reason": "職長が退場を確認",
+        "resolved_by": f"site_manager:{w.prime}", "resolved_at": "2025-06-20T01:00:00Z",
+        "position": answered.json()["position"]}
