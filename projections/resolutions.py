@@ -4,6 +4,8 @@ An unknown card's taps at a site, flagged and stored with no worker, become the 
 taps: the ones logged before the decision (by log position), not the ones after, so the live
 projection and a rebuild give them to the same worker whatever the batches. Each becomes a tap of
 the worker as a card tap would be (its other flags kept), and its exception shows the decision.
+The tap keeps the decision's log position, so the work record it counts in names the decision
+among its events (`CardDay.positions`).
 A tap of a card issued to someone is never unknown, so no decision reaches it.
 """
 
@@ -34,8 +36,9 @@ def assign_unknown_card(
     for tap_id, reader_time, flags in taps:
         kept = [flag for flag in orjson.loads(flags) if flag != UNKNOWN_CARD]
         tx.execute(
-            "UPDATE {tap_facts} SET technician_id = %s, flags = %s WHERE tap_id = %s",
-            [technician_id, orjson.dumps(kept).decode(), tap_id],
+            "UPDATE {tap_facts} SET technician_id = %s, flags = %s, assigned_position = %s "
+            "WHERE tap_id = %s",
+            [technician_id, orjson.dumps(kept).decode(), position, tap_id],
         )
         at = as_datetime(reader_time)
         assert at is not None  # NOT NULL column

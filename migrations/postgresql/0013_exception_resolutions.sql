@@ -4,6 +4,9 @@
 ALTER TABLE site_exceptions ADD COLUMN resolution text;
 ALTER TABLE site_exceptions ADD COLUMN resolved_by text;
 ALTER TABLE site_exceptions ADD COLUMN resolved_at timestamptz;
+-- The log position of the staff decision that gave an unknown card's tap to a worker (NULL: none):
+-- the work record the tap counts in names the decision among its events.
+ALTER TABLE tap_facts ADD COLUMN assigned_position bigint;
 -- A past day's entry no exit closed, resolved by the site's staff (Site.MissingExitResolved): the
 -- exit as they stated it (NULL: left at a time unknown), never a tap. One row a decision; the
 -- missing-exits list shows the latest beside the record, which keeps its card times.

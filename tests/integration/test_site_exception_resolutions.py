@@ -8,13 +8,15 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime
 
+import orjson
 import pytest
 
 from ledger.actors import Actor, Role, Scope
 from ledger.application import Ledger
-from ledger.clock import FixedClock
+from ledger.clock import JST, FixedClock
 from ledger.errors import InvalidState, InvalidValue, LedgerError, NotPermitted
 from ledger.settings import Settings
+from projections.audit import audit_work_record
 from projections.queries import missing_exits, site_exceptions
 from projections.store import as_date
 from tests.integration.test_queries_world import (
@@ -55,6 +57,15 @@ def records(scene: Scene, technician_id: str) -> list[tuple[object, ...]]:
             [technician_id])]
 
 
+def positions(scene: Scene, technician_id: str, work_date: date) -> set[int]:
+    """The log positions a work record names as the events behind it."""
+    with scene.read() as tx:
+        [(stored,)] = tx.execute(
+            "SELECT event_positions FROM {work_records} WHERE technician_id = %s "
+            "AND site_id = %s AND work_date = %s", [technician_id, SITE, work_date])
+    return set(orjson.loads(stored))
+
+
 def test_an_assigned_card_counts_its_earlier_taps_for_the_worker(scene: Scene) -> None:
     seen = scene.tap("GATE-1", "in", jst(2025, 6, 18, 8), card_id=STRAY)
     scene.tap("GATE-1", "out", jst(2025, 6, 18, 17), card_id=STRAY)
@@ -62,15 +73,29 @@ def test_an_assigned_card_counts_its_earlier_taps_for_the_worker(scene: Scene) -
     scene.shift("GATE-B", jst(2025, 6, 19, 8), card_id=STRAY)  # another site: not covered
     assert records(scene, TECH_2) == []
 
+    own = scene.tap("GATE-1", "in", jst(2025, 6, 18, 7))  # another worker, their own card
     scene.ledger.assign_unknown_card(SITE, STRAY, seen.tap_id, TECH_2, REASON, MANAGER)
+    decision = scene.ledger.log_position()
     later = scene.tap("GATE-1", "in", jst(2025, 6, 20, 8), card_id=STRAY)
 
     assert records(scene, TECH_2) == [
         (SITE, date(2025, 6, 18), SUB, "型枠", "班長", "card", "counted"),
         (SITE, date(2025, 6, 19), SUB, "型枠", "班長", "card", "counted"),
     ]
+    # Each assigned record names the decision among its events, beside its taps; the audit
+    # trail of the record reads it back from the log. A record of a card of one's own does not.
     listed = site_exceptions(scene.store, SITE, *JUNE)
     resolved = [e for e in listed if e.resolution is not None]
+    for day in (date(2025, 6, 18), date(2025, 6, 19)):
+        taps = {e.position for e in resolved if e.reader_time.astimezone(JST).date() == day}
+        assert len(taps) == 2
+        assert positions(scene, TECH_2, day) == taps | {decision}
+    with scene.read() as tx:
+        trail = audit_work_record(scene.ledger, tx, TECH_2, SITE, date(2025, 6, 18))
+    assert [(e.position, e.event_type, e.reason) for e in trail][-1] == (
+        decision, "Site.UnknownCardAssigned", REASON)
+    assert [e.event_type for e in trail[:-1]] == ["Tap.Recorded", "Tap.Recorded"]
+    assert positions(scene, TECHNICIAN, date(2025, 6, 18)) == {own.position}
     assert len(resolved) == 4
     for exception in resolved:
         assert exception.kinds == ("unknown_card",)  # as the upload was answered
@@ -189,12 +214,13 @@ def test_a_resolved_missing_exit_is_listed_beside_the_record_until_a_real_exit_c
     scene.ledger.resolve_missing_exit(SITE, TECHNICIAN, date(2025, 6, 18),
                                       jst(2025, 6, 18, 18), "職長が18時の退場を確認", MANAGER)
     scene.project()
+    decision = scene.ledger.log_position()
     [stated] = missing_exits(scene.store, SITE, *JUNE, now=scene.now.now())
     assert stated.exit_resolution is not None
-    assert dict(stated.exit_resolution) | {"position": 0} == {
+    assert dict(stated.exit_resolution) == {
         "exit_at": jst(2025, 6, 18, 18), "time_unknown": False,
         "reason": "職長が18時の退場を確認", "resolved_by": f"site_manager:{PRIME}",
-        "resolved_at": scene.now.now(), "position": 0}
+        "resolved_at": scene.now.now(), "position": decision}  # the row names its event
     # The record is as it was: its card times, its work day; the statement is no tap.
     assert replace(stated, exit_resolution=None) == before
     assert stated.last_exit is None and stated.status.value == "counted"
