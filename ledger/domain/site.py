@@ -192,6 +192,13 @@ class Site(LedgerAggregate):
         )
 
     # 例外の解消: the site's staff resolve what its readers flagged -----------------------------
+    def _rostered(self, technician_id: str, code: str) -> TechnicianId:
+        """A decision about a worker is about one on this site's roster."""
+        technician_id = TechnicianId(technician_id)
+        if technician_id not in self.roster:
+            raise InvalidState("technician_id", code, "is not on this site's roster")
+        return technician_id
+
     def assign_unknown_card(
         self,
         card_id: str,
@@ -211,16 +218,10 @@ class Site(LedgerAggregate):
         stored tap of this card at this site's reader, so a decision rests on a real tap.
         """
         self.check_staff(actor)
-        card_id = CardId(card_id)
-        technician_id = TechnicianId(technician_id)
-        if technician_id not in self.roster:
-            raise InvalidState(
-                "technician_id", "unknown_card.roster", "is not on this site's roster"
-            )
         self._unknown_card_assigned(
-            card_id,
+            CardId(card_id),
             tap_id,
-            technician_id,
+            self._rostered(technician_id, "unknown_card.roster"),
             require_text(reason, "reason", max_length=500),
             actor,
             require_aware(decided_at, "decided_at"),
@@ -256,11 +257,7 @@ class Site(LedgerAggregate):
         changes nothing the ledger counts.
         """
         self.check_staff(actor)
-        technician_id = TechnicianId(technician_id)
-        if technician_id not in self.roster:
-            raise InvalidState(
-                "technician_id", "missing_exit.roster", "is not on this site's roster"
-            )
+        technician_id = self._rostered(technician_id, "missing_exit.roster")
         work_date = require_date(work_date, "work_date")
         decided_at = require_aware(decided_at, "decided_at")
         if work_date >= work_date_of(decided_at):

@@ -48,26 +48,26 @@ def test_an_unknown_card_assigned_over_http_gives_the_worker_the_day(
         assert [(r["status"], r["flags"]) for r in sent["results"]] == [
             ("flagged", ["unknown_card"])] * 2, sent  # stored, counted for no one
 
-        def exceptions() -> list[dict[str, Any]]:
-            listed = client.get(f"/v1/sites/{SITE}/exceptions?{JUNE}", headers=prime)
+        def items(path: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+            listed = client.get(f"{path}?{JUNE}", headers=headers)
             assert listed.status_code == 200, listed.text
             return list(listed.json()["items"])
 
+        def exceptions() -> list[dict[str, Any]]:
+            return items(f"/v1/sites/{SITE}/exceptions", prime)
+
+        def worker_records() -> list[dict[str, Any]]:
+            return items(f"/v1/workers/{TECHNICIAN}/records", worker)
+
         eventually(lambda: len(exceptions()) == 2)
         assert all(e["resolution"] is None and e["card_id"] == STRAY for e in exceptions())
-        records = client.get(f"/v1/workers/{TECHNICIAN}/records?{JUNE}", headers=worker)
-        assert records.status_code == 200 and records.json()["items"] == [], records.text
+        assert worker_records() == []
 
         assigned = client.post(f"/v1/sites/{SITE}/unknown-cards/{STRAY}/assign", headers=prime,
                                json={"technician_id": TECHNICIAN, "tap_id": f"{READER}:900",
                                      "reason": REASON})
         assert assigned.status_code == 200, assigned.text
         decision = assigned.json()["position"]
-
-        def worker_records() -> list[dict[str, Any]]:
-            listed = client.get(f"/v1/workers/{TECHNICIAN}/records?{JUNE}", headers=worker)
-            assert listed.status_code == 200, listed.text
-            return list(listed.json()["items"])
 
         eventually(lambda: len(worker_records()) == 1)
         [record] = worker_records()

@@ -6,29 +6,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-import pytest
-from typer.testing import CliRunner
-
 from api.cli import common, exceptions, register, requests  # noqa: F401  (their commands)
 from ledger.actors import Actor, Role
 from ledger.application import Ledger
 from ledger.clock import JST, FixedClock
 from ledger.domain.taps import TapObservation
-from ledger.settings import Settings, get_settings
+from tests.integration.test_cli import ledger_cli, use_settings  # noqa: F401  (autouse fixture)
 from tests.integration.world import ADMIN, PRIME, SITE, SUB, TECHNICIAN, register_world
-
-runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def use_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LEDGER_DATABASE_URL", settings.database_url)
-    get_settings.cache_clear()
-
-
-def ledger_cli(*args: str) -> tuple[int, str]:
-    result = runner.invoke(common.app, list(args), env={"COLUMNS": "250"})
-    return result.exit_code, result.output
 
 
 def test_an_ungranted_site_manager_cannot_approve_from_the_command_line(
