@@ -1,5 +1,5 @@
 """What a scoped key may change: the sites or workers of its scope, and a site manager its
-sites' readers and, where the prime granted it, its sites' decisions.
+sites' readers and exceptions and, where the prime granted it, its sites' decisions.
 
 Checked once for every write, before the route runs, from what the request names: the site and
 worker in its path or body, the site and worker of a request it decides, the site of a reader it
@@ -22,6 +22,8 @@ from ledger.errors import NotPermitted
 
 READER_REGISTRATION = re.compile(r"/v1/readers")
 READER_RETIREMENT = re.compile(r"/v1/readers/[^/]+/retire")
+UNKNOWN_CARD = re.compile(r"/v1/sites/[^/]+/unknown-cards/[^/]+/assign")
+MISSING_EXIT = re.compile(r"/v1/sites/[^/]+/missing-exits/resolve")
 DECISION = re.compile(r"/v1/(manual-entries|corrections)/[^/]+/(approve|reject)")
 
 
@@ -60,10 +62,12 @@ def check_site_manager(actor: Actor, path: str) -> None:
             raise NotPermitted("actor", "site_manager.approves",
                                "the prime has not granted this site manager approval")
         return
-    if READER_REGISTRATION.fullmatch(path) or READER_RETIREMENT.fullmatch(path):
+    if (READER_REGISTRATION.fullmatch(path) or READER_RETIREMENT.fullmatch(path)
+            or UNKNOWN_CARD.fullmatch(path) or MISSING_EXIT.fullmatch(path)):
         return
     raise NotPermitted("actor", "site_manager.writes",
-                       "a site manager registers readers and decides where granted; not this")
+                       "a site manager registers readers, resolves its sites' exceptions and "
+                       "decides where granted; not this")
 
 
 def named(ledger: Ledger, path_params: Mapping[str, Any],

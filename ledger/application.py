@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -31,7 +32,13 @@ from ledger.domain.requests import (
     RequestStatus,
 )
 from ledger.domain.site import KentaikyoMethod, Site, site_aggregate_id
-from ledger.domain.taps import Direction, TapObservation, conflict_aggregate_id
+from ledger.domain.taps import (
+    Direction,
+    Tap,
+    TapObservation,
+    conflict_aggregate_id,
+    tap_aggregate_id,
+)
 from ledger.domain.worker import (
     CertificateClaim,
     CertifierRelation,
@@ -46,7 +53,7 @@ from ledger.errors import (
     NotPermitted,
     UnknownReference,
 )
-from ledger.ids import BusinessId, CardId, ReaderId, SiteId, TechnicianId
+from ledger.ids import BusinessId, CardId, ReaderId, SiteId, TapId, TechnicianId
 from ledger.settings import Settings, get_settings
 from ledger.storage import SkipsDuplicates, StoredStates
 from ledger.storage.tap_events import RecordedTaps
@@ -560,6 +567,76 @@ class Ledger(Application[UUID]):
             site.close(closed_on, actor)
 
         self._update_site(site_id, command)
+
+    def assign_unknown_card(
+        self,
+        site_id: str,
+        card_id: str,
+        tap_id: str,
+        technician_id: str,
+        reason: str,
+        actor: Actor,
+    ) -> None:
+        """Resolve an unknown card seen at a site: its flagged taps there, up to now, were this
+        worker's on the roster (`Site.assign_unknown_card`). The decision names one of those
+        taps, which must be stored, of this card, at one of this site's readers. A card in the
+        registry is not unknown: its taps are its holder's, and no decision overrides that."""
+        require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR, Role.SITE_MANAGER)
+        card_id = CardId(card_id)
+        tap_id = TapId(tap_id)
+
+        def command(site: Site) -> None:
+            site.check_staff(actor)
+            if self._exists(Card, card_aggregate_id(card_id)):
+                raise InvalidState(
+                    "card_id", "unknown_card.issued", "the card is issued; its taps are not unknown"
+                )
+            self._require_unknown_tap(site, card_id, tap_id)
+            site.assign_unknown_card(card_id, tap_id, technician_id, reason, actor, clock.now())
+
+        self._update_site(site_id, command)
+
+    def resolve_missing_exit(
+        self,
+        site_id: str,
+        technician_id: str,
+        work_date: date,
+        exit_at: datetime | None,
+        reason: str,
+        actor: Actor,
+    ) -> None:
+        """A past day's entry no exit closed: the worker left at ``exit_at`` as the site's
+        staff state it, or at a time unknown (None) (`Site.resolve_missing_exit`)."""
+        require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR, Role.SITE_MANAGER)
+        self._update_site(
+            site_id,
+            lambda site: site.resolve_missing_exit(
+                technician_id, work_date, exit_at, reason, actor, clock.now()
+            ),
+        )
+
+    def _require_unknown_tap(self, site: Site, card_id: str, tap_id: str) -> None:
+        """The tap is stored, sent with this card and no technician, by a reader of the site.
+        Every other case is answered alike, so the answer tells nothing of other sites' taps."""
+        try:
+            tap: object = self.repository.get(tap_aggregate_id(tap_id))
+        except AggregateNotFoundError:
+            tap = None
+        if isinstance(tap, Tap) and tap.card_id == card_id and tap.technician_id is None:
+            reader_site = None
+            with contextlib.suppress(UnknownReference):
+                reader_site = self.reader(tap.reader_id).site_id
+            if reader_site == site.site_id:
+                return
+        raise InvalidState(
+            "tap_id", "unknown_card.tap", f"{tap_id} is not a tap of {card_id} at this site"
+        )
+
+    def _exists(self, kind: type[LedgerAggregate], aggregate_id: UUID) -> bool:
+        try:
+            return isinstance(self.repository.get(aggregate_id), kind)
+        except AggregateNotFoundError:
+            return False
 
     def _update_site(self, site_id: str, command: Callable[[Site], None]) -> Site:
         site_id = SiteId(site_id)

@@ -26,6 +26,9 @@ class _TapFields(NamedTuple):
     position: int  # log position of the Tap.Recorded event
     flags: tuple[str, ...]
     jst_day: date  # the date of the reader's clock in Japan, asked for again and again
+    # The log position of the site staff's decision that gave an unknown card's tap to this worker
+    # (`projections.resolutions`); None for a tap of the worker's own card.
+    assigned_position: int | None
 
 
 class TapFact(_TapFields):
@@ -41,9 +44,17 @@ class TapFact(_TapFields):
         direction: str,
         position: int,
         flags: tuple[str, ...] = (),
+        assigned_position: int | None = None,
     ) -> TapFact:
         return super().__new__(
-            cls, tap_id, reader_time, direction, position, flags, jst_date(reader_time)
+            cls,
+            tap_id,
+            reader_time,
+            direction,
+            position,
+            flags,
+            jst_date(reader_time),
+            assigned_position,
         )
 
 
@@ -92,7 +103,11 @@ class CardDay:
 
     @property
     def positions(self) -> tuple[int, ...]:
-        return tuple(sorted(t.position for t in self.taps))
+        """The log positions of the events behind the day: its taps, and the staff decisions that
+        gave any of them to the worker (an auditor asks why an unknown card's tap counts)."""
+        taps = {t.position for t in self.taps}
+        decisions = {t.assigned_position for t in self.taps if t.assigned_position is not None}
+        return tuple(sorted(taps | decisions))
 
 
 def derive_card_days(taps: Iterable[TapFact], max_shift: timedelta) -> list[CardDay]:

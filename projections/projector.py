@@ -13,6 +13,7 @@ from ledger.domain.taps import Direction, content_hash
 from projections.decoding import LoggedEvent
 from projections.derive import TapFact
 from projections.registry import HANDLERS
+from projections.resolutions import ASSIGNMENT, assign_unknown_card
 from projections.store import Tx
 from projections.tap_flags import CardRow, ReaderRow, judge
 from projections.work_records import DATED_REGISTRY_EVENTS, Pair, WorkRecords, counts
@@ -57,6 +58,7 @@ class LedgerProjection:
         affected: dict[Pair, set[date]] = defaultdict(set)
         changed_workers: set[str] = set()  # what their kept facts hold may have changed
         redated_workers: set[str] = set()  # their stored records may have changed too
+        assignments: list[tuple[int, dict[str, Any]]] = []
         for position, qualname, state in batch:
             kind = qualname.partition(".")[0]
             if kind == "Tap":
@@ -69,6 +71,8 @@ class LedgerProjection:
                 handler = HANDLERS.get(qualname)
                 if handler is not None:
                     handler(tx, position, state)
+                elif qualname == ASSIGNMENT:
+                    assignments.append((position, state))
                 if state.get("technician_id"):  # roster, employments, cards: a worker's registry
                     changed_workers.add(state["technician_id"])
                     if qualname in DATED_REGISTRY_EVENTS:
@@ -77,6 +81,10 @@ class LedgerProjection:
         # registry as it is now, not as the kept facts knew it.
         self.work_records.registry_changed(tx, changed_workers, redated_workers, affected)
         new_taps = self._taps(tx, taps, affected) if taps else []
+        # After this batch's taps are stored: a decision covers the taps logged before it, and
+        # some of them may have come in this very batch.
+        for position, state in assignments:
+            assign_unknown_card(tx, position, state, affected)
         if affected:
             self.work_records.rebuild(tx, affected, new_taps)
 

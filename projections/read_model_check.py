@@ -74,6 +74,7 @@ GROUP_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "day_close_exceptions": ("site_id", "work_date"),
     "tap_facts": ("technician_id",),  # a tap a group would stream every tap twice
     "site_exceptions": ("site_id",),
+    "exit_resolutions": ("site_id",),
     "requests": ("technician_id",),
 }
 DEFAULT_LIMIT = 20

@@ -354,3 +354,14 @@ def card_revoked(tx: Tx, position: int, e: dict[str, Any]) -> None:
         "UPDATE {card_registry} SET revoked_at_position = %s WHERE card_id = %s",
         [position, e["card_id"]],
     )
+
+
+@handles("Site.MissingExitResolved")
+def missing_exit_resolved(tx: Tx, position: int, e: dict[str, Any]) -> None:
+    """The staff's statement, kept beside the record (`projections.queries.attendance`)."""
+    tx.execute(
+        "INSERT INTO {exit_resolutions} (position, site_id, technician_id, work_date, exit_at, "
+        "reason, resolved_by, resolved_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        [position, e["site_id"], e["technician_id"], e["work_date"], e["exit_at"], e["reason"],
+         str(e["actor"]), e["decided_at"]],
+    )

@@ -34,6 +34,7 @@ READ_MODEL_TABLES = (
     "card_registry",
     "tap_facts",
     "site_exceptions",
+    "exit_resolutions",
     "requests",
     "work_records",
     "work_day_months",

@@ -324,8 +324,9 @@ def _load(
     worker_in, worker_params = tx.is_in("technician_id", sorted(technicians))
     start = datetime.combine(low, time(0), JST)
     end = datetime.combine(high + timedelta(days=1), time(0), JST)
-    for tech, site, tap_id, at, direction, position, flags in tx.execute(
-        "SELECT technician_id, site_id, tap_id, reader_time, direction, position, flags "
+    for tech, site, tap_id, at, direction, position, flags, assigned in tx.execute(
+        "SELECT technician_id, site_id, tap_id, reader_time, direction, position, flags, "
+        "assigned_position "
         f"FROM {{tap_facts}} WHERE {worker_in} AND reader_time >= %s AND reader_time < %s"
         + ("" if up_to is None else " AND position <= %s"),
         [*worker_params, start, end, *([] if up_to is None else [up_to])],
@@ -334,7 +335,9 @@ def _load(
         reader_time = as_datetime(at)
         assert reader_time is not None  # NOT NULL column
         if site is not None and counts(tap_flags):
-            facts[tech].add_tap(site, TapFact(tap_id, reader_time, direction, position, tap_flags))
+            facts[tech].add_tap(
+                site, TapFact(tap_id, reader_time, direction, position, tap_flags, assigned)
+            )
     for row in tx.execute(
         "SELECT request_id, kind, technician_id, site_id, work_date, employer_business_id, "
         f"payload, status, positions FROM {{requests}} WHERE {worker_in} "

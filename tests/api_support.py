@@ -229,6 +229,15 @@ def correction_body(w: World, technician_id: str | None = None) -> dict[str, Any
             "changes": {"position": "職長"}, "reason": "was foreman that day"}
 
 
+def unknown_card_body(w: World) -> dict[str, Any]:
+    return {"technician_id": w.worker, "tap_id": f"{w.reader}:900", "reason": "名簿の写真で確認"}
+
+
+def missing_exit_body(w: World) -> dict[str, Any]:
+    return {"technician_id": w.worker, "work_date": "2025-06-19",
+            "exit_at": "2025-06-19T18:00:00+09:00", "reason": "職長が退場を確認"}
+
+
 def _decision(kind: str, reject: bool) -> Endpoint:
     ident = (lambda w: w.entry) if kind == "manual-entries" else (lambda w: w.correction)
     action = "reject" if reject else "approve"
@@ -476,4 +485,24 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     _decision("corrections", reject=False),
     _decision("corrections", reject=True),
+    # The world stores no tap, so the site's staff are answered 409 naming tap_id (no flagged
+    # tap of that card at the site); the assignment itself is in test_api_site_exceptions.py.
+    Endpoint(
+        "assign-unknown-card", "POST", lambda w: f"/v1/sites/{w.site}/unknown-cards/"
+        f"0DDD{w.k:04X}/assign", lambda w, a: unknown_card_body(w),
+        {"prime_own": 409, "admin": 409, "prime_other": 404, "employer_other": 404},
+        (lambda w: (f"/v1/sites/{w.site}/unknown-cards/0DDD{w.k:04X}/assign",
+                    unknown_card_body(w) | {"technician_id": "12-34"}), "technician_id"),
+        ("prime_other", lambda w: (f"/v1/sites/{w.absent_site()}/unknown-cards/"
+                                   f"0DDD{w.k:04X}/assign", unknown_card_body(w))),
+    ),
+    Endpoint(
+        "resolve-missing-exit", "POST", lambda w: f"/v1/sites/{w.site}/missing-exits/resolve",
+        lambda w, a: missing_exit_body(w),
+        {"prime_own": 200, "admin": 200, "prime_other": 404, "employer_other": 404},
+        (lambda w: (f"/v1/sites/{w.site}/missing-exits/resolve",
+                    missing_exit_body(w) | {"exit_at": "2025-06-19T18:00:00"}), "exit_at"),
+        ("prime_other", lambda w: (f"/v1/sites/{w.absent_site()}/missing-exits/resolve",
+                                   missing_exit_body(w))),
+    ),
 )

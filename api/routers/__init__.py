@@ -16,6 +16,7 @@ from api.routers import (
     keys,
     manual_entries,
     readers,
+    site_exceptions,
     sites,
     taps,
     workers,
@@ -23,5 +24,5 @@ from api.routers import (
 
 PREFIX = "/v1"
 ROUTERS: tuple[APIRouter, ...] = tuple(module.router for module in (
-    health, taps, businesses, workers, sites, readers, cards, manual_entries, corrections,
-    careers, attendance, inbox, audit, keys))
+    health, taps, businesses, workers, sites, site_exceptions, readers, cards, manual_entries,
+    corrections, careers, attendance, inbox, audit, keys))

@@ -12,6 +12,17 @@ from api.schemas.lists import ListPublic, PublicModel
 from projections.records import RecordSource, RecordStatus
 
 
+class ExitResolutionPublic(PublicModel):
+    """A missing exit resolved by the site's staff: stated by them, never a tap."""
+
+    exit_at: datetime | None = Field(description="as the staff stated it; null: time unknown")
+    time_unknown: bool
+    reason: str
+    resolved_by: str = Field(description="who decided, role:id")
+    resolved_at: datetime
+    position: int = Field(description="log position of the decision")
+
+
 class AttendancePublic(PublicModel):
     """One worker on one site on one work date, with their employer's tier (0: the prime)."""
 
@@ -32,6 +43,8 @@ class AttendancePublic(PublicModel):
     source: RecordSource
     flags: list[str]
     event_positions: list[int]
+    exit_resolution: ExitResolutionPublic | None = Field(
+        default=None, description="missing exits: the site staff's decision, if resolved")
 
 
 class AttendanceList(ListPublic):
@@ -54,6 +67,11 @@ class TapExceptionPublic(PublicModel):
                               "technician, direction, reader time in UTC)")
     stored_content_hash: str | None = Field(
         default=None, description="conflict: the content hash of the version stored first")
+    resolution: dict[str, Any] | None = Field(
+        default=None, description="the staff's decision that resolved it (kind card_assigned: "
+        "technician_id, reason, position); null while open")
+    resolved_by: str | None = Field(default=None, description="who decided, role:id")
+    resolved_at: datetime | None = None
 
 
 class DayCloseFindingPublic(PublicModel):

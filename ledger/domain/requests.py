@@ -88,12 +88,29 @@ def check_times(work_date: date, entry_at: datetime | None, exit_at: datetime | 
                 raise InvalidValue("exit_at", "times.max_shift", "a shift lasts at most 24 hours")
 
 
+def check_decider_grant(actor: Actor, site_id: str) -> None:
+    """承認 is the prime's: its 現場管理者 decides only where the prime granted it (the key's
+    `approves`) and only on the sites of its scope. Checked here, not at the edge, so the API,
+    the CLI and any later caller follow the one rule."""
+    if actor.role is not Role.SITE_MANAGER:
+        return
+    if not actor.scope.approves:
+        raise NotPermitted(
+            "actor", "site_manager.approves", "the prime has not granted this site manager approval"
+        )
+    if not actor.scope.covers_site(site_id):
+        raise NotPermitted(
+            "actor", "site_manager.sites", "the site is not among this site manager's sites"
+        )
+
+
 class ApprovableRequest(LedgerAggregate):
     """The life cycle both manual entries and corrections share."""
 
     if TYPE_CHECKING:  # set by each subclass's Requested event; the library reads real
         # class annotations as event fields, so these exist for the type checker only
         work_date: date
+        site_id: str
         prime_business_id: str
         status: RequestStatus
 
@@ -121,6 +138,7 @@ class ApprovableRequest(LedgerAggregate):
             raise NotPermitted(
                 "actor", "decision.prime", "only the site's prime contractor may decide this"
             )
+        check_decider_grant(actor, self.site_id)
         self._check_pending()
         if require_aware(now, "now") >= self.deadline:
             raise DeadlinePassed(

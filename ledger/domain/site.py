@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from enum import Enum
 from typing import Any
 from uuid import UUID
@@ -11,6 +11,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from ledger.actors import Actor, Role
+from ledger.clock import JST, require_aware, require_moment, work_date_of
 from ledger.domain.base import (
     LedgerAggregate,
     Position,
@@ -19,7 +20,10 @@ from ledger.domain.base import (
     require_text,
 )
 from ledger.errors import InvalidState, InvalidValue, NotPermitted, UnknownReference
-from ledger.ids import BusinessId, SiteId, TechnicianId, aggregate_id
+from ledger.ids import BusinessId, CardId, SiteId, TechnicianId, aggregate_id
+
+# A stated exit falls on its work date or the next day (an overnight shift), JST.
+MISSING_EXIT_REACH = timedelta(days=2)
 
 
 def site_aggregate_id(site_id: str) -> UUID:
@@ -186,6 +190,122 @@ class Site(LedgerAggregate):
         self.roster[technician_id] = RosterEntry(
             technician_id, employer_business_id, trade, position, since
         )
+
+    # 例外の解消: the site's staff resolve what its readers flagged -----------------------------
+    def _rostered(self, technician_id: str, code: str) -> TechnicianId:
+        """A decision about a worker is about one on this site's roster."""
+        technician_id = TechnicianId(technician_id)
+        if technician_id not in self.roster:
+            raise InvalidState("technician_id", code, "is not on this site's roster")
+        return technician_id
+
+    def assign_unknown_card(
+        self,
+        card_id: str,
+        tap_id: str,
+        technician_id: str,
+        reason: str,
+        actor: Actor,
+        decided_at: datetime,
+    ) -> None:
+        """Decide that an unknown card seen at this site was a worker on its roster.
+
+        The decision names no days: the read side gives the worker the taps of that card at
+        this site that were flagged unknown and stored before the decision (by log position),
+        judged as card taps would be. A tap made after it is flagged again and needs a decision
+        of its own; a card issued later is its holder's from then on, never this worker's.
+        ``tap_id`` is the flagged tap the staff looked at: the application checks that it is a
+        stored tap of this card at this site's reader, so a decision rests on a real tap.
+        """
+        self.check_staff(actor)
+        self._unknown_card_assigned(
+            CardId(card_id),
+            tap_id,
+            self._rostered(technician_id, "unknown_card.roster"),
+            require_text(reason, "reason", max_length=500),
+            actor,
+            require_aware(decided_at, "decided_at"),
+        )
+
+    @event("UnknownCardAssigned")
+    def _unknown_card_assigned(
+        self,
+        card_id: str,
+        tap_id: str,
+        technician_id: str,
+        reason: str,
+        actor: Actor,
+        decided_at: datetime,
+    ) -> None:
+        pass  # the decision changes nothing the site checks later; the read side applies it
+
+    def resolve_missing_exit(
+        self,
+        technician_id: str,
+        work_date: date,
+        exit_at: datetime | None,
+        reason: str,
+        actor: Actor,
+        decided_at: datetime,
+    ) -> None:
+        """Record that a worker on the roster left the site on a past work date whose entry no
+        exit closed: at ``exit_at`` as the site's staff state it, or at a time unknown (None).
+
+        It is a statement of the staff, kept beside the record, never a tap: the record keeps
+        its card times and its work day (an entry already counts the day), and a real exit tap,
+        if one comes later, closes the record as any tap does. On a day with no open entry it
+        changes nothing the ledger counts.
+        """
+        self.check_staff(actor)
+        technician_id = self._rostered(technician_id, "missing_exit.roster")
+        work_date = require_date(work_date, "work_date")
+        decided_at = require_aware(decided_at, "decided_at")
+        if work_date >= work_date_of(decided_at):
+            raise InvalidValue("work_date", "missing_exit.past", "must be a past work date")
+        if exit_at is not None:
+            exit_at = require_moment(exit_at, "exit_at")
+            start = datetime.combine(work_date, time(0), JST)
+            if not start < exit_at < start + MISSING_EXIT_REACH or exit_at > decided_at:
+                raise InvalidValue(
+                    "exit_at",
+                    "missing_exit.exit_at",
+                    "must fall on the work date or the next day (JST), and not in the future",
+                )
+        self._missing_exit_resolved(
+            technician_id,
+            work_date,
+            exit_at,
+            require_text(reason, "reason", max_length=500),
+            actor,
+            decided_at,
+        )
+
+    @event("MissingExitResolved")
+    def _missing_exit_resolved(
+        self,
+        technician_id: str,
+        work_date: date,
+        exit_at: datetime | None,
+        reason: str,
+        actor: Actor,
+        decided_at: datetime,
+    ) -> None:
+        pass  # a statement kept for the read side; nothing the site checks later
+
+    def check_staff(self, actor: Actor) -> None:
+        """Who resolves this site's exceptions: an admin, the prime, or its 現場管理者 — each
+        with this site in its key's scope."""
+        if actor.role is Role.ADMIN:
+            return
+        staff = actor.role in (Role.PRIME_CONTRACTOR, Role.SITE_MANAGER)
+        if not staff or actor.id != self.prime_business_id:
+            raise NotPermitted(
+                "actor", "site.staff", "only the site's prime or its site manager may resolve this"
+            )
+        if not actor.scope.covers_site(self.site_id):
+            raise NotPermitted(
+                "actor", "site.staff.scope", "the site is not in the scope of this key"
+            )
 
     # 開設 ・ 閉所 ---------------------------------------------------------------------------
     def close(self, closed_on: date, actor: Actor) -> None:

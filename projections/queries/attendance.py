@@ -9,7 +9,7 @@ expired entries were never attendance. Tier 0 is the prime, 1 its direct subcont
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
@@ -52,6 +52,9 @@ class Attendance:
     source: RecordSource
     flags: tuple[str, ...]
     event_positions: tuple[int, ...]
+    # A missing exit the site's staff resolved (the latest decision): exit_at as they stated it
+    # (None: left at a time unknown), reason, resolved_by, resolved_at, position. Never a tap.
+    exit_resolution: Mapping[str, Any] | None = None
 
     @property
     def minutes_on_site(self) -> int | None:
@@ -112,11 +115,32 @@ def missing_exits(
     """Past days' counted records with an entry and no exit, that no exit can close any more."""
     now = now or clock.now()
     today = clock.work_date_of(now)
+    last = min(date_to, today - timedelta(days=1))
     with reading(source) as tx:
         rows = _select(tx, _OPEN + "AND w.work_date >= %s AND w.work_date <= %s",
-                       [site_id, date_from, min(date_to, today - timedelta(days=1))])
-    return sorted((row for row in rows if not _still_open(row, now, max_shift)),
+                       [site_id, date_from, last])
+        resolved = _exit_resolutions(tx, site_id, date_from, last)
+    return sorted((replace(row, exit_resolution=resolved.get((row.technician_id, row.work_date)))
+                   for row in rows if not _still_open(row, now, max_shift)),
                   key=lambda row: (row.work_date, _attendance_order(row)))
+
+
+def _exit_resolutions(
+    tx: Tx, site_id: str, date_from: date, date_to: date
+) -> dict[tuple[str, date], Mapping[str, Any]]:
+    """The latest staff decision per worker and date (`Site.MissingExitResolved`)."""
+    latest: dict[tuple[str, date], Mapping[str, Any]] = {}
+    for technician_id, work_date, exit_at, reason, by, at, position in tx.execute(
+        "SELECT technician_id, work_date, exit_at, reason, resolved_by, resolved_at, position "
+        "FROM {exit_resolutions} WHERE site_id = %s AND work_date >= %s AND work_date <= %s "
+        "ORDER BY position", [site_id, date_from, date_to],
+    ):
+        day = as_date(work_date)
+        assert day is not None
+        latest[(technician_id, day)] = {
+            "exit_at": as_datetime(exit_at), "time_unknown": exit_at is None, "reason": reason,
+            "resolved_by": by, "resolved_at": as_datetime(at), "position": int(position)}
+    return latest
 
 
 _OPEN = ("AND w.status = 'counted' AND w.first_entry IS NOT NULL AND w.last_exit IS NULL ")

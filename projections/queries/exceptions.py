@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import orjson
+
 from projections.queries._common import Source, jst_bounds, reading
 from projections.store import as_datetime
 
 _COLUMNS = ("SELECT tap_id, site_id, reader_id, kind, technician_id, card_id, reader_time, "
-            "position, content_hash, stored_content_hash FROM {site_exceptions} ")
+            "position, content_hash, stored_content_hash, resolution, resolved_by, resolved_at "
+            "FROM {site_exceptions} ")
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,10 @@ class TapException:
     position: int  # log position of the tap (of the conflicting version, for a conflict)
     content_hash: str  # of this version's content ('' if projected before hashes were kept)
     stored_content_hash: str | None  # conflict: the content hash of the version stored first
+    # The staff's decision that resolved it (`projections.resolutions`); None while open.
+    resolution: dict[str, Any] | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -83,4 +90,7 @@ def _exception(row: Sequence[Any]) -> TapException:
     reader_time = as_datetime(row[6])
     assert reader_time is not None
     return TapException(row[0], row[1], row[2], tuple(row[3].split(",")), row[4], row[5],
-                        reader_time, int(row[7]), row[8], row[9])
+                        reader_time, int(row[7]), row[8], row[9],
+                        None if row[10] is None else orjson.loads(row[10]), row[11],
+                        as_datetime(row[12]))
+

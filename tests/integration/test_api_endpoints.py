@@ -18,7 +18,10 @@ from tests.api_support import (  # noqa: F401  (the *_fixture names are fixtures
 
 
 def a_caller_who_may(endpoint: Endpoint) -> str:
-    return next(role for role, status in endpoint.statuses.items() if 200 <= status < 300)
+    """A role the endpoint serves: it succeeds, or is refused only for the ledger's state (409:
+    the matrix's world holds no tap for the staff to resolve an unknown card by)."""
+    return next(role for role, status in endpoint.statuses.items()
+                if 200 <= status < 300 or status == 409)
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)

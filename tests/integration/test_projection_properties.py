@@ -2,7 +2,8 @@
 
 The histories interleave every kind of registry change (roster position and trade, employments,
 Kentaikyo enrolment, qualifications, foreman training, social insurance, cards, readers, site
-closing, subcontracts) with taps, manual entries, corrections and their decisions. The live
+closing, subcontracts) with taps, manual entries, corrections and their decisions, unknown cards'
+taps with the site staff's decisions assigning them, and missing exits the staff resolve. The live
 projection catches up at arbitrary points in batches down to one event, so a registry change can
 sit in a batch of its own between a worker's taps; every read-model table must then equal a
 rebuild of the same log and a crash-and-resume of it.
@@ -25,7 +26,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from ledger import clock
-from ledger.actors import Actor, Role
+from ledger.actors import Actor, Role, Scope
 from ledger.application import Ledger
 from ledger.clock import JST
 from ledger.domain.taps import TapObservation
@@ -53,6 +54,7 @@ from tests.integration.world import (
 SITE_B = "10000000000002"
 WORKER_B = "22345678901234"
 DAY0 = date(2025, 6, 2)
+SITE_MANAGER = Actor(Role.SITE_MANAGER, PRIME, Scope(sites=frozenset({SITE, SITE_B})))
 WORKERS = [TECHNICIAN, WORKER_B]
 SITES = [SITE, SITE_B]
 BUSINESSES = [PRIME, SUB, OTHER]
@@ -95,6 +97,27 @@ request_ops = st.one_of(
         st.sampled_from([{"position": "職長"}, {"trade": "型枠"}, {"work_content": "型枠解体"}]),
     ),
     st.tuples(st.just("decide"), st.integers(0, 7), st.sampled_from(["approve", "reject"])),
+)
+# An unknown card's taps at a site's gate, and the staff's decision assigning the card to a worker
+# (on the roster or not, the card issued meanwhile or not): the decision gives the worker the
+# card's flagged taps logged before it, whatever the batches.
+UNKNOWN_CARDS = [*CARDS[2:], "0D0D0D0D"]  # the last never issued
+unknown_tap_op = st.tuples(
+    st.just("tap"),
+    st.sampled_from(READERS[:2]),
+    st.sampled_from(UNKNOWN_CARDS),
+    day,
+    st.integers(0, 47),
+    st.sampled_from(["in", "out", "unknown"]),
+)
+assign_op = st.tuples(st.just("assign_card"), st.integers(0, 39), st.sampled_from(WORKERS))
+# A missing exit resolved by the staff: a stated exit on the day or the next, or a time unknown.
+exit_op = st.tuples(
+    st.just("resolve_exit"),
+    st.sampled_from(SITES),
+    st.sampled_from(WORKERS),
+    day,
+    st.one_of(st.none(), st.integers(0, 95)),
 )
 # What a work record is built from: the roster, employments, cards and readers.
 roster_op = st.tuples(
@@ -172,6 +195,9 @@ def weighted(*choices: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[
 operation = weighted(
     (8, tap_op),
     (1, stray_tap_op),
+    (2, unknown_tap_op),
+    (2, assign_op),
+    (1, exit_op),
     (3, request_ops),
     (3, roster_op),
     (3, record_registry_ops),
@@ -329,6 +355,26 @@ class History:
     def subcontract(self, n: int, site: str, business: str, parent: str) -> None:
         self.ledger.add_subcontract(site, business, parent, ADMIN)
 
+    def resolve_exit(
+        self, n: int, site: str, worker: str, day: int, half_hour: int | None
+    ) -> None:
+        at = None if half_hour is None else _on(day) + timedelta(minutes=30 * half_hour)
+        self.ledger.resolve_missing_exit(
+            site, worker, _day(day), at, "職長が退場を確認", SITE_MANAGER
+        )
+
+    def assign_card(self, n: int, earlier: int, worker: str) -> None:
+        """The decision on an earlier step's tap of a card that was unknown when it was sent."""
+        unknown = [t for t in self.taps.values() if t.card_id in UNKNOWN_CARDS]
+        if not unknown:
+            return
+        tap = unknown[earlier % len(unknown)]
+        site = SITE_B if tap.reader_id == "GATE-2" else SITE
+        assert tap.card_id is not None
+        self.ledger.assign_unknown_card(
+            site, tap.card_id, tap.tap_id, worker, "名簿と顔写真で確認", SITE_MANAGER
+        )
+
 
 OPERATIONS: dict[str, Callable[..., None]] = {
     name: getattr(History, name)
@@ -356,6 +402,8 @@ OPERATIONS: dict[str, Callable[..., None]] = {
         "propose_certificate",
         "answer_certificate",
         "resend_tap",
+        "assign_card",
+        "resolve_exit",
     )
 }
 

@@ -45,6 +45,9 @@ OWN_INPUTS = {
     "Correction.Approved",
     "Correction.Rejected",
     "Correction.Expired",
+    # A decision on an unknown card gives the worker the card's flagged taps at the site logged
+    # before it (by position); their dates are rebuilt in the batch the decision comes in.
+    "Site.UnknownCardAssigned",
 }
 # Never read by a work record: levels, Kentaikyo, privacy and the jobs read them at query time.
 NOT_READ_BY_RECORDS = {
@@ -67,6 +70,8 @@ NOT_READ_BY_RECORDS = {
     "Site.Opened",
     "Site.SubcontractAdded",
     "Site.Closed",
+    # The staff's statement of a missing exit: listed beside the record, which keeps its taps.
+    "Site.MissingExitResolved",
     "DayClose.Closed",
     "KentaikyoSettlement.Issued",
     "SiteFeeAccount.Opened",
