@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
@@ -45,6 +45,7 @@ LOOKBACK_MONTHS = 2
 
 GENESIS_HASH = "0" * 64
 DIGEST_PREFIX_BYTES = 4  # per-event digest prefix a seal keeps, to locate a changed event
+DIGEST_PREFIXES_PER_LINE = 1024  # prefixes per line of a seal's event digests
 
 
 # -- months --------------------------------------------------------------------------------------
@@ -206,12 +207,73 @@ def settlement_id(month: str) -> UUID:
     return aggregate_id("kentaikyo-settlement", month)
 
 
+@dataclass(frozen=True)
+class LineSet:
+    """A set of lines kept beside the log (``ledger.storage.lines``), named by the SHA-256 of its
+    canonical encoding: what an event carries instead of the lines themselves."""
+
+    sha256: str
+    count: int
+
+    def __post_init__(self) -> None:
+        if not _SHA256.fullmatch(self.sha256) or self.count < 0:
+            raise InvalidValue("lines", "lines.sha256", f"{self!r} does not name a set of lines")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sha256": self.sha256, "count": self.count}
+
+    @classmethod
+    def from_dict(cls, value: Mapping[str, Any]) -> LineSet:
+        return cls(str(value["sha256"]), int(value["count"]))
+
+
+# An event stays small whatever the month's size: a settlement carries totals, three line sets
+# and one SHA-256 per file; the bound below is checked when it is issued.
+MAX_EVENT_BYTES = 64 * 1024
+
+
+class SettlementTally:
+    """The rules a settlement's lines follow, applied line by line as they are produced (a month
+    of a large employer is hundreds of thousands of lines, never held at once), with the totals
+    its event carries."""
+
+    def __init__(self, month: str) -> None:
+        parse_month(month)
+        self.month = month
+        self.points_yen = 0
+        self.adjustment_yen = 0
+        self.day_lines = 0
+        self.adjustment_lines = 0
+
+    def day(self, line: list[Any]) -> list[Any]:
+        technician, _, site, work_date, points, outcome = line
+        if not isinstance(points, int) or points < 0 or not outcome:
+            raise InvalidValue("days", "days.line", f"{line!r} is not a worker-day line")
+        if month_of(date.fromisoformat(work_date)) != self.month:
+            raise InvalidValue("days", "days.month", f"{work_date} is not in {self.month}")
+        del technician, site
+        self.points_yen += points
+        self.day_lines += 1
+        return line
+
+    def adjustment(self, adjustment: Adjustment) -> list[Any]:
+        if months_between(adjustment.month, self.month) <= 0:
+            raise InvalidValue("adjustments", "adjustments.earlier_month",
+                               f"{adjustment.month} is not before {self.month}")
+        self.adjustment_yen += adjustment.points_delta
+        self.adjustment_lines += 1
+        return adjustment.as_row()
+
+
 class KentaikyoSettlement(LedgerAggregate):
     """建退共 work report for one month, issued once: every worker-day line with its points or the
     reason it earns none, adjustments to earlier months, and the SHA-256 of each file issued.
 
-    Lines are compact rows ``[technician, employer, site, work_date, points, outcome]`` (a month
-    of a large employer is hundreds of thousands of them) and adjustments ``Adjustment.as_row``.
+    The lines live beside the log (``ledger.storage.lines``), the event names them by SHA-256:
+    days as ``[technician, employer, site, work_date, points, outcome]``, adjustments as
+    ``Adjustment.as_row`` and the parties (for the files) as ``[kind, key, value]``. ``files``
+    is each file's SHA-256 of its content (``projections.jobs.files``), not of the bytes a
+    renderer happened to produce, so a file written again by a newer library still matches.
     """
 
     @staticmethod
@@ -221,28 +283,26 @@ class KentaikyoSettlement(LedgerAggregate):
     @classmethod
     def issue(
         cls,
-        month: str,
-        days: list[list[Any]],
-        adjustments: list[Adjustment],
-        parties: dict[str, dict[str, str]],
+        tally: SettlementTally,
+        days: LineSet,
+        adjustments: LineSet,
+        parties: LineSet,
         files: dict[str, str],
         as_of_position: int,
         actor: Actor,
         now: datetime,
     ) -> KentaikyoSettlement:
         check_job_actor(actor)
+        month = tally.month
         first = parse_month(month)
         check_month_over(month, now)
         check_sha256(files)
-        for adjustment in adjustments:
-            if months_between(adjustment.month, month) <= 0:
-                raise InvalidValue("adjustments", "adjustments.earlier_month",
-                                   f"{adjustment.month} is not before {month}")
+        if (days.count, adjustments.count) != (tally.day_lines, tally.adjustment_lines):
+            raise InvalidValue("days", "days.count", "the lines stored are not the lines tallied")
         return cast(KentaikyoSettlement, cls(
-            month=month, period_start=first, period_end=end_of_month(first), days=days,
-            adjustments=[a.as_row() for a in adjustments], parties=parties, files=files,
-            points_yen=sum(int(row[4]) for row in days),
-            adjustment_yen=sum(a.points_delta for a in adjustments),
+            month=month, period_start=first, period_end=end_of_month(first),
+            days=days.as_dict(), adjustments=adjustments.as_dict(), parties=parties.as_dict(),
+            files=files, points_yen=tally.points_yen, adjustment_yen=tally.adjustment_yen,
             as_of_position=as_of_position, actor=actor, issued_at=now,
         ))
 
@@ -252,10 +312,10 @@ class KentaikyoSettlement(LedgerAggregate):
         month: str,
         period_start: date,
         period_end: date,
-        days: list[list[Any]],
-        adjustments: list[list[Any]],
-        parties: dict[str, dict[str, str]],  # sites → prime, members, contracts (for the files)
-        files: dict[str, str],  # file name → SHA-256 (hex)
+        days: dict[str, Any],  # LineSet of the worker-day lines
+        adjustments: dict[str, Any],  # LineSet of adjustments to earlier months
+        parties: dict[str, Any],  # LineSet: sites → prime, members, contracts (for the files)
+        files: dict[str, str],  # file name → SHA-256 of its content (hex)
         points_yen: int,
         adjustment_yen: int,
         as_of_position: int,
@@ -263,34 +323,47 @@ class KentaikyoSettlement(LedgerAggregate):
         issued_at: datetime,
     ) -> None:
         self.month = month
-        self.days = days
-        self.adjustments = adjustments
-        self.parties = parties
+        self.day_lines = LineSet.from_dict(days)
+        self.adjustment_lines = LineSet.from_dict(adjustments)
+        self.party_lines = LineSet.from_dict(parties)
         self.files = files
         self.points_yen = points_yen
         self.adjustment_yen = adjustment_yen
         self.issued_at = issued_at
 
-    def issued_days(self) -> dict[DayKey, DayValue]:
-        return {(r[0], r[1], r[2], r[3]): (int(r[4]), str(r[5])) for r in self.days}
 
-    def adjustments_for(self, month: str) -> list[Adjustment]:
-        return [a for a in map(Adjustment.from_row, self.adjustments) if a.month == month]
+def day_key(line: list[Any]) -> DayKey:
+    return (line[0], line[1], line[2], line[3])
 
 
 def issued_state(
-    original: KentaikyoSettlement, later: Iterable[KentaikyoSettlement]
+    month: str, days: Iterable[list[Any]], later_adjustments: Iterable[Iterable[list[Any]]]
 ) -> dict[DayKey, DayValue]:
-    """What has been issued for `original`'s month so far: its lines, then each later
-    settlement's adjustments to that month, in the order they were issued."""
-    state = original.issued_days()
-    for settlement in sorted(later, key=lambda s: s.month):
-        for adjustment in settlement.adjustments_for(original.month):
+    """What has been issued for `month` so far: its lines, then each later settlement's
+    adjustments to that month (oldest settlement first), in the order they were issued."""
+    state = {day_key(r): (int(r[4]), str(r[5])) for r in days}
+    for adjustments in later_adjustments:
+        for adjustment in map(Adjustment.from_row, adjustments):
+            if adjustment.month != month:
+                continue
             if adjustment.after is None:
                 state.pop(adjustment.key, None)
             else:
                 state[adjustment.key] = adjustment.after
     return state
+
+
+def parties_as_lines(parties: Mapping[str, Mapping[str, str]]) -> Iterator[list[str]]:
+    for kind in ("sites", "members", "contracts"):
+        for key, value in sorted(parties.get(kind, {}).items()):
+            yield [kind, key, value]
+
+
+def parties_from_lines(lines: Iterable[list[Any]]) -> dict[str, dict[str, str]]:
+    parties: dict[str, dict[str, str]] = {"sites": {}, "members": {}, "contracts": {}}
+    for kind, key, value in lines:
+        parties[kind][key] = value
+    return parties
 
 
 # -- 現場利用料: site usage fee ------------------------------------------------------------------
@@ -457,8 +530,10 @@ class DailySeal(LedgerAggregate):
     day's seal. It covers the log positions after the previous seal's last one up to the last
     event recorded before the day's end (JST), so the seals cover every event exactly once.
 
-    ``event_digests`` keeps the first bytes of each event's digest (base64), enough to point at
-    the first changed event; the chained hash is what proves integrity.
+    ``event_digests`` names lines beside the log (``ledger.storage.lines``) that keep the first
+    bytes of each event's digest (base64, DIGEST_PREFIXES_PER_LINE events a line), enough to
+    point at the first changed event; the chained hash is what proves integrity. Kept out of
+    the event, a day of a million events still seals in an event of a few hundred bytes.
     """
 
     @staticmethod
@@ -473,7 +548,7 @@ class DailySeal(LedgerAggregate):
         last_position: int,
         event_count: int,
         events_digest: str,
-        event_digests: str,
+        event_digests: LineSet,
         actor: Actor,
         now: datetime,
     ) -> DailySeal:
@@ -486,7 +561,7 @@ class DailySeal(LedgerAggregate):
             day=day, previous_day=None if previous is None else previous.day,
             previous_hash=previous_hash, first_position=first_position,
             last_position=last_position, event_count=event_count, events_digest=events_digest,
-            event_digests=event_digests,
+            event_digests=event_digests.as_dict(),
             seal_hash=seal_hash(previous_hash, day, first_position, last_position, event_count,
                                 events_digest),
             actor=actor, sealed_at=now,
@@ -514,7 +589,7 @@ class DailySeal(LedgerAggregate):
         last_position: int,  # inclusive
         event_count: int,
         events_digest: str,  # SHA-256 over the events' digests, in log order
-        event_digests: str,  # base64 of DIGEST_PREFIX_BYTES per event, in log order
+        event_digests: dict[str, Any],  # LineSet: DIGEST_PREFIX_BYTES per event, log order
         seal_hash: str,
         actor: Actor,
         sealed_at: datetime,
@@ -525,7 +600,7 @@ class DailySeal(LedgerAggregate):
         self.last_position = last_position
         self.event_count = event_count
         self.events_digest = events_digest
-        self.event_digests = event_digests
+        self.event_digests = LineSet.from_dict(event_digests)
         self.seal_hash = seal_hash
 
     @property

@@ -1,8 +1,10 @@
 """The files a Kentaikyo settlement issues: CSV (UTF-8 with BOM, for Excel) and one .xlsx.
 
-Rendering is a pure function of what the settlement event holds, and byte-for-byte reproducible
-(fixed workbook and zip timestamps), so the files of an issued settlement can be written again
-after a crash and still match the SHA-256 recorded in its event.
+Rendering is a function of the settlement's lines. What the settlement records per file is the
+SHA-256 of its content, not of the bytes a library produced: for a CSV its rows in our own
+encoding (the file's bytes), for the workbook each sheet's title and rows in that same encoding.
+A file already issued is kept as issued; a re-run compares it by content, and writes a missing
+one again, so a new openpyxl that zips differently does not make a month un-settleable.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import csv
 import hashlib
 import io
 import os
+import shutil
+import tempfile
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.writer.excel import ExcelWriter
 
 from ledger.domain.settlement import Adjustment
@@ -53,50 +57,85 @@ def reason_label(outcome: str) -> str:
 
 def render_kentaikyo(
     month: str,
-    days: Sequence[Sequence[Any]],
-    adjustments: Sequence[Sequence[Any]],
+    days: Iterable[Sequence[Any]],
+    adjustments: Iterable[Sequence[Any]],
     parties: Mapping[str, Mapping[str, str]],
     issued_at: datetime,
 ) -> dict[str, bytes]:
-    """File name → bytes, from the settlement's own contents."""
-    sheets = {
-        "就労実績報告": _report_rows(month, days, adjustments, parties),
-        "元請一括": _prime_rows(month, days, adjustments, parties),
-        "対象外": _not_eligible_rows(month, days, adjustments),
-    }
+    """File name → bytes, from the settlement's own contents (in memory: for small months)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        names = render_kentaikyo_to(Path(scratch), month, days, adjustments, parties, issued_at)
+        return {name: (Path(scratch) / name).read_bytes() for name in names}
+
+
+def render_kentaikyo_to(
+    directory: Path,
+    month: str,
+    days: Iterable[Sequence[Any]],
+    adjustments: Iterable[Sequence[Any]],
+    parties: Mapping[str, Mapping[str, str]],
+    issued_at: datetime,
+) -> dict[str, str]:
+    """Write the files into `directory`; return file name → SHA-256 of its content. The lines
+    are read once, as a stream: what is kept is one row per report group, not the month."""
+    sheets = _sheets(month, days, adjustments, parties)
     base = f"kentaikyo-{month}"
+    headers = {"就労実績報告": REPORT_HEADER, "元請一括": PRIME_HEADER,
+               "対象外": NOT_ELIGIBLE_HEADER}
+    names = {"就労実績報告": f"{base}-work-report.csv", "元請一括": f"{base}-prime-totals.csv",
+             "対象外": f"{base}-not-eligible.csv"}
+    digests = {}
+    for title, rows in sheets.items():
+        data = _csv([headers[title], *rows])
+        (directory / names[title]).write_bytes(data)
+        digests[names[title]] = hashlib.sha256(data).hexdigest()
+    workbook = {title: [headers[title], *rows] for title, rows in sheets.items()}
+    _xlsx(directory / f"{base}.xlsx", workbook, issued_at)
+    digests[f"{base}.xlsx"] = workbook_content_sha256(workbook.items())
+    return dict(sorted(digests.items()))
+
+
+def _sheets(
+    month: str, days: Iterable[Sequence[Any]], adjustments: Iterable[Sequence[Any]],
+    parties: Mapping[str, Mapping[str, str]],
+) -> dict[str, list[list[Any]]]:
+    """The three sheets' rows, from one pass over the days and one over the adjustments."""
+    eligible: defaultdict[tuple[str, str, str], list[tuple[str, int]]] = defaultdict(list)
+    not_eligible: list[list[Any]] = []
+    for technician, employer, site, work_date, points, outcome in days:
+        if outcome == "eligible":
+            eligible[(employer or "", site, technician)].append((work_date, points))
+        else:
+            not_eligible.append([month, technician, employer or "", site, work_date,
+                                 reason_label(outcome), outcome])
+    adjusted = [Adjustment.from_row(list(row)) for row in adjustments]
+    for adjustment in adjusted:
+        technician, employer, site, work_date = adjustment.key
+        if adjustment.after is not None and adjustment.after[1] != "eligible":
+            not_eligible.append([adjustment.month, technician, employer or "", site, work_date,
+                                 reason_label(adjustment.after[1]), adjustment.after[1]])
     return {
-        f"{base}-work-report.csv": _csv([REPORT_HEADER, *sheets["就労実績報告"]]),
-        f"{base}-prime-totals.csv": _csv([PRIME_HEADER, *sheets["元請一括"]]),
-        f"{base}-not-eligible.csv": _csv([NOT_ELIGIBLE_HEADER, *sheets["対象外"]]),
-        f"{base}.xlsx": _xlsx({
-            "就労実績報告": [REPORT_HEADER, *sheets["就労実績報告"]],
-            "元請一括": [PRIME_HEADER, *sheets["元請一括"]],
-            "対象外": [NOT_ELIGIBLE_HEADER, *sheets["対象外"]],
-        }, issued_at),
+        "就労実績報告": _report_rows(month, eligible, adjusted, parties),
+        "元請一括": _prime_rows(month, eligible, adjusted, parties),
+        "対象外": sorted(not_eligible),
     }
 
 
 def _report_rows(
-    month: str, days: Sequence[Sequence[Any]], adjustments: Sequence[Sequence[Any]],
-    parties: Mapping[str, Mapping[str, str]],
+    month: str, eligible: Mapping[tuple[str, str, str], list[tuple[str, int]]],
+    adjustments: Sequence[Adjustment], parties: Mapping[str, Mapping[str, str]],
 ) -> list[list[Any]]:
     """One row per contracting employer × site × worker: dates worked, days and points; then
     the adjustments to earlier months, the same way, with signed dates and deltas."""
     members, contracts, sites = parties["members"], parties["contracts"], parties["sites"]
-    groups: defaultdict[tuple[str, str, str], list[tuple[str, int]]] = defaultdict(list)
-    for technician, employer, site, work_date, points, outcome in days:
-        if outcome == "eligible":
-            groups[(employer or "", site, technician)].append((work_date, points))
     rows = []
-    for (employer, site, technician), worked in sorted(groups.items()):
+    for (employer, site, technician), worked in sorted(eligible.items()):
         rows.append(["当月", month, employer, contracts.get(employer, ""), site,
                      sites.get(site, ""), technician, members.get(technician, ""),
                      " ".join(d for d, _ in sorted(worked)), len(worked),
                      sum(p for _, p in worked)])
     adjusted: defaultdict[tuple[str, str, str, str], list[tuple[str, int]]] = defaultdict(list)
-    for row in adjustments:
-        adjustment = Adjustment.from_row(list(row))
+    for adjustment in adjustments:
         technician, employer, site, work_date = adjustment.key
         before = adjustment.before is not None and adjustment.before[1] == "eligible"
         after = adjustment.after is not None and adjustment.after[1] == "eligible"
@@ -115,19 +154,17 @@ def _report_rows(
 
 
 def _prime_rows(
-    month: str, days: Sequence[Sequence[Any]], adjustments: Sequence[Sequence[Any]],
-    parties: Mapping[str, Mapping[str, str]],
+    month: str, eligible: Mapping[tuple[str, str, str], list[tuple[str, int]]],
+    adjustments: Sequence[Adjustment], parties: Mapping[str, Mapping[str, str]],
 ) -> list[list[Any]]:
     """元請一括: what each prime pays, per employer on its sites, this month and as adjustments."""
     sites = parties["sites"]
     totals: defaultdict[tuple[str, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for _, employer, site, _, points, outcome in days:
-        if outcome == "eligible":
-            total = totals[(sites.get(site, ""), employer or "", "当月", month)]
-            total[0] += 1
-            total[1] += points
-    for row in adjustments:
-        adjustment = Adjustment.from_row(list(row))
+    for (employer, site, _), worked in eligible.items():
+        total = totals[(sites.get(site, ""), employer, "当月", month)]
+        total[0] += len(worked)
+        total[1] += sum(p for _, p in worked)
+    for adjustment in adjustments:
         _, employer, site, _ = adjustment.key
         if adjustment.points_delta:
             total = totals[(sites.get(site, ""), employer or "", "調整", adjustment.month)]
@@ -143,28 +180,28 @@ def _prime_rows(
     return rows
 
 
-def _not_eligible_rows(
-    month: str, days: Sequence[Sequence[Any]], adjustments: Sequence[Sequence[Any]]
-) -> list[list[Any]]:
-    rows = [[month, technician, employer or "", site, work_date, reason_label(outcome), outcome]
-            for technician, employer, site, work_date, _, outcome in days
-            if outcome != "eligible"]
-    for row in adjustments:
-        adjustment = Adjustment.from_row(list(row))
-        technician, employer, site, work_date = adjustment.key
-        if adjustment.after is not None and adjustment.after[1] != "eligible":
-            rows.append([adjustment.month, technician, employer or "", site, work_date,
-                         reason_label(adjustment.after[1]), adjustment.after[1]])
-    return sorted(rows)
-
-
 def _csv(rows: Iterable[Sequence[Any]]) -> bytes:
     buffer = io.StringIO(newline="")
     csv.writer(buffer, lineterminator="\r\n").writerows(rows)  # CRLF: what Excel writes
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def _xlsx(sheets: Mapping[str, Sequence[Sequence[Any]]], issued_at: datetime) -> bytes:
+def _cell_text(value: Any) -> str:
+    # What a cell reads back as: openpyxl gives an empty string back as None.
+    return "" if value is None else str(value)
+
+
+def workbook_content_sha256(sheets: Iterable[tuple[str, Iterable[Sequence[Any]]]]) -> str:
+    """A workbook's content: each sheet's title as a row, then its rows, in our CSV encoding."""
+    hasher = hashlib.sha256()
+    for title, rows in sheets:
+        hasher.update(_csv([[title]]))
+        for row in rows:
+            hasher.update(_csv([[_cell_text(v) for v in row]]))
+    return hasher.hexdigest()
+
+
+def _xlsx(path: Path, sheets: Mapping[str, Sequence[Sequence[Any]]], issued_at: datetime) -> None:
     workbook = Workbook(write_only=True)
     for title, rows in sheets.items():
         sheet = workbook.create_sheet(title)
@@ -173,49 +210,75 @@ def _xlsx(sheets: Mapping[str, Sequence[Sequence[Any]]], issued_at: datetime) ->
     stamp = issued_at.astimezone(UTC).replace(tzinfo=None, microsecond=0)
     workbook.properties.created = stamp
     workbook.properties.modified = stamp  # save_workbook would stamp the wall clock instead
-    raw = io.BytesIO()
+    raw = path.with_name(f".{path.name}.raw")
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
         ExcelWriter(workbook, archive).write_data()
-    return _fixed_zip_times(raw.getvalue(), stamp)
+    _fixed_zip_times(raw, path, stamp)
+    raw.unlink()
 
 
-def _fixed_zip_times(data: bytes, stamp: datetime) -> bytes:
+def _fixed_zip_times(source_path: Path, target_path: Path, stamp: datetime) -> None:
     """The same archive with every entry dated `stamp`, so equal content gives equal bytes."""
     date_time = (max(stamp.year, 1980), stamp.month, stamp.day, stamp.hour, stamp.minute,
                  stamp.second)
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+    with zipfile.ZipFile(source_path) as source, \
+            zipfile.ZipFile(target_path, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             entry = zipfile.ZipInfo(info.filename, date_time)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16
             target.writestr(entry, source.read(info.filename))
-    return out.getvalue()
+
+
+def content_sha256(name: str, data: bytes) -> str:
+    """SHA-256 of a file's content: a CSV's bytes, a workbook's sheets (see above)."""
+    if not name.endswith(".xlsx"):
+        return hashlib.sha256(data).hexdigest()
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True)
+    except Exception:  # not a workbook at all: no content of ours
+        return hashlib.sha256(data).hexdigest()
+    try:
+        return workbook_content_sha256(
+            (sheet.title, sheet.iter_rows(values_only=True)) for sheet in workbook.worksheets)
+    finally:
+        workbook.close()
 
 
 def sha256_of(files: Mapping[str, bytes]) -> dict[str, str]:
-    return {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}
+    """File name → SHA-256 of its content."""
+    return {name: content_sha256(name, data) for name, data in sorted(files.items())}
 
 
 def write_files(
     directory: Path, files: Mapping[str, bytes], expected: Mapping[str, str]
 ) -> list[Path]:
-    """Write each file (atomically) unless it is there already with the expected SHA-256."""
+    """Write each file (atomically) unless it is there already with the expected content."""
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, data in files.items():
+            (Path(scratch) / name).write_bytes(data)
+        return place_files(Path(scratch), directory, sha256_of(files), expected)
+
+
+def place_files(
+    staging: Path, directory: Path, rendered: Mapping[str, str], expected: Mapping[str, str]
+) -> list[Path]:
+    """Move rendered files from `staging` into `directory`, each unless it is there already
+    with the expected content (an issued file is kept as issued, whatever bytes a renderer
+    would give today); a file whose content differs is never overwritten."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, data in sorted(files.items()):
-        if hashlib.sha256(data).hexdigest() != expected.get(name):
-            raise FileMismatch(f"{name}: rendered bytes differ from the issued SHA-256")
+    for name, digest in sorted(rendered.items()):
+        if digest != expected.get(name):
+            raise FileMismatch(f"{name}: rendered content differs from the issued SHA-256")
         path = directory / name
         if path.exists():
-            if hashlib.sha256(path.read_bytes()).hexdigest() == expected[name]:
+            if content_sha256(name, path.read_bytes()) == digest:
                 continue
-            raise FileMismatch(f"{path} exists and differs from the issued SHA-256")
+            raise FileMismatch(f"{path} exists and its content differs from the issued SHA-256")
         partial = path.with_name(f".{name}.partial")
-        with open(partial, "wb") as handle:
-            handle.write(data)
-            handle.flush()
+        shutil.copyfile(staging / name, partial)
+        with open(partial, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(partial, path)
         written.append(path)

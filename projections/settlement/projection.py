@@ -98,8 +98,8 @@ def _settled(tx: Tx, position: int, e: dict[str, Any]) -> None:
         "INSERT INTO kentaikyo_settlements (month, points_yen, adjustment_yen, day_lines, "
         "adjustment_lines, files, issued_at, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
         "ON CONFLICT DO NOTHING",
-        [e["month"], e["points_yen"], e["adjustment_yen"], len(e["days"]),
-         len(e["adjustments"]), _json(e["files"]), e["issued_at"], position])
+        [e["month"], e["points_yen"], e["adjustment_yen"], e["days"]["count"],
+         e["adjustments"]["count"], _json(e["files"]), e["issued_at"], position])
 
 
 def _billed(tx: Tx, position: int, e: dict[str, Any]) -> None:

@@ -8,8 +8,10 @@ import csv
 import hashlib
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -17,10 +19,11 @@ import pytest
 from ledger.actors import SYSTEM, Actor, Role
 from ledger.application import Ledger
 from ledger.clock import FixedClock
-from ledger.domain.settlement import KentaikyoSettlement, settlement_id
+from ledger.domain.settlement import KentaikyoSettlement, parties_from_lines, settlement_id
 from ledger.errors import InvalidState
 from ledger.settings import Settings
 from projections.jobs import settle_kentaikyo
+from projections.settlement.files import content_sha256
 from projections.settlement.queries import kentaikyo_settlements
 from tests.integration.test_jobs_world import (
     PRIME,
@@ -63,10 +66,27 @@ def settle(world: World, month: str, out: Path) -> dict[str, object]:
     return settle_kentaikyo(world.ledger, world.store, month, SYSTEM, out)
 
 
-def settlement(world: World, month: str) -> KentaikyoSettlement:
-    found: object = world.ledger.repository.get(settlement_id(month))
+@dataclass(frozen=True)
+class Issued:
+    """A settlement as issued: its event's totals and file hashes, and the lines it names."""
+
+    event: KentaikyoSettlement
+    days: list[list[Any]]
+    adjustments: list[list[Any]]
+    parties: dict[str, dict[str, str]]
+
+    @property
+    def files(self) -> dict[str, str]:
+        return self.event.files
+
+
+def settlement(world: World, month: str) -> Issued:
+    found = world.ledger.kentaikyo_settlement(month)
     assert isinstance(found, KentaikyoSettlement)
-    return found
+    lines = world.ledger.lines
+    return Issued(found, list(lines.lines(found.day_lines)),
+                  list(lines.lines(found.adjustment_lines)),
+                  parties_from_lines(lines.lines(found.party_lines)))
 
 
 def stored_state(world: World, month: str) -> bytes:
@@ -98,8 +118,10 @@ def test_a_month_is_settled_per_worker_day_with_reasons_and_prime_totals(
     assert issued.parties["contracts"][SUB2] == f"9{SUB2}"
     folder = tmp_path / "kentaikyo" / "2025-06"
     assert sorted(p.name for p in folder.iterdir()) == sorted(issued.files)
-    for name, digest in issued.files.items():
-        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
+    for name, digest in issued.files.items():  # CSV: the bytes; workbook: its sheets' content
+        assert content_sha256(name, (folder / name).read_bytes()) == digest
+        if name.endswith(".csv"):
+            assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
     report = (folder / "kentaikyo-2025-06-work-report.csv").read_bytes()
     assert report.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(report.decode("utf-8-sig"))))
