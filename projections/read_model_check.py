@@ -52,6 +52,8 @@ NOT_READ_MODELS = frozenset({
     "api_keys", "api_key_scopes", "key_events", "audit_reads",
     # the jobs' bookkeeping: runs and locks
     "job_runs", "job_locks",
+    # write side beside the log: the lines settlements and seals name by SHA-256 (0015)
+    "settlement_line_chunks", "settlement_line_sets",
     # positions: the shadow is built up to the live ones, so they are equal by construction
     # (checked apart, see `_positions_differ`)
     "projection_positions", "job_projection_positions",

@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 from uuid import UUID
 
+import orjson
 from eventsourcing.domain import event
 
 from ledger.actors import Actor, Role
@@ -227,6 +228,20 @@ class LineSet:
         return cls(str(value["sha256"]), int(value["count"]))
 
 
+def encode_line(line: Iterable[Any]) -> bytes:
+    """A line's canonical bytes: compact JSON (orjson: one encoding per value) and a newline."""
+    return orjson.dumps(list(line)) + b"\n"
+
+
+def line_set_of(lines: Iterable[Iterable[Any]]) -> LineSet:
+    """The name and size a set of lines has, wherever it is kept."""
+    hasher, count = hashlib.sha256(), 0
+    for line in lines:
+        hasher.update(encode_line(line))
+        count += 1
+    return LineSet(hasher.hexdigest(), count)
+
+
 # An event stays small whatever the month's size: a settlement carries totals, three line sets
 # and one SHA-256 per file; the bound below is checked when it is issued.
 MAX_EVENT_BYTES = 64 * 1024
@@ -337,12 +352,14 @@ def day_key(line: list[Any]) -> DayKey:
 
 
 def issued_state(
-    month: str, days: Iterable[list[Any]], later_adjustments: Iterable[Iterable[list[Any]]]
+    month: str, days: Iterable[list[Any]],
+    later: Iterable[tuple[str, Iterable[list[Any]]]],
 ) -> dict[DayKey, DayValue]:
     """What has been issued for `month` so far: its lines, then each later settlement's
-    adjustments to that month (oldest settlement first), in the order they were issued."""
+    adjustments to that month (`later`: settlement month and its adjustment lines), in the
+    order they were issued."""
     state = {day_key(r): (int(r[4]), str(r[5])) for r in days}
-    for adjustments in later_adjustments:
+    for _, adjustments in sorted(later, key=lambda settled: settled[0]):
         for adjustment in map(Adjustment.from_row, adjustments):
             if adjustment.month != month:
                 continue

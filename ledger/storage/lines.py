@@ -21,24 +21,10 @@ from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.rows import tuple_row
 
-from ledger.domain.settlement import LineSet
+from ledger.domain.settlement import LineSet, encode_line
 from ledger.errors import InvalidState
 
 CHUNK_LINES = 2000
-
-
-def encode_line(line: Sequence[Any]) -> bytes:
-    """A line's canonical bytes: compact JSON (orjson: one encoding per value) and a newline."""
-    return orjson.dumps(list(line)) + b"\n"
-
-
-def digest_of(lines: Iterable[Sequence[Any]]) -> LineSet:
-    """The name and size a set of lines would have, without storing it."""
-    hasher, count = hashlib.sha256(), 0
-    for line in lines:
-        hasher.update(encode_line(line))
-        count += 1
-    return LineSet(hasher.hexdigest(), count)
 
 
 class LineStore:

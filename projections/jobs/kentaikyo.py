@@ -164,7 +164,8 @@ def _store_lines(
             later = [s for m in range(1, back) if (s := ledger.kentaikyo_settlement(
                 add_months(earlier, m))) is not None]
             state = issued_state(earlier, ledger.lines.lines(original.day_lines),
-                                 (ledger.lines.lines(s.adjustment_lines) for s in later))
+                                 [(s.month, ledger.lines.lines(s.adjustment_lines))
+                                  for s in later])
             current = dict(_day_values(tx, earlier, enrollment, sites))
             adjustments += diff_days(earlier, state, current)
             del state, current

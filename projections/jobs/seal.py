@@ -94,7 +94,7 @@ def seal_days(ledger: Ledger, store: ReadStore, through: date, actor: Actor) -> 
             "last_sealed_day": days[-1].isoformat()}
 
 
-def _prefix_lines(prefixes: bytes) -> Iterator[list[str]]:
+def _prefix_lines(prefixes: bytes | bytearray) -> Iterator[list[str]]:
     step = DIGEST_PREFIXES_PER_LINE * DIGEST_PREFIX_BYTES
     for at in range(0, len(prefixes), step):
         yield [base64.b64encode(prefixes[at:at + step]).decode()]

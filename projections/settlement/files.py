@@ -136,13 +136,13 @@ def _report_rows(
                      sum(p for _, p in worked)])
     adjusted: defaultdict[tuple[str, str, str, str], list[tuple[str, int]]] = defaultdict(list)
     for adjustment in adjustments:
-        technician, employer, site, work_date = adjustment.key
+        technician, of_employer, site, work_date = adjustment.key
         before = adjustment.before is not None and adjustment.before[1] == "eligible"
         after = adjustment.after is not None and adjustment.after[1] == "eligible"
         if before == after and adjustment.points_delta == 0:
             continue  # an ineligible day's reason changed: shown in 対象外, not here
         sign = "+" if after and not before else "-" if before and not after else "±"
-        adjusted[(adjustment.month, employer or "", site, technician)].append(
+        adjusted[(adjustment.month, of_employer or "", site, technician)].append(
             (f"{sign}{work_date}", adjustment.points_delta))
     for (earlier, employer, site, technician), changes in sorted(adjusted.items()):
         day_delta = sum(1 if c[0][0] == "+" else -1 if c[0][0] == "-" else 0 for c in changes)
@@ -165,9 +165,9 @@ def _prime_rows(
         total[0] += len(worked)
         total[1] += sum(p for _, p in worked)
     for adjustment in adjustments:
-        _, employer, site, _ = adjustment.key
+        _, of_employer, site, _ = adjustment.key
         if adjustment.points_delta:
-            total = totals[(sites.get(site, ""), employer or "", "調整", adjustment.month)]
+            total = totals[(sites.get(site, ""), of_employer or "", "調整", adjustment.month)]
             total[0] += 1 if adjustment.points_delta > 0 else -1
             total[1] += adjustment.points_delta
     rows: list[list[Any]] = []

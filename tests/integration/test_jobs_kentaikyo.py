@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -23,7 +24,8 @@ from ledger.domain.settlement import KentaikyoSettlement, parties_from_lines, se
 from ledger.errors import InvalidState
 from ledger.settings import Settings
 from projections.jobs import settle_kentaikyo
-from projections.settlement.files import content_sha256
+from projections.settlement import files as files_module
+from projections.settlement.files import FileMismatch, content_sha256
 from projections.settlement.queries import kentaikyo_settlements
 from tests.integration.test_jobs_world import (
     PRIME,
@@ -246,3 +248,39 @@ def test_a_month_not_over_cannot_be_settled(world: World, tmp_path: Path) -> Non
         settle(world, "2025-06", tmp_path)
     assert refused.value.rule == "month.not_over"
     assert not (tmp_path / "kentaikyo").exists()
+
+
+def test_a_renderer_giving_other_bytes_for_the_same_content_leaves_the_month_settleable(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issued files are facts: a new openpyxl zipping differently neither fails a re-run nor
+    rewrites a file issued already; a lost file is written again and matches by content."""
+    a_month_of_work(world, 2025, 6)
+    world.clock.at = jst(2025, 7, 10, 4)
+    settle(world, "2025-06", tmp_path)
+    folder = tmp_path / "kentaikyo" / "2025-06"
+    workbook, report = folder / "kentaikyo-2025-06.xlsx", (
+        folder / "kentaikyo-2025-06-work-report.csv")
+    issued_bytes = workbook.read_bytes()
+
+    def other_zip(source_path: Path, target_path: Path, stamp: object) -> None:
+        with zipfile.ZipFile(source_path) as source, \
+                zipfile.ZipFile(target_path, "w", zipfile.ZIP_STORED) as target:
+            for info in reversed(source.infolist()):  # other order, no compression
+                target.writestr(info.filename, source.read(info.filename))
+
+    monkeypatch.setattr(files_module, "_fixed_zip_times", other_zip)
+    world.clock.at = jst(2025, 7, 11, 4)
+    assert settle(world, "2025-06", tmp_path)["files_written"] == 0
+    assert workbook.read_bytes() == issued_bytes  # kept as issued
+
+    workbook.unlink()
+    assert settle(world, "2025-06", tmp_path)["files_written"] == 1
+    assert workbook.read_bytes() != issued_bytes
+    digest = settlement(world, "2025-06").files[workbook.name]
+    assert content_sha256(workbook.name, workbook.read_bytes()) == digest
+
+    report.write_bytes("区分\r\n".encode("utf-8-sig"))  # content that was never issued
+    with pytest.raises(FileMismatch):
+        settle(world, "2025-06", tmp_path)
+    assert report.read_bytes() == "区分\r\n".encode("utf-8-sig")
