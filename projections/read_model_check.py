@@ -36,9 +36,10 @@ from psycopg import sql
 
 from ledger.application import Ledger
 from ledger.settings import Settings
+from projections.jobs.projection import NAME as DECISIONS
+from projections.jobs.projection import catch_up as project_decisions
 from projections.projector import LedgerProjection
 from projections.runner import DEFAULT_BATCH, ProjectionRunner
-from projections.settlement import projection as settlement_projection
 from projections.store import ReadStore
 
 # Tables in the read side's database that are not read models. Every other table is compared, so
@@ -170,14 +171,14 @@ def check_read_models(
         tables = live.read_model_tables()
         position = live.position("projection_positions", LedgerProjection.name)
         settlement_position = live.position("job_projection_positions",
-                                            settlement_projection.NAME)
+                                            DECISIONS)
         with _shadow(settings, live, tables) as (store, shadow_settings, schema):
             max_shift = timedelta(hours=ledger.settings.max_shift_hours)
             runner = _StoppingRunner(ledger, store, LedgerProjection(max_shift),
                                      batch_size=batch_size, stop=position)
             runner.progress = progress
             events = runner.catch_up(until=position)
-            settlement_projection.catch_up(ledger, store, until=settlement_position)
+            project_decisions(ledger, store, until=settlement_position)
             store.close()
             shadow = _Side.open(shadow_settings, schema)
             try:
@@ -493,7 +494,7 @@ def _positions_differ(
 ) -> Iterator[Difference]:
     """The shadow stops at the live positions; it falls short only if the log lost events."""
     for table, name, live in (("projection_positions", LedgerProjection.name, position),
-                              ("job_projection_positions", settlement_projection.NAME,
+                              ("job_projection_positions", DECISIONS,
                                settlement_position)):
         rebuilt = shadow.position(table, name)
         if rebuilt != live and live > 0:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ledger.application import Ledger
+from projections.jobs.projection import catch_up as project_decisions
 from projections.projector import LedgerProjection
 from projections.runner import ProjectionRunner
-from projections.settlement import projection as settlement_projection
 from projections.store import ReadStore
 
 
@@ -17,5 +17,5 @@ def catch_up(ledger: Ledger, store: ReadStore) -> int:
     max_shift = timedelta(hours=ledger.settings.max_shift_hours)
     runner = ProjectionRunner(ledger, store, LedgerProjection(max_shift))
     runner.catch_up()
-    settlement_projection.catch_up(ledger, store)
+    project_decisions(ledger, store)
     return runner.position()

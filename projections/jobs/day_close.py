@@ -13,7 +13,7 @@ from ledger.actors import Actor
 from ledger.application import Ledger
 from ledger.domain.settlement import check_day_over, check_job_actor, start_of_day
 from projections.jobs.common import catch_up
-from projections.settlement import projection as settlement_projection
+from projections.jobs.projection import catch_up as project_decisions
 from projections.store import ReadStore, Tx, as_datetime
 
 
@@ -39,7 +39,7 @@ def close_day(ledger: Ledger, store: ReadStore, day: date, actor: Actor) -> dict
     # The jobs' own tables are projected at once, so what a job decided is listed as soon as
     # it returns (a day close's findings in the site's exceptions, not only after the next
     # job's catch-up).
-    settlement_projection.catch_up(ledger, store)
+    project_decisions(ledger, store)
     return {
         "sites": len(sites), "closed": inserted, "already_closed": len(sites) - inserted,
         "missing_exits": sum(len(v) for s, v in missing.items() if s in sites),

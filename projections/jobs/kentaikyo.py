@@ -39,6 +39,8 @@ from ledger.domain.settlement import (
 )
 from ledger.domain.site import KentaikyoMethod
 from projections.jobs.common import catch_up
+from projections.jobs.files import place_files, render_kentaikyo_to
+from projections.jobs.projection import catch_up as project_decisions
 from projections.kentaikyo import (
     AlreadyCovered,
     Eligible,
@@ -49,8 +51,6 @@ from projections.kentaikyo import (
     month_report,
 )
 from projections.records import RecordSource, RecordStatus, WorkRecord
-from projections.settlement import projection as settlement_projection
-from projections.settlement.files import place_files, render_kentaikyo_to
 from projections.store import ReadStore, Tx, as_date, as_datetime
 
 REPORT_CHUNK = 1000  # workers per month_report call
@@ -97,7 +97,7 @@ def settle_kentaikyo(
         else:
             rendered = _render_issued(ledger, settlement, staging)
         written = place_files(staging, folder, rendered, settlement.files)
-    settlement_projection.catch_up(ledger, store)
+    project_decisions(ledger, store)
     return {
         "issued": issued, "day_lines": settlement.day_lines.count,
         "adjustment_lines": settlement.adjustment_lines.count,

@@ -36,8 +36,8 @@ from ledger.domain.settlement import (
     start_of_day,
 )
 from ledger.errors import InvalidState
-from projections.settlement import projection as settlement_projection
-from projections.settlement.rawlog import (
+from projections.jobs.projection import catch_up as project_decisions
+from projections.jobs.rawlog import (
     RawEvent,
     count_after,
     iter_raw,
@@ -69,7 +69,7 @@ def seal_days(ledger: Ledger, store: ReadStore, through: date, actor: Actor) -> 
     """Seal every day after the last seal up to `through` (just `through` if there is none)."""
     check_job_actor(actor)
     check_day_over(through, clock.now(), field="day")
-    settlement_projection.catch_up(ledger, store)
+    project_decisions(ledger, store)
     head = last_seal(store)
     if head is not None and head.day >= through:
         return {"sealed": 0, "events": 0, "last_sealed_day": head.day.isoformat()}
@@ -89,7 +89,7 @@ def seal_days(ledger: Ledger, store: ReadStore, through: date, actor: Actor) -> 
         previous = seal.head
     # One transaction (up to 1,000 days): the chain grows by whole days or not at all.
     ledger.seal_days(seals)
-    settlement_projection.catch_up(ledger, store)
+    project_decisions(ledger, store)
     return {"sealed": len(seals), "events": sum(d.count for d in accumulated),
             "last_sealed_day": days[-1].isoformat()}
 

@@ -20,8 +20,8 @@ from ledger.domain.settlement import (
     parse_month,
 )
 from projections.jobs.common import catch_up
+from projections.jobs.projection import catch_up as project_decisions
 from projections.kentaikyo import month_bounds
-from projections.settlement import projection as settlement_projection
 from projections.store import ReadStore, Tx, as_date
 
 
@@ -37,7 +37,7 @@ def bill_site_fees(ledger: Ledger, store: ReadStore, month: str, actor: Actor) -
         usage = _usage(tx, months)
         carrying = _primes_carrying(tx)
     accounts, already = ledger.bill_site_fees(month, usage, carrying, actor)
-    settlement_projection.catch_up(ledger, store)
+    project_decisions(ledger, store)
     outcomes = [a.last_outcome for a in accounts]
     return {
         "primes": len(accounts), "already_billed": already,

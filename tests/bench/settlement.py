@@ -129,6 +129,25 @@ def settle_in_child(url: str, out: str) -> dict[str, Any]:
             "counts": counts, "sizes": sizes}
 
 
+def raw_baseline(url: str) -> float:
+    """Raw PostgreSQL doing the settlement's I/O and nothing else: read the month's counted
+    records with psycopg, and COPY one line per record into a table, in seconds."""
+    import psycopg
+
+    started = time.perf_counter()
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT technician_id, employer_business_id, site_id, work_date FROM work_records "
+            "WHERE work_date >= %s AND work_date < %s AND status = 'counted'",
+            [MONTH_START, date(2025, 7, 1)]).fetchall()
+        conn.execute("CREATE TEMP TABLE raw_lines (technician text, employer text, site text, "
+                     "work_date date, points integer, outcome text)")
+        with conn.cursor().copy("COPY raw_lines FROM STDIN") as copy:
+            for technician, employer, site, work_date in rows:
+                copy.write_row((technician, employer, site, work_date, 320, "eligible"))
+    return time.perf_counter() - started
+
+
 def bench_settlement(workers: int = WORKERS, sites: int = SITES) -> None:
     section(f"settlement: Kentaikyo {MONTH} for {workers:,} workers on {sites} sites "
             "(PostgreSQL)")
@@ -159,9 +178,12 @@ def bench_settlement(workers: int = WORKERS, sites: int = SITES) -> None:
         ledger.close()
         with multiprocessing.get_context("spawn").Pool(1) as pool:
             result = pool.apply(settle_in_child, (url, out))
+        raw = raw_baseline(url)
         counts = result["counts"]
+        report("raw PostgreSQL: read the month's records, COPY its lines (baseline)", raw, "s")
         report("settle_kentaikyo (one month, files included)", result["seconds"], "s",
-               f"{counts['day_lines']:,} worker-day lines, {counts['points_yen']:,} yen")
+               f"{counts['day_lines']:,} worker-day lines, {counts['points_yen']:,} yen, "
+               f"{result['seconds'] / raw:.1f}× raw")
         report("settle_kentaikyo peak RSS (own process)", result["rss_peak"], "MB",
                f"{result['rss_before']:.0f} MB before it started")
         total = sum(result["sizes"].values())

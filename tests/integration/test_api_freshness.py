@@ -24,8 +24,8 @@ from ledger import clock
 from ledger.actors import Actor, Role
 from ledger.application import Ledger
 from ledger.settings import Settings
+from projections.jobs.scheduler import Jobs
 from projections.runner import ProjectionRunner
-from projections.settlement.scheduler import Jobs
 from projections.store import ReadStore
 from tests.api_read_support import csv_rows
 from tests.api_support import (  # noqa: F401  (the *_fixture names are fixtures)

@@ -23,10 +23,10 @@ from ledger.clock import FixedClock
 from ledger.domain.settlement import KentaikyoSettlement, parties_from_lines, settlement_id
 from ledger.errors import InvalidState
 from ledger.settings import Settings
+from projections.jobs import files as files_module
 from projections.jobs import settle_kentaikyo
-from projections.settlement import files as files_module
-from projections.settlement.files import FileMismatch, content_sha256
-from projections.settlement.queries import kentaikyo_settlements
+from projections.jobs.files import FileMismatch, content_sha256
+from projections.jobs.queries import kentaikyo_settlements
 from tests.integration.test_jobs_world import (
     PRIME,
     SITE,

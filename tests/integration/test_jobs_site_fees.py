@@ -16,7 +16,7 @@ from ledger.domain.taps import Direction, TapObservation
 from ledger.ids import ReaderId, TapId, TechnicianId
 from ledger.settings import Settings
 from projections.jobs import bill_site_fees
-from projections.settlement.queries import site_fee_bills
+from projections.jobs.queries import site_fee_bills
 from tests.integration.test_jobs_world import (
     OTHER,
     PRIME,

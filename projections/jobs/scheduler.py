@@ -32,8 +32,8 @@ from projections.jobs import (
     settle_kentaikyo,
     verify_read_models,
 )
-from projections.settlement.config import JobSettings
-from projections.settlement.runs import RunResult, last_succeeded_period, run_job
+from projections.jobs.config import JobSettings
+from projections.jobs.runs import RunResult, last_succeeded_period, run_job
 from projections.store import ReadStore
 
 log = logging.getLogger("projections.jobs")
