@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import heapq
 import io
+import itertools
 import os
 import shutil
 import tempfile
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+import orjson
 from openpyxl import Workbook, load_workbook
 from openpyxl.writer.excel import ExcelWriter
 
@@ -76,64 +79,92 @@ def render_kentaikyo_to(
     parties: Mapping[str, Mapping[str, str]],
     issued_at: datetime,
 ) -> dict[str, str]:
-    """Write the files into `directory`; return file name → SHA-256 of its content. The lines
-    are read once, as a stream: what is kept is one row per report group, not the month."""
-    sheets = _sheets(month, days, adjustments, parties)
+    """Write the files into `directory`; return file name → SHA-256 of its content.
+
+    The days are read once, as a stream. What is held is one entry per report group (employer ×
+    site × worker, its dates as a bit set of the month's days) and the adjustments; the
+    not-eligible rows are spooled to a file, so memory does not follow the month's lines."""
     base = f"kentaikyo-{month}"
-    headers = {"就労実績報告": REPORT_HEADER, "元請一括": PRIME_HEADER,
-               "対象外": NOT_ELIGIBLE_HEADER}
-    names = {"就労実績報告": f"{base}-work-report.csv", "元請一括": f"{base}-prime-totals.csv",
-             "対象外": f"{base}-not-eligible.csv"}
-    digests = {}
-    for title, rows in sheets.items():
-        data = _csv([headers[title], *rows])
-        (directory / names[title]).write_bytes(data)
-        digests[names[title]] = hashlib.sha256(data).hexdigest()
-    workbook = {title: [headers[title], *rows] for title, rows in sheets.items()}
-    _xlsx(directory / f"{base}.xlsx", workbook, issued_at)
-    digests[f"{base}.xlsx"] = workbook_content_sha256(workbook.items())
+    with tempfile.TemporaryFile("w+b") as spool:
+        eligible, in_order = _read_days(month, days, spool)
+        adjusted = [Adjustment.from_row(list(row)) for row in adjustments]
+        earlier = sorted(
+            [a.month, a.key[0], a.key[1] or "", a.key[2], a.key[3], reason_label(a.after[1]),
+             a.after[1]] for a in adjusted if a.after is not None and a.after[1] != "eligible")
+
+        def not_eligible() -> Iterator[list[Any]]:
+            spool.seek(0)
+            spooled = (orjson.loads(line) for line in spool)
+            # Adjustments are about earlier months, so their rows sort before this month's;
+            # this month's come in line order, which is the sheet's order unless the lines
+            # were not sorted.
+            yield from heapq.merge(earlier, spooled if in_order else sorted(spooled))
+
+        sheets: dict[str, tuple[list[Any], Callable[[], Iterable[Sequence[Any]]]]] = {
+            "就労実績報告": (REPORT_HEADER, _constant(
+                _report_rows(month, eligible, adjusted, parties))),
+            "元請一括": (PRIME_HEADER, _constant(_prime_rows(month, eligible, adjusted, parties))),
+            "対象外": (NOT_ELIGIBLE_HEADER, not_eligible),
+        }
+        names = {"就労実績報告": f"{base}-work-report.csv",
+                 "元請一括": f"{base}-prime-totals.csv", "対象外": f"{base}-not-eligible.csv"}
+        digests = {}
+        for title, (header, rows) in sheets.items():
+            digests[names[title]] = _write_csv(directory / names[title],
+                                               itertools.chain([header], rows()))
+        _xlsx(directory / f"{base}.xlsx",
+              {title: itertools.chain([header], rows())
+               for title, (header, rows) in sheets.items()}, issued_at)
+        digests[f"{base}.xlsx"] = workbook_content_sha256(
+            (title, itertools.chain([header], rows())) for title, (header, rows) in sheets.items())
     return dict(sorted(digests.items()))
 
 
-def _sheets(
-    month: str, days: Iterable[Sequence[Any]], adjustments: Iterable[Sequence[Any]],
-    parties: Mapping[str, Mapping[str, str]],
-) -> dict[str, list[list[Any]]]:
-    """The three sheets' rows, from one pass over the days and one over the adjustments."""
-    eligible: defaultdict[tuple[str, str, str], list[tuple[str, int]]] = defaultdict(list)
-    not_eligible: list[list[Any]] = []
+def _constant(rows: list[list[Any]]) -> Callable[[], Iterable[Sequence[Any]]]:
+    return lambda: rows
+
+
+def _read_days(
+    month: str, days: Iterable[Sequence[Any]], spool: IO[bytes]
+) -> tuple[dict[tuple[str, str, str], list[int]], bool]:
+    """Eligible days grouped as employer × site × worker → [bit set of days, points]; the
+    not-eligible rows written to `spool` (JSON lines). Also whether those came in order."""
+    eligible: dict[tuple[str, str, str], list[int]] = {}
+    previous: list[Any] | None = None
+    in_order = True
     for technician, employer, site, work_date, points, outcome in days:
         if outcome == "eligible":
-            eligible[(employer or "", site, technician)].append((work_date, points))
+            if work_date[:7] != month:
+                raise ValueError(f"{work_date} is not in {month}")
+            group = eligible.setdefault((employer or "", site, technician), [0, 0])
+            group[0] |= 1 << int(work_date[8:10])
+            group[1] += points
         else:
-            not_eligible.append([month, technician, employer or "", site, work_date,
-                                 reason_label(outcome), outcome])
-    adjusted = [Adjustment.from_row(list(row)) for row in adjustments]
-    for adjustment in adjusted:
-        technician, employer, site, work_date = adjustment.key
-        if adjustment.after is not None and adjustment.after[1] != "eligible":
-            not_eligible.append([adjustment.month, technician, employer or "", site, work_date,
-                                 reason_label(adjustment.after[1]), adjustment.after[1]])
-    return {
-        "就労実績報告": _report_rows(month, eligible, adjusted, parties),
-        "元請一括": _prime_rows(month, eligible, adjusted, parties),
-        "対象外": sorted(not_eligible),
-    }
+            row = [month, technician, employer or "", site, work_date, reason_label(outcome),
+                   outcome]
+            in_order = in_order and (previous is None or previous <= row)
+            previous = row
+            spool.write(orjson.dumps(row) + b"\n")
+    return eligible, in_order
+
+
+def _dates(month: str, days: int) -> list[str]:
+    return [f"{month}-{day:02d}" for day in range(1, 32) if days >> day & 1]
 
 
 def _report_rows(
-    month: str, eligible: Mapping[tuple[str, str, str], list[tuple[str, int]]],
+    month: str, eligible: Mapping[tuple[str, str, str], list[int]],
     adjustments: Sequence[Adjustment], parties: Mapping[str, Mapping[str, str]],
 ) -> list[list[Any]]:
     """One row per contracting employer × site × worker: dates worked, days and points; then
     the adjustments to earlier months, the same way, with signed dates and deltas."""
     members, contracts, sites = parties["members"], parties["contracts"], parties["sites"]
     rows = []
-    for (employer, site, technician), worked in sorted(eligible.items()):
+    for (employer, site, technician), (days, points) in sorted(eligible.items()):
+        dates = _dates(month, days)
         rows.append(["当月", month, employer, contracts.get(employer, ""), site,
                      sites.get(site, ""), technician, members.get(technician, ""),
-                     " ".join(d for d, _ in sorted(worked)), len(worked),
-                     sum(p for _, p in worked)])
+                     " ".join(dates), len(dates), points])
     adjusted: defaultdict[tuple[str, str, str, str], list[tuple[str, int]]] = defaultdict(list)
     for adjustment in adjustments:
         technician, of_employer, site, work_date = adjustment.key
@@ -154,16 +185,16 @@ def _report_rows(
 
 
 def _prime_rows(
-    month: str, eligible: Mapping[tuple[str, str, str], list[tuple[str, int]]],
+    month: str, eligible: Mapping[tuple[str, str, str], list[int]],
     adjustments: Sequence[Adjustment], parties: Mapping[str, Mapping[str, str]],
 ) -> list[list[Any]]:
     """元請一括: what each prime pays, per employer on its sites, this month and as adjustments."""
     sites = parties["sites"]
     totals: defaultdict[tuple[str, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for (employer, site, _), worked in eligible.items():
+    for (employer, site, _), (days, points) in eligible.items():
         total = totals[(sites.get(site, ""), employer, "当月", month)]
-        total[0] += len(worked)
-        total[1] += sum(p for _, p in worked)
+        total[0] += days.bit_count()
+        total[1] += points
     for adjustment in adjustments:
         _, of_employer, site, _ = adjustment.key
         if adjustment.points_delta:
@@ -186,6 +217,24 @@ def _csv(rows: Iterable[Sequence[Any]]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
+def _write_csv(path: Path, rows: Iterable[Sequence[Any]]) -> str:
+    """Write rows as _csv would encode them, a row at a time; return the SHA-256 of the bytes."""
+    hasher = hashlib.sha256()
+    with open(path, "wb") as handle:
+        first = True
+        for row in rows:
+            data = _csv([row])
+            if not first:
+                data = data[3:]  # the BOM once, at the start of the file
+            first = False
+            handle.write(data)
+            hasher.update(data)
+        if first:
+            handle.write(_csv([]))
+            hasher.update(_csv([]))
+    return hasher.hexdigest()
+
+
 def _cell_text(value: Any) -> str:
     # What a cell reads back as: openpyxl gives an empty string back as None.
     return "" if value is None else str(value)
@@ -201,7 +250,7 @@ def workbook_content_sha256(sheets: Iterable[tuple[str, Iterable[Sequence[Any]]]
     return hasher.hexdigest()
 
 
-def _xlsx(path: Path, sheets: Mapping[str, Sequence[Sequence[Any]]], issued_at: datetime) -> None:
+def _xlsx(path: Path, sheets: Mapping[str, Iterable[Sequence[Any]]], issued_at: datetime) -> None:
     workbook = Workbook(write_only=True)
     for title, rows in sheets.items():
         sheet = workbook.create_sheet(title)

@@ -47,7 +47,14 @@ def _rss_mb() -> float:
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    """This process's own peak RSS (VmHWM, kB). Not getrusage's ru_maxrss: Linux carries that
+    over from the parent through fork and exec, so a spawned child reported the bench's own
+    peak (the setup's) whenever it was the larger."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def _save_in_batches(ledger: Ledger, aggregates: list[LedgerAggregate], size: int = 500) -> None:
