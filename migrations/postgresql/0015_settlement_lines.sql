@@ -18,3 +18,10 @@ CREATE TABLE settlement_line_sets (
     line_count integer NOT NULL,
     chunks text NOT NULL             -- JSON [chunk digest, ...]
 );
+
+-- One positions table: the jobs' projection runs on the same log follower as the read models,
+-- on its own row of projection_positions.
+INSERT INTO projection_positions (name, position)
+    SELECT name, position FROM job_projection_positions
+    WHERE name NOT IN (SELECT name FROM projection_positions);
+DROP TABLE job_projection_positions;
