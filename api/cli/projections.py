@@ -28,7 +28,8 @@ from ledger.clock import parse_datetime
 from ledger.errors import InvalidValue
 from ledger.settings import get_settings
 from projections.follower import LogFollower
-from projections.quarantine import QuarantinedEvent, quarantined, retry
+from projections.quarantine import QuarantinedEvent, quarantined
+from projections.quarantine_retry import retry
 from projections.replay import rebuild, replay_as_of
 from projections.store import ReadStore
 

@@ -17,7 +17,7 @@ from ledger.actors import Actor, Role
 from ledger.application import Ledger
 from ledger.settings import Settings
 from projections.follower import LogFollower
-from projections.quarantine import retry
+from projections.quarantine_retry import retry
 from projections.store import ReadStore
 from tests.api_support import (  # noqa: F401  (the *_fixture names are fixtures)
     ADMIN,

@@ -23,7 +23,8 @@ from ledger.errors import InvalidValue
 from ledger.settings import Settings
 from projections.follower import LogFollower, TooManyFaults
 from projections.projector import LedgerProjection
-from projections.quarantine import QuarantinedEvent, quarantined, retry
+from projections.quarantine import QuarantinedEvent, quarantined
+from projections.quarantine_retry import retry
 from projections.replay import rebuild
 from projections.store import ReadStore, Tx
 from tests.integration.projection_support import snapshot

@@ -1,7 +1,7 @@
 """No import cycles: neither between modules nor between packages (a package standing for all its
-modules), over every package of the project. Imports are read from the source, at module level:
-what runs when a module is imported (an import inside `if TYPE_CHECKING:` is for the type
-checker only, one inside a function runs when it is called; both are left out)."""
+modules), over every package of the project. Imports are read from the source, wherever they
+stand: one deferred into a function to dodge a loop is still the loop. An import inside
+`if TYPE_CHECKING:` is for the type checker only and is left out."""
 
 from __future__ import annotations
 
@@ -23,16 +23,13 @@ def modules() -> dict[str, Path]:
     return found
 
 
-def _top_level_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
+def _imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
     for node in tree.body:
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
             continue
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            yield node
-        elif isinstance(node, ast.If | ast.Try):  # e.g. an import guarded by a fallback
-            for inner in ast.walk(node):
-                if isinstance(inner, ast.Import | ast.ImportFrom):
-                    yield inner
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Import | ast.ImportFrom):
+                yield inner
 
 
 def import_graph() -> dict[str, set[str]]:
@@ -40,7 +37,7 @@ def import_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {name: set() for name in known}
     for name, path in known.items():
         is_package = path.name == "__init__.py"
-        for node in _top_level_imports(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in _imports(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
             else:
