@@ -31,8 +31,8 @@ from ledger.domain.settlement import (
     add_months,
     check_job_actor,
     check_month_over,
-    diff_days,
-    issued_state,
+    diff_streams,
+    issued_stream,
     parse_month,
     parties_as_lines,
     parties_from_lines,
@@ -163,12 +163,11 @@ def _store_lines(
                 continue  # never issued: it will be settled in full, not adjusted
             later = [s for m in range(1, back) if (s := ledger.kentaikyo_settlement(
                 add_months(earlier, m))) is not None]
-            state = issued_state(earlier, ledger.lines.lines(original.day_lines),
-                                 [(s.month, ledger.lines.lines(s.adjustment_lines))
-                                  for s in later])
-            current = dict(_day_values(tx, earlier, enrollment, sites))
-            adjustments += diff_days(earlier, state, current)
-            del state, current
+            issued = issued_stream(earlier, ledger.lines.lines(original.day_lines),
+                                   [(s.month, ledger.lines.lines(s.adjustment_lines))
+                                    for s in later])
+            current = _day_values(tx, earlier, enrollment, sites)
+            adjustments += diff_streams(earlier, issued, current)
     for adjustment in adjustments:
         seen(adjustment.key)
     adjustment_lines = ledger.store_lines((tally.adjustment(a) for a in adjustments), actor)
@@ -190,9 +189,10 @@ def _day_values(
     chunk of workers at a time: one contribution a day is decided per worker, so the chunks
     are independent, and memory follows the chunk rather than the whole month."""
     first, last = month_bounds(month)
-    technicians = [row[0] for row in tx.execute(
+    # In Python's order: the lines are merged with stored ones in that order (line_order).
+    technicians = sorted(row[0] for row in tx.execute(
         "SELECT DISTINCT technician_id FROM {work_records} WHERE work_date >= %s "
-        "AND work_date <= %s AND status = 'counted' ORDER BY technician_id", [first, last])]
+        "AND work_date <= %s AND status = 'counted'", [first, last]))
     for i in range(0, len(technicians), chunk):
         part = technicians[i:i + chunk]
         records = _counted_records(tx, first, last, part[0], part[-1])

@@ -6,6 +6,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ledger.actors import SYSTEM, Actor, Role
 from ledger.clock import JST
@@ -24,8 +26,11 @@ from ledger.domain.settlement import (
     add_months,
     day_close_id,
     diff_days,
+    diff_streams,
     event_digest,
     issued_state,
+    issued_stream,
+    line_order,
     line_set_of,
     months_between,
     parse_month,
@@ -274,3 +279,36 @@ def test_seals_chain_from_the_genesis_and_refuse_gaps() -> None:
     with pytest.raises(InvalidState):
         DailySeal.seal(date(2025, 6, 20), second.head, 12, 0, SHA, NO_LINES, SYSTEM,
                        jst(2025, 6, 20, 23) + timedelta(minutes=59))
+
+
+# -- the same rules over streams (a month is never held) -------------------------------------
+_keys = st.tuples(st.sampled_from(["1" * 14, "2" * 14]), st.sampled_from(["200", None]),
+                  st.sampled_from([SITE, "10000000000002"]),
+                  st.sampled_from(["2025-06-02", "2025-06-03", "2025-06-04"]))
+_values = st.tuples(st.sampled_from([0, 320]), st.sampled_from(["eligible", "not_enrolled"]))
+_months = st.dictionaries(_keys, _values, max_size=12)
+
+
+def _in_order(lines: dict[DayKey, DayValue]) -> list[tuple[DayKey, DayValue]]:
+    return sorted(lines.items(), key=lambda item: line_order(item[0]))
+
+
+@given(_months, _months)
+def test_the_streamed_diff_finds_what_the_diff_of_whole_months_finds(
+    issued: dict[DayKey, DayValue], current: dict[DayKey, DayValue]
+) -> None:
+    assert list(diff_streams("2025-06", _in_order(issued), _in_order(current))) == diff_days(
+        "2025-06", issued, current)
+
+
+@given(_months, st.lists(st.tuples(st.sampled_from(["2025-07", "2025-08"]), _months, _months),
+                         max_size=2, unique_by=lambda later: later[0]))
+def test_the_streamed_issued_state_is_the_issued_state(
+    issued: dict[DayKey, DayValue],
+    later: list[tuple[str, dict[DayKey, DayValue], dict[DayKey, DayValue]]],
+) -> None:
+    days = [[*key, *value] for key, value in _in_order(issued)]
+    adjusted = [(month, [a.as_row() for a in diff_days("2025-06", before, after)])
+                for month, before, after in later]
+    assert list(issued_stream("2025-06", days, adjusted)) == _in_order(
+        issued_state("2025-06", days, adjusted))

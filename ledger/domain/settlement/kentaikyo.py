@@ -3,6 +3,7 @@ issued become adjustments in a later one."""
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -66,6 +67,34 @@ def diff_days(
         if issued.get(key) != current.get(key)
     ]
     return sorted(changed, key=lambda a: (a.key[0], a.key[1] or "", a.key[2], a.key[3]))
+
+
+def line_order(key: DayKey) -> tuple[str, str, str, str]:
+    """The order lines are produced, stored and compared in."""
+    return (key[0], key[1] or "", key[2], key[3])
+
+
+def diff_streams(
+    month: str, issued: Iterable[tuple[DayKey, DayValue]],
+    current: Iterable[tuple[DayKey, DayValue]],
+) -> Iterator[Adjustment]:
+    """``diff_days`` over two streams in `line_order`, holding one line of each at a time: a
+    month of hundreds of thousands of lines is compared without being held."""
+    done = object()
+    left, right = iter(issued), iter(current)
+    a: Any = next(left, done)
+    b: Any = next(right, done)
+    while a is not done or b is not done:
+        if b is done or (a is not done and line_order(a[0]) < line_order(b[0])):
+            yield Adjustment(month, a[0], a[1], None)
+            a = next(left, done)
+        elif a is done or line_order(b[0]) < line_order(a[0]):
+            yield Adjustment(month, b[0], None, b[1])
+            b = next(right, done)
+        else:
+            if a[1] != b[1]:
+                yield Adjustment(month, a[0], a[1], b[1])
+            a, b = next(left, done), next(right, done)
 
 
 def settlement_id(month: str) -> UUID:
@@ -194,6 +223,31 @@ def issued_state(
             else:
                 state[adjustment.key] = adjustment.after
     return state
+
+
+def issued_stream(
+    month: str, days: Iterable[list[Any]],
+    later: Iterable[tuple[str, Iterable[list[Any]]]],
+) -> Iterator[tuple[DayKey, DayValue]]:
+    """``issued_state`` as a stream in `line_order`, from `days` in that order (as stored):
+    only the later adjustments to `month` are held, not the month's lines."""
+    changes: dict[DayKey, DayValue | None] = {}
+    for _, adjustments in sorted(later, key=lambda settled: settled[0]):
+        for adjustment in map(Adjustment.from_row, adjustments):
+            if adjustment.month == month:
+                changes[adjustment.key] = adjustment.after
+    added = sorted((key for key in changes), key=line_order)
+    issued = ((day_key(r), (int(r[4]), str(r[5]))) for r in days)
+    merged = heapq.merge(issued, ((key, None) for key in added),
+                         key=lambda item: line_order(item[0]))
+    previous: DayKey | None = None
+    for key, value in merged:
+        if key == previous:
+            continue  # the issued line and its change: the change was taken already
+        previous = key
+        after = changes.get(key, value)
+        if after is not None:
+            yield key, after
 
 
 def parties_as_lines(parties: Mapping[str, Mapping[str, str]]) -> Iterator[list[str]]:
