@@ -793,7 +793,8 @@ class Ledger(Application[UUID]):
         return self.lines.put(lines)
 
     def _save_small(self, *aggregates: LedgerAggregate) -> None:
-        """Save, refusing an event over MAX_EVENT_BYTES: large lists belong in the lines."""
+        """Save, refusing an event over MAX_EVENT_BYTES: for the events whose lists live in the
+        lines (settlements, seals), so their size does not follow the month's or day's."""
         for aggregate in aggregates:
             for pending in aggregate.pending_events:
                 size = len(self.mapper.to_stored_event(pending).state)
@@ -811,7 +812,10 @@ class Ledger(Application[UUID]):
         closed = DayClose.close(site_id, work_date, missing_exits, unknown_card_taps,
                                 silent_readers, as_of_position, actor, clock.now())
         try:
-            self._save_small(closed)
+            # Not held to MAX_EVENT_BYTES: its findings are listed in the event (about 150
+            # bytes each), so it grows with the site's workers that day; refusing it would
+            # leave the day unclosed.
+            self.save(closed)
         except RecordConflictError:
             return None
         return closed
@@ -871,7 +875,9 @@ class Ledger(Application[UUID]):
             account.bill_month(month, mine, actor, now)
             accounts.append(account)
         if accounts:
-            self._save_small(*accounts)
+            # Not held to MAX_EVENT_BYTES: a bill lists its sites (about 45 bytes a site and
+            # work month), so it grows with the prime's sites, not with the month's records.
+            self.save(*accounts)
         return accounts, already
 
     def seal_days(self, seals: Sequence[DailySeal]) -> int:

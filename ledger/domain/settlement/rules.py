@@ -115,6 +115,7 @@ def line_set_of(lines: Iterable[Iterable[Any]]) -> LineSet:
     return LineSet(hasher.hexdigest(), count)
 
 
-# An event stays small whatever the month's size: a settlement carries totals, three line sets
-# and one SHA-256 per file; the bound below is checked when it is issued.
+# A settlement or seal event keeps its lists in the lines, so its size does not depend on the
+# month's or the day's: about 1 KB for a settlement (totals, three line sets, four file hashes),
+# a few hundred bytes for a seal. Saving one larger than this is refused.
 MAX_EVENT_BYTES = 64 * 1024
