@@ -16,8 +16,8 @@ from ledger import clock
 from ledger.clock import parse_date, work_date_of
 from ledger.domain.settlement import add_months, month_of, parse_month
 from ledger.settings import get_settings
-from projections.jobs import ReadModelsDiffer, verify_read_models, verify_seals
 from projections.jobs.config import JobSettings
+from projections.jobs.read_models import ReadModelsDiffer, verify_read_models
 from projections.jobs.runs import ALREADY_DONE, LOCKED, RunResult, recent_job_runs, run_job
 from projections.jobs.scheduler import (
     BILL,
@@ -29,6 +29,7 @@ from projections.jobs.scheduler import (
     Jobs,
     start_scheduler,
 )
+from projections.jobs.seal import verify_seals
 from projections.read_model_check import DEFAULT_LIMIT
 from projections.store import ReadStore
 

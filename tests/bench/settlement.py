@@ -120,7 +120,7 @@ def _month_taps(worker_site: dict[str, str]) -> Iterator[tuple[datetime, list[Ta
 
 def settle_in_child(url: str, out: str) -> dict[str, Any]:
     """Runs in a spawned process: the settlement alone, with its own peak RSS."""
-    from projections.jobs import settle_kentaikyo
+    from projections.jobs.kentaikyo import settle_kentaikyo
 
     settings = Settings(database_url=url)
     ledger, store = Ledger(settings), ReadStore(settings)
@@ -200,7 +200,7 @@ def bench_settlement(workers: int = WORKERS, sites: int = SITES) -> None:
 
 
 def bench_verify(events: int = VERIFY_EVENTS) -> None:
-    from projections.jobs import seal_days, verify_seals
+    from projections.jobs.seal import seal_days, verify_seals
 
     section(f"verify: the seal chain over {events:,} events (PostgreSQL)")
     with bench_database("bench_verify") as url:

@@ -24,8 +24,8 @@ from ledger.domain.settlement import KentaikyoSettlement, parties_from_lines, se
 from ledger.errors import InvalidState
 from ledger.settings import Settings
 from projections.jobs import files as files_module
-from projections.jobs import settle_kentaikyo
 from projections.jobs.files import FileMismatch, content_sha256
+from projections.jobs.kentaikyo import settle_kentaikyo
 from projections.jobs.queries import kentaikyo_settlements
 from tests.integration.test_jobs_world import (
     PRIME,

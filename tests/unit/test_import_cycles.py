@@ -1,7 +1,9 @@
 """No import cycles: neither between modules nor between packages (a package standing for all its
 modules), over every package of the project. Imports are read from the source, wherever they
 stand: one deferred into a function to dodge a loop is still the loop. An import inside
-`if TYPE_CHECKING:` is for the type checker only and is left out."""
+`if TYPE_CHECKING:` is for the type checker only and is left out. Importing `a.b.c` from outside
+`a.b` runs `a/b/__init__.py` first, so that is an edge too: a package that imports its modules
+in its `__init__` ties every importer of one of them to all of them."""
 
 from __future__ import annotations
 
@@ -48,8 +50,20 @@ def import_graph() -> dict[str, set[str]]:
                     base = ".".join([*anchor, base] if base else anchor)
                 targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base
                            for a in node.names]
-            graph[name] |= {t for t in targets if t in known and t != name}
+            for target in targets:
+                graph[name] |= {t for t in _run_by_importing(target, name, known) if t != name}
     return graph
+
+
+def _run_by_importing(target: str, importer: str, known: Mapping[str, Path]) -> list[str]:
+    """What importing `target` runs: the module, and each package above it that the importer
+    is not inside of (its own packages are initialised already when it runs)."""
+    if target not in known:
+        return []
+    parts = target.split(".")
+    packages = [".".join(parts[:n]) for n in range(1, len(parts))]
+    return [target, *(p for p in packages
+                       if p in known and importer != p and not importer.startswith(f"{p}."))]
 
 
 def cycles(graph: Mapping[str, set[str]]) -> list[list[str]]:
