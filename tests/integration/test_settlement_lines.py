@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ledger.actors import SYSTEM
+from ledger.actors import SYSTEM, Actor, Role
 from ledger.application import Ledger
 from ledger.clock import FixedClock
 from ledger.domain.settlement import (
@@ -24,6 +24,10 @@ from ledger.domain.settlement import (
     settlement_id,
 )
 from ledger.errors import InvalidState
+from ledger.settings import Settings
+from projections.jobs.common import catch_up
+from projections.replay import rebuild
+from projections.store import ReadStore
 from tests.integration.test_jobs_world import jst
 
 WORKERS = 10_000
@@ -113,3 +117,22 @@ def test_the_read_side_writes_no_events() -> None:
                     "insert_new_events", "insert_events", "save", "_save_small"):
                 writers.append(f"{path.relative_to(root.parent)}:{node.lineno} {node.attr}")
     assert writers == []
+
+
+def test_a_rebuild_of_the_read_models_keeps_the_jobs_position(
+    ledger: Ledger, settings: Settings
+) -> None:
+    """One positions table: the jobs' projection has its own row, and `ledger replay`, which
+    replaces the table, carries that row over (the jobs' tables are not rebuilt with it)."""
+    ledger.register_business("100", "元請", Actor(Role.ADMIN, "office"))
+    store = ReadStore(settings)
+    try:
+        catch_up(ledger, store)
+        with store.read() as tx:
+            before = dict(tx.execute("SELECT name, position FROM projection_positions"))
+        assert before == {"ledger": ledger.log_position(), "settlement": ledger.log_position()}
+        rebuild(ledger, settings)
+        with store.read() as tx:
+            assert dict(tx.execute("SELECT name, position FROM projection_positions")) == before
+    finally:
+        store.close()
