@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
+from functools import cached_property
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -779,13 +780,10 @@ class Ledger(Application[UUID]):
     # The jobs gather facts from the read models and record their results here, like every
     # other writer. Each result's ID is derived from what it is about (a site-day, a month, a
     # prime, a day), so a second run collides with the first instead of issuing twice.
-    @property
+    @cached_property
     def lines(self) -> LineStore:
         """The content-addressed lines beside the log, which settlement and seal events name."""
-        store = self.__dict__.get("_lines")
-        if store is None:
-            store = self.__dict__["_lines"] = LineStore(self.recorder)
-        return cast(LineStore, store)
+        return LineStore(self.recorder)
 
     def store_lines(self, lines: Iterable[Sequence[Any]], actor: Actor) -> LineSet:
         """Store lines (streamed) that a settlement will name; storing them twice adds nothing."""

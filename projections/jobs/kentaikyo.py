@@ -117,18 +117,6 @@ def _render_issued(
         parties_from_lines(ledger.lines.lines(settlement.party_lines)), settlement.issued_at)
 
 
-def issued_days(ledger: Ledger, month: str) -> list[list[Any]] | None:
-    """The worker-day lines `month` was settled with, or None if it was not."""
-    settlement = ledger.kentaikyo_settlement(month)
-    return None if settlement is None else list(ledger.lines.lines(settlement.day_lines))
-
-
-def issued_adjustments(ledger: Ledger, month: str) -> list[list[Any]] | None:
-    """The adjustments `month`'s settlement made to earlier months, or None if not settled."""
-    settlement = ledger.kentaikyo_settlement(month)
-    return None if settlement is None else list(ledger.lines.lines(settlement.adjustment_lines))
-
-
 def _store_lines(
     ledger: Ledger, store: ReadStore, month: str, actor: Actor
 ) -> tuple[SettlementTally, LineSet, LineSet, LineSet]:
