@@ -29,7 +29,7 @@ from api.replays import Replays
 from api.routers import PREFIX, ROUTERS
 from ledger.application import Ledger
 from ledger.settings import Settings, get_settings
-from projections.settlement.scheduler import start_scheduler
+from projections.jobs.scheduler import start_scheduler
 from projections.store import ReadStore
 
 DESCRIPTION = """就業履歴台帳 — the CCUS attendance ledger.

@@ -30,8 +30,8 @@ import psycopg
 from ledger import clock
 from ledger.application import Ledger
 from ledger.settings import Settings
+from projections.follower import FailureLog, LogFollower
 from projections.projector import LedgerProjection
-from projections.runner import FailureLog, ProjectionRunner
 from projections.store import ReadStore, as_datetime
 
 log = logging.getLogger("api.projection")
@@ -107,7 +107,7 @@ class ProjectionService:
         batch: dict[str, Any] = {} if self.settings.is_postgres else {"batch_size": SQLITE_BATCH}
         try:
             self.projecting = True
-            runner = ProjectionRunner(self.ledger, store, **batch)
+            runner = LogFollower(self.ledger, store, **batch)
             clear_failure_after_batch = True  # one recorded before this run may be there
             while not self._stop.is_set():
                 projected = runner.run_once()

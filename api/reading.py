@@ -33,9 +33,9 @@ from ledger.actors import Actor
 from ledger.application import Ledger
 from ledger.errors import InvalidValue
 from ledger.settings import Settings
+from projections.follower import LogFollower
 from projections.projector import LedgerProjection
 from projections.quarantine import QUARANTINED_ABOUT
-from projections.runner import ProjectionRunner
 from projections.store import ReadStore, Tx
 
 T = TypeVar("T")
@@ -134,7 +134,7 @@ def wait_for_position(ledger: Ledger, store: ReadStore, wanted: int, timeout: fl
     """Read-your-writes: return once the read models have reached `wanted` (a log position a
     write answered); ProjectionBehind after `timeout` seconds. A position past the log's head
     was answered by no write: 422 at once rather than a wait that cannot end well."""
-    runner = ProjectionRunner(ledger, store)
+    runner = LogFollower(ledger, store)
     if runner.position() >= wanted:
         return
     head = ledger.log_position()
@@ -211,7 +211,7 @@ class Lag:
 
 def projection_lag(ledger: Ledger, store: ReadStore) -> Lag:
     """How far the read models are behind the log, in events and in seconds."""
-    position = ProjectionRunner(ledger, store).position()
+    position = LogFollower(ledger, store).position()
     head = ledger.log_position()
     seconds = 0.0
     if head > position:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
+from functools import cached_property
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -30,6 +31,20 @@ from ledger.domain.requests import (
     Correction,
     ManualEntry,
     RequestStatus,
+)
+from ledger.domain.settlement import (
+    MAX_EVENT_BYTES,
+    DailySeal,
+    DayClose,
+    KentaikyoSettlement,
+    LineSet,
+    SettlementTally,
+    SiteFeeAccount,
+    UsageKey,
+    check_job_actor,
+    months_between,
+    settlement_id,
+    site_fee_account_id,
 )
 from ledger.domain.site import KentaikyoMethod, Site, site_aggregate_id
 from ledger.domain.taps import (
@@ -56,6 +71,7 @@ from ledger.errors import (
 from ledger.ids import BusinessId, CardId, ReaderId, SiteId, TapId, TechnicianId
 from ledger.settings import Settings, get_settings
 from ledger.storage import SkipsDuplicates, StoredStates
+from ledger.storage.lines import LineStore
 from ledger.storage.tap_events import RecordedTaps
 from ledger.transcoder import ledger_transcoder
 
@@ -800,3 +816,116 @@ class Ledger(Application[UUID]):
             if len(notifications) < batch_size:
                 return
             after = notifications[-1].id
+
+    # -- 締め: what the nightly jobs decide ----------------------------------------------------
+    # The jobs gather facts from the read models and record their results here, like every
+    # other writer. Each result's ID is derived from what it is about (a site-day, a month, a
+    # prime, a day), so a second run collides with the first instead of issuing twice.
+    @cached_property
+    def lines(self) -> LineStore:
+        """The content-addressed lines beside the log, which settlement and seal events name."""
+        return LineStore(self.recorder)
+
+    def store_lines(self, lines: Iterable[Sequence[Any]], actor: Actor) -> LineSet:
+        """Store lines (streamed) that a settlement will name; storing them twice adds nothing."""
+        check_job_actor(actor)
+        return self.lines.put(lines)
+
+    def _save_small(self, *aggregates: LedgerAggregate) -> None:
+        """Save, refusing an event over MAX_EVENT_BYTES: for the events whose lists live in the
+        lines (settlements, seals), so their size does not follow the month's or day's."""
+        for aggregate in aggregates:
+            for pending in aggregate.pending_events:
+                size = len(self.mapper.to_stored_event(pending).state)
+                if size > MAX_EVENT_BYTES:
+                    raise InvalidValue("event", "event.size", f"{type(pending).__qualname__} "
+                                       f"is {size:,} bytes, over {MAX_EVENT_BYTES:,}")
+        self.save(*aggregates)
+
+    def close_day(
+        self, site_id: str, work_date: date, missing_exits: list[dict[str, Any]],
+        unknown_card_taps: list[dict[str, Any]], silent_readers: list[str],
+        as_of_position: int, actor: Actor,
+    ) -> DayClose | None:
+        """日締め of one site-day; None if it was closed already (the first close stands)."""
+        closed = DayClose.close(site_id, work_date, missing_exits, unknown_card_taps,
+                                silent_readers, as_of_position, actor, clock.now())
+        try:
+            # Not held to MAX_EVENT_BYTES: its findings are listed in the event (about 150
+            # bytes each), so it grows with the site's workers that day; refusing it would
+            # leave the day unclosed.
+            self.save(closed)
+        except RecordConflictError:
+            return None
+        return closed
+
+    def kentaikyo_settlement(self, month: str) -> KentaikyoSettlement | None:
+        try:
+            found: object = self.repository.get(settlement_id(month))
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, KentaikyoSettlement) else None
+
+    def issue_kentaikyo_settlement(
+        self, tally: SettlementTally, days: LineSet, adjustments: LineSet, parties: LineSet,
+        files: dict[str, str], as_of_position: int, actor: Actor,
+    ) -> tuple[KentaikyoSettlement, bool]:
+        """Issue a month's settlement over lines stored already; if someone issued the month
+        meanwhile, theirs stands. Returns the settlement and whether this call issued it."""
+        for name, line_set in (("days", days), ("adjustments", adjustments),
+                               ("parties", parties)):
+            if not self.lines.has(line_set):
+                raise InvalidState(name, "lines.missing", f"{line_set.sha256} is not stored")
+        settlement = KentaikyoSettlement.issue(tally, days, adjustments, parties, files,
+                                               as_of_position, actor, clock.now())
+        try:
+            self._save_small(settlement)
+        except RecordConflictError:
+            theirs = self.kentaikyo_settlement(tally.month)
+            assert theirs is not None
+            return theirs, False
+        return settlement, True
+
+    def site_fee_account(self, prime_business_id: str) -> SiteFeeAccount | None:
+        try:
+            found: object = self.repository.get(site_fee_account_id(prime_business_id))
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, SiteFeeAccount) else None
+
+    def bill_site_fees(
+        self, month: str, usage: Mapping[str, Mapping[UsageKey, int]], carrying: Iterable[str],
+        actor: Actor,
+    ) -> tuple[list[SiteFeeAccount], int]:
+        """Bill `month` to every prime with usage or an amount carried over, in one transaction
+        (the month is billed for all primes or none). Returns the accounts billed and how many
+        had billed `month` already."""
+        check_job_actor(actor)
+        now = clock.now()
+        accounts, already = [], 0
+        for prime in sorted(set(usage) | set(carrying)):
+            account = self.site_fee_account(prime) or SiteFeeAccount.open(prime, month, actor, now)
+            if account.last_month is not None and months_between(account.last_month, month) <= 0:
+                already += 1
+                continue
+            mine = usage.get(prime, {})
+            if not account.has_anything_due(month, mine):
+                continue  # only records already billed (the look-back window), and no carry
+            account.bill_month(month, mine, actor, now)
+            accounts.append(account)
+        if accounts:
+            # Not held to MAX_EVENT_BYTES: a bill lists its sites (about 45 bytes a site and
+            # work month), so it grows with the prime's sites, not with the month's records.
+            self.save(*accounts)
+        return accounts, already
+
+    def seal_days(self, seals: Sequence[DailySeal]) -> int:
+        """Record a run of daily seals in one transaction: the chain grows by whole days or not
+        at all. Returns how many were recorded (0 if another run sealed them first)."""
+        if not seals:
+            return 0
+        try:
+            self._save_small(*seals)
+        except RecordConflictError:
+            return 0
+        return len(seals)

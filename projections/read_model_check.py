@@ -36,9 +36,10 @@ from psycopg import sql
 
 from ledger.application import Ledger
 from ledger.settings import Settings
+from projections.follower import DEFAULT_BATCH, LogFollower
+from projections.jobs.projection import NAME as DECISIONS
+from projections.jobs.projection import catch_up as project_decisions
 from projections.projector import LedgerProjection
-from projections.runner import DEFAULT_BATCH, ProjectionRunner
-from projections.settlement import projection as settlement_projection
 from projections.store import ReadStore
 
 # Tables in the read side's database that are not read models. Every other table is compared, so
@@ -52,9 +53,11 @@ NOT_READ_MODELS = frozenset({
     "api_keys", "api_key_scopes", "key_events", "audit_reads",
     # the jobs' bookkeeping: runs and locks
     "job_runs", "job_locks",
+    # write side beside the log: the lines settlements and seals name by SHA-256 (0015)
+    "settlement_line_chunks", "settlement_line_sets",
     # positions: the shadow is built up to the live ones, so they are equal by construction
     # (checked apart, see `_positions_differ`)
-    "projection_positions", "job_projection_positions",
+    "projection_positions",
     # the projecting process's last failure
     "projection_failures",
     # the migrations' own bookkeeping (yoyo)
@@ -168,15 +171,14 @@ def check_read_models(
     try:
         tables = live.read_model_tables()
         position = live.position("projection_positions", LedgerProjection.name)
-        settlement_position = live.position("job_projection_positions",
-                                            settlement_projection.NAME)
+        settlement_position = live.position("projection_positions", DECISIONS)
         with _shadow(settings, live, tables) as (store, shadow_settings, schema):
             max_shift = timedelta(hours=ledger.settings.max_shift_hours)
             runner = _StoppingRunner(ledger, store, LedgerProjection(max_shift),
                                      batch_size=batch_size, stop=position)
             runner.progress = progress
             events = runner.catch_up(until=position)
-            settlement_projection.catch_up(ledger, store, until=settlement_position)
+            project_decisions(ledger, store, until=settlement_position)
             store.close()
             shadow = _Side.open(shadow_settings, schema)
             try:
@@ -202,7 +204,7 @@ def drop_stale_shadows(settings: Settings) -> int:
     return len(names)
 
 
-class _StoppingRunner(ProjectionRunner):
+class _StoppingRunner(LogFollower):
     """The projection runner reading no further than a position: a batch must not run past the
     position the live tables are compared at, and log positions may have gaps."""
 
@@ -217,7 +219,7 @@ def _shadow(
     settings: Settings, live: _Side, tables: list[Table]
 ) -> Iterator[tuple[ReadStore, Settings, str | None]]:
     """An empty copy of the read-model tables, of the live database's kind, dropped after."""
-    names = [t.name for t in tables] + ["projection_positions", "job_projection_positions"]
+    names = [t.name for t in tables] + ["projection_positions"]
     if not settings.is_postgres:
         folder = Path(settings.sqlite_path).parent
         with tempfile.TemporaryDirectory(prefix="read-model-check-", dir=folder) as directory:
@@ -492,7 +494,7 @@ def _positions_differ(
 ) -> Iterator[Difference]:
     """The shadow stops at the live positions; it falls short only if the log lost events."""
     for table, name, live in (("projection_positions", LedgerProjection.name, position),
-                              ("job_projection_positions", settlement_projection.NAME,
+                              ("projection_positions", DECISIONS,
                                settlement_position)):
         rebuilt = shadow.position(table, name)
         if rebuilt != live and live > 0:

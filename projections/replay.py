@@ -15,7 +15,7 @@ from pathlib import Path
 from ledger.application import Ledger
 from ledger.settings import Settings
 from ledger.storage.migrate import migrate
-from projections.runner import DEFAULT_BATCH, ProjectionRunner
+from projections.follower import DEFAULT_BATCH, LogFollower
 from projections.store import READ_MODEL_TABLES, ReadStore, Tx
 
 NEXT = "__next"
@@ -33,7 +33,7 @@ def rebuild(
     try:
         with store.transaction() as tx:
             _create_next_tables(tx)
-        runner = ProjectionRunner(ledger, store, batch_size=batch_size)
+        runner = LogFollower(ledger, store, batch_size=batch_size)
         runner.progress = progress
         processed = runner.catch_up()
         with store.transaction() as tx:
@@ -56,7 +56,7 @@ def replay_as_of(
     settings = Settings(database_url=f"sqlite:///{into}")
     migrate(settings)
     store = ReadStore(settings)
-    runner = ProjectionRunner(ledger, store, batch_size=batch_size, as_of=as_of)
+    runner = LogFollower(ledger, store, batch_size=batch_size, as_of=as_of)
     runner.progress = progress
     runner.catch_up()
     return store
@@ -88,6 +88,10 @@ def _renamed_for_next(sql: str, table: str) -> str:
 
 
 def _swap_in(tx: Tx) -> None:
+    # Positions of projections this rebuild did not run (the jobs') stay as they were: their
+    # tables are not rebuilt either.
+    tx.execute(f"INSERT INTO projection_positions{NEXT} SELECT * FROM projection_positions "
+               f"WHERE name NOT IN (SELECT name FROM projection_positions{NEXT})")
     for table in READ_MODEL_TABLES:
         tx.execute(f"DROP TABLE {table}")
         tx.execute(f"ALTER TABLE {table}{NEXT} RENAME TO {table}")

@@ -11,7 +11,7 @@ from ledger.errors import UnknownReference
 from ledger.ids import SiteId, TechnicianId
 from ledger.settings import get_settings
 from projections.audit import audit_work_record
-from projections.runner import ProjectionRunner
+from projections.follower import LogFollower
 from projections.store import ReadStore
 
 audit = typer.Typer(help="Why the ledger says what it says.", no_args_is_help=True)
@@ -25,7 +25,7 @@ def audit_work_record_command(technician_id: str, site_id: str, work_date: str) 
     day = parse_date(work_date, "work_date")
     with open_ledger() as ledger:
         store = ReadStore(get_settings())
-        ProjectionRunner(ledger, store).catch_up()
+        LogFollower(ledger, store).catch_up()
         with store.read() as tx:
             entries = audit_work_record(ledger, tx, technician_id, site_id, day)
         store.close()

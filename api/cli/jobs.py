@@ -16,11 +16,10 @@ from ledger import clock
 from ledger.clock import parse_date, work_date_of
 from ledger.domain.settlement import add_months, month_of, parse_month
 from ledger.settings import get_settings
-from projections.jobs import ReadModelsDiffer, verify_read_models, verify_seals
-from projections.read_model_check import DEFAULT_LIMIT
-from projections.settlement.config import JobSettings
-from projections.settlement.runs import ALREADY_DONE, LOCKED, RunResult, recent_job_runs, run_job
-from projections.settlement.scheduler import (
+from projections.jobs.config import JobSettings
+from projections.jobs.read_models import ReadModelsDiffer, verify_read_models
+from projections.jobs.runs import ALREADY_DONE, LOCKED, RunResult, recent_job_runs, run_job
+from projections.jobs.scheduler import (
     BILL,
     CLOSE_DAY,
     EXPIRE,
@@ -30,6 +29,8 @@ from projections.settlement.scheduler import (
     Jobs,
     start_scheduler,
 )
+from projections.jobs.seal import verify_seals
+from projections.read_model_check import DEFAULT_LIMIT
 from projections.store import ReadStore
 
 settle = typer.Typer(help="締め: monthly settlements.", no_args_is_help=True)

@@ -27,9 +27,10 @@ from api.cli.common import app, command, console, err_console, open_ledger
 from ledger.clock import parse_datetime
 from ledger.errors import InvalidValue
 from ledger.settings import get_settings
-from projections.quarantine import QuarantinedEvent, quarantined, retry
+from projections.follower import LogFollower
+from projections.quarantine import QuarantinedEvent, quarantined
+from projections.quarantine_retry import retry
 from projections.replay import rebuild, replay_as_of
-from projections.runner import ProjectionRunner
 from projections.store import ReadStore
 
 quarantine_group = typer.Typer(
@@ -73,7 +74,7 @@ def project_command(
     """Bring the read models up to the head of the log (or keep following it)."""
     with open_ledger() as ledger:
         store = ReadStore(get_settings())
-        runner = ProjectionRunner(ledger, store)
+        runner = LogFollower(ledger, store)
         if follow:
             console.print("following the event log; Ctrl-C to stop")
             with contextlib.suppress(KeyboardInterrupt):

@@ -34,6 +34,7 @@ from api.schemas.sites_read import (
     TapExceptionList,
     TapExceptionPublic,
 )
+from projections.jobs.queries import findings_in
 from projections.kentaikyo import month_bounds
 from projections.queries import (
     Attendance,
@@ -44,7 +45,6 @@ from projections.queries import (
     site_attendance,
     site_exceptions,
 )
-from projections.settlement.queries import findings_in
 
 router = APIRouter(prefix="/sites", tags=["attendance"], responses=AUTHENTICATED)
 READS = problems(404)

@@ -16,9 +16,9 @@ from api.schemas.health import (
     Readiness,
     ReadModelCheckPublic,
 )
+from projections.jobs.runs import last_finished_run, recent_job_runs
+from projections.jobs.scheduler import VERIFY_READ_MODELS
 from projections.quarantine import QuarantinedEvent, quarantined
-from projections.settlement.runs import last_finished_run, recent_job_runs
-from projections.settlement.scheduler import VERIFY_READ_MODELS
 
 router = APIRouter(tags=["health"])
 JOB_RUNS_SHOWN = 10

@@ -62,7 +62,7 @@ class ReadModelCheckPublic(BaseModel):
 
     @classmethod
     def from_run(cls, run: Any) -> ReadModelCheckPublic | None:
-        """From the job run that recorded it (`projections.settlement.runs.JobRun`)."""
+        """From the job run that recorded it (`projections.jobs.runs.JobRun`)."""
         if run is None:
             return None
         counts, first = run.counts, run.counts.get("first_difference") or {}

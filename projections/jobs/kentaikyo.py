@@ -7,6 +7,7 @@ issues the difference as adjustments.
 
 from __future__ import annotations
 
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from eventsourcing.application import AggregateNotFoundError
 
 from ledger import clock
 from ledger.actors import Actor
@@ -26,16 +26,21 @@ from ledger.domain.settlement import (
     DayKey,
     DayValue,
     KentaikyoSettlement,
+    LineSet,
+    SettlementTally,
     add_months,
     check_job_actor,
     check_month_over,
-    diff_days,
-    issued_state,
+    diff_streams,
+    issued_stream,
     parse_month,
-    settlement_id,
+    parties_as_lines,
+    parties_from_lines,
 )
 from ledger.domain.site import KentaikyoMethod
-from projections.jobs.common import catch_up, record_once
+from projections.jobs.common import catch_up
+from projections.jobs.files import place_files, render_kentaikyo_to
+from projections.jobs.projection import catch_up as project_decisions
 from projections.kentaikyo import (
     AlreadyCovered,
     Eligible,
@@ -46,7 +51,6 @@ from projections.kentaikyo import (
     month_report,
 )
 from projections.records import RecordSource, RecordStatus, WorkRecord
-from projections.settlement.files import render_kentaikyo, sha256_of, write_files
 from projections.store import ReadStore, Tx, as_date, as_datetime
 
 REPORT_CHUNK = 1000  # workers per month_report call
@@ -65,64 +69,104 @@ class Enrollment:
 def settle_kentaikyo(
     ledger: Ledger, store: ReadStore, month: str, actor: Actor, output_dir: Path
 ) -> dict[str, Any]:
-    """Issue `month`'s settlement unless it is issued already; (re)write its files either way."""
+    """Issue `month`'s settlement unless it is issued already; (re)write its files either way.
+
+    The lines are streamed: computed a chunk of workers at a time into the ledger's line store,
+    the files rendered from the stored lines, and the event issued last, naming both by SHA-256.
+    A crash before the event leaves only content-addressed lines, which the next run reuses."""
     check_job_actor(actor)
     parse_month(month)
     check_month_over(month, clock.now())
     position = catch_up(ledger, store)
-    existing = load_settlement(ledger, month)
-    if existing is None:
-        settlement = _new_settlement(ledger, store, month, position, actor)
-        issued = len(record_once(ledger, store, [settlement]))
-        if not issued:  # issued meanwhile by someone else: keep theirs
-            theirs = load_settlement(ledger, month)
-            assert theirs is not None
-            settlement = theirs
-    else:
-        settlement, issued = existing, 0
-    written = write_issued_files(settlement, output_dir)
+    folder = output_dir / "kentaikyo" / month
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder.parent, prefix=f".{month}-") as scratch:
+        staging = Path(scratch)
+        settlement = ledger.kentaikyo_settlement(month)
+        issued = 0
+        if settlement is None:
+            tally, days, adjustments, parties = _store_lines(ledger, store, month, actor)
+            rendered = render_kentaikyo_to(
+                staging, month, ledger.lines.lines(days), ledger.lines.lines(adjustments),
+                parties_from_lines(ledger.lines.lines(parties)), clock.now())
+            settlement, new = ledger.issue_kentaikyo_settlement(
+                tally, days, adjustments, parties, rendered, position, actor)
+            issued = int(new)
+            if not new:  # issued meanwhile by someone else: theirs stands, render it
+                rendered = _render_issued(ledger, settlement, staging)
+        else:
+            rendered = _render_issued(ledger, settlement, staging)
+        written = place_files(staging, folder, rendered, settlement.files)
+    project_decisions(ledger, store)
     return {
-        "issued": issued, "day_lines": len(settlement.days),
-        "adjustment_lines": len(settlement.adjustments), "points_yen": settlement.points_yen,
-        "adjustment_yen": settlement.adjustment_yen, "files_written": len(written),
+        "issued": issued, "day_lines": settlement.day_lines.count,
+        "adjustment_lines": settlement.adjustment_lines.count,
+        "points_yen": settlement.points_yen, "adjustment_yen": settlement.adjustment_yen,
+        "files_written": len(written),
     }
 
 
-def load_settlement(ledger: Ledger, month: str) -> KentaikyoSettlement | None:
-    try:
-        return ledger.repository.get(settlement_id(month))
-    except AggregateNotFoundError:
-        return None
+def _render_issued(
+    ledger: Ledger, settlement: KentaikyoSettlement, staging: Path
+) -> dict[str, str]:
+    for stale in staging.iterdir():
+        stale.unlink()
+    return render_kentaikyo_to(
+        staging, settlement.month, ledger.lines.lines(settlement.day_lines),
+        ledger.lines.lines(settlement.adjustment_lines),
+        parties_from_lines(ledger.lines.lines(settlement.party_lines)), settlement.issued_at)
 
 
-def write_issued_files(settlement: KentaikyoSettlement, output_dir: Path) -> list[Path]:
-    files = render_kentaikyo(settlement.month, settlement.days, settlement.adjustments,
-                             settlement.parties, settlement.issued_at)
-    return write_files(output_dir / "kentaikyo" / settlement.month, files, settlement.files)
+def _store_lines(
+    ledger: Ledger, store: ReadStore, month: str, actor: Actor
+) -> tuple[SettlementTally, LineSet, LineSet, LineSet]:
+    """Compute the month's lines and the adjustments to earlier months into the line store,
+    applying the settlement's rules line by line; the parties are gathered on the way."""
+    tally = SettlementTally(month)
+    technicians: set[str] = set()
+    employers: set[str] = set()
+    site_ids: set[str] = set()
 
+    def seen(key: DayKey) -> None:
+        technicians.add(key[0])
+        if key[1]:
+            employers.add(key[1])
+        site_ids.add(key[2])
 
-def _new_settlement(
-    ledger: Ledger, store: ReadStore, month: str, position: int, actor: Actor
-) -> KentaikyoSettlement:
     with store.read() as tx:
         enrollment = _enrollment(tx)
         sites = _sites(tx)
-        days = [[*key, *value] for key, value in _day_values(tx, month, enrollment, sites)]
+
+        def day_lines() -> Iterator[list[Any]]:
+            for key, value in _day_values(tx, month, enrollment, sites):
+                seen(key)
+                yield tally.day([*key, *value])
+
+        days = ledger.store_lines(day_lines(), actor)
         adjustments: list[Adjustment] = []
         for back in range(LOOKBACK_MONTHS, 0, -1):
             earlier = add_months(month, -back)
-            original = load_settlement(ledger, earlier)
+            original = ledger.kentaikyo_settlement(earlier)
             if original is None:
                 continue  # never issued: it will be settled in full, not adjusted
-            later = [s for m in range(1, back) if (s := load_settlement(
-                ledger, add_months(earlier, m))) is not None]
-            current = dict(_day_values(tx, earlier, enrollment, sites))
-            adjustments += diff_days(earlier, issued_state(original, later), current)
-    parties = _parties(days, adjustments, sites, enrollment)
-    now = clock.now()
-    files = render_kentaikyo(month, days, [a.as_row() for a in adjustments], parties, now)
-    return KentaikyoSettlement.issue(month, days, adjustments, parties, sha256_of(files),
-                                     position, actor, now)
+            later = [s for m in range(1, back) if (s := ledger.kentaikyo_settlement(
+                add_months(earlier, m))) is not None]
+            issued = issued_stream(earlier, ledger.lines.lines(original.day_lines),
+                                   [(s.month, ledger.lines.lines(s.adjustment_lines))
+                                    for s in later])
+            current = _day_values(tx, earlier, enrollment, sites)
+            adjustments += diff_streams(earlier, issued, current)
+    for adjustment in adjustments:
+        seen(adjustment.key)
+    adjustment_lines = ledger.store_lines((tally.adjustment(a) for a in adjustments), actor)
+    parties = {
+        "sites": {s: sites[s].prime_business_id for s in site_ids if s in sites},
+        "members": {t: enrollment.members[t] for t in technicians if t in enrollment.members},
+        "contracts": {e: enrollment.contracts[e] for e in employers
+                      if e in enrollment.contracts},
+    }
+    party_lines = ledger.store_lines(parties_as_lines(parties), actor)
+    return tally, days, adjustment_lines, party_lines
 
 
 def _day_values(
@@ -133,9 +177,10 @@ def _day_values(
     chunk of workers at a time: one contribution a day is decided per worker, so the chunks
     are independent, and memory follows the chunk rather than the whole month."""
     first, last = month_bounds(month)
-    technicians = [row[0] for row in tx.execute(
+    # In Python's order: the lines are merged with stored ones in that order (line_order).
+    technicians = sorted(row[0] for row in tx.execute(
         "SELECT DISTINCT technician_id FROM {work_records} WHERE work_date >= %s "
-        "AND work_date <= %s AND status = 'counted' ORDER BY technician_id", [first, last])]
+        "AND work_date <= %s AND status = 'counted'", [first, last]))
     for i in range(0, len(technicians), chunk):
         part = technicians[i:i + chunk]
         records = _counted_records(tx, first, last, part[0], part[-1])
@@ -158,22 +203,6 @@ def day_values(report: MonthReport) -> dict[DayKey, DayValue]:
             elif isinstance(day, AlreadyCovered):
                 values[key] = (0, f"covered:{day.carrying_site_id}")
     return values
-
-
-def _parties(
-    days: list[list[Any]], adjustments: list[Adjustment], sites: dict[str, SiteInfo],
-    enrollment: Enrollment,
-) -> dict[str, dict[str, str]]:
-    keys = [tuple(row[:3]) for row in days] + [a.key[:3] for a in adjustments]
-    technicians = {k[0] for k in keys}
-    employers = {k[1] for k in keys if k[1]}
-    return {
-        "sites": {k[2]: sites[k[2]].prime_business_id for k in keys if k[2] in sites},
-        "members": {t: enrollment.members[t] for t in sorted(technicians)
-                    if t in enrollment.members},
-        "contracts": {e: enrollment.contracts[e] for e in sorted(employers)
-                      if e in enrollment.contracts},
-    }
 
 
 def _counted_records(

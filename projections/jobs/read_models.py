@@ -8,13 +8,13 @@ from typing import Any
 
 from ledger.application import Ledger
 from ledger.settings import Settings
+from projections.jobs.runs import JobFindings
 from projections.read_model_check import (
     DEFAULT_LIMIT,
     ReadModelCheck,
     check_read_models,
     drop_stale_shadows,
 )
-from projections.settlement.runs import JobFindings
 
 
 class ReadModelsDiffer(JobFindings):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -23,8 +24,10 @@ from ledger.actors import Actor
 from ledger.application import Ledger
 from ledger.domain.settlement import (
     DIGEST_PREFIX_BYTES,
+    DIGEST_PREFIXES_PER_LINE,
     GENESIS_HASH,
     DailySeal,
+    LineSet,
     SealHead,
     check_day_over,
     check_job_actor,
@@ -32,9 +35,9 @@ from ledger.domain.settlement import (
     seal_hash,
     start_of_day,
 )
-from projections.jobs.common import record_once
-from projections.settlement import projection as settlement_projection
-from projections.settlement.rawlog import (
+from ledger.errors import InvalidState
+from projections.jobs.projection import catch_up as project_decisions
+from projections.jobs.rawlog import (
     RawEvent,
     count_after,
     iter_raw,
@@ -66,7 +69,7 @@ def seal_days(ledger: Ledger, store: ReadStore, through: date, actor: Actor) -> 
     """Seal every day after the last seal up to `through` (just `through` if there is none)."""
     check_job_actor(actor)
     check_day_over(through, clock.now(), field="day")
-    settlement_projection.catch_up(ledger, store)
+    project_decisions(ledger, store)
     head = last_seal(store)
     if head is not None and head.day >= through:
         return {"sealed": 0, "events": 0, "last_sealed_day": head.day.isoformat()}
@@ -79,15 +82,26 @@ def seal_days(ledger: Ledger, store: ReadStore, through: date, actor: Actor) -> 
     previous, last_position, seals = head, 0 if head is None else head.last_position, []
     for day in accumulated:
         last_position = day.last_position if day.last_position is not None else last_position
+        prefixes = ledger.store_lines(_prefix_lines(day.prefixes), actor)
         seal = DailySeal.seal(day.day, previous, last_position, day.count,
-                              day.hasher.hexdigest(), base64.b64encode(day.prefixes).decode(),
-                              actor, now)
+                              day.hasher.hexdigest(), prefixes, actor, now)
         seals.append(seal)
         previous = seal.head
     # One transaction (up to 1,000 days): the chain grows by whole days or not at all.
-    record_once(ledger, store, seals)
+    ledger.seal_days(seals)
+    project_decisions(ledger, store)
     return {"sealed": len(seals), "events": sum(d.count for d in accumulated),
             "last_sealed_day": days[-1].isoformat()}
+
+
+def _prefix_lines(prefixes: bytes | bytearray) -> Iterator[list[str]]:
+    step = DIGEST_PREFIXES_PER_LINE * DIGEST_PREFIX_BYTES
+    for at in range(0, len(prefixes), step):
+        yield [base64.b64encode(prefixes[at:at + step]).decode()]
+
+
+def _stored_prefixes(ledger: Ledger, line_set: LineSet) -> bytes:
+    return b"".join(base64.b64decode(line[0]) for line in ledger.lines.lines(line_set))
 
 
 def last_seal(store: ReadStore) -> SealHead | None:
@@ -178,7 +192,7 @@ def verify_seals(ledger: Ledger, store: ReadStore, from_day: date | None = None)
         seal = seals[index]
         problem = _check_link(seal, seals[index - 1] if index else None)
         if problem is None:
-            problem, counted = _check_events(ledger.mapper, store, seal)
+            problem, counted = _check_events(ledger, store, seal)
             events += counted
         if problem is not None:
             return Verification(index - start + 1, events, problem, seal.day, 0)
@@ -227,13 +241,16 @@ def _check_link(seal: _Seal, previous: _Seal | None) -> Mismatch | None:
 
 
 def _check_events(
-    mapper: Mapper[Any], store: ReadStore, seal: _Seal
+    ledger: Ledger, store: ReadStore, seal: _Seal
 ) -> tuple[Mismatch | None, int]:
     s = seal.state
-    full, broken = _decode_seal(mapper, raw_at(store, seal.position))
+    full, broken = _decode_seal(ledger.mapper, raw_at(store, seal.position))
     if broken is not None:  # changed since it was first read
         return broken, 0
-    prefixes = base64.b64decode(full["event_digests"])
+    try:
+        prefixes = _stored_prefixes(ledger, LineSet.from_dict(full["event_digests"]))
+    except InvalidState as error:
+        return Mismatch(seal.day, seal.position, f"its event digests: {error}"), 0
     hasher = hashlib.sha256()
     index = 0
     for raw in iter_raw(store, s["first_position"], s["last_position"]):

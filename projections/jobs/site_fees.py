@@ -6,14 +6,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError
-
 from ledger import clock
 from ledger.actors import Actor
 from ledger.application import Ledger
 from ledger.domain.settlement import (
     LOOKBACK_MONTHS,
-    SiteFeeAccount,
     UsageKey,
     add_months,
     check_job_actor,
@@ -21,9 +18,9 @@ from ledger.domain.settlement import (
     month_of,
     months_between,
     parse_month,
-    site_fee_account_id,
 )
 from projections.jobs.common import catch_up
+from projections.jobs.projection import catch_up as project_decisions
 from projections.kentaikyo import month_bounds
 from projections.store import ReadStore, Tx, as_date
 
@@ -39,20 +36,8 @@ def bill_site_fees(ledger: Ledger, store: ReadStore, month: str, actor: Actor) -
         months = _billable_months(tx, month)
         usage = _usage(tx, months)
         carrying = _primes_carrying(tx)
-    now = clock.now()
-    accounts, already = [], 0
-    for prime in sorted(set(usage) | carrying):
-        account = _account(ledger, prime, month, actor)
-        if account.last_month is not None and months_between(account.last_month, month) <= 0:
-            already += 1
-            continue
-        mine = usage.get(prime, {})
-        if not account.has_anything_due(month, mine):
-            continue  # only records already billed (the look-back window), and no carry
-        account.bill_month(month, mine, actor, now)
-        accounts.append(account)
-    if accounts:
-        ledger.save(*accounts)  # one transaction: the month is billed for all primes or none
+    accounts, already = ledger.bill_site_fees(month, usage, carrying, actor)
+    project_decisions(ledger, store)
     outcomes = [a.last_outcome for a in accounts]
     return {
         "primes": len(accounts), "already_billed": already,
@@ -93,10 +78,3 @@ def _primes_carrying(tx: Tx) -> set[str]:
         "SELECT b.prime_business_id FROM site_fee_bills b WHERE b.carried_out_yen <> 0 "
         "AND b.month = (SELECT MAX(month) FROM site_fee_bills l "
         "WHERE l.prime_business_id = b.prime_business_id)")}
-
-
-def _account(ledger: Ledger, prime: str, month: str, actor: Actor) -> SiteFeeAccount:
-    try:
-        return ledger.repository.get(site_fee_account_id(prime))
-    except AggregateNotFoundError:
-        return SiteFeeAccount.open(prime, month, actor, clock.now())

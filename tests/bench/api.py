@@ -47,7 +47,7 @@ from ledger.domain.taps import TapObservation
 from ledger.settings import Settings
 from ledger.storage.migrate import migrate
 from ledger.tap_records import observation_from_mapping
-from projections.runner import ProjectionRunner
+from projections.follower import LogFollower
 from projections.store import ReadStore
 from tests.bench import bench_database, report, section
 from tests.bench.floor_app import KEY as FLOOR_KEY
@@ -115,7 +115,7 @@ def prepare(ledger: Ledger, settings: Settings) -> dict[str, str]:
     ledger.record_taps(career_taps(readers[-1]), ADMIN)
     store = ReadStore(settings)
     try:
-        ProjectionRunner(ledger, store).catch_up()
+        LogFollower(ledger, store).catch_up()
     finally:
         store.close()
     keys = KeyStore(settings)

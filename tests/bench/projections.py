@@ -19,9 +19,9 @@ from ledger.clock import JST
 from ledger.domain.taps import TapObservation
 from ledger.settings import Settings
 from ledger.storage.migrate import migrate
+from projections.follower import LogFollower
 from projections.read_model_check import check_read_models
 from projections.replay import rebuild
-from projections.runner import ProjectionRunner
 from projections.store import ReadStore
 from tests.bench import bench_database, report, section
 
@@ -159,7 +159,7 @@ def run() -> None:
         )
 
         store = ReadStore(settings)
-        runner = ProjectionRunner(ledger, store)
+        runner = LogFollower(ledger, store)
         with PeakRss() as memory:
             started = time.perf_counter()
             runner.catch_up()

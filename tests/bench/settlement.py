@@ -47,7 +47,14 @@ def _rss_mb() -> float:
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    """This process's own peak RSS (VmHWM, kB). Not getrusage's ru_maxrss: Linux carries that
+    over from the parent through fork and exec, so a spawned child reported the bench's own
+    peak (the setup's) whenever it was the larger."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def _save_in_batches(ledger: Ledger, aggregates: list[LedgerAggregate], size: int = 500) -> None:
@@ -113,7 +120,7 @@ def _month_taps(worker_site: dict[str, str]) -> Iterator[tuple[datetime, list[Ta
 
 def settle_in_child(url: str, out: str) -> dict[str, Any]:
     """Runs in a spawned process: the settlement alone, with its own peak RSS."""
-    from projections.jobs import settle_kentaikyo
+    from projections.jobs.kentaikyo import settle_kentaikyo
 
     settings = Settings(database_url=url)
     ledger, store = Ledger(settings), ReadStore(settings)
@@ -127,6 +134,25 @@ def settle_in_child(url: str, out: str) -> dict[str, Any]:
     ledger.close()
     return {"seconds": seconds, "rss_before": before, "rss_peak": _peak_rss_mb(),
             "counts": counts, "sizes": sizes}
+
+
+def raw_baseline(url: str) -> float:
+    """Raw PostgreSQL doing the settlement's I/O and nothing else: read the month's counted
+    records with psycopg, and COPY one line per record into a table, in seconds."""
+    import psycopg
+
+    started = time.perf_counter()
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT technician_id, employer_business_id, site_id, work_date FROM work_records "
+            "WHERE work_date >= %s AND work_date < %s AND status = 'counted'",
+            [MONTH_START, date(2025, 7, 1)]).fetchall()
+        conn.execute("CREATE TEMP TABLE raw_lines (technician text, employer text, site text, "
+                     "work_date date, points integer, outcome text)")
+        with conn.cursor().copy("COPY raw_lines FROM STDIN") as copy:
+            for technician, employer, site, work_date in rows:
+                copy.write_row((technician, employer, site, work_date, 320, "eligible"))
+    return time.perf_counter() - started
 
 
 def bench_settlement(workers: int = WORKERS, sites: int = SITES) -> None:
@@ -159,9 +185,12 @@ def bench_settlement(workers: int = WORKERS, sites: int = SITES) -> None:
         ledger.close()
         with multiprocessing.get_context("spawn").Pool(1) as pool:
             result = pool.apply(settle_in_child, (url, out))
+        raw = raw_baseline(url)
         counts = result["counts"]
+        report("raw PostgreSQL: read the month's records, COPY its lines (baseline)", raw, "s")
         report("settle_kentaikyo (one month, files included)", result["seconds"], "s",
-               f"{counts['day_lines']:,} worker-day lines, {counts['points_yen']:,} yen")
+               f"{counts['day_lines']:,} worker-day lines, {counts['points_yen']:,} yen, "
+               f"{result['seconds'] / raw:.1f}× raw")
         report("settle_kentaikyo peak RSS (own process)", result["rss_peak"], "MB",
                f"{result['rss_before']:.0f} MB before it started")
         total = sum(result["sizes"].values())
@@ -171,7 +200,7 @@ def bench_settlement(workers: int = WORKERS, sites: int = SITES) -> None:
 
 
 def bench_verify(events: int = VERIFY_EVENTS) -> None:
-    from projections.jobs import seal_days, verify_seals
+    from projections.jobs.seal import seal_days, verify_seals
 
     section(f"verify: the seal chain over {events:,} events (PostgreSQL)")
     with bench_database("bench_verify") as url:

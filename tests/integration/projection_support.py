@@ -24,9 +24,10 @@ NOT_READ_MODELS = {
     "projection_failures": "operations: the projection's last failure, for /v1/ready",
     "job_runs": "operations: the nightly jobs' runs",
     "job_locks": "operations: the nightly jobs' locks",
-    # The settlement projection (projections/settlement) follows the log on its own position and
+    "settlement_line_chunks": "write side: lines settlements and seals name by SHA-256",
+    "settlement_line_sets": "write side: lines settlements and seals name by SHA-256",
+    # The jobs' projection (projections/jobs/projection.py) follows the log on its own position and
     # is not rebuilt by `ledger replay`; its tables are the jobs' read models, not this one's.
-    "job_projection_positions": "the settlement projection's tracking",
     "day_close_exceptions": "the settlement projection (DayClose.Closed)",
     "day_closes": "the settlement projection (DayClose.Closed)",
     "daily_seals": "the settlement projection (DailySeal.Sealed)",

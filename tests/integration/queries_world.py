@@ -21,7 +21,7 @@ from ledger.clock import JST, FixedClock
 from ledger.domain.taps import Direction, TapObservation
 from ledger.ids import CardId, ReaderId, TapId
 from ledger.settings import Settings
-from projections.runner import ProjectionRunner
+from projections.follower import LogFollower
 from projections.store import ReadStore, Tx
 from tests.integration.world import (
     ADMIN,
@@ -104,7 +104,7 @@ class Scene:
 
     # -- reading ---------------------------------------------------------------------------
     def project(self) -> None:
-        runner = ProjectionRunner(self.ledger, self.store)
+        runner = LogFollower(self.ledger, self.store)
         runner.catch_up()
         assert runner.position() == self.ledger.log_position()
 

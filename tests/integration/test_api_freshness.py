@@ -24,8 +24,8 @@ from ledger import clock
 from ledger.actors import Actor, Role
 from ledger.application import Ledger
 from ledger.settings import Settings
-from projections.runner import ProjectionRunner
-from projections.settlement.scheduler import Jobs
+from projections.follower import LogFollower
+from projections.jobs.scheduler import Jobs
 from projections.store import ReadStore
 from tests.api_read_support import csv_rows
 from tests.api_support import (  # noqa: F401  (the *_fixture names are fixtures)
@@ -102,7 +102,7 @@ def test_a_projection_behind_min_position_is_a_503_with_retry_after(
     assert (behind.json()["field"], behind.json()["rule"]) == ("min_position",
                                                                "min_position.reached")
     store = ReadStore(settings)
-    ProjectionRunner(api.ledger, store).catch_up()  # another process projects meanwhile
+    LogFollower(api.ledger, store).catch_up()  # another process projects meanwhile
     store.close()
     assert api.request("GET", path, ADMIN).status_code == 200
 
@@ -118,7 +118,7 @@ def test_ready_tells_the_lag_in_events_and_seconds(
     assert (lagging["lag_events"], lagging["lag_seconds"]) == (head, 90.0)
     assert (lagging["projecting_here"], lagging["scheduler_running"]) == (False, False)
     store = ReadStore(settings)
-    ProjectionRunner(api.ledger, store).catch_up()
+    LogFollower(api.ledger, store).catch_up()
     store.close()
     caught_up = api.client.get("/v1/ready").json()
     assert (caught_up["lag_events"], caught_up["lag_seconds"]) == (0, 0.0)

@@ -16,8 +16,8 @@ from api.projection_service import ProjectionService
 from ledger.actors import Actor, Role
 from ledger.application import Ledger
 from ledger.settings import Settings
-from projections.quarantine import retry
-from projections.runner import ProjectionRunner
+from projections.follower import LogFollower
+from projections.quarantine_retry import retry
 from projections.store import ReadStore
 from tests.api_support import (  # noqa: F401  (the *_fixture names are fixtures)
     ADMIN,
@@ -143,7 +143,7 @@ def test_a_quarantined_event_makes_ready_503_and_its_reads_incomplete_until_retr
 def project(api: Api, settings: Settings, projection: Any) -> None:
     store = ReadStore(settings)
     try:
-        ProjectionRunner(api.ledger, store, projection).catch_up()
+        LogFollower(api.ledger, store, projection).catch_up()
     finally:
         store.close()
 

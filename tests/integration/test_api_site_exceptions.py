@@ -16,7 +16,7 @@ from ledger.actors import Actor, Role, Scope
 from ledger.clock import JST
 from ledger.domain.taps import TapObservation
 from ledger.settings import Settings
-from projections.runner import ProjectionRunner
+from projections.follower import LogFollower
 from projections.store import ReadStore
 from tests.api_support import (  # noqa: F401  (the *_fixture names are fixtures)
     ADMIN,
@@ -118,7 +118,7 @@ def test_the_exceptions_list_shows_the_decision_and_the_taps_count(
     assert not_a_tap.json()["field"] == "tap_id"
     answered = assign(api, w, manager, tap_id=entry)
     assert answered.status_code == 200, answered.text
-    ProjectionRunner(api.ledger, store).catch_up()
+    LogFollower(api.ledger, store).catch_up()
 
     listed = api.request("GET", f"/v1/sites/{w.site}/exceptions{RANGE}",
                          w.actors()["prime_own"]).json()["items"]
@@ -150,7 +150,7 @@ def test_a_missing_exit_resolved_over_http_is_listed_beside_the_record(
     assert not_on_roster.status_code == 409 and not_on_roster.json()["field"] == "technician_id"
     answered = api.post(path, manager, body)
     assert answered.status_code == 200, answered.text
-    ProjectionRunner(api.ledger, store).catch_up()
+    LogFollower(api.ledger, store).catch_up()
 
     [item] = api.request("GET", f"/v1/sites/{w.site}/missing-exits{RANGE}",
                          w.actors()["prime_own"]).json()["items"]

@@ -24,9 +24,9 @@ from api.config import ApiSettings
 from ledger.actors import Actor, Role
 from ledger.application import Ledger
 from ledger.settings import Settings
+from projections.follower import LogFollower
 from projections.queries import level_judgments
 from projections.replay import rebuild
-from projections.runner import ProjectionRunner
 from projections.store import READ_MODEL_TABLES, ReadStore
 from tests.api_support import (  # noqa: F401  (api_fixture is a fixture)
     ADMIN,
@@ -50,7 +50,7 @@ def read_models(settings: Settings, ledger: Ledger) -> dict[str, list[str]]:
     """Every read-model row, after projecting everything stored so far."""
     store = ReadStore(settings)
     try:
-        ProjectionRunner(ledger, store).catch_up()
+        LogFollower(ledger, store).catch_up()
         with store.read() as tx:
             return {
                 table: sorted(repr(tuple(row)) for row in tx.execute(f"SELECT * FROM {{{table}}}"))
@@ -63,7 +63,7 @@ def read_models(settings: Settings, ledger: Ledger) -> dict[str, list[str]]:
 def certified_days(settings: Settings, ledger: Ledger, technician_id: str) -> int:
     store = ReadStore(settings)
     try:
-        ProjectionRunner(ledger, store).catch_up()
+        LogFollower(ledger, store).catch_up()
         with store.read() as tx:
             [judgment] = level_judgments(tx, technician_id, "鉄筋")
         return judgment.figures.certified.work_days
@@ -397,7 +397,7 @@ def test_claims_and_consents_project_the_same_live_and_rebuilt(
         assert api.request(method, url, actor, body).is_success
     store = ReadStore(settings)
     try:
-        ProjectionRunner(api.ledger, store, batch_size=1).catch_up()
+        LogFollower(api.ledger, store, batch_size=1).catch_up()
     finally:
         store.close()
     live = read_models(settings, api.ledger)

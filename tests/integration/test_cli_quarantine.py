@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from api.cli import common, core, projections, register  # noqa: F401  (register their commands)
 from ledger.application import Ledger
 from ledger.settings import Settings, get_settings
-from projections.runner import ProjectionRunner
+from projections.follower import LogFollower
 from projections.store import ReadStore
 from tests.integration.test_quarantine import FailingAt, at, tap
 from tests.integration.world import ADMIN, SITE, TECHNICIAN, register_world
@@ -51,7 +51,7 @@ def test_list_then_retry_after_the_fix(
     assert ledger_cli("quarantine", "list") == (0, "no event is quarantined\n")
     store = ReadStore(settings)
     try:
-        ProjectionRunner(ledger, store, FailingAt(poison)).catch_up()
+        LogFollower(ledger, store, FailingAt(poison)).catch_up()
     finally:
         store.close()
 

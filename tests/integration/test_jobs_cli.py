@@ -21,7 +21,7 @@ from ledger.application import Ledger
 from ledger.clock import FixedClock
 from ledger.settings import Settings, get_settings
 from ledger.storage.migrate import migrate
-from projections.settlement.runs import recent_job_runs
+from projections.jobs.runs import recent_job_runs
 from projections.store import ReadStore
 from tests.integration.jobs_world import SITE, T1, World, jst
 

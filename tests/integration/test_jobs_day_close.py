@@ -14,8 +14,8 @@ from ledger.clock import FixedClock
 from ledger.domain.settlement import DayClose, day_close_id
 from ledger.errors import InvalidState, NotPermitted
 from ledger.settings import Settings
-from projections.jobs import close_day
-from projections.settlement.queries import day_close_findings
+from projections.jobs.day_close import close_day
+from projections.jobs.queries import day_close_findings
 from tests.integration.jobs_world import (
     ADMIN,
     CARDS,

@@ -15,7 +15,7 @@ from ledger.clock import FixedClock
 from ledger.domain.requests import RequestStatus
 from ledger.errors import InvalidState
 from ledger.settings import Settings
-from projections.jobs import expire_entries
+from projections.jobs.expiry import expire_entries
 from tests.integration.jobs_world import PRIME, SITE, SUB, T1, World, jst
 
 PRIME_STAFF = Actor(Role.PRIME_CONTRACTOR, PRIME)

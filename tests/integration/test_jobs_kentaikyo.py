@@ -7,9 +7,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -17,11 +20,13 @@ import pytest
 from ledger.actors import SYSTEM, Actor, Role
 from ledger.application import Ledger
 from ledger.clock import FixedClock
-from ledger.domain.settlement import KentaikyoSettlement, settlement_id
+from ledger.domain.settlement import KentaikyoSettlement, parties_from_lines, settlement_id
 from ledger.errors import InvalidState
 from ledger.settings import Settings
-from projections.jobs import settle_kentaikyo
-from projections.settlement.queries import kentaikyo_settlements
+from projections.jobs import files as files_module
+from projections.jobs.files import FileMismatch, content_sha256
+from projections.jobs.kentaikyo import settle_kentaikyo
+from projections.jobs.queries import kentaikyo_settlements
 from tests.integration.jobs_world import (
     PRIME,
     SITE,
@@ -63,10 +68,27 @@ def settle(world: World, month: str, out: Path) -> dict[str, object]:
     return settle_kentaikyo(world.ledger, world.store, month, SYSTEM, out)
 
 
-def settlement(world: World, month: str) -> KentaikyoSettlement:
-    found: object = world.ledger.repository.get(settlement_id(month))
+@dataclass(frozen=True)
+class Issued:
+    """A settlement as issued: its event's totals and file hashes, and the lines it names."""
+
+    event: KentaikyoSettlement
+    days: list[list[Any]]
+    adjustments: list[list[Any]]
+    parties: dict[str, dict[str, str]]
+
+    @property
+    def files(self) -> dict[str, str]:
+        return self.event.files
+
+
+def settlement(world: World, month: str) -> Issued:
+    found = world.ledger.kentaikyo_settlement(month)
     assert isinstance(found, KentaikyoSettlement)
-    return found
+    lines = world.ledger.lines
+    return Issued(found, list(lines.lines(found.day_lines)),
+                  list(lines.lines(found.adjustment_lines)),
+                  parties_from_lines(lines.lines(found.party_lines)))
 
 
 def stored_state(world: World, month: str) -> bytes:
@@ -98,8 +120,10 @@ def test_a_month_is_settled_per_worker_day_with_reasons_and_prime_totals(
     assert issued.parties["contracts"][SUB2] == f"9{SUB2}"
     folder = tmp_path / "kentaikyo" / "2025-06"
     assert sorted(p.name for p in folder.iterdir()) == sorted(issued.files)
-    for name, digest in issued.files.items():
-        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
+    for name, digest in issued.files.items():  # CSV: the bytes; workbook: its sheets' content
+        assert content_sha256(name, (folder / name).read_bytes()) == digest
+        if name.endswith(".csv"):
+            assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
     report = (folder / "kentaikyo-2025-06-work-report.csv").read_bytes()
     assert report.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(report.decode("utf-8-sig"))))
@@ -224,3 +248,39 @@ def test_a_month_not_over_cannot_be_settled(world: World, tmp_path: Path) -> Non
         settle(world, "2025-06", tmp_path)
     assert refused.value.rule == "month.not_over"
     assert not (tmp_path / "kentaikyo").exists()
+
+
+def test_a_renderer_giving_other_bytes_for_the_same_content_leaves_the_month_settleable(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issued files are facts: a new openpyxl zipping differently neither fails a re-run nor
+    rewrites a file issued already; a lost file is written again and matches by content."""
+    a_month_of_work(world, 2025, 6)
+    world.clock.at = jst(2025, 7, 10, 4)
+    settle(world, "2025-06", tmp_path)
+    folder = tmp_path / "kentaikyo" / "2025-06"
+    workbook, report = folder / "kentaikyo-2025-06.xlsx", (
+        folder / "kentaikyo-2025-06-work-report.csv")
+    issued_bytes = workbook.read_bytes()
+
+    def other_zip(source_path: Path, target_path: Path, stamp: object) -> None:
+        with zipfile.ZipFile(source_path) as source, \
+                zipfile.ZipFile(target_path, "w", zipfile.ZIP_STORED) as target:
+            for info in reversed(source.infolist()):  # other order, no compression
+                target.writestr(info.filename, source.read(info.filename))
+
+    monkeypatch.setattr(files_module, "_fixed_zip_times", other_zip)
+    world.clock.at = jst(2025, 7, 11, 4)
+    assert settle(world, "2025-06", tmp_path)["files_written"] == 0
+    assert workbook.read_bytes() == issued_bytes  # kept as issued
+
+    workbook.unlink()
+    assert settle(world, "2025-06", tmp_path)["files_written"] == 1
+    assert workbook.read_bytes() != issued_bytes
+    digest = settlement(world, "2025-06").files[workbook.name]
+    assert content_sha256(workbook.name, workbook.read_bytes()) == digest
+
+    report.write_bytes("区分\r\n".encode("utf-8-sig"))  # content that was never issued
+    with pytest.raises(FileMismatch):
+        settle(world, "2025-06", tmp_path)
+    assert report.read_bytes() == "区分\r\n".encode("utf-8-sig")

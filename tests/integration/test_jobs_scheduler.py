@@ -16,9 +16,9 @@ from ledger.application import Ledger
 from ledger.clock import FixedClock
 from ledger.domain.settlement import day_close_id
 from ledger.settings import Settings
-from projections.settlement.config import JobSettings
-from projections.settlement.locks import advisory_key
-from projections.settlement.runs import (
+from projections.jobs.config import JobSettings
+from projections.jobs.locks import advisory_key
+from projections.jobs.runs import (
     ALREADY_DONE,
     FAILED,
     LOCKED,
@@ -26,7 +26,7 @@ from projections.settlement.runs import (
     recent_job_runs,
     run_job,
 )
-from projections.settlement.scheduler import (
+from projections.jobs.scheduler import (
     BILL,
     CLOSE_DAY,
     EXPIRE,

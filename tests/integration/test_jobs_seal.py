@@ -20,8 +20,7 @@ from ledger.clock import FixedClock
 from ledger.domain.settlement import DailySeal, daily_seal_id
 from ledger.errors import InvalidState
 from ledger.settings import Settings, get_settings
-from projections.jobs import seal_days, verify_seals
-from projections.jobs.seal import Mismatch
+from projections.jobs.seal import Mismatch, seal_days, verify_seals
 from tests.integration.jobs_world import CARDS, SITE, T1, World, jst
 
 D18, D19, D20, D21 = (date(2025, 6, d) for d in (18, 19, 20, 21))

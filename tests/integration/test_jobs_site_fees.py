@@ -15,8 +15,8 @@ from ledger.clock import FixedClock
 from ledger.domain.taps import Direction, TapObservation
 from ledger.ids import ReaderId, TapId, TechnicianId
 from ledger.settings import Settings
-from projections.jobs import bill_site_fees
-from projections.settlement.queries import site_fee_bills
+from projections.jobs.queries import site_fee_bills
+from projections.jobs.site_fees import bill_site_fees
 from tests.integration.jobs_world import (
     OTHER,
     PRIME,

@@ -13,8 +13,8 @@ from ledger.application import Ledger
 from ledger.clock import JST
 from ledger.domain.taps import TapObservation
 from ledger.settings import Settings
+from projections.follower import LogFollower
 from projections.replay import rebuild
-from projections.runner import ProjectionRunner
 from projections.store import ReadStore
 from tests.integration.projection_support import snapshot
 from tests.integration.world import ADMIN, register_world
@@ -45,7 +45,7 @@ def test_a_killed_projection_restarts_and_counts_everything_once(
     taps = record_a_busy_site(ledger)
     head = ledger.log_position()
     store = ReadStore(settings)
-    runner = ProjectionRunner(ledger, store)
+    runner = LogFollower(ledger, store)
     env = os.environ | {"LEDGER_DATABASE_URL": settings.database_url}
     command = [sys.executable, "-c", "from api.cli import main; main()", "project"]
 

@@ -14,9 +14,9 @@ from ledger.application import Ledger
 from ledger.clock import JST
 from ledger.domain.taps import TapObservation
 from ledger.settings import Settings
+from projections.follower import LogFollower
 from projections.projector import LedgerProjection
 from projections.replay import rebuild
-from projections.runner import ProjectionRunner
 from projections.store import ReadStore, Tx
 from tests.integration.projection_support import snapshot
 from tests.integration.world import (
@@ -65,7 +65,7 @@ def test_an_overnight_exit_in_a_later_batch_closes_the_kept_day(
     ledger: Ledger, settings: Settings, store: ReadStore, now: Any
 ) -> None:
     register_world(ledger)
-    runner = ProjectionRunner(ledger, store)
+    runner = LogFollower(ledger, store)
     ledger.record_taps([tap(1, "in", at(0, 20))], ADMIN)
     runner.catch_up()
     ledger.record_taps([tap(2, "out", at(1, 5))], ADMIN)  # after midnight: the same shift
@@ -80,13 +80,13 @@ def test_a_runner_whose_position_another_runner_moved_reads_the_facts_again(
     ledger: Ledger, settings: Settings, store: ReadStore, now: Any
 ) -> None:
     register_world(ledger)
-    first = ProjectionRunner(ledger, store)
+    first = LogFollower(ledger, store)
     ledger.record_taps([tap(1, "in", at(0, 8))], ADMIN)
     first.catch_up()  # keeps the worker's facts: one entry, no exit
     ledger.record_taps([tap(2, "out", at(0, 17))], ADMIN)
     other = ReadStore(settings)
     try:
-        ProjectionRunner(ledger, other).catch_up()  # the exit, seen by another runner only
+        LogFollower(ledger, other).catch_up()  # the exit, seen by another runner only
     finally:
         other.close()
     ledger.record_taps([tap(3, "in", at(0, 12)), tap(4, "in", at(1, 8))], ADMIN)
@@ -118,7 +118,7 @@ def test_what_a_rolled_back_batch_left_in_the_kept_facts_is_forgotten(
     register_world(ledger)
     projection = FailingOnce()
     projection.failed = True
-    runner = ProjectionRunner(ledger, store, projection)
+    runner = LogFollower(ledger, store, projection)
     ledger.record_taps([tap(1, "in", at(0, 8))], ADMIN)
     runner.catch_up()
     ledger.record_taps([tap(2, "out", at(0, 17))], ADMIN)
@@ -136,7 +136,7 @@ def test_an_approved_entry_changes_a_kept_workers_day(
     ledger: Ledger, settings: Settings, store: ReadStore, now: Any
 ) -> None:
     register_world(ledger)
-    runner = ProjectionRunner(ledger, store)
+    runner = LogFollower(ledger, store)
     ledger.record_taps([tap(1, "in", at(0, 8)), tap(2, "out", at(0, 17))], ADMIN)
     runner.catch_up()
     entry = ledger.request_manual_entry(

@@ -34,9 +34,9 @@ from ledger.domain.worker import CertificateClaim, CertifierRelation
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 from ledger.storage.migrate import migrate
+from projections.follower import DEFAULT_BATCH, LogFollower
 from projections.projector import LedgerProjection
 from projections.replay import rebuild, replay_as_of
-from projections.runner import DEFAULT_BATCH, ProjectionRunner
 from projections.store import ReadStore, Tx
 from tests import pg
 from tests.integration.projection_support import Snapshot, day_months_of, snapshot
@@ -460,7 +460,7 @@ def check_history(
         store = ReadStore(settings_)
         try:
             more_world(ledger)
-            runner = ProjectionRunner(ledger, store, batch_size=batch)
+            runner = LogFollower(ledger, store, batch_size=batch)
             history_ = History(ledger)
             for n, (op, catch_up) in enumerate(steps):
                 history_.apply(op, n)
@@ -484,13 +484,13 @@ def check_history(
             # value taken by an insert that stored nothing), and the crash must fall in a batch.
             events = len(ledger.recorder.select_notifications(start=1, limit=10**6))
             batches = -(-events // batch)
-            crashing = ProjectionRunner(
+            crashing = LogFollower(
                 ledger, crash_store, CrashingProjection(crash_at % batches), batch_size=batch
             )
             with pytest.raises(psycopg.OperationalError, match="simulated crash"):
                 crashing.catch_up()
             crashing.run_once()  # the same runner, after a batch that rolled back
-            ProjectionRunner(ledger, crash_store, batch_size=batch).catch_up()  # a new process
+            LogFollower(ledger, crash_store, batch_size=batch).catch_up()  # a new process
             assert_same(snapshot(crash_store), incremental, "a crash and resume")
             crash_store.close()
         finally:

@@ -16,9 +16,9 @@ from ledger.application import Ledger
 from ledger.clock import JST
 from ledger.domain.taps import TapObservation
 from ledger.settings import Settings
+from projections.follower import LogFollower
 from projections.projector import LedgerProjection
 from projections.replay import rebuild
-from projections.runner import ProjectionRunner
 from projections.store import ReadStore
 from tests.integration.projection_support import snapshot
 from tests.integration.world import (
@@ -82,7 +82,7 @@ def test_a_roster_position_changed_in_a_batch_of_its_own_dates_later_taps_under_
     ledger: Ledger, settings: Settings, store: ReadStore, now: Any
 ) -> None:
     register_world(ledger)  # the worker is on the roster as 一般
-    runner = ProjectionRunner(ledger, store)
+    runner = LogFollower(ledger, store)
     a_day(ledger, 1, "04A1B2C3", 0)
     runner.catch_up()  # keeps the worker's facts, roster included
     ledger.set_roster_entry(SITE, TECHNICIAN, SUB, "鉄筋", "職長", date(2025, 6, 3), PRIME_STAFF)
@@ -99,7 +99,7 @@ def test_a_roster_position_changed_in_a_batch_of_its_own_dates_later_taps_under_
 def test_an_employment_change_in_a_batch_of_its_own_dates_later_taps_under_it(
     ledger: Ledger, settings: Settings, store: ReadStore, newcomer: str, now: Any
 ) -> None:
-    runner = ProjectionRunner(ledger, store)
+    runner = LogFollower(ledger, store)
     a_day(ledger, 1, NEWCOMER_CARD, 0)
     runner.catch_up()
     ledger.join_employer(NEWCOMER, OTHER, date(2025, 6, 3), True, ADMIN)
@@ -116,7 +116,7 @@ def test_an_employment_change_in_a_batch_of_its_own_dates_later_taps_under_it(
 def test_an_employment_ended_in_the_past_re_derives_the_employer_of_stored_records(
     ledger: Ledger, settings: Settings, store: ReadStore, newcomer: str, now: Any
 ) -> None:
-    runner = ProjectionRunner(ledger, store)
+    runner = LogFollower(ledger, store)
     a_day(ledger, 1, NEWCOMER_CARD, 0)
     a_day(ledger, 3, NEWCOMER_CARD, 1)
     runner.catch_up()
@@ -137,7 +137,7 @@ def test_an_employment_ended_in_the_past_re_derives_the_employer_of_stored_recor
 def test_a_roster_entry_set_after_a_days_first_tap_leaves_that_day_not_on_roster(
     ledger: Ledger, settings: Settings, store: ReadStore, newcomer: str, now: Any
 ) -> None:
-    runner = ProjectionRunner(ledger, store)
+    runner = LogFollower(ledger, store)
     a_day(ledger, 1, NEWCOMER_CARD, 0)
     runner.catch_up()
     ledger.set_roster_entry(SITE, NEWCOMER, SUB, "鉄筋", "班長", date(2025, 6, 2), PRIME_STAFF)
@@ -156,7 +156,7 @@ def test_a_roster_entry_set_after_a_days_first_tap_leaves_that_day_not_on_roster
 def test_an_employment_change_derives_a_long_career_again_beside_another_workers_taps(
     ledger: Ledger, settings: Settings, store: ReadStore, newcomer: str, now: Any
 ) -> None:
-    runner = ProjectionRunner(ledger, store)
+    runner = LogFollower(ledger, store)
     a_day(ledger, 1, NEWCOMER_CARD, 0)
     a_day(ledger, 3, NEWCOMER_CARD, 100)  # the worker's window is read on its own
     runner.catch_up()
@@ -175,7 +175,7 @@ def test_a_registry_change_drops_only_its_own_workers_kept_facts(
     ledger: Ledger, settings: Settings, store: ReadStore, newcomer: str, now: Any
 ) -> None:
     projection = LedgerProjection()
-    runner = ProjectionRunner(ledger, store, projection)
+    runner = LogFollower(ledger, store, projection)
     kept = projection.work_records._facts  # the hot path: a catch-up of taps keeps these
     a_day(ledger, 1, "04A1B2C3", 0)
     runner.catch_up()

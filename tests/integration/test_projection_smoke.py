@@ -4,7 +4,7 @@ from ledger.application import Ledger
 from ledger.clock import JST, clock_at
 from ledger.domain.taps import TapObservation
 from ledger.settings import Settings
-from projections.runner import ProjectionRunner
+from projections.follower import LogFollower
 from projections.store import ReadStore
 from tests.integration.world import ADMIN, register_world
 
@@ -26,7 +26,7 @@ def test_smoke(ledger: Ledger, settings: Settings, now) -> None:
         with clock_at(observation.reader_time):  # uploaded as made: no clock skew
             ledger.record_taps([observation], ADMIN)
     store = ReadStore(settings)
-    runner = ProjectionRunner(ledger, store)
+    runner = LogFollower(ledger, store)
     assert runner.catch_up() == ledger.log_position()
     with store.read() as tx:
         rows = tx.execute(

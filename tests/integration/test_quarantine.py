@@ -21,10 +21,11 @@ from ledger.domain.business import Business
 from ledger.domain.taps import TapObservation
 from ledger.errors import InvalidValue
 from ledger.settings import Settings
+from projections.follower import LogFollower, TooManyFaults
 from projections.projector import LedgerProjection
-from projections.quarantine import QuarantinedEvent, quarantined, retry
+from projections.quarantine import QuarantinedEvent, quarantined
+from projections.quarantine_retry import retry
 from projections.replay import rebuild
-from projections.runner import ProjectionRunner, TooManyFaults
 from projections.store import ReadStore, Tx
 from tests.integration.projection_support import snapshot
 from tests.integration.world import ADMIN, SITE, TECHNICIAN, register_world
@@ -92,7 +93,7 @@ def test_a_tap_that_cannot_be_projected_is_quarantined_and_the_rest_goes_on(
     ledger.record_taps([tap(1, "in", at(0, 8)), tap(2, "out", at(0, 17)),
                         tap(3, "in", at(1, 8))], ADMIN)
     poison = ledger.log_position() - 1  # the exit on 06-02
-    runner = ProjectionRunner(ledger, store, FailingAt(poison), batch_size=4)
+    runner = LogFollower(ledger, store, FailingAt(poison), batch_size=4)
     assert runner.catch_up() == ledger.log_position()
     assert runner.position() == ledger.log_position()
     [event] = held(store)
@@ -115,7 +116,7 @@ def test_a_retried_tap_leaves_the_read_models_as_a_rebuild(
     ledger.record_taps([tap(1, "in", at(0, 8))], ADMIN)
     poison = ledger.log_position()
     ledger.record_taps([tap(2, "out", at(0, 17))], ADMIN)
-    ProjectionRunner(ledger, store, FailingAt(poison)).catch_up()
+    LogFollower(ledger, store, FailingAt(poison)).catch_up()
     assert records(store)[0][1] is None  # the entry is missing from the record
     outcome = retry(ledger, settings)
     assert (outcome.projected, outcome.still_quarantined, outcome.rebuilt) == ([poison], [], False)
@@ -133,7 +134,7 @@ def test_a_runner_drops_what_it_kept_when_a_retry_changed_the_facts(
     ledger.record_taps([tap(1, "in", at(0, 8))], ADMIN)
     poison = ledger.log_position()
     ledger.record_taps([tap(2, "in", at(0, 7))], ADMIN)
-    live = ProjectionRunner(ledger, store, FailingAt(poison))
+    live = LogFollower(ledger, store, FailingAt(poison))
     live.catch_up()
     retry(ledger, settings)
     ledger.record_taps([tap(3, "out", at(0, 17))], ADMIN)
@@ -153,7 +154,7 @@ def test_a_retried_card_issue_rebuilds_so_later_taps_are_judged_by_it(
     poison = ledger.log_position()
     ledger.record_taps([TapObservation("GATE-1:1", "GATE-1", "in", at(0, 8),
                                        card_id="0000BEEF")], ADMIN)
-    ProjectionRunner(ledger, store, FailingAt(poison)).catch_up()
+    LogFollower(ledger, store, FailingAt(poison)).catch_up()
     [event] = held(store)
     assert (event.event_type, event.technician_id) == ("Card.Issued", TECHNICIAN)
     with store.read() as tx:
@@ -172,7 +173,7 @@ def test_an_event_that_still_fails_stays_quarantined_with_one_more_attempt(
     register_world(ledger)
     position = store_undecodable(ledger)
     ledger.record_taps([tap(1, "in", at(0, 8))], ADMIN)
-    ProjectionRunner(ledger, store).catch_up()
+    LogFollower(ledger, store).catch_up()
     [event] = held(store)
     assert (event.position, event.event_type) == (position, "ledger.domain.gone:Gone.Happened")
     assert event.error_kind == "TopicError" and event.attempts == 1
@@ -200,7 +201,7 @@ def test_a_retried_tap_that_still_fails_counts_an_attempt(
     register_world(ledger)
     ledger.record_taps([tap(1, "in", at(0, 8))], ADMIN)
     poison = ledger.log_position()
-    ProjectionRunner(ledger, store, FailingAt(poison)).catch_up()
+    LogFollower(ledger, store, FailingAt(poison)).catch_up()
     outcome = retry(ledger, settings, projection=lambda: FailingAt(poison))  # not fixed yet
     assert outcome.projected == [] and not outcome.rebuilt
     [event] = held(store)
@@ -215,7 +216,7 @@ def test_a_nul_in_a_name_stored_before_the_text_rule_is_quarantined_on_postgresq
     ledger.save(Business(business_id="555", name="鈴木\x00建設", actor=ADMIN))  # no command
     position = ledger.log_position()
     ledger.record_taps([tap(1, "in", at(0, 8))], ADMIN)
-    assert ProjectionRunner(ledger, store).catch_up() == ledger.log_position()
+    assert LogFollower(ledger, store).catch_up() == ledger.log_position()
     assert len(records(store)) == 1
     if settings.is_postgres:
         [event] = held(store)
@@ -244,7 +245,7 @@ def test_a_tap_from_a_reader_clock_out_of_range_is_stored_as_sent_and_projected_
     stored = [vars(e)["reader_time"] for _, e in ledger.iter_log()
               if type(e).__qualname__ == "Tap.Recorded"]
     assert stored[0] == reader_time  # nothing a reader sends is dropped or changed
-    ProjectionRunner(ledger, store).catch_up()
+    LogFollower(ledger, store).catch_up()
     assert held(store) == []
     with store.read() as tx:
         rows = tx.execute("SELECT tap_id, reader_time, flags FROM {tap_facts} ORDER BY tap_id")
@@ -266,7 +267,7 @@ def test_a_failure_of_the_database_is_not_blamed_on_an_event(
     ledger.record_taps([tap(1, "in", at(0, 8))], ADMIN)
     with store.transaction() as tx:
         tx.execute("ALTER TABLE tap_facts RENAME TO tap_facts_away")
-    runner = ProjectionRunner(ledger, store)
+    runner = LogFollower(ledger, store)
     with pytest.raises((psycopg.ProgrammingError, sqlite3.OperationalError)) as caught:
         runner.catch_up()
     assert "tap_facts" in str(caught.value)
@@ -281,9 +282,9 @@ def test_a_repeated_failure_is_logged_once_and_the_recovery_once(
     with store.transaction() as tx:
         tx.execute("ALTER TABLE tap_facts RENAME TO tap_facts_away")
     ledger.record_taps([tap(1, "in", at(0, 8))], ADMIN)
-    caplog.set_level(logging.DEBUG, logger="projections.runner")
+    caplog.set_level(logging.DEBUG, logger="projections.follower")
     stop = threading.Event()
-    runner = ProjectionRunner(ledger, store)
+    runner = LogFollower(ledger, store)
     follower = threading.Thread(target=runner.run_forever, args=(stop, 0.01, 0.01))
     follower.start()
     try:
@@ -322,11 +323,11 @@ def test_a_batch_where_too_many_events_fail_alone_stops_quarantining_and_raises(
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every event failing looks like a bug, not bad events: the runner stops, loudly."""
-    monkeypatch.setattr("projections.runner.MAX_QUARANTINED_PER_BATCH", 2)
+    monkeypatch.setattr("projections.follower.MAX_QUARANTINED_PER_BATCH", 2)
     register_world(ledger)
     ledger.record_taps([tap(n, "in", at(n, 8)) for n in (1, 2, 3, 4)], ADMIN)
     head = ledger.log_position()
-    runner = ProjectionRunner(ledger, store, FailingAt(head - 2, head - 1, head))
+    runner = LogFollower(ledger, store, FailingAt(head - 2, head - 1, head))
     with pytest.raises(TooManyFaults, match="more than 2 events of one batch failed alone"):
         runner.catch_up()
     assert [event.position for event in held(store)] == [head - 2, head - 1]

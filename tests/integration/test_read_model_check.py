@@ -20,16 +20,17 @@ from ledger.actors import Actor, Role
 from ledger.application import Ledger
 from ledger.clock import FixedClock
 from ledger.settings import Settings, get_settings
-from projections.jobs import ReadModelsDiffer, seal_days
-from projections.read_model_check import check_read_models, drop_stale_shadows
-from projections.settlement.config import JobSettings
-from projections.settlement.runs import last_finished_run
-from projections.settlement.scheduler import (
+from projections.jobs.config import JobSettings
+from projections.jobs.read_models import ReadModelsDiffer
+from projections.jobs.runs import last_finished_run
+from projections.jobs.scheduler import (
     VERIFY_READ_MODELS,
     Jobs,
     Schedule,
     due_periods,
 )
+from projections.jobs.seal import seal_days
+from projections.read_model_check import check_read_models, drop_stale_shadows
 from projections.store import READ_MODEL_TABLES
 from tests.api_support import (  # noqa: F401  (the *_fixture names are fixtures)
     Api,

@@ -19,7 +19,7 @@ from ledger.settings import Settings
 from projections.audit import audit_work_record
 from projections.queries import missing_exits, site_exceptions
 from projections.store import as_date
-from tests.integration.test_queries_world import (
+from tests.integration.queries_world import (
     ADMIN,
     PRIME,
     SITE,

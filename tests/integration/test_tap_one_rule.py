@@ -19,8 +19,8 @@ from ledger.actors import Actor, Role
 from ledger.application import Ledger
 from ledger.domain.registry import DirectionMode
 from ledger.settings import Settings
+from projections.follower import LogFollower
 from projections.queries.exceptions import site_exceptions, unregistered_readers
-from projections.runner import ProjectionRunner
 from projections.store import ReadStore
 from projections.tap_flags import FLAGS
 from readers.delivery import TapResult
@@ -63,7 +63,7 @@ def prepare_cards(ledger: Ledger, world: World) -> None:
 
 
 def project(ledger: Ledger, store: ReadStore) -> None:
-    ProjectionRunner(ledger, store).catch_up()
+    LogFollower(ledger, store).catch_up()
 
 
 # From before the clock far behind (`tap_flags.CLOCK_BEHIND`) that the tests send.

@@ -6,6 +6,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ledger.actors import SYSTEM, Actor, Role
 from ledger.clock import JST
@@ -17,13 +19,19 @@ from ledger.domain.settlement import (
     DayKey,
     DayValue,
     KentaikyoSettlement,
+    LineSet,
     SealHead,
+    SettlementTally,
     SiteFeeAccount,
     add_months,
     day_close_id,
     diff_days,
+    diff_streams,
     event_digest,
     issued_state,
+    issued_stream,
+    line_order,
+    line_set_of,
     months_between,
     parse_month,
     seal_hash,
@@ -89,10 +97,22 @@ def test_only_the_system_or_an_admin_runs_jobs(role: Role) -> None:
 
 
 # -- Kentaikyo settlement ----------------------------------------------------------------------
+LINES: dict[str, list[list[Any]]] = {}  # the lines beside the log, by SHA-256
+NO_LINES = line_set_of([])
+
+
+def lines(items: list[list[Any]]) -> LineSet:
+    line_set = line_set_of(items)
+    LINES[line_set.sha256] = items
+    return line_set
+
+
 def issue(month: str, days: list[list[Any]], adjustments: tuple[Adjustment, ...] = (),
           now: datetime | None = None) -> KentaikyoSettlement:
-    return KentaikyoSettlement.issue(month, days, list(adjustments),
-                                     {"sites": {}, "members": {}, "contracts": {}},
+    tally = SettlementTally(month)
+    day_lines = lines([tally.day(line) for line in days])
+    adjustment_lines = lines([tally.adjustment(a) for a in adjustments])
+    return KentaikyoSettlement.issue(tally, day_lines, adjustment_lines, NO_LINES,
                                      {"report.csv": SHA}, 99, SYSTEM, now or jst(2025, 7, 10, 4))
 
 
@@ -112,8 +132,8 @@ def test_a_month_is_settled_only_after_it_ends_and_with_real_hashes() -> None:
     assert early.value.rule == "month.not_over"
     issue("2024-02", [], now=jst(2024, 3, 1))
     with pytest.raises(InvalidValue) as bad:
-        KentaikyoSettlement.issue("2025-06", [], [], {}, {"f.csv": "abc"}, 0, SYSTEM,
-                                  jst(2025, 7, 1))
+        KentaikyoSettlement.issue(SettlementTally("2025-06"), NO_LINES, NO_LINES, NO_LINES,
+                                  {"f.csv": "abc"}, 0, SYSTEM, jst(2025, 7, 1))
     assert bad.value.rule == "files.sha256"
 
 
@@ -149,8 +169,13 @@ def test_what_was_issued_for_a_month_includes_later_adjustments_in_order() -> No
     new_key = (*key[:3], "2025-06-09")
     august = issue("2025-08", [], (Adjustment("2025-06", new_key, None, (320, "eligible")),),
                    now=jst(2025, 9, 10))
-    assert issued_state(june, [august, july]) == {new_key: (320, "eligible")}
-    assert issued_state(june, []) == {key: (320, "eligible")}
+    def state(original: KentaikyoSettlement,
+              later: list[KentaikyoSettlement]) -> dict[DayKey, DayValue]:
+        return issued_state(original.month, LINES[original.day_lines.sha256],
+                            [(s.month, LINES[s.adjustment_lines.sha256]) for s in later])
+
+    assert state(june, [august, july]) == {new_key: (320, "eligible")}
+    assert state(june, []) == {key: (320, "eligible")}
 
 
 # -- site usage fee ----------------------------------------------------------------------------
@@ -237,20 +262,53 @@ def test_an_event_digest_depends_on_every_stored_part() -> None:
 
 def test_seals_chain_from_the_genesis_and_refuse_gaps() -> None:
     now = jst(2025, 6, 20, 3)
-    first = DailySeal.seal(date(2025, 6, 18), None, 10, 10, SHA, "", SYSTEM, now)
+    first = DailySeal.seal(date(2025, 6, 18), None, 10, 10, SHA, NO_LINES, SYSTEM, now)
     assert first.previous_hash == GENESIS_HASH and first.first_position == 0
     assert first.seal_hash == seal_hash(GENESIS_HASH, date(2025, 6, 18), 0, 10, 10, SHA)
-    second = DailySeal.seal(date(2025, 6, 19), first.head, 12, 2, SHA, "", SYSTEM, now)
+    second = DailySeal.seal(date(2025, 6, 19), first.head, 12, 2, SHA, NO_LINES, SYSTEM, now)
     assert second.previous_hash == first.seal_hash and second.first_position == 10
     assert second.seal_hash != first.seal_hash
     with pytest.raises(InvalidState) as gap:
-        DailySeal.seal(date(2025, 6, 21), second.head, 12, 0, SHA, "", SYSTEM,
+        DailySeal.seal(date(2025, 6, 21), second.head, 12, 0, SHA, NO_LINES, SYSTEM,
                        jst(2025, 6, 22, 3))
     assert gap.value.rule == "seal.chain"
     with pytest.raises(InvalidValue) as impossible:
         DailySeal.seal(date(2025, 6, 20), SealHead(date(2025, 6, 19), 12, SHA), 13, 2, SHA,
-                       "", SYSTEM, jst(2025, 6, 21))
+                       NO_LINES, SYSTEM, jst(2025, 6, 21))
     assert impossible.value.rule == "seal.range"
     with pytest.raises(InvalidState):
-        DailySeal.seal(date(2025, 6, 20), second.head, 12, 0, SHA, "", SYSTEM,
+        DailySeal.seal(date(2025, 6, 20), second.head, 12, 0, SHA, NO_LINES, SYSTEM,
                        jst(2025, 6, 20, 23) + timedelta(minutes=59))
+
+
+# -- the same rules over streams (a month is never held) -------------------------------------
+_keys = st.tuples(st.sampled_from(["1" * 14, "2" * 14]), st.sampled_from(["200", None]),
+                  st.sampled_from([SITE, "10000000000002"]),
+                  st.sampled_from(["2025-06-02", "2025-06-03", "2025-06-04"]))
+_values = st.tuples(st.sampled_from([0, 320]), st.sampled_from(["eligible", "not_enrolled"]))
+_months = st.dictionaries(_keys, _values, max_size=12)
+
+
+def _in_order(lines: dict[DayKey, DayValue]) -> list[tuple[DayKey, DayValue]]:
+    return sorted(lines.items(), key=lambda item: line_order(item[0]))
+
+
+@given(_months, _months)
+def test_the_streamed_diff_finds_what_the_diff_of_whole_months_finds(
+    issued: dict[DayKey, DayValue], current: dict[DayKey, DayValue]
+) -> None:
+    assert list(diff_streams("2025-06", _in_order(issued), _in_order(current))) == diff_days(
+        "2025-06", issued, current)
+
+
+@given(_months, st.lists(st.tuples(st.sampled_from(["2025-07", "2025-08"]), _months, _months),
+                         max_size=2, unique_by=lambda later: later[0]))
+def test_the_streamed_issued_state_is_the_issued_state(
+    issued: dict[DayKey, DayValue],
+    later: list[tuple[str, dict[DayKey, DayValue], dict[DayKey, DayValue]]],
+) -> None:
+    days = [[*key, *value] for key, value in _in_order(issued)]
+    adjusted = [(month, [a.as_row() for a in diff_days("2025-06", before, after)])
+                for month, before, after in later]
+    assert list(issued_stream("2025-06", days, adjusted)) == _in_order(
+        issued_state("2025-06", days, adjusted))

@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 
 from ledger.clock import JST
-from projections.settlement.files import (
+from projections.jobs.files import (
     FileMismatch,
     render_kentaikyo,
     sha256_of,

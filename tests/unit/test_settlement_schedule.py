@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ledger.clock import JST
-from projections.settlement.config import JobSettings
-from projections.settlement.scheduler import (
+from projections.jobs.config import JobSettings
+from projections.jobs.scheduler import (
     BILL,
     CLOSE_DAY,
     EXPIRE,

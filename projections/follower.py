@@ -1,4 +1,11 @@
-"""Runs the projection over the event log: batches, each committed with its tracking position.
+"""The log follower: runs a projection over the event log in batches, each committed with its
+tracking position in ``projection_positions`` (one row per projection: the ledger's read models,
+and the nightly jobs' tables under their own name). Named apart from the library's
+``ProjectionRunner``, which it is not: that one follows the log an event at a time.
+
+Why batches: a transaction per event costs a round trip and a commit each, which on a log of
+millions of taps is most of the time; a batch of thousands commits once, reads the log in one
+query, and still never double-counts, because its rows and its position commit together.
 
 Read-model rows and the position they bring the projection to commit in one transaction, so a
 crash never double-counts or skips. Two runners on one database do not both process a batch: the
@@ -17,12 +24,12 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Protocol, cast
 
 from ledger.application import Ledger
 from projections.decoding import LoggedEvent, decode
@@ -30,7 +37,7 @@ from projections.projector import LedgerProjection
 from projections.quarantine import Undecodable, describe, is_event_fault, quarantine
 from projections.store import ReadStore, Tx
 
-log = logging.getLogger("projections.runner")
+log = logging.getLogger("projections.follower")
 
 # Larger batches project faster and hold more in memory; this size keeps the peak well under the
 # 500 MB target (the measured trade-off is in BENCHMARKS.md).
@@ -55,6 +62,20 @@ class Fetched:
     events: list[LoggedEvent | Undecodable]
 
 
+class Projection(Protocol):
+    """What the follower runs: ``LedgerProjection``, or the jobs' (``projections.jobs``)."""
+
+    name: str
+
+    def begin(self, position: int) -> None: ...
+
+    def process(self, tx: Tx, batch: list[LoggedEvent]) -> None: ...
+
+    def committed(self, position: int) -> None: ...
+
+    def forget(self) -> None: ...
+
+
 class PositionMoved(Exception):
     """Another runner advanced the projection while this one was reading."""
 
@@ -63,18 +84,20 @@ class TooManyFaults(Exception):
     """More events of one batch failed alone than the runner quarantines (see the limit)."""
 
 
-class ProjectionRunner:
+class LogFollower:
     def __init__(
         self,
         ledger: Ledger,
         store: ReadStore,
-        projection: LedgerProjection | None = None,
+        projection: Projection | None = None,
         batch_size: int = DEFAULT_BATCH,
         as_of: datetime | None = None,
     ) -> None:
         self.ledger = ledger
         self.store = store
-        self.projection = projection or LedgerProjection()
+        self.projection: Projection = projection or LedgerProjection()
+        # A projection that reads only some topics (the jobs') has the log filtered for it.
+        self.topics: Sequence[str] = tuple(getattr(self.projection, "topics", ()))
         self.batch_size = batch_size
         self.as_of = as_of  # replay only events recorded up to this moment
         self.progress: Callable[[int], None] | None = None
@@ -103,11 +126,21 @@ class ProjectionRunner:
         return self._commit(start, self._fetch(start))
 
     def _fetch(self, start: int) -> Fetched:
+        # Filtered by topic, a short batch means nothing else of ours up to the head read
+        # before it: the position moves to that head, so the next call does not scan the
+        # other events (taps) in between again.
+        head = (self.ledger.log_position() if self.stop is None else self.stop) \
+            if self.topics else start
         notifications = self.ledger.recorder.select_notifications(
-            start=start, limit=self.batch_size, stop=self.stop, inclusive_of_start=False
+            start=start, limit=self.batch_size, stop=self.stop, topics=self.topics,
+            inclusive_of_start=False
         )
-        if not notifications:
+        if self.topics and len(notifications) < self.batch_size and head > start:
+            last = max(head, notifications[-1].id) if notifications else head
+        elif not notifications:
             return Fetched(start, 0, [])
+        else:
+            last = notifications[-1].id
         events: list[LoggedEvent | Undecodable]
         try:
             events = list(decode(self.ledger.mapper, notifications))
@@ -120,11 +153,11 @@ class ProjectionRunner:
                     events.append(Undecodable(notification.id, notification.topic, error))
         if self.as_of is not None:
             events = [e for e in events if isinstance(e, Undecodable) or e.timestamp <= self.as_of]
-        return Fetched(notifications[-1].id, len(notifications), events)
+        return Fetched(last, len(notifications), events)
 
     def _commit(self, start: int, fetched: Fetched) -> int:
         """Project a fetched batch and move the position, if it is still where we read from."""
-        if fetched.count == 0:
+        if fetched.last_position == start:
             return 0
         try:
             try:
@@ -247,7 +280,7 @@ class ProjectionRunner:
             upcoming = reader.submit(self._fetch, start)
             while until is None or start < until:
                 fetched = upcoming.result()
-                if fetched.count == 0:
+                if fetched.last_position == start:
                     break
                 batches += 1
                 if batches % COLLECT_EVERY_BATCHES == 0:

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from ledger import clock
-from projections.settlement.locks import job_lock, owner_name
+from projections.jobs.locks import job_lock, owner_name
 from projections.store import ReadStore, as_datetime
 
 log = logging.getLogger("projections.jobs")

@@ -24,16 +24,14 @@ from ledger.actors import SYSTEM, Actor
 from ledger.application import Ledger
 from ledger.domain.settlement import add_months, month_of
 from ledger.settings import Settings
-from projections.jobs import (
-    bill_site_fees,
-    close_day,
-    expire_entries,
-    seal_days,
-    settle_kentaikyo,
-    verify_read_models,
-)
-from projections.settlement.config import JobSettings
-from projections.settlement.runs import RunResult, last_succeeded_period, run_job
+from projections.jobs.config import JobSettings
+from projections.jobs.day_close import close_day
+from projections.jobs.expiry import expire_entries
+from projections.jobs.kentaikyo import settle_kentaikyo
+from projections.jobs.read_models import verify_read_models
+from projections.jobs.runs import RunResult, last_succeeded_period, run_job
+from projections.jobs.seal import seal_days
+from projections.jobs.site_fees import bill_site_fees
 from projections.store import ReadStore
 
 log = logging.getLogger("projections.jobs")

@@ -1,8 +1,9 @@
 """The settlement projection: day-close findings, seals, settlements and fee bills as tables.
 
-It reads only the jobs' own event topics (the library filters by topic), and tracks its position
-in its own table, committed with its rows, so a rebuild of the ledger's read models (which
-replaces ``projection_positions``) neither resets it nor double-counts it.
+It is run by the log follower (``projections.follower``) like the ledger's read models, reading
+only the jobs' own event topics, and tracks its position on its own row of
+``projection_positions``, committed with its rows. A rebuild of the ledger's read models carries
+that row over (``projections.replay``): the jobs' tables are not rebuilt with them.
 """
 
 from __future__ import annotations
@@ -14,57 +15,63 @@ from eventsourcing.utils import get_topic
 
 from ledger.application import Ledger
 from ledger.domain.settlement import DailySeal, DayClose, KentaikyoSettlement, SiteFeeAccount
+from projections.decoding import LoggedEvent
+from projections.follower import LogFollower
 from projections.store import ReadStore, Tx
 
 NAME = "settlement"
-BATCH = 200  # settlement events can be megabytes each: keep a batch's memory bounded
+BATCH = 1000  # what a job decides is small (lines live beside the log): a batch stays small
 
-TOPICS = {
-    get_topic(DayClose.Closed): "day_closed",  # type: ignore[attr-defined]
-    get_topic(DailySeal.Sealed): "sealed",  # type: ignore[attr-defined]
-    get_topic(KentaikyoSettlement.Issued): "settled",  # type: ignore[attr-defined]
-    get_topic(SiteFeeAccount.MonthBilled): "billed",  # type: ignore[attr-defined]
+HANDLED = {
+    "DayClose.Closed": "day_closed",
+    "DailySeal.Sealed": "sealed",
+    "KentaikyoSettlement.Issued": "settled",
+    "SiteFeeAccount.MonthBilled": "billed",
 }
+TOPICS = (
+    get_topic(DayClose.Closed),  # type: ignore[attr-defined]
+    get_topic(DailySeal.Sealed),  # type: ignore[attr-defined]
+    get_topic(KentaikyoSettlement.Issued),  # type: ignore[attr-defined]
+    get_topic(SiteFeeAccount.MonthBilled),  # type: ignore[attr-defined]
+    # stored before the settlement aggregates had a module each
+    "ledger.domain.settlement:DayClose.Closed",
+    "ledger.domain.settlement:SiteFeeAccount.MonthBilled",
+)
 
 
 def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+class JobsProjection:
+    """The jobs' tables, run by the same log follower as the ledger's read models, on its own
+    row of ``projection_positions`` and only over the jobs' own topics. It keeps nothing
+    between batches, and every insert ignores a row present already, so a batch seen twice
+    changes nothing."""
+
+    name = NAME
+    topics = TOPICS
+
+    def begin(self, position: int) -> None:
+        pass
+
+    def committed(self, position: int) -> None:
+        pass
+
+    def forget(self) -> None:
+        pass
+
+    def process(self, tx: Tx, batch: list[LoggedEvent]) -> None:
+        for event in batch:
+            HANDLERS[HANDLED[event.name]](tx, event.position, event.state)
+
+
 def catch_up(ledger: Ledger, store: ReadStore, until: int | None = None) -> int:
     """Project the jobs' events recorded since the last call, up to the log's head or to the
     position `until`; return how many were projected."""
-    total = 0
-    while True:
-        head = ledger.log_position() if until is None else until
-        with store.transaction() as tx:
-            start = _locked_position(tx)
-            notifications = ledger.recorder.select_notifications(
-                start=start, limit=BATCH, stop=head, topics=list(TOPICS),
-                inclusive_of_start=False)
-            for notification in notifications:
-                event = ledger.mapper.to_domain_event(notification)
-                HANDLERS[TOPICS[notification.topic]](tx, notification.id, vars(event))
-            # A short batch means nothing else of ours up to `head`: skip the taps in between,
-            # so the next call does not scan them again.
-            done = len(notifications) < BATCH
-            position = head if done else notifications[-1].id
-            tx.execute("UPDATE job_projection_positions SET position = %s WHERE name = %s",
-                       [max(position, start), NAME])
-        total += len(notifications)
-        if done:
-            return total
-
-
-def _locked_position(tx: Tx) -> int:
-    # Two processes catching up at once: the row lock (PostgreSQL) or the write lock (SQLite)
-    # makes the second wait and then continue from where the first stopped.
-    tx.execute("INSERT INTO job_projection_positions (name, position) VALUES (%s, 0) "
-               "ON CONFLICT DO NOTHING", [NAME])
-    lock = "" if tx.sqlite else " FOR UPDATE"
-    rows = tx.execute(f"SELECT position FROM job_projection_positions WHERE name = %s{lock}",
-                      [NAME])
-    return int(rows[0][0])
+    follower = LogFollower(ledger, store, JobsProjection(), batch_size=BATCH)
+    follower.stop = until
+    return follower.catch_up()
 
 
 def _day_closed(tx: Tx, position: int, e: dict[str, Any]) -> None:
@@ -98,8 +105,8 @@ def _settled(tx: Tx, position: int, e: dict[str, Any]) -> None:
         "INSERT INTO kentaikyo_settlements (month, points_yen, adjustment_yen, day_lines, "
         "adjustment_lines, files, issued_at, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
         "ON CONFLICT DO NOTHING",
-        [e["month"], e["points_yen"], e["adjustment_yen"], len(e["days"]),
-         len(e["adjustments"]), _json(e["files"]), e["issued_at"], position])
+        [e["month"], e["points_yen"], e["adjustment_yen"], e["days"]["count"],
+         e["adjustments"]["count"], _json(e["files"]), e["issued_at"], position])
 
 
 def _billed(tx: Tx, position: int, e: dict[str, Any]) -> None:

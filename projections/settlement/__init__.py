@@ -1,1 +1,0 @@
-"""Nightly settlement: the jobs' scheduler, runs, locks, files and read models."""
