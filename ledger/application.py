@@ -65,6 +65,7 @@ from ledger.domain.worker import (
 from ledger.errors import (
     AlreadyExists,
     InvalidState,
+    InvalidValue,
     NotPermitted,
     UnknownReference,
 )
