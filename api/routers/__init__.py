@@ -10,6 +10,7 @@ from api.routers import (
     businesses,
     cards,
     careers,
+    consents,
     corrections,
     health,
     inbox,
@@ -24,4 +25,4 @@ from api.routers import (
 PREFIX = "/v1"
 ROUTERS: tuple[APIRouter, ...] = tuple(module.router for module in (
     health, taps, businesses, workers, sites, readers, cards, manual_entries, corrections,
-    careers, attendance, inbox, audit, keys))
+    careers, consents, attendance, inbox, audit, keys))
