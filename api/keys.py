@@ -254,8 +254,8 @@ class KeyStore:
         return expired
 
     def events(self, key_ids: Iterable[str] | None = None,
-               limit: int = 1000) -> builtins.list[KeyEvent]:
-        """Key events in recorded order (of the given keys, or all)."""
+               limit: int | None = 1000) -> builtins.list[KeyEvent]:
+        """Key events in recorded order (of the given keys, or all; `limit` None: every one)."""
         rows = self._execute(
             "SELECT event_id, recorded_at, key_id, kind, actor, by_key_id, detail "
             "FROM key_events ORDER BY recorded_at, event_id")

@@ -224,8 +224,8 @@ def scoped_status(endpoint: ReadEndpoint, role: str, target: str) -> int:
         return endpoint.statuses(role, target)
     if endpoint.kind == AUDIT:
         return 403
-    if endpoint.kind == KEYS:
-        return 403 if role.startswith("site_manager") else 404 if endpoint.name == "key" else 200
+    if endpoint.kind == KEYS:  # a site manager oversees its sites' reader keys
+        return 404 if endpoint.name == "key" else 200
     if endpoint.kind in (CONSENT, CLAIMS):
         if role.startswith("site_manager") or (
                 endpoint.kind == CONSENT and role == "employer_own_sites"):
@@ -406,9 +406,8 @@ READ_ENDPOINTS: tuple[ReadEndpoint, ...] = (
     ReadEndpoint("business-certificate-proposals", CLAIMS,
                  _claimant_path("prime", "career-certificate-proposals"),
                  _claimant_statuses("prime")),
-    ReadEndpoint("keys", KEYS, lambda w, t: "/v1/keys", _key_viewers(False), listed=False),
-    ReadEndpoint("key-events", KEYS, lambda w, t: "/v1/keys/events", _key_viewers(False),
-                 listed=False),
+    ReadEndpoint("keys", KEYS, lambda w, t: "/v1/keys", _key_viewers(False)),
+    ReadEndpoint("key-events", KEYS, lambda w, t: "/v1/keys/events", _key_viewers(False)),
     ReadEndpoint("key", KEYS, lambda w, t: "/v1/keys/00000000deadbeef", _key_viewers(True),
                  listed=False),
 )
