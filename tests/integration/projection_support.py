@@ -2,7 +2,8 @@
 
 The tables come from the database's own catalog, not from a list kept by hand: a table a migration
 adds is compared as soon as it exists, unless it is named as deliberately not a read model
-(`projections.read_model_check.NOT_READ_MODELS`) or as the settlement projection's (below). A table in neither place fails the snapshot, so it cannot be forgotten.
+(`projections.read_model_check.NOT_READ_MODELS`) or as the settlement projection's (below). A
+table in neither place fails the snapshot, so it cannot be forgotten.
 """
 
 from __future__ import annotations
