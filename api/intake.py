@@ -6,26 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from api.reader_directory import ReaderDirectory
 from api.schemas.taps import TapResult
-from ledger.actors import Actor
 from ledger.application import Ledger, TapReceipt
-from ledger.domain.taps import TapObservation
-from ledger.errors import NotPermitted
-from projections.tap_answers import Rejected, TapAnswer, parse_tap
+from projections.tap_answers import Rejected, TapAnswer, check_reader_taps, parse_tap
 
 __all__ = ["Rejected", "check_reader_taps", "parse_tap", "position_after", "tap_results"]
-
-
-def check_reader_taps(
-    readers: ReaderDirectory, actor: Actor, observations: Sequence[TapObservation]
-) -> None:
-    """A reader key appends taps of its own reader only, and only while that reader is
-    registered to a site and not retired (DESIGN §2: a gate reader appends for its site only)."""
-    readers.active_site(actor.id)
-    for observation in observations:
-        if observation.reader_id != actor.id:
-            raise NotPermitted("reader_id", "tap.reader", "a reader appends its own taps only")
 
 
 def position_after(ledger: Ledger, receipts: Sequence[TapReceipt]) -> int:

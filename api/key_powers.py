@@ -6,13 +6,19 @@ revokes) exactly the keys it could have issued:
 - a business key (事業者責任者 without a scope, 管理者 with one), prime or employer: keys of its
   own business (prime, employer, site manager) whose scope lies within its own; only a prime's
   key grants a site manager the right to approve, since 承認 is the prime's;
-- auditors read every key and key event and change none; site managers, workers and readers
-  issue nothing.
+- reader keys (the gate reader's own key): the prime of the reader's site — its 事業者責任者 or
+  a 管理者 whose key is scoped to that site — and the prime's site manager of that site, who
+  registers and retires the site's readers and so sets them up; only for a reader registered
+  (and not retired) on such a site;
+- auditors read every key and key event and change none; workers and readers issue nothing,
+  and site managers nothing but reader keys.
 Whatever a key does not oversee is answered as absent (the 404 of an unknown key ID).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from api.keys import BUSINESS_KEY_ROLES, ApiKey
@@ -22,8 +28,47 @@ from ledger.actors import Actor, Role, Scope
 from ledger.errors import InvalidValue, NotPermitted
 from projections.store import Tx
 
-ISSUERS = (Role.ADMIN, Role.PRIME_CONTRACTOR, Role.EMPLOYER)
+ISSUERS = (Role.ADMIN, Role.PRIME_CONTRACTOR, Role.EMPLOYER, Role.SITE_MANAGER)
+READER_KEEPERS = (Role.PRIME_CONTRACTOR, Role.SITE_MANAGER)
 LONGEST = timedelta(days=5 * 366)
+
+
+@dataclass(frozen=True)
+class ReaderSite:
+    """Where a gate reader is registered (readers do not move: a new site is a new reader)."""
+
+    site_id: str
+    prime_business_id: str
+    retired: bool
+
+
+ReaderSites = Callable[[str], ReaderSite | None]  # reader ID → its site, None if unregistered
+
+
+def keeps_reader(by: Actor, site: ReaderSite | None) -> bool:
+    """Whether `by` may issue and oversee the keys of a reader at `site`: the site's prime (a
+    key for the whole business or scoped to that site) or its site manager of that site."""
+    return (site is not None and by.role in READER_KEEPERS
+            and by.id == site.prime_business_id and by.scope.workers is None
+            and by.scope.covers_site(site.site_id))
+
+
+def reader_sites(tx: Tx) -> dict[str, ReaderSite]:
+    """Every registered reader's site, from the read models (one query for a whole list)."""
+    return {str(reader): ReaderSite(str(site), str(prime), retired is not None)
+            for reader, site, prime, retired in tx.execute(
+                "SELECT r.reader_id, r.site_id, s.prime_business_id, r.retired_at_position "
+                "FROM {reader_registry} r JOIN {sites} s ON s.site_id = r.site_id")}
+
+
+def check_reader(by: Actor, reader_id: str, site: ReaderSite | None) -> None:
+    """A business's reader key names a reader of its sites; any other, registered or not, is
+    refused alike (422 naming the field), as a scope naming someone else's site is."""
+    if not keeps_reader(by, site):
+        raise InvalidValue("subject_id", "key.reader", f"{reader_id} is not a reader of your sites")
+    assert site is not None
+    if site.retired:
+        raise InvalidValue("subject_id", "key.reader.retired", f"{reader_id} is retired")
 
 
 def check_issue(issuer: ApiKey, role: Role, subject_id: str, scope: Scope,
@@ -42,6 +87,10 @@ def check_issue(issuer: ApiKey, role: Role, subject_id: str, scope: Scope,
         return
     if by.role not in ISSUERS:
         raise NotPermitted("actor", "key.issuer", f"{by.role.value} keys issue no keys")
+    if role is Role.READER and by.role in READER_KEEPERS:
+        return  # which reader: `check_reader`, against the reader's site
+    if by.role is Role.SITE_MANAGER:
+        raise NotPermitted("actor", "key.issuer", "a site manager issues reader keys only")
     if role not in BUSINESS_KEY_ROLES:
         raise NotPermitted("role", "key.power",
                            "a business key issues prime, employer and site manager keys only")
@@ -54,19 +103,22 @@ def check_issue(issuer: ApiKey, role: Role, subject_id: str, scope: Scope,
                            "only the prime grants its site manager approval")
 
 
-def oversees(viewer: Actor, key: ApiKey) -> bool:
-    """Whether `viewer` may see, expire and revoke `key`: it could have issued it."""
+def oversees(viewer: Actor, key: ApiKey, reader_site: ReaderSites) -> bool:
+    """Whether `viewer` may see, expire and revoke `key`: it could have issued it (a reader's
+    key: whatever became of the reader since, so a retired reader's key can still be ended)."""
     if viewer.role is Role.ADMIN:
         return True
+    if key.role is Role.READER:
+        return keeps_reader(viewer, reader_site(key.subject_id))
     return (viewer.role in (Role.PRIME_CONTRACTOR, Role.EMPLOYER)
             and key.role in BUSINESS_KEY_ROLES and key.subject_id == viewer.id
             and key.scope.within(viewer.scope)
             and (not key.scope.approves or viewer.role is Role.PRIME_CONTRACTOR))
 
 
-def overseen(viewer: Actor, key: ApiKey) -> ApiKey:
+def overseen(viewer: Actor, key: ApiKey, reader_site: ReaderSites) -> ApiKey:
     """The key if the viewer oversees it (auditors read every key), else the 404 of no key."""
-    if viewer.role is Role.AUDITOR or oversees(viewer, key):
+    if viewer.role is Role.AUDITOR or oversees(viewer, key, reader_site):
         return key
     raise hidden("key_id", key.key_id)
 

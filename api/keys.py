@@ -47,9 +47,10 @@ SCOPE_LIMIT = 1000  # sites or workers in one key's scope
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
 _COLUMNS = ("key_id, role, subject_id, created_at, revoked_at, expires_at, issued_by, holder, "
             "scope_kind, approves")
-_ACTIVE_KEY = ("SELECT token_hash, role, subject_id, expires_at, scope_kind, approves "
+# The statements a token is checked with (the API bench's floor runs the very same ones).
+ACTIVE_KEY = ("SELECT token_hash, role, subject_id, expires_at, scope_kind, approves "
                "FROM api_keys WHERE key_id = %s AND revoked_at IS NULL")
-_SCOPE_OF = "SELECT subject_id FROM api_key_scopes WHERE key_id = %s"
+SCOPE_OF = "SELECT subject_id FROM api_key_scopes WHERE key_id = %s"
 
 
 @dataclass(frozen=True)
@@ -254,8 +255,8 @@ class KeyStore:
         return expired
 
     def events(self, key_ids: Iterable[str] | None = None,
-               limit: int = 1000) -> builtins.list[KeyEvent]:
-        """Key events in recorded order (of the given keys, or all)."""
+               limit: int | None = 1000) -> builtins.list[KeyEvent]:
+        """Key events in recorded order (of the given keys, or all; `limit` None: every one)."""
         rows = self._execute(
             "SELECT event_id, recorded_at, key_id, kind, actor, by_key_id, detail "
             "FROM key_events ORDER BY recorded_at, event_id")
@@ -297,7 +298,7 @@ def authenticate_with(tx: Tx, token: str) -> Actor | None:
 def _authenticate(execute: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]],
                   token: str) -> Actor | None:
     parts = split_token(token)
-    rows = execute(_ACTIVE_KEY, [parts[0]]) if parts else []
+    rows = execute(ACTIVE_KEY, [parts[0]]) if parts else []
     if not _admits(rows, parts[1] if parts else token):
         return None
     _, role, subject_id, expires_at, scope_kind, approves = rows[0]
@@ -306,7 +307,7 @@ def _authenticate(execute: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
     scope = WHOLE
     if scope_kind is not None:  # only scoped keys pay for a second statement
         assert parts is not None
-        members = frozenset(str(r[0]) for r in execute(_SCOPE_OF, [parts[0]]))
+        members = frozenset(str(r[0]) for r in execute(SCOPE_OF, [parts[0]]))
         scope = _scope(scope_kind, members, bool(approves))
     return Actor(Role(role), subject_id, scope)
 
@@ -359,7 +360,7 @@ def _get(cursor: _Cursor, key_id: str) -> ApiKey:
     rows = cursor.execute(f"SELECT {_COLUMNS} FROM api_keys WHERE key_id = %s", (key_id,))
     if not rows:
         raise UnknownReference("key_id", "key_id.exists", f"{key_id} is not a key")
-    members = frozenset(str(r[0]) for r in cursor.execute(_SCOPE_OF, (key_id,)))
+    members = frozenset(str(r[0]) for r in cursor.execute(SCOPE_OF, (key_id,)))
     return _key(rows[0], members)
 
 

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api.problems import PROBLEM_MEDIA_TYPE, Problem
+from api.reading import INCOMPLETE_HEADER
 from api.schemas.taps import TapIn
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -38,6 +39,30 @@ AUTHENTICATED = problems(401, 403, 413, 422, 503)  # every route that needs a ke
 DOCUMENTED = (Problem, TapIn)
 
 
+INCOMPLETE = {
+    "description": "Log positions of quarantined events about this worker or site (comma "
+    "separated): the answer may lack what they would have added (see `/v1/ready`). Absent when "
+    "nothing about them is quarantined.",
+    "schema": {"type": "string", "pattern": "^[0-9]+(, [0-9]+)*$", "examples": ["1042, 1077"]},
+}
+ABOUT = ("technician_id", "site_id")  # the path IDs `Reads` names an answer's worker or site by
+
+
+def declare_incomplete(document: dict[str, Any]) -> None:
+    """Declare `Ledger-Incomplete` on the success answer of every operation that can send it:
+    a read through `Reads` (the only operations taking `min_position`, `api.deps.reads_as`)
+    whose path names a worker or a site (`Reads.about`: the header's condition)."""
+    for item in document["paths"].values():
+        for operation in item.values():
+            given = {(p["in"], p["name"]) for p in operation.get("parameters", [])}
+            if ("query", "min_position") not in given or not any(
+                    ("path", name) in given for name in ABOUT):
+                continue
+            for status, response in operation["responses"].items():
+                if status.startswith("2"):
+                    response.setdefault("headers", {})[INCOMPLETE_HEADER] = INCOMPLETE
+
+
 def openapi_builder(app: FastAPI) -> Callable[[], dict[str, Any]]:
     def build() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -51,6 +76,7 @@ def openapi_builder(app: FastAPI) -> Callable[[], dict[str, Any]]:
                     ref_template="#/components/schemas/{model}"
                 )
                 schemas.update(schemas[model.__name__].pop("$defs", {}))
+            declare_incomplete(document)
             app.openapi_schema = document
         return app.openapi_schema
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from ledger.application import Ledger
 from ledger.errors import LedgerError, NotPermitted
+from projections.tap_answers import active_reader_site
 
 
 class ReaderDirectory:
@@ -31,12 +32,13 @@ class ReaderDirectory:
         cached = self._active.get(reader_id)
         if cached is not None and cached[1] > now:
             return cached[0]
-        reader = self.ledger.reader(reader_id)
-        if reader.retired:
+        try:
+            site_id = active_reader_site(self.ledger, reader_id)
+        except NotPermitted:
             self._active.pop(reader_id, None)
-            raise NotPermitted("reader_id", "reader.retired", f"reader {reader_id} is retired")
-        self._active[reader_id] = (reader.site_id, now + self.ttl_seconds)
-        return str(reader.site_id)
+            raise
+        self._active[reader_id] = (site_id, now + self.ttl_seconds)
+        return site_id
 
     def site_of(self, reader_id: str) -> str | None:
         """The site of an active reader, or None."""

@@ -12,15 +12,16 @@ usually none) and laid over them, so the answer does not depend on how far the p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
 
+from ledger.actors import Actor, Role
 from ledger.application import Ledger, TapReceipt
 from ledger.domain.registry import card_aggregate_id, reader_aggregate_id
 from ledger.domain.taps import TapObservation
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, NotPermitted
 from ledger.storage import SkipsDuplicates
 from ledger.storage.postgres import text_array
 from ledger.tap_records import observation_from_mapping
@@ -48,6 +49,31 @@ class TapAnswer:
     position: int | None = None
     content_hash: str | None = None  # conflict: this version's content
     stored_content_hash: str | None = None  # conflict: the version stored first
+
+
+def active_reader_site(ledger: Ledger, reader_id: str) -> str:
+    """The site of a registered reader that is not retired; raises UnknownReference (not
+    registered) or NotPermitted (retired) otherwise."""
+    reader = ledger.reader(reader_id)
+    if reader.retired:
+        raise NotPermitted("reader_id", "reader.retired", f"reader {reader_id} is retired")
+    return str(reader.site_id)
+
+
+def check_reader_taps(
+    active_site: Callable[[str], str], actor: Actor, observations: Sequence[TapObservation]
+) -> None:
+    """Who may append these taps. A reader key appends taps of its own reader only, and only
+    while that reader is registered to a site and not retired (DESIGN §2: a gate reader appends
+    for its site only); admin appends for any reader (an import), its taps flagged by the one
+    rule. `active_site` is `active_reader_site`, or a cache in front of it (the HTTP route's
+    `ReaderDirectory`)."""
+    if actor.role is not Role.READER:
+        return  # `Ledger.record_taps` says which other roles append at all
+    active_site(actor.id)
+    for observation in observations:
+        if observation.reader_id != actor.id:
+            raise NotPermitted("reader_id", "tap.reader", "a reader appends its own taps only")
 
 
 def parse_tap(record: Any) -> TapObservation | Rejected:

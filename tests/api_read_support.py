@@ -163,6 +163,21 @@ def build_read_world(ledger: Ledger, k: int = 1) -> ReadWorld:
         ledger.request_manual_entry(w.worker, site, D0, employer, "鉄筋", "一般", "配筋", me,
                                     entry_at=at(D0, 8), exit_at=at(D0, 17))
         for site, employer in ((w.site_a, w.sub_a), (w.site_b, w.sub_b)))
+    # claims that wait for a worker's consent, and answered ones: sub_a claims other_worker
+    # (pending); sub_b claimed lower_worker, who declined; prime_a proposes a certificate for
+    # worker (pending); prime_b proposed one for other_worker, who declined
+    ledger.join_employer(w.other_worker, w.sub_a, date(2025, 6, 1), False,
+                         Actor(Role.EMPLOYER, w.sub_a))
+    ledger.join_employer(w.lower_worker, w.sub_b, date(2025, 6, 1), False,
+                         Actor(Role.EMPLOYER, w.sub_b))
+    ledger.decline_employment(w.lower_worker, w.sub_b, Actor(Role.WORKER, w.lower_worker))
+    for technician, prime, staff in ((w.worker, w.prime_a, staff_a),
+                                     (w.other_worker, w.prime_b, staff_b)):
+        ledger.propose_career_certificate(
+            technician, str(UUID(int=int(technician))), prime, "prime_contractor", "鉄筋",
+            date(2018, 4, 1), date(2019, 3, 31), 150, 0, 0, "施工体制台帳 (2018)", staff)
+    ledger.decline_career_certificate(w.other_worker, str(UUID(int=int(w.other_worker))),
+                                      Actor(Role.WORKER, w.other_worker))
     return ReadWorld(**{**w.__dict__, "entries": entries})
 
 
@@ -179,6 +194,7 @@ def _tap(ledger: Ledger, w: ReadWorld,
 
 # -- the read endpoints and who may call them ---------------------------------------------------
 WORKER, SITE, PRIME, AUDIT, KEYS = "worker", "site", "prime", "audit", "keys"
+CONSENT, CLAIMS = "consent", "claims"  # claims on a worker: the worker's side, the claimant's
 
 
 @dataclass(frozen=True)
@@ -208,8 +224,16 @@ def scoped_status(endpoint: ReadEndpoint, role: str, target: str) -> int:
         return endpoint.statuses(role, target)
     if endpoint.kind == AUDIT:
         return 403
-    if endpoint.kind == KEYS:
-        return 403 if role.startswith("site_manager") else 404 if endpoint.name == "key" else 200
+    if endpoint.kind == KEYS:  # a site manager oversees its sites' reader keys
+        return 404 if endpoint.name == "key" else 200
+    if endpoint.kind in (CONSENT, CLAIMS):
+        if role.startswith("site_manager") or (
+                endpoint.kind == CONSENT and role == "employer_own_sites"):
+            return 403  # no worker's registration for a site manager, nor a key scoped to sites
+        business = "employer_own" if role == "employer_own_sites" else "employer_other"
+        if endpoint.kind == CONSENT and target == "own":
+            return 404  # employer_other_workers: worker is outside its scope
+        return endpoint.statuses(business, target)
     if role.startswith("site_manager"):  # its site's rows and exceptions, its inbox; no worker
         if endpoint.kind == WORKER:
             return 403
@@ -287,6 +311,42 @@ def _key_viewers(absent: bool) -> Callable[[str, str], int]:
     return status
 
 
+def _consent_statuses(role: str, target: str) -> int:
+    """Those who may answer a claim on the worker: own: worker (employed by sub_a and sub_b);
+    other: other_worker (sub_b). A claimant that does not employ the worker is not one."""
+    answer = {"own": {"worker_self", "employer_own", "employer_other"},
+              "other": {"worker_other", "employer_other"}}
+    if role == "no_token":
+        return 401
+    if role == "reader" or role.startswith("prime"):
+        return 403
+    if role in ("auditor", "admin"):
+        return 200
+    return 200 if role in answer[target] else 404
+
+
+def _claimant_statuses(business: str) -> Callable[[str, str], int]:
+    """A business's own claims: own is `{business}_own`'s, other `{business}_other`'s."""
+
+    def status(role: str, target: str) -> int:
+        if role == "no_token":
+            return 401
+        if role in ("reader", "worker_self", "worker_other"):
+            return 403
+        if role in ("auditor", "admin"):
+            return 200
+        return 200 if role == f"{business}_{target}" else 404
+
+    return status
+
+
+def _claimant_path(business: str, suffix: str) -> Callable[[ReadWorld, str], str]:
+    def path(w: ReadWorld, target: str) -> str:
+        owner = getattr(w, f"{business}_{'a' if target == 'own' else 'b'}")
+        return f"/v1/businesses/{owner}/{suffix}"
+    return path
+
+
 def _worker_path(suffix: str, query: str = "") -> Callable[[ReadWorld, str], str]:
     def path(w: ReadWorld, target: str) -> str:
         technician = w.worker if target == "own" else w.other_worker
@@ -337,9 +397,17 @@ READ_ENDPOINTS: tuple[ReadEndpoint, ...] = (
                  method="POST", listed=False, body=lambda w, t: {
                      "as_of": "2025-06-20T10:00:00+09:00", "technician_id": w.worker,
                      "date_from": "2025-06-01", "date_to": "2025-06-30"}),
-    ReadEndpoint("keys", KEYS, lambda w, t: "/v1/keys", _key_viewers(False), listed=False),
-    ReadEndpoint("key-events", KEYS, lambda w, t: "/v1/keys/events", _key_viewers(False),
-                 listed=False),
+    ReadEndpoint("worker-employment-requests", CONSENT, _worker_path("employment-requests"),
+                 _consent_statuses),
+    ReadEndpoint("worker-certificate-proposals", CONSENT,
+                 _worker_path("career-certificate-proposals"), _consent_statuses),
+    ReadEndpoint("business-employment-requests", CLAIMS,
+                 _claimant_path("sub", "employment-requests"), _claimant_statuses("employer")),
+    ReadEndpoint("business-certificate-proposals", CLAIMS,
+                 _claimant_path("prime", "career-certificate-proposals"),
+                 _claimant_statuses("prime")),
+    ReadEndpoint("keys", KEYS, lambda w, t: "/v1/keys", _key_viewers(False)),
+    ReadEndpoint("key-events", KEYS, lambda w, t: "/v1/keys/events", _key_viewers(False)),
     ReadEndpoint("key", KEYS, lambda w, t: "/v1/keys/00000000deadbeef", _key_viewers(True),
                  listed=False),
 )
@@ -391,6 +459,12 @@ def foreign(w: ReadWorld, actor: Actor | None, kind: str, item: dict[str, Any]) 
         allowed = {actor.id} if kind == WORKER else w.below(actor.id)
         if employer not in allowed:
             return f"employer {employer} is not {actor.id} or below it"
+    if kind == CLAIMS:  # a claimant reads its own claims, once answered
+        claimant = item.get("business_id", item.get("certifier_business_id"))
+        if claimant != actor.id:
+            return f"a claim of {claimant}, not of {actor.id}"
+        if item.get("status") == "pending":
+            return "a pending claim shown to its claimant"
     technician = item.get("technician_id")
     if actor.role is Role.WORKER and technician and technician != actor.id:
         return f"technician {technician} is someone else"

@@ -10,6 +10,7 @@ from api.routers import (
     businesses,
     cards,
     careers,
+    consents,
     corrections,
     health,
     inbox,
@@ -25,4 +26,4 @@ from api.routers import (
 PREFIX = "/v1"
 ROUTERS: tuple[APIRouter, ...] = tuple(module.router for module in (
     health, taps, businesses, workers, sites, site_exceptions, readers, cards, manual_entries,
-    corrections, careers, attendance, inbox, audit, keys))
+    corrections, careers, consents, attendance, inbox, audit, keys))

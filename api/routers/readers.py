@@ -25,7 +25,8 @@ router = APIRouter(prefix="/readers", tags=["readers"], responses=AUTHENTICATED)
 def register_reader(
     body: ReaderCreate, actor: CurrentActor, ledger: LedgerDep, readers: ReadersDep
 ) -> ReaderPublic:
-    """Register a gate reader to a site (admin, the site's prime)."""
+    """Register a gate reader to a site (admin, the site's prime). A taken ID is told (409)
+    only to a party related to the reader's site; the same registration again is a retry."""
     require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR, Role.SITE_MANAGER)
     visible_site(ledger, readers, actor, body.site_id)
     ledger.register_reader(body.reader_id, body.site_id, body.direction_mode.value, actor)

@@ -23,7 +23,8 @@ CHANGES = problems(404, 409)
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=CHANGES)
 def open_site(body: SiteCreate, actor: CurrentActor, ledger: LedgerDep) -> SitePublic:
-    """Open a site under its prime contractor (admin, or the prime itself)."""
+    """Open a site under its prime contractor (admin, or the prime itself). A taken ID is told
+    (409) only to a party related to that site; the same opening again is a retry (201)."""
     ledger.open_site(body.site_id, body.name, body.prime_business_id,
                      body.kentaikyo_method.value, body.opened_on, actor)
     return SitePublic(site_id=body.site_id, position=ledger.log_position())

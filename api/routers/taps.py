@@ -34,8 +34,7 @@ def record_taps(
     require_role(actor, Role.READER, Role.ADMIN)
     parsed = [parse_tap(tap) for tap in batch.taps]
     observations = [item for item in parsed if isinstance(item, TapObservation)]
-    if actor.role is Role.READER:
-        check_reader_taps(readers, actor, observations)
+    check_reader_taps(readers.active_site, actor, observations)
     receipts = ledger.record_taps(observations, actor) if observations else []
     with pool.store() as store, store.read() as tx:
         answers = answer_taps(tx, ledger, parsed, receipts)

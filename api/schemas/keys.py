@@ -86,6 +86,9 @@ class IssuedKeyPublic(KeyPublic):
 
 class KeyList(BaseModel):
     items: list[KeyPublic]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` (same path and parameters) for the next page; null on the "
+        "last page")
 
 
 class KeyEventPublic(BaseModel):
@@ -106,3 +109,6 @@ class KeyEventPublic(BaseModel):
 
 class KeyEventList(BaseModel):
     items: list[KeyEventPublic]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` (same path and parameters) for the next page; null on the "
+        "last page")

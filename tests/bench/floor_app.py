@@ -3,7 +3,8 @@ could cost on this stack, with nothing of the ledger's.
 
 The same stack as `ledger serve --workers 2` (uvicorn, FastAPI, psycopg on a pool of reading
 threads, each worker on a listening socket of its own), answering with the two statements a
-career read cannot do without: the key's row for the bearer token, and the worker's days by
+career read cannot do without: the key's row for the bearer token (the API's own statement,
+`api.keys.ACTIVE_KEY`, and for a scoped key its scope, `SCOPE_OF`), and the worker's days by
 month. No hash comparison, role or privacy scope, read-your-writes position, summary
 arithmetic or response model of the ledger's: what the ledger's own route costs beyond this is
 its own.
@@ -31,10 +32,11 @@ from pydantic import BaseModel
 from uvicorn.supervisors import Multiprocess
 
 from api.cli.serve import WorkerListener, listening_socket
+from api.keys import ACTIVE_KEY, SCOPE_OF
 
 READING_THREADS = 4  # api.config's read_connections
 WORKERS = 2
-KEY = "SELECT token_hash, role, subject_id FROM api_keys WHERE key_id = %s AND revoked_at IS NULL"
+KEY = ACTIVE_KEY  # the columns today's key lookup reads (expiry, scope kind, grant)
 MONTHS = ("SELECT month, trade, employer_business_id, site_id, day_bits FROM work_day_months "
           "WHERE technician_id = %s AND month >= %s AND month <= %s ORDER BY month")
 
@@ -63,7 +65,9 @@ def create_app() -> FastAPI:
     def read(key_id: str, technician_id: str, date_from: date, date_to: date) -> Months:
         conn = connections.get()
         try:
-            conn.execute(KEY, [key_id]).fetchall()
+            key = conn.execute(KEY, [key_id]).fetchall()
+            if key and key[0][4] is not None:  # scope_kind: a scoped key's second statement
+                conn.execute(SCOPE_OF, [key_id]).fetchall()
             rows = conn.execute(MONTHS, [technician_id, date_from.replace(day=1),
                                          date_to.replace(day=1)]).fetchall()
         finally:

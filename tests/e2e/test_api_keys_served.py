@@ -1,8 +1,9 @@
 """End to end, keys: over a real `ledger serve` on PostgreSQL, an admin key from the command line
 issues a prime's key through the API; the prime issues its site manager's key for its site; the
-site manager reads that site and nothing else; the prime lists its keys (never a token), revokes
-the site manager's key and expires another, each refused on its next request; an auditor reads
-every issue, expiry and revocation.
+site manager reads that site and nothing else, and issues the site's gate reader a key; the
+prime lists its keys (never a token; page by page the same), revokes the site manager's key and
+expires another, each refused on its next request; an auditor reads every issue, expiry and
+revocation.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 
 from ledger import clock
 from tests.e2e.test_api_server import (  # noqa: F401  (env is a fixture)
+    READER,
     SITE,
     bearer,
     client_of,
@@ -67,12 +69,24 @@ def test_keys_issued_listed_revoked_and_expired_over_http(
             manager["token"]), params={"date_from": "2025-01-01", "date_to": "2025-12-31"})
         assert career.status_code == 403, career.text
 
+        gate = issued(client, manager["token"], days=20, role="reader", subject_id=READER)
         listed = client.get("/v1/keys", headers=bearer(prime["token"]))
         assert listed.status_code == 200, listed.text
         ids = {key["key_id"] for key in listed.json()["items"]}
         bootstrap = parties.prime.split("_")[1]  # business 100's key from the command line
-        assert ids == {bootstrap, prime["key_id"], manager["key_id"], clerk["key_id"]}
+        assert ids >= {bootstrap, prime["key_id"], manager["key_id"], clerk["key_id"],
+                       gate["key_id"]}
+        assert all(key["subject_id"] in ("100", READER) for key in listed.json()["items"])
         assert "ldg_" not in listed.text, "a token is shown once only"
+        pages, cursor = [], None
+        while True:
+            page = client.get("/v1/keys", params={"limit": 2, **(
+                {"cursor": cursor} if cursor else {})}, headers=bearer(prime["token"]))
+            assert page.status_code == 200, page.text
+            pages += page.json()["items"]
+            if not (cursor := page.json()["next_cursor"]):
+                break
+        assert pages == listed.json()["items"]
 
         for key, verb in ((manager, "revoke"), (clerk, "expire")):
             done = client.post(f"/v1/keys/{key['key_id']}/{verb}",

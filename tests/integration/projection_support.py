@@ -1,8 +1,9 @@
 """Helpers for projection tests: a comparable snapshot of every read-model table.
 
 The tables come from the database's own catalog, not from a list kept by hand: a table a migration
-adds is compared as soon as it exists, unless it is named below as deliberately not a read model
-of the ledger projection. A table in neither place fails the snapshot, so it cannot be forgotten.
+adds is compared as soon as it exists, unless it is named as deliberately not a read model
+(`projections.read_model_check.NOT_READ_MODELS`) or as the settlement projection's (below). A
+table in neither place fails the snapshot, so it cannot be forgotten.
 """
 
 from __future__ import annotations
@@ -10,30 +11,22 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from projections.read_model_check import NOT_READ_MODELS
 from projections.store import READ_MODEL_TABLES, ReadStore, Tx
 
-# Tables in the same database that the ledger projection does not write, with the reason. A
-# rebuild (`ledger replay`) leaves them alone, so comparing them would compare nothing it made.
-NOT_READ_MODELS = {
-    "stored_events": "the event log itself (SQLite)",
-    "ledger_events": "the event log itself (PostgreSQL)",
-    "api_keys": "auth keys, written by `ledger keys`",
-    "api_key_scopes": "the sites or workers a key is scoped to, written with the key",
-    "key_events": "the append-only record of keys issued, expired and revoked",
-    "audit_reads": "the log of auditors' reads, written by the API",
-    "projection_failures": "operations: the projection's last failure, for /v1/ready",
-    "job_runs": "operations: the nightly jobs' runs",
-    "job_locks": "operations: the nightly jobs' locks",
-    "settlement_line_chunks": "write side: lines settlements and seals name by SHA-256",
-    "settlement_line_sets": "write side: lines settlements and seals name by SHA-256",
-    # The jobs' projection (projections/jobs/projection.py) follows the log on its own position and
-    # is not rebuilt by `ledger replay`; its tables are the jobs' read models, not this one's.
-    "day_close_exceptions": "the settlement projection (DayClose.Closed)",
-    "day_closes": "the settlement projection (DayClose.Closed)",
-    "daily_seals": "the settlement projection (DailySeal.Sealed)",
-    "kentaikyo_settlements": "the settlement projection (KentaikyoSettlement.Issued)",
-    "site_fee_bills": "the settlement projection (SiteFeeAccount.MonthBilled)",
-}
+# The tables that are not read models at all (the log, keys, audit reads, jobs' bookkeeping,
+# positions, projection failures, migrations' bookkeeping): the one list, kept with the reason
+# for each beside the read-model check that uses it too.
+# The ledger projection's own position row is compared here like any other table (the check
+# compares positions apart, since it builds its shadow up to the live ones).
+COMPARED_POSITIONS = frozenset({"projection_positions"})
+# The settlement projection (projections/jobs/projection.py) follows the log on its own position
+# and is not rebuilt by `ledger replay`; its tables are the jobs' read models, not this one's.
+SETTLEMENT_TABLES = frozenset({
+    "day_close_exceptions", "day_closes", "daily_seals", "kentaikyo_settlements",
+    "site_fee_bills",
+})
+EXCLUDED = (NOT_READ_MODELS - COMPARED_POSITIONS) | SETTLEMENT_TABLES
 MIGRATION_TOOL_PREFIXES = ("_yoyo", "yoyo")  # yoyo's own bookkeeping
 
 
@@ -52,11 +45,12 @@ def catalog_tables(tx: Tx) -> set[str]:
 def read_model_tables(tx: Tx) -> list[str]:
     """The catalog's tables less the deliberate exclusions; checked against what a rebuild
     rebuilds (`READ_MODEL_TABLES`), so a new table is either compared and rebuilt, or excluded
-    with a reason above."""
-    tables = catalog_tables(tx) - set(NOT_READ_MODELS)
+    with a reason in `projections.read_model_check.NOT_READ_MODELS` (or above)."""
+    tables = catalog_tables(tx) - EXCLUDED
     rebuilt = set(READ_MODEL_TABLES)
     assert tables == rebuilt, (
-        f"tables neither rebuilt by `ledger replay` nor excluded in NOT_READ_MODELS: "
+        f"tables neither rebuilt by `ledger replay` nor excluded (NOT_READ_MODELS, "
+        f"SETTLEMENT_TABLES): "
         f"{sorted(tables - rebuilt)}; rebuilt but absent: {sorted(rebuilt - tables)}"
     )
     return sorted(tables)

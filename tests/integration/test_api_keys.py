@@ -277,6 +277,82 @@ def test_a_site_manager_registers_readers_and_decides_only_where_granted(
     assert actors[approved.json()["position"]] == f"site_manager:{world.prime_a}"
 
 
+def test_the_prime_and_its_site_manager_issue_keys_for_their_sites_readers(
+        read_api: tuple[Api, ReadWorld], prime_token: str) -> None:
+    """A gate reader's key comes from the prime of the reader's site (its whole-business key or
+    a key scoped to that site) or the prime's site manager of that site; a reader of another
+    site, registered or not, is refused alike, and nothing is written."""
+    api, world = read_api
+    manager = api.token(Actor(Role.SITE_MANAGER, world.prime_a,
+                              Scope(sites=frozenset({world.site_a}))))
+    other_manager = api.token(Actor(Role.SITE_MANAGER, world.prime_a,
+                                    Scope(sites=frozenset({world.site_b}))))
+    scoped_to_b = api.token(Actor(Role.PRIME_CONTRACTOR, world.prime_a,
+                                  Scope(sites=frozenset({world.site_b}))))
+    before = key_rows(api)
+    refusals = [issue(api, token, role="reader", subject_id=reader)
+                for token in (prime_token, manager)
+                for reader in (world.reader_b, "GATENOWHERE")]
+    assert {(r.status_code, r.json()["field"], r.json()["rule"]) for r in refusals} == {
+        (422, "subject_id", "key.reader")}
+    assert len({r.text.replace(world.reader_b, "<id>").replace("GATENOWHERE", "<id>")
+                for r in refusals}) == 1, "another site's reader answers as an absent one"
+    for token in (other_manager, scoped_to_b):
+        refused(issue(api, token, role="reader", subject_id=world.reader_a), 422, "subject_id")
+    refused(issue(api, api.token(Actor(Role.EMPLOYER, world.sub_a)), role="reader",
+                  subject_id=world.reader_a), 403, "role")
+    refused(issue(api, manager, role="employer", subject_id=world.prime_a), 403, "actor")
+    assert key_rows(api) == before, "nothing is written for a refused key"
+
+    by_prime = issued(api, prime_token, role="reader", subject_id=world.reader_a)
+    by_manager = issued(api, manager, role="reader", subject_id=world.reader_a)
+    # the reader key works: the reader uploads its taps
+    tap = {"tap_id": f"{world.reader_a}:900", "reader_id": world.reader_a, "card_id": "0CABCDEF",
+           "direction": "in", "reader_time": "2025-06-20T09:58:00+09:00"}
+    uploaded = api.client.post("/v1/taps", json={"taps": [tap]},
+                               headers=bearer(by_manager["token"]))
+    assert uploaded.status_code == 200, uploaded.text
+    # the site manager oversees its site's reader keys, and no other key of the prime
+    listed = {k["key_id"] for k in api.client.get(
+        "/v1/keys", headers=bearer(manager)).json()["items"]}
+    assert {by_prime["key_id"], by_manager["key_id"]} <= listed
+    assert {api.keys.get(k).role for k in listed} == {Role.READER}
+    assert api.client.get(f"/v1/keys/{by_prime['key_id']}",
+                          headers=bearer(other_manager)).status_code == 404
+    revoked = api.client.post(f"/v1/keys/{by_prime['key_id']}/revoke", headers=bearer(manager))
+    assert revoked.status_code == 200, revoked.text
+    # a retired reader gets no new key, though its keys can still be ended
+    api.ledger.retire_reader(world.reader_b, "replaced", Actor(Role.PRIME_CONTRACTOR,
+                                                                world.prime_b))
+    caught_up(api, world)
+    other_prime = api.token(Actor(Role.PRIME_CONTRACTOR, world.prime_b))
+    refused(issue(api, other_prime, role="reader", subject_id=world.reader_b), 422,
+            "subject_id")
+
+
+def test_key_lists_are_paged(read_api: tuple[Api, ReadWorld], prime_token: str) -> None:
+    api, world = read_api
+    for _ in range(3):
+        issued(api, prime_token, role="employer", subject_id=world.prime_a)
+    for path in ("/v1/keys", "/v1/keys/events"):
+        whole = api.client.get(path, headers=bearer(prime_token)).json()
+        assert whole["next_cursor"] is None and len(whole["items"]) >= 4
+        paged: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+            page = api.client.get(path, params=params, headers=bearer(prime_token))
+            assert page.status_code == 200, page.text
+            assert len(page.json()["items"]) == 1
+            paged += page.json()["items"]
+            if not (cursor := page.json()["next_cursor"]):
+                break
+        assert paged == whole["items"]
+    wrong = api.client.get("/v1/keys", params={"cursor": "bm90LWEtY3Vyc29y"},
+                           headers=bearer(prime_token))
+    refused(wrong, 422, "cursor")
+
+
 def test_every_key_endpoint_is_tested_here(read_api: tuple[Api, ReadWorld]) -> None:
     """Key writes store no event, so they are tested here rather than in the write matrix."""
     api, _ = read_api

@@ -278,6 +278,68 @@ def test_a_new_worker_registered_by_a_business_is_its_worker(api: Api) -> None:
     assert api.ledger.worker(new).employers_on(date(2025, 6, 1)) == {w.other}
 
 
+# -- registrations of a taken site, reader or card ID ------------------------------------------
+def opening(site_id: str, prime: str, name: str = "新宿三丁目ビル") -> dict[str, Any]:
+    return {"site_id": site_id, "name": name, "prime_business_id": prime,
+            "kentaikyo_method": "electronic", "opened_on": "2024-01-09"}
+
+
+def test_opening_a_taken_site_id_tells_only_those_related_to_the_site(
+    api: Api, settings: Settings
+) -> None:
+    """The site's prime retrying the same opening is answered as the first time; the prime or
+    admin opening something else under its ID is told 409; an unrelated prime is answered as
+    for a fresh ID (201, the same body), and nothing is stored."""
+    w = build_world(api.ledger, 1)
+    prime, other = Actor(Role.PRIME_CONTRACTOR, w.prime), Actor(Role.PRIME_CONTRACTOR, w.other)
+    with Unchanged(api, settings):
+        retry = api.post("/v1/sites", prime, opening(w.site, w.prime))
+        assert retry.status_code == 201, retry.text
+        assert retry.json() == {"site_id": w.site, "position": api.ledger.log_position()}
+        refusal(api.post("/v1/sites", prime, opening(w.site, w.prime, "別名")), 409, "site_id",
+                "site_id.unique")
+        refusal(api.post("/v1/sites", ADMIN, opening(w.site, w.other)), 409, "site_id")
+        hidden = api.post("/v1/sites", other, opening(w.site, w.other))
+        assert hidden.status_code == 201, hidden.text
+        assert hidden.json() == {"site_id": w.site, "position": api.ledger.log_position()}
+    assert api.ledger.site(w.site).prime_business_id == w.prime
+
+
+def test_registering_a_taken_reader_id_tells_only_those_related_to_its_site(
+    api: Api, settings: Settings
+) -> None:
+    w = build_world(api.ledger, 1)
+    prime, other = Actor(Role.PRIME_CONTRACTOR, w.prime), Actor(Role.PRIME_CONTRACTOR, w.other)
+    same = {"reader_id": w.reader, "site_id": w.site, "direction_mode": "auto"}
+    with Unchanged(api, settings):
+        retry = api.post("/v1/readers", prime, same)
+        assert retry.status_code == 201, retry.text
+        refusal(api.post("/v1/readers", prime, same | {"direction_mode": "in"}), 409,
+                "reader_id", "reader_id.unique")
+        refusal(api.post("/v1/readers", ADMIN, same | {"site_id": w.other_site}), 409,
+                "reader_id")
+        hidden = api.post("/v1/readers", other, same | {"site_id": w.other_site})
+        assert hidden.status_code == 201, hidden.text
+        assert hidden.json() == {"reader_id": w.reader, "site_id": w.other_site,
+                                 "position": api.ledger.log_position()}
+    assert api.ledger.reader(w.reader).site_id == w.site
+    # a retired reader's ID is not registered again, even by its own prime
+    api.ledger.retire_reader(w.reader, "replaced", prime)
+    with Unchanged(api, settings):
+        refusal(api.post("/v1/readers", prime, same), 409, "reader_id")
+
+
+def test_issuing_a_taken_card_id_is_for_admin_alone(api: Api, settings: Settings) -> None:
+    w = build_world(api.ledger, 1)
+    same = {"card_id": w.card, "technician_id": w.worker}
+    with Unchanged(api, settings):
+        assert api.post("/v1/cards", ADMIN, same).status_code == 201
+        refusal(api.post("/v1/cards", ADMIN, same | {"technician_id": w.other_worker}), 409,
+                "card_id")
+        for role in ("prime_own", "prime_other", "employer_other", "worker_self"):
+            refusal(api.post("/v1/cards", w.actors()[role], same), 403)
+
+
 def test_a_subcontractor_adds_only_below_itself(api: Api, settings: Settings) -> None:
     w = build_world(api.ledger, 1)
     sub = Actor(Role.EMPLOYER, w.sub)

@@ -47,7 +47,9 @@ class Oracle:
     hidden: Request  # names something that exists but the caller may not see
     absent: Request  # the same, naming something that does not exist
     stores_for_hidden: bool = False  # a claim: stored for the registered one, answered alike
-    registers_absent: bool = False  # a business's registration of a new worker (代行申請)
+    registers_absent: bool = False  # a registration of a new worker (代行申請), site or reader
+    answers_as_registered: bool = False  # an ID taken by someone unrelated: 201, nothing stored
+    status: int | None = None  # a role that may never run the write: refused alike (403)
 
 
 def from_matrix() -> list[Oracle]:
@@ -69,6 +71,19 @@ def certificate(w: World, technician_id: str) -> tuple[str, Any]:
         "certifier_business_id": w.other, "relation": "prime_contractor", "trade": "鉄筋",
         "period_start": "2019-05-01", "period_end": "2024-03-31", "work_days": 900,
         "basis": "施工体制台帳 (2019–2024)"}
+
+
+def opening(w: World, site_id: str) -> tuple[str, Any]:
+    """The other prime opens a site of its own under an ID."""
+    return "/v1/sites", {"site_id": site_id, "name": "横浜倉庫 第二期",
+                         "prime_business_id": w.other, "kentaikyo_method": "stamp",
+                         "opened_on": "2025-06-01"}
+
+
+def reader_registration(w: World, reader_id: str) -> tuple[str, Any]:
+    """The other prime registers a reader on its own site."""
+    return "/v1/readers", {"reader_id": reader_id, "site_id": w.other_site,
+                           "direction_mode": "auto"}
 
 
 def roster(w: World, technician_id: str) -> tuple[str, Any]:
@@ -99,6 +114,20 @@ ORACLES: list[Oracle] = [
                       certificate(w, w.worker)[1] | {"relation": "employer", "basis": None})),
     Oracle("roster-of-a-worker-not-employed-there", "prime_own", "PUT",
            lambda w: roster(w, w.other_worker), lambda w: roster(w, w.absent_worker())),
+    # registrations of an ID taken by someone the caller has no relation with: answered as a
+    # registration of a fresh ID, and nothing is stored about the taken one
+    Oracle("open-site-taken-by-another-prime", "prime_other", "POST",
+           lambda w: opening(w, w.site), lambda w: opening(w, w.absent_site()),
+           registers_absent=True, answers_as_registered=True),
+    Oracle("register-reader-taken-at-another-site", "prime_other", "POST",
+           lambda w: reader_registration(w, w.reader),
+           lambda w: reader_registration(w, f"GATE{w.k}-77"),
+           registers_absent=True, answers_as_registered=True),
+    # only admin issues cards, and admin sees every card: anyone else is refused alike
+    Oracle("issue-card-by-a-prime", "prime_own", "POST",
+           lambda w: ("/v1/cards", {"card_id": w.card, "technician_id": w.worker}),
+           lambda w: ("/v1/cards", {"card_id": "04FFFFFF", "technician_id": w.worker}),
+           status=403),
     # requests naming a site the requester may not see
     Oracle("manual-entry-at-a-hidden-site", "worker_self", "POST",
            lambda w: ("/v1/manual-entries", entry_body(w) | {"site_id": w.other_site}),
@@ -135,7 +164,9 @@ def test_a_hidden_one_is_answered_as_an_absent_one(api: Api, oracle: Oracle) -> 
     registered = api.ledger.log_position() > before
     assert registered is oracle.registers_absent, "nothing is stored about an absent one"
     assert shape(hidden) == shape(absent), (hidden.text, absent.text)
-    assert hidden.status_code == (201 if oracle.stores_for_hidden else 404), hidden.text
+    expected = oracle.status or (
+        201 if oracle.stores_for_hidden or oracle.answers_as_registered else 404)
+    assert hidden.status_code == expected, hidden.text
     assert stored is oracle.stores_for_hidden
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from ledger.actors import Actor, Role
 from ledger.clock import JST
 from ledger.domain.registry import DirectionMode
 from readers.cli import app
@@ -27,8 +28,19 @@ def ledger_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+def register_reader(folder: Path, reader_id: str, site_id: str = "12345678901234") -> None:
+    """The reader registered to a site: a reader appends with its own key only while it is."""
+    ledger = sqlite_ledger(folder)
+    admin = Actor(Role.ADMIN, "ops")
+    ledger.register_business("100", "元請", admin)
+    ledger.open_site(site_id, "現場", "100", "electronic", date(2025, 6, 1), admin)
+    ledger.register_reader(reader_id, site_id, "auto", admin)
+    ledger.close()
+
+
 def test_simulate_in_process_delivers_every_spooled_tap_once(ledger_url: Path) -> None:
     spool_path = ledger_url / "sim.db"
+    register_reader(ledger_url, "SIM-12345678901234")
     result = runner.invoke(app, [
         "simulate", "--site", "12345678901234", "--workers", "40", "--rate", "0",
         "--date", "2025-06-02", "--transport", "inprocess", "--spool", str(spool_path),
@@ -63,6 +75,7 @@ def test_status_shows_depth_oldest_tap_last_upload_dead_letters_and_skew(tmp_pat
 
 
 def test_upload_drains_an_existing_spool_and_exits(ledger_url: Path) -> None:
+    register_reader(ledger_url, "GATE-7")
     spool = Spool(ledger_url / "gate.db", "GATE-7", first_sequence=1)
     spool.record_all([(CardIdentity(card_id="04A1B2C3"), AT)], DirectionMode.IN,
                      timedelta(seconds=10))

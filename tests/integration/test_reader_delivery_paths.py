@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.actors import Actor, Role
 from ledger.application import Ledger
 from ledger.clock import JST
 from ledger.domain.registry import DirectionMode
@@ -56,7 +57,21 @@ def assert_ledger_holds_exactly(ledger: Ledger, spool: Spool) -> None:
             "R1", tap.card_id, tap.direction.value, tap.reader_time)
 
 
+def register_r1(ledger: Ledger) -> Ledger:
+    """R1 registered to a site: a reader appends with its own key only while registered."""
+    admin = Actor(Role.ADMIN, "ops")
+    ledger.register_business("100", "元請", admin)
+    ledger.open_site("10000000000001", "現場", "100", "electronic", AT.date(), admin)
+    ledger.register_reader("R1", "10000000000001", "auto", admin)
+    return ledger
+
+
 # -- in-process ------------------------------------------------------------------------------
+@pytest.fixture(name="ledger")
+def registered_ledger_fixture(ledger: Ledger) -> Ledger:
+    return register_r1(ledger)
+
+
 def test_in_process_delivery_stores_each_tap_once(ledger: Ledger, tmp_path: Path) -> None:
     spool = filled_spool(tmp_path / "spool.db")
     Uploader(spool, InProcessTransport(ledger, "R1"), batch_size=10).run(until_drained=True)
@@ -71,8 +86,8 @@ def test_in_process_resend_after_a_lost_acknowledgement_is_a_duplicate(
     transport = InProcessTransport(ledger, "R1")
     first = transport.send(spool.pending(5))  # stored, but the agent "crashed" before settling
     Uploader(spool, transport).run(until_drained=True)
-    # answered as over HTTP: R1 is registered to no site here, so each tap is flagged
-    assert all(r.status == "flagged" and "unregistered_reader" in r.flags
+    # answered as over HTTP: no card here was issued, so each tap is flagged
+    assert all(r.status == "flagged" and r.flags == ("unknown_card",)
                for r in first.results), first.results
     assert len(recorded_taps(ledger)) == 5 and spool.status().delivered == 5
 
