@@ -66,7 +66,7 @@ def store_as_version_1(ledger: Ledger, event: Any, embedded: dict[str, Any]) -> 
     return old
 
 
-# -- 就労実績報告 -----------------------------------------------------------------------------------
+# -- 就労実績報告 ----------------------------------------------------------------------------
 def month_lines(world: World, month: str) -> tuple[list[list[Any]], dict[str, dict[str, str]]]:
     """The month's worker-day lines and parties, as the old job computed them."""
     with world.store.read() as tx:
@@ -153,7 +153,7 @@ def test_a_version_1_settlement_loads_rerenders_equal_and_is_adjusted_against(
     assert stored.topic == f"{OLD_MODULE}:KentaikyoSettlement.Issued"  # never rewritten
 
 
-# -- 封印 -------------------------------------------------------------------------------------------
+# -- 封印 ----------------------------------------------------------------------------------
 def seal_the_old_way(world: World, day: date) -> StoredEvent:
     """Seal `day` (the chain's first) as version 1 did: every prefix in one base64 string."""
     (scanned,) = _scan(world.ledger.mapper, world.store, 0, [day])
