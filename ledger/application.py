@@ -14,6 +14,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import RecordConflictError, StoredEvent, Transcoder
+from eventsourcing.utils import resolve_topic
 
 from ledger import clock
 from ledger.actors import Actor, Role
@@ -871,6 +872,29 @@ class Ledger(Application[UUID]):
     def lines(self) -> LineStore:
         """The content-addressed lines beside the log, which settlement and seal events name."""
         return LineStore(self.recorder)
+
+    def lines_of(self, originator_id: UUID, line_set: LineSet) -> Iterator[list[Any]]:
+        """The lines an aggregate's event names. An event stored before lines lived beside the
+        log (a version-1 settlement or seal) carried them itself: the first read stores them
+        from that event, so an upgraded ledger needs no migration to read them."""
+        if not self.lines.has(line_set):
+            self._store_embedded_lines(originator_id)
+        return self.lines.lines(line_set)
+
+    def _store_embedded_lines(self, originator_id: UUID) -> None:
+        # The stored state as written, before upcasting (which keeps only the lines' names);
+        # content-addressed, so two readers storing them at once store them once.
+        for stored in self.recorder.select_events(originator_id, lte=1):
+            embedded = getattr(resolve_topic(stored.topic), "embedded_lines", None)
+            if embedded is None:
+                continue
+            state = stored.state
+            if self.mapper.cipher:
+                state = self.mapper.cipher.decrypt(state)
+            if self.mapper.compressor:
+                state = self.mapper.compressor.decompress(state)
+            for lines in embedded(self.mapper.transcoder.decode(state)):
+                self.lines.put(lines)
 
     def store_lines(self, lines: Iterable[Sequence[Any]], actor: Actor) -> LineSet:
         """Store lines (streamed) that a settlement will name; storing them twice adds nothing."""

@@ -1,6 +1,12 @@
 """Retrying quarantined events after a fix (`ledger quarantine retry`): in place when the
 projection can take the event alone, else by a rebuild of the read models.
 
+Each event is retried by the projection it belongs to. The jobs' events (day closes, seals,
+settlements, fee bills) are quarantined by the jobs' projection, which the ledger's projection
+and its rebuild never run (they ignore those events): they are retried in place by the jobs'
+projection, whose rows are each one event's and are inserted only if absent, so late equals
+in order.
+
 Apart from ``projections.quarantine`` so the log follower, which quarantines, and the rebuild,
 which runs the follower, do not import each other round a loop.
 """
@@ -9,15 +15,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from ledger import clock
 from ledger.application import Ledger
 from ledger.settings import Settings
 from projections.decoding import LoggedEvent, decode
+from projections.jobs.projection import HANDLED as JOBS_EVENTS
+from projections.jobs.projection import JobsProjection
 from projections.projector import REQUEST_KINDS, LedgerProjection
 from projections.quarantine import QuarantinedEvent, describe, is_event_fault, quarantined
 from projections.replay import rebuild
-from projections.store import ReadStore
+from projections.store import ReadStore, Tx
+
+
+class _Projection(Protocol):
+    name: str
+
+    def process(self, tx: Tx, batch: list[LoggedEvent]) -> None: ...
+
+
+def belongs_to_jobs(event_type: str) -> bool:
+    """Whether the jobs' projection, not the ledger's, projects (and quarantined) the event."""
+    return event_type in JOBS_EVENTS
 
 
 def projects_in_place(event_type: str) -> bool:
@@ -45,18 +65,28 @@ def retry(
     try:
         with store.read() as tx:
             chosen = quarantined(tx, position)
+        jobs = [event for event in chosen if belongs_to_jobs(event.event_type)]
+        chosen = [event for event in chosen if not belongs_to_jobs(event.event_type)]
+        outcome = _retry_in_place(ledger, store, jobs, JobsProjection)
         if all(projects_in_place(event.event_type) for event in chosen):
-            return _retry_in_place(ledger, store, chosen, projection)
+            return _merged(outcome, _retry_in_place(ledger, store, chosen, projection))
     finally:
         store.close()
-    return _retry_by_rebuild(ledger, settings, chosen)
+    return _merged(outcome, _retry_by_rebuild(ledger, settings, chosen))
+
+
+def _merged(first: RetryOutcome, second: RetryOutcome) -> RetryOutcome:
+    return RetryOutcome(sorted(first.projected + second.projected),
+                        sorted(first.still_quarantined + second.still_quarantined,
+                               key=lambda event: event.position),
+                        first.rebuilt or second.rebuilt)
 
 
 def _retry_in_place(
     ledger: Ledger,
     store: ReadStore,
     chosen: list[QuarantinedEvent],
-    projection: Callable[[], LedgerProjection],
+    projection: Callable[[], _Projection],
 ) -> RetryOutcome:
     outcome = RetryOutcome()
     for event in chosen:
@@ -77,7 +107,7 @@ def _retry_in_place(
 
 
 def _project_alone(
-    ledger: Ledger, store: ReadStore, position: int, projection: LedgerProjection
+    ledger: Ledger, store: ReadStore, position: int, projection: _Projection
 ) -> None:
     """Project one event late, in its own transaction, and take it out of quarantine. A fresh
     projection keeps nothing: it reads every fact it needs."""
@@ -87,11 +117,11 @@ def _project_alone(
         lock = "" if store.sqlite else " FOR UPDATE"
         # Taken like a runner takes it, so a runner's batch and this retry do not interleave.
         tx.execute(f"SELECT position FROM {{projection_positions}} WHERE name = %s{lock}",
-                   [LedgerProjection.name])
+                   [projection.name])
         projection.process(tx, [LoggedEvent(*logged)])
         tx.execute("DELETE FROM {quarantined_events} WHERE position = %s", [position])
         tx.execute("UPDATE {projection_positions} SET retried = retried + 1 WHERE name = %s",
-                   [LedgerProjection.name])
+                   [projection.name])
 
 
 def _retry_by_rebuild(

@@ -16,6 +16,7 @@ from ledger.application import Ledger
 from ledger.settings import Settings
 from ledger.storage.migrate import migrate
 from projections.follower import DEFAULT_BATCH, LogFollower
+from projections.jobs.projection import HANDLED as JOBS_EVENTS
 from projections.store import READ_MODEL_TABLES, ReadStore, Tx
 
 NEXT = "__next"
@@ -92,6 +93,13 @@ def _swap_in(tx: Tx) -> None:
     # tables are not rebuilt either.
     tx.execute(f"INSERT INTO projection_positions{NEXT} SELECT * FROM projection_positions "
                f"WHERE name NOT IN (SELECT name FROM projection_positions{NEXT})")
+    # Nor does the rebuild meet again the events the jobs' projection quarantined: they stay
+    # listed, for `ledger quarantine retry` to give to that projection.
+    jobs_events = ", ".join(["%s"] * len(JOBS_EVENTS))
+    tx.execute(f"INSERT INTO quarantined_events{NEXT} SELECT * FROM quarantined_events "
+               f"WHERE event_type IN ({jobs_events}) "
+               f"AND position NOT IN (SELECT position FROM quarantined_events{NEXT})",
+               sorted(JOBS_EVENTS))
     for table in READ_MODEL_TABLES:
         tx.execute(f"DROP TABLE {table}")
         tx.execute(f"ALTER TABLE {table}{NEXT} RENAME TO {table}")

@@ -171,8 +171,9 @@ def quarantine_retry(
                                                    "every quarantined event)")] = None,
 ) -> None:
     """Project the quarantined events again, after a fix. Taps and requests are projected in
-    place; any other event rebuilds the read models (as `ledger replay`), so the result equals a
-    rebuild either way. Exits 1 if any event still fails."""
+    place, and the jobs' events (day closes, seals, settlements, fee bills) by the jobs'
+    projection in place; any other event rebuilds the read models (as `ledger replay`), so the
+    result equals a rebuild either way. Exits 1 if any event still fails."""
     settings = get_settings()
     store = ReadStore(settings)
     try:

@@ -69,12 +69,15 @@ def _records(
 def _unresolved_unknown_cards(
     tx: Tx, start: datetime, end: datetime, counted: set[tuple[str, str]]
 ) -> dict[str, list[dict[str, Any]]]:
-    """Taps from cards unknown when tapped, unless the card has since been issued to a worker who
-    now has a counted record there that day (e.g. an approved manual entry): then it is resolved."""
+    """Taps from cards unknown when tapped that staff still have to look at. Not those the
+    site's staff assigned to a worker (``Site.UnknownCardAssigned``: the exception carries the
+    decision), nor those of a card since issued to a worker who now has a counted record there
+    that day (e.g. an approved manual entry): both are resolved, and a day close lists only
+    what is open."""
     taps = [row for row in tx.execute(
         "SELECT tap_id, site_id, reader_id, card_id, reader_time, position, kind "
         "FROM {site_exceptions} WHERE site_id IS NOT NULL AND reader_time >= %s "
-        "AND reader_time < %s ORDER BY reader_time, tap_id", [start, end],
+        "AND reader_time < %s AND resolution IS NULL ORDER BY reader_time, tap_id", [start, end],
     ) if "unknown_card" in row[6].split(",")]
     cards = sorted({row[3] for row in taps if row[3]})
     marks = ", ".join(["%s"] * len(cards))

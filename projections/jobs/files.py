@@ -309,6 +309,18 @@ def write_files(
         return place_files(Path(scratch), directory, sha256_of(files), expected)
 
 
+def _same_bytes(path: Path, issued: str | None) -> bool:
+    """Whether `path`'s bytes have the SHA-256 `issued`: what a settlement issued before
+    content digests recorded per file (for a workbook, its bytes as then rendered)."""
+    if issued is None:
+        return False
+    hasher = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            hasher.update(block)
+    return hasher.hexdigest() == issued
+
+
 def place_files(
     staging: Path, directory: Path, rendered: Mapping[str, str], expected: Mapping[str, str]
 ) -> list[Path]:
@@ -318,11 +330,12 @@ def place_files(
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for name, digest in sorted(rendered.items()):
-        if digest != expected.get(name):
+        issued = expected.get(name)
+        if digest != issued and not _same_bytes(staging / name, issued):
             raise FileMismatch(f"{name}: rendered content differs from the issued SHA-256")
         path = directory / name
         if path.exists():
-            if content_sha256(name, path.read_bytes()) == digest:
+            if content_sha256(name, path.read_bytes()) == digest or _same_bytes(path, issued):
                 continue
             raise FileMismatch(f"{path} exists and its content differs from the issued SHA-256")
         partial = path.with_name(f".{name}.partial")

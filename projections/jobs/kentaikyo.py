@@ -112,9 +112,10 @@ def _render_issued(
     for stale in staging.iterdir():
         stale.unlink()
     return render_kentaikyo_to(
-        staging, settlement.month, ledger.lines.lines(settlement.day_lines),
-        ledger.lines.lines(settlement.adjustment_lines),
-        parties_from_lines(ledger.lines.lines(settlement.party_lines)), settlement.issued_at)
+        staging, settlement.month, ledger.lines_of(settlement.id, settlement.day_lines),
+        ledger.lines_of(settlement.id, settlement.adjustment_lines),
+        parties_from_lines(ledger.lines_of(settlement.id, settlement.party_lines)),
+        settlement.issued_at)
 
 
 def _store_lines(
@@ -151,8 +152,8 @@ def _store_lines(
                 continue  # never issued: it will be settled in full, not adjusted
             later = [s for m in range(1, back) if (s := ledger.kentaikyo_settlement(
                 add_months(earlier, m))) is not None]
-            issued = issued_stream(earlier, ledger.lines.lines(original.day_lines),
-                                   [(s.month, ledger.lines.lines(s.adjustment_lines))
+            issued = issued_stream(earlier, ledger.lines_of(original.id, original.day_lines),
+                                   [(s.month, ledger.lines_of(s.id, s.adjustment_lines))
                                     for s in later])
             current = _day_values(tx, earlier, enrollment, sites)
             adjustments += diff_streams(earlier, issued, current)

@@ -30,11 +30,13 @@ HANDLED = {
 }
 TOPICS = (
     get_topic(DayClose.Closed),  # type: ignore[attr-defined]
-    get_topic(DailySeal.Sealed),  # type: ignore[attr-defined]
-    get_topic(KentaikyoSettlement.Issued),  # type: ignore[attr-defined]
+    get_topic(DailySeal.Sealed),
+    get_topic(KentaikyoSettlement.Issued),
     get_topic(SiteFeeAccount.MonthBilled),  # type: ignore[attr-defined]
     # stored before the settlement aggregates had a module each
     "ledger.domain.settlement:DayClose.Closed",
+    "ledger.domain.settlement:DailySeal.Sealed",
+    "ledger.domain.settlement:KentaikyoSettlement.Issued",
     "ledger.domain.settlement:SiteFeeAccount.MonthBilled",
 )
 

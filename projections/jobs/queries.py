@@ -15,7 +15,8 @@ from projections.store import ReadStore, Tx, as_date
 @dataclass(frozen=True)
 class DayCloseFinding:
     """One thing a day close listed: a record with no exit (subject: technician ID), a tap from
-    an unknown card still unresolved (subject: tap ID) or a reader that sent nothing (reader ID)."""
+    an unknown card still unresolved (subject: tap ID; left out once the site's staff assign the
+    card) or a reader that sent nothing (reader ID)."""
 
     site_id: str
     work_date: date
@@ -36,10 +37,15 @@ def day_close_findings(
 
 def findings_in(tx: Tx, site_id: str, date_from: date, date_to: date) -> list[DayCloseFinding]:
     """``day_close_findings`` within a read the caller already holds."""
+    # A day close is never changed, but an unknown card's tap it listed and the site's staff
+    # assigned since is no longer to look at: it is left out here, and the tap itself is listed
+    # beside these findings with the decision (its exception's `resolution`).
     rows = tx.execute(
-        "SELECT site_id, work_date, kind, subject, detail, position FROM day_close_exceptions "
-        "WHERE site_id = %s AND work_date >= %s AND work_date <= %s "
-        "ORDER BY work_date, kind, subject", [site_id, date_from, date_to])
+        "SELECT site_id, work_date, kind, subject, detail, position FROM day_close_exceptions f "
+        "WHERE site_id = %s AND work_date >= %s AND work_date <= %s AND NOT (kind = "
+        "'unknown_card' AND EXISTS (SELECT 1 FROM {site_exceptions} e WHERE e.tap_id = f.subject "
+        "AND e.resolution IS NOT NULL)) ORDER BY work_date, kind, subject",
+        [site_id, date_from, date_to])
     return [DayCloseFinding(site, as_date(day), kind, subject, orjson.loads(detail), int(pos))  # type: ignore[arg-type]
             for site, day, kind, subject, detail, pos in rows]
 

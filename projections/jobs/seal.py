@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
@@ -24,13 +24,13 @@ from ledger.actors import Actor
 from ledger.application import Ledger
 from ledger.domain.settlement import (
     DIGEST_PREFIX_BYTES,
-    DIGEST_PREFIXES_PER_LINE,
     GENESIS_HASH,
     DailySeal,
     LineSet,
     SealHead,
     check_day_over,
     check_job_actor,
+    digest_prefix_lines,
     event_digest,
     seal_hash,
     start_of_day,
@@ -46,7 +46,8 @@ from projections.jobs.rawlog import (
 )
 from projections.store import ReadStore, as_date
 
-SEAL_TOPIC = get_topic(DailySeal.Sealed)  # type: ignore[attr-defined]
+# A seal stored before the settlement aggregates had a module each has the package's topic.
+SEAL_TOPICS = (get_topic(DailySeal.Sealed), "ledger.domain.settlement:DailySeal.Sealed")
 
 
 @dataclass
@@ -82,7 +83,7 @@ def seal_days(ledger: Ledger, store: ReadStore, through: date, actor: Actor) -> 
     previous, last_position, seals = head, 0 if head is None else head.last_position, []
     for day in accumulated:
         last_position = day.last_position if day.last_position is not None else last_position
-        prefixes = ledger.store_lines(_prefix_lines(day.prefixes), actor)
+        prefixes = ledger.store_lines(digest_prefix_lines(day.prefixes), actor)
         seal = DailySeal.seal(day.day, previous, last_position, day.count,
                               day.hasher.hexdigest(), prefixes, actor, now)
         seals.append(seal)
@@ -94,14 +95,8 @@ def seal_days(ledger: Ledger, store: ReadStore, through: date, actor: Actor) -> 
             "last_sealed_day": days[-1].isoformat()}
 
 
-def _prefix_lines(prefixes: bytes | bytearray) -> Iterator[list[str]]:
-    step = DIGEST_PREFIXES_PER_LINE * DIGEST_PREFIX_BYTES
-    for at in range(0, len(prefixes), step):
-        yield [base64.b64encode(prefixes[at:at + step]).decode()]
-
-
-def _stored_prefixes(ledger: Ledger, line_set: LineSet) -> bytes:
-    return b"".join(base64.b64decode(line[0]) for line in ledger.lines.lines(line_set))
+def _stored_prefixes(ledger: Ledger, seal_id: UUID, line_set: LineSet) -> bytes:
+    return b"".join(base64.b64decode(line[0]) for line in ledger.lines_of(seal_id, line_set))
 
 
 def last_seal(store: ReadStore) -> SealHead | None:
@@ -206,7 +201,7 @@ def _stored_seals(mapper: Mapper[Any], store: ReadStore) -> tuple[list[_Seal], M
     """Every seal, decoded from its stored row, without its per-event digests (read again when
     its day is checked): a year of seals stays small in memory."""
     seals = []
-    for position in positions_with_topic(store, SEAL_TOPIC):
+    for position in sorted(p for topic in SEAL_TOPICS for p in positions_with_topic(store, topic)):
         state, broken = _decode_seal(mapper, raw_at(store, position))
         if broken is not None:
             return [], broken
@@ -248,7 +243,8 @@ def _check_events(
     if broken is not None:  # changed since it was first read
         return broken, 0
     try:
-        prefixes = _stored_prefixes(ledger, LineSet.from_dict(full["event_digests"]))
+        prefixes = _stored_prefixes(ledger, full["originator_id"],
+                                    LineSet.from_dict(full["event_digests"]))
     except InvalidState as error:
         return Mismatch(seal.day, seal.position, f"its event digests: {error}"), 0
     hasher = hashlib.sha256()

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from api.cli import common, core, projections, register  # noqa: F401  (register their commands)
+from ledger.actors import SYSTEM
 from ledger.application import Ledger
 from ledger.settings import Settings, get_settings
 from projections.follower import LogFollower
-from projections.store import ReadStore
+from projections.jobs.projection import JobsProjection
+from projections.jobs.queries import closed_days
+from projections.replay import rebuild
+from projections.store import ReadStore, Tx
 from tests.integration.test_quarantine import FailingAt, at, tap
 from tests.integration.world import ADMIN, SITE, TECHNICIAN, register_world
 
@@ -67,3 +72,45 @@ def test_list_then_retry_after_the_fix(
     code, output = ledger_cli("quarantine", "retry")
     assert code == 0 and f"projected in place: positions {poison}" in output
     assert ledger_cli("quarantine", "list") == (0, "no event is quarantined\n")
+
+
+class JobsFailingAt(JobsProjection):
+    """The jobs' projection with a bug that meets the events at some log positions."""
+
+    def __init__(self, *positions: int) -> None:
+        self.positions = set(positions)
+
+    def process(self, tx: Tx, batch: Any) -> None:
+        if self.positions.intersection(event.position for event in batch):
+            raise OverflowError("date value out of range")
+        super().process(tx, batch)
+
+
+def test_a_quarantined_jobs_event_is_retried_by_the_jobs_projection(
+    ledger: Ledger, settings: Settings, now: Any
+) -> None:
+    """A day close the jobs' projection quarantined is listed, survives a rebuild of the read
+    models (which never projects it), and a retry projects it into the jobs' tables."""
+    register_world(ledger)
+    ledger.close_day(SITE, date(2025, 6, 2), [], [], [], ledger.log_position(), SYSTEM)
+    closed = ledger.log_position()
+    store = ReadStore(settings)
+    try:
+        LogFollower(ledger, store).catch_up()
+        LogFollower(ledger, store, JobsFailingAt(closed)).catch_up()
+        code, output = ledger_cli("quarantine", "list")
+        assert code == 0 and f"position {closed}  DayClose.Closed" in output
+        rebuild(ledger, settings)
+        assert f"position {closed}  DayClose.Closed" in ledger_cli("quarantine", "list")[1]
+
+        code, output = ledger_cli("quarantine", "retry")
+
+        assert code == 0 and f"projected in place: positions {closed}" in output
+        assert ledger_cli("quarantine", "list") == (0, "no event is quarantined\n")
+        assert closed_days(store, SITE) == [date(2025, 6, 2)]
+        with store.read() as tx:
+            assert dict(tx.execute("SELECT name, retried FROM projection_positions")) == {
+                "ledger": 0, "settlement": 1}
+        assert LogFollower(ledger, store, JobsProjection()).catch_up() == 0
+    finally:
+        store.close()

@@ -142,3 +142,41 @@ def test_a_reader_registered_during_the_day_is_not_called_silent(world: World) -
     world.clock.at = jst(2025, 6, 20, 2)
     close_day(world.ledger, world.store, DAY, SYSTEM)
     assert closed(world, SITE).silent_readers == ["GATE-1"]
+
+
+def unknown_tap_id(world: World, card_id: str) -> str:
+    world.catch_up()
+    with world.store.read() as tx:
+        ((tap_id,),) = tx.execute("SELECT tap_id FROM {site_exceptions} WHERE card_id = %s",
+                                  [card_id])
+    return str(tap_id)
+
+
+def test_an_unknown_card_the_staff_assigned_is_not_listed(world: World) -> None:
+    """What staff must look at: a tap they assigned to a worker is decided, whether before the
+    close (left out of it) or after (left out of the findings; the tap shows the decision)."""
+    world.tap(SITE, "FFFF0001", "in", jst(2025, 6, 19, 7, 50))
+    world.tap(SITE, "FFFF0002", "in", jst(2025, 6, 19, 7, 55))
+    world.tap(SITE, "FFFF0003", "in", jst(2025, 6, 19, 8))
+    staff = Actor(Role.PRIME_CONTRACTOR, "100")
+    world.clock.at = jst(2025, 6, 19, 12)
+    world.ledger.assign_unknown_card(SITE, "FFFF0001", unknown_tap_id(world, "FFFF0001"), T2,
+                                     "忘れたカードの代わりに借りたもの", staff)
+    world.clock.at = jst(2025, 6, 20, 2)
+
+    counts = close_day(world.ledger, world.store, DAY, SYSTEM)
+
+    assert counts["unknown_card_taps"] == 2
+    assert [t["card_id"] for t in closed(world, SITE).unknown_card_taps] == [
+        "FFFF0002", "FFFF0003"]
+    later = unknown_tap_id(world, "FFFF0002")
+    world.clock.at = jst(2025, 6, 20, 9)
+    world.ledger.assign_unknown_card(SITE, "FFFF0002", later, T1, "予備カード", staff)
+    world.catch_up()
+    assert [(f.kind, f.detail["card_id"]) for f in day_close_findings(world.store, SITE, DAY, DAY)
+            if f.kind == "unknown_card"] == [("unknown_card", "FFFF0003")]
+    assert [t["card_id"] for t in closed(world, SITE).unknown_card_taps] == [
+        "FFFF0002", "FFFF0003"]  # the close itself stays as recorded
+    with world.store.read() as tx:
+        assert tx.execute("SELECT resolution IS NOT NULL FROM {site_exceptions} "
+                          "WHERE tap_id = %s", [later]) in ([(True,)], [(1,)])

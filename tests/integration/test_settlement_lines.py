@@ -25,10 +25,14 @@ from ledger.domain.settlement import (
 )
 from ledger.errors import InvalidState
 from ledger.settings import Settings
+from ledger.storage.migrate import migrate
+from projections.follower import LogFollower
 from projections.jobs.common import catch_up
+from projections.jobs.projection import JobsProjection
 from projections.replay import rebuild
 from projections.store import ReadStore
 from tests.integration.jobs_world import jst
+from tests.integration.test_work_day_months import migrate_before
 
 WORKERS = 10_000
 SHA = "b" * 64
@@ -134,5 +138,34 @@ def test_a_rebuild_of_the_read_models_keeps_the_jobs_position(
         rebuild(ledger, settings)
         with store.read() as tx:
             assert dict(tx.execute("SELECT name, position FROM projection_positions")) == before
+    finally:
+        store.close()
+
+
+def test_migration_0015_moves_the_jobs_position_to_the_followers_row(database_url: str) -> None:
+    """A ledger that ran the jobs before 0015 kept their position in job_projection_positions;
+    after the migration the jobs' follower goes on from that position, not from 0."""
+    settings = Settings(database_url=database_url)
+    migrate_before(settings, "0015_settlement_lines")
+    store = ReadStore(settings)
+    try:
+        with store.transaction() as tx:
+            tx.execute("INSERT INTO projection_positions (name, position) VALUES ('ledger', 7)")
+            tx.execute("INSERT INTO job_projection_positions (name, position) "
+                       "VALUES ('settlement', 42)")
+        assert "0015_settlement_lines" in migrate(settings)
+        with store.read() as tx:
+            positions = dict(tx.execute("SELECT name, position FROM projection_positions"))
+            tables = tx.execute(
+                "SELECT count(*) FROM information_schema.tables "
+                "WHERE table_name = 'job_projection_positions'" if settings.is_postgres else
+                "SELECT count(*) FROM sqlite_master WHERE name = 'job_projection_positions'")
+        assert positions == {"ledger": 7, "settlement": 42}
+        assert [tuple(row) for row in tables] == [(0,)]  # dropped
+        ledger = Ledger(settings)
+        try:
+            assert LogFollower(ledger, store, JobsProjection()).position() == 42
+        finally:
+            ledger.close()
     finally:
         store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -27,6 +28,7 @@ from ledger.domain.settlement import (
     day_close_id,
     diff_days,
     diff_streams,
+    digest_prefix_lines,
     event_digest,
     issued_state,
     issued_stream,
@@ -312,3 +314,28 @@ def test_the_streamed_issued_state_is_the_issued_state(
                 for month, before, after in later]
     assert list(issued_stream("2025-06", days, adjusted)) == _in_order(
         issued_state("2025-06", days, adjusted))
+
+
+def test_version_1_states_upcast_to_line_set_names_and_new_shapes_stay_as_they_are() -> None:
+    """Events written in the new shape before it had a version number carry no class_version
+    either: the upcast tells them by their shape and leaves them alone."""
+    days = [["T2", "200", "S1", "2024-11-05", 320, "eligible"],
+            ["T1", None, "S1", "2024-11-06", 0, "not_member"]]
+    parties = {"sites": {"S1": "100"}, "members": {"T2": "M-2"}, "contracts": {}}
+    old: dict[str, Any] = {"days": days, "adjustments": [], "parties": parties}
+    KentaikyoSettlement.Issued.upcast_v1_v2(old)
+    assert old == {"days": line_set_of(sorted(days)).as_dict(),
+                   "adjustments": line_set_of([]).as_dict(),
+                   "parties": line_set_of([["sites", "S1", "100"],
+                                           ["members", "T2", "M-2"]]).as_dict()}
+    again = dict(old)
+    KentaikyoSettlement.Issued.upcast_v1_v2(again)
+    assert again == old
+
+    prefixes = bytes(range(256)) * 20  # 1,280 events: two lines
+    seal: dict[str, Any] = {"event_digests": base64.b64encode(prefixes).decode()}
+    DailySeal.Sealed.upcast_v1_v2(seal)
+    expected = line_set_of(digest_prefix_lines(prefixes))
+    assert seal == {"event_digests": expected.as_dict()} and expected.count == 2
+    DailySeal.Sealed.upcast_v1_v2(seal)
+    assert seal == {"event_digests": expected.as_dict()}

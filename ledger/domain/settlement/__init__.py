@@ -51,6 +51,7 @@ from ledger.domain.settlement.seal import (
     DailySeal,
     SealHead,
     daily_seal_id,
+    digest_prefix_lines,
     event_digest,
     seal_hash,
 )
@@ -69,6 +70,9 @@ LEGACY_TOPICS = {
     f"ledger.domain.settlement:{name}": cls
     for name, cls in (
         ("DayClose", DayClose), ("DayClose.Closed", DayClose.Closed),  # type: ignore[attr-defined]
+        ("DailySeal", DailySeal), ("DailySeal.Sealed", DailySeal.Sealed),
+        ("KentaikyoSettlement", KentaikyoSettlement),
+        ("KentaikyoSettlement.Issued", KentaikyoSettlement.Issued),
         ("SiteFeeAccount", SiteFeeAccount),
         ("SiteFeeAccount.Opened", SiteFeeAccount.Opened),  # type: ignore[attr-defined]
         ("SiteFeeAccount.MonthBilled", SiteFeeAccount.MonthBilled),  # type: ignore[attr-defined]
@@ -108,6 +112,7 @@ __all__ = [
     "day_key",
     "diff_days",
     "diff_streams",
+    "digest_prefix_lines",
     "encode_line",
     "event_digest",
     "issued_state",

@@ -20,6 +20,7 @@ from ledger.domain.settlement.rules import (
     check_job_actor,
     check_month_over,
     check_sha256,
+    line_set_of,
     month_of,
     months_between,
     parse_month,
@@ -176,7 +177,40 @@ class KentaikyoSettlement(LedgerAggregate):
             as_of_position=as_of_position, actor=actor, issued_at=now,
         ))
 
-    @event("Issued")
+    class Issued(LedgerAggregate.Created):
+        """Version 2 names its lines by SHA-256 (``LineSet``); version 1 carried them: ``days``
+        and ``adjustments`` as lists of lines, ``parties`` as a dict of dicts. The upcast names
+        the embedded lines as they would be stored, and ``Ledger.lines_of`` stores them from the
+        version-1 event the first time they are read, so no migration rewrites anything.
+
+        ``files`` is not recomputed: a version-1 file's SHA-256 is of its bytes, which for a CSV
+        is also its content's; the workbook's matches when its bytes do (``place_files``)."""
+
+        class_version = 2
+        month: str
+        period_start: date
+        period_end: date
+        days: dict[str, Any]
+        adjustments: dict[str, Any]
+        parties: dict[str, Any]
+        files: dict[str, str]
+        points_yen: int
+        adjustment_yen: int
+        as_of_position: int
+        actor: Actor
+        issued_at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            for name, lines in settlement_embedded_lines(state).items():
+                state[name] = line_set_of(lines).as_dict()
+
+        @staticmethod
+        def embedded_lines(state: dict[str, Any]) -> list[list[list[Any]]]:
+            """The line sets a stored version-1 state carried, to store beside the log."""
+            return list(settlement_embedded_lines(state).values())
+
+    @event(Issued)
     def __init__(
         self,
         month: str,
@@ -200,6 +234,21 @@ class KentaikyoSettlement(LedgerAggregate):
         self.points_yen = points_yen
         self.adjustment_yen = adjustment_yen
         self.issued_at = issued_at
+
+
+def settlement_embedded_lines(state: Mapping[str, Any]) -> dict[str, list[list[Any]]]:
+    """The lines a version-1 ``Issued`` state carried, in the order version 2 stores them: the
+    days in `line_order` (the old job ordered technicians in SQL, whose collation may differ),
+    the adjustments as issued, the parties as ``parties_as_lines``. Empty for a state in the
+    new shape (written before the event had a version number)."""
+    if isinstance(state["days"], Mapping):
+        return {}
+    return {
+        "days": sorted((list(line) for line in state["days"]),
+                       key=lambda line: line_order(day_key(line))),
+        "adjustments": [list(line) for line in state["adjustments"]],
+        "parties": list(parties_as_lines(state["parties"])),
+    }
 
 
 def day_key(line: list[Any]) -> DayKey:

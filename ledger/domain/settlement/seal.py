@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -16,6 +18,7 @@ from ledger.domain.settlement.rules import (
     LineSet,
     check_day_over,
     check_job_actor,
+    line_set_of,
 )
 from ledger.errors import InvalidState, InvalidValue
 from ledger.ids import aggregate_id
@@ -58,6 +61,22 @@ class SealHead:
     day: date
     last_position: int
     seal_hash: str
+
+
+def digest_prefix_lines(prefixes: bytes | bytearray) -> Iterator[list[str]]:
+    """A day's digest prefixes as lines: base64 of DIGEST_PREFIXES_PER_LINE events each."""
+    step = DIGEST_PREFIXES_PER_LINE * DIGEST_PREFIX_BYTES
+    for at in range(0, len(prefixes), step):
+        yield [base64.b64encode(prefixes[at:at + step]).decode()]
+
+
+def seal_embedded_lines(state: dict[str, Any]) -> list[list[list[Any]]]:
+    """The lines a version-1 ``Sealed`` state carried (its base64 string of every prefix);
+    none for a state in the new shape (written before the event had a version number)."""
+    embedded = state["event_digests"]
+    if not isinstance(embedded, str):
+        return []
+    return [list(digest_prefix_lines(base64.b64decode(embedded)))]
 
 
 class DailySeal(LedgerAggregate):
@@ -114,7 +133,37 @@ class DailySeal(LedgerAggregate):
             raise InvalidValue("last_position", "seal.range",
                                f"({first_position}, {last_position}] cannot hold {event_count}")
 
-    @event("Sealed")
+    class Sealed(LedgerAggregate.Created):
+        """Version 2 names the per-event digest prefixes by SHA-256 (``LineSet``); version 1
+        carried them as one base64 string. The upcast names them as ``digest_prefix_lines``
+        would store them, and ``Ledger.lines_of`` stores them from the version-1 event the first
+        time they are read. The chained hash does not involve them, so old chains still verify.
+        """
+
+        class_version = 2
+        day: date
+        previous_day: date | None
+        previous_hash: str
+        first_position: int
+        last_position: int
+        event_count: int
+        events_digest: str
+        event_digests: dict[str, Any]
+        seal_hash: str
+        actor: Actor
+        sealed_at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            for lines in seal_embedded_lines(state):
+                state["event_digests"] = line_set_of(lines).as_dict()
+
+        @staticmethod
+        def embedded_lines(state: dict[str, Any]) -> list[list[list[Any]]]:
+            """The line set a stored version-1 state carried, to store beside the log."""
+            return seal_embedded_lines(state)
+
+    @event(Sealed)
     def __init__(
         self,
         day: date,
