@@ -63,5 +63,5 @@ class Stray(LedgerAggregate):
 def test_an_event_of_a_class_neither_projected_nor_ignored_is_refused_loudly() -> None:
     state: dict[str, Any] = {"originator_id": uuid4(), "technician_id": "12345678901234"}
     tx = cast(Tx, None)  # refused before the projection reads or writes anything
-    with pytest.raises(UnprojectableEvent, match="Stray.Noted"):
+    with pytest.raises(UnprojectableEvent, match=r"Stray\.Noted"):
         LedgerProjection().process(tx, [LoggedEvent(7, Stray.Noted, state)])
