@@ -1,4 +1,4 @@
-"""Stored events as the projection reads them: (log position, event name, state).
+"""Stored events as the projection reads them: (log position, event class, state).
 
 Most of the log is taps. ``Tap.Recorded`` has one version and no upcasts, so its stored state is
 decoded straight into a dict (decrypted first when a cipher is set) instead of through the library's
@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import orjson
+from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, Notification
 from eventsourcing.utils import get_topic
 
@@ -22,14 +23,24 @@ from ledger.actors import Actor, Role
 from ledger.clock import projectable
 from ledger.domain.taps import Direction, Tap
 
-TAP_RECORDED_TOPIC = get_topic(Tap.Recorded)  # type: ignore[attr-defined]
-assert getattr(Tap.Recorded, "class_version", 1) == 1, "upcast taps through the mapper"  # type: ignore[attr-defined]
+EventClass = type[DomainEventProtocol[Any]]
+
+TAP_RECORDED: EventClass = Tap.Recorded  # type: ignore[attr-defined]
+TAP_RECORDED_TOPIC = get_topic(TAP_RECORDED)
+assert getattr(TAP_RECORDED, "class_version", 1) == 1, "upcast taps through the mapper"
 
 
 class LoggedEvent(NamedTuple):
     position: int
-    name: str  # e.g. "Tap.Recorded", "ApprovableRequest.Approved"
+    # The domain's class, as the library's mapper resolves the stored topic (renamed topics
+    # included): the projection dispatches on it, as the library's `Projection` does.
+    event_class: EventClass
     state: dict[str, Any]  # the event's attributes, originator_id and timestamp included
+
+    @property
+    def name(self) -> str:
+        """e.g. "Tap.Recorded", "ManualEntry.Approved": what the quarantine list shows."""
+        return self.event_class.__qualname__
 
     @property
     def timestamp(self) -> datetime:
@@ -50,12 +61,10 @@ def decode(mapper: Mapper[Any], notifications: Sequence[Notification]) -> list[L
             state["reader_time"] = projectable(state["reader_time"])
             state["originator_id"] = notification.originator_id
             state["originator_version"] = notification.originator_version
-            decoded.append(LoggedEvent(notification.id, "Tap.Recorded", state))
+            decoded.append(LoggedEvent(notification.id, TAP_RECORDED, state))
         else:
             event = mapper.to_domain_event(notification)
-            decoded.append(
-                LoggedEvent(notification.id, type(event).__qualname__, dict(vars(event)))
-            )
+            decoded.append(LoggedEvent(notification.id, type(event), dict(vars(event))))
     return decoded
 
 

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import psycopg
 
 from ledger import clock
-from projections.projector import KEY_FIELDS, REQUEST_KINDS
+from projections.projector import EVENT_CLASSES, NATURAL_KEYS, REQUEST_EVENTS, TAP_EVENTS
 from projections.store import Tx, as_datetime
 
 MESSAGE_CHARS = 2_000
@@ -108,9 +108,10 @@ def _id(value: Any) -> str | None:
 
 def _affected(tx: Tx, event_type: str, state: dict[str, Any]) -> tuple[str | None, str | None]:
     technician_id, site_id = _id(state.get("technician_id")), _id(state.get("site_id"))
-    kind = event_type.partition(".")[0]
+    event_class = EVENT_CLASSES.get(event_type)  # None: an undecodable event's stored topic
     originator = state.get("originator_id")
-    if kind == "Tap":
+    natural_key = NATURAL_KEYS.get(event_class) if event_class is not None else None
+    if event_class in TAP_EVENTS:
         card_id, reader_id = _id(state.get("card_id")), _id(state.get("reader_id"))
         if technician_id is None and card_id is not None:
             technician_id = _first(tx, "SELECT technician_id FROM {card_registry} "
@@ -118,17 +119,17 @@ def _affected(tx: Tx, event_type: str, state: dict[str, Any]) -> tuple[str | Non
         if reader_id is not None:
             site_id = _first(tx, "SELECT site_id FROM {reader_registry} WHERE reader_id = %s",
                              reader_id)
-    elif kind in REQUEST_KINDS and technician_id is None and originator is not None:
+    elif event_class in REQUEST_EVENTS and technician_id is None and originator is not None:
         rows = tx.execute("SELECT technician_id, site_id FROM {requests} WHERE request_id = %s",
                           [str(originator)])
         if rows:
             technician_id, site_id = rows[0][0], rows[0][1]
-    elif kind in KEY_FIELDS and originator is not None:
+    elif natural_key is not None and originator is not None:
         key = _first(tx, "SELECT natural_key FROM {aggregate_keys} WHERE aggregate_id = %s",
                      str(originator))
-        if KEY_FIELDS[kind] == "technician_id":
+        if natural_key[1] == "technician_id":
             technician_id = technician_id or key
-        elif KEY_FIELDS[kind] == "site_id":
+        elif natural_key[1] == "site_id":
             site_id = site_id or key
     return technician_id, site_id
 

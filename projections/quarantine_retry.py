@@ -23,7 +23,7 @@ from ledger.settings import Settings
 from projections.decoding import LoggedEvent, decode
 from projections.jobs.projection import HANDLED as JOBS_EVENTS
 from projections.jobs.projection import JobsProjection
-from projections.projector import REQUEST_KINDS, LedgerProjection
+from projections.projector import EVENT_CLASSES, REQUEST_EVENTS, TAP_EVENTS, LedgerProjection
 from projections.quarantine import QuarantinedEvent, describe, is_event_fault, quarantined
 from projections.replay import rebuild
 from projections.store import ReadStore, Tx
@@ -42,8 +42,8 @@ def belongs_to_jobs(event_type: str) -> bool:
 
 def projects_in_place(event_type: str) -> bool:
     """Whether projecting the event late leaves the read model as a rebuild would (see above)."""
-    kind = event_type.partition(".")[0]
-    return kind == "Tap" or kind in REQUEST_KINDS
+    event_class = EVENT_CLASSES.get(event_type)  # None: an undecodable event's stored topic
+    return event_class in TAP_EVENTS or event_class in REQUEST_EVENTS
 
 
 @dataclass

@@ -20,7 +20,6 @@ import orjson
 from ledger.clock import JST
 from projections.store import Tx, as_datetime
 
-ASSIGNMENT = "Site.UnknownCardAssigned"
 UNKNOWN_CARD = "unknown_card"
 
 

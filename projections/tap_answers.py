@@ -19,7 +19,7 @@ from uuid import UUID
 
 from ledger.actors import Actor, Role
 from ledger.application import Ledger, TapReceipt
-from ledger.domain.registry import card_aggregate_id, reader_aggregate_id
+from ledger.domain.registry import Card, Reader, card_aggregate_id, reader_aggregate_id
 from ledger.domain.taps import TapObservation
 from ledger.errors import LedgerError, NotPermitted
 from ledger.storage import SkipsDuplicates
@@ -150,16 +150,16 @@ def _registries(
     keys: dict[UUID, str] = {reader_aggregate_id(r): r for r in reader_ids}
     keys |= {card_aggregate_id(c): c for c in card_ids}
     recorder = cast(SkipsDuplicates, ledger.recorder)
-    for position, name, state in decode(ledger.mapper,
-                                        recorder.select_events_of(sorted(keys), projected)):
+    for position, event_class, state in decode(
+            ledger.mapper, recorder.select_events_of(sorted(keys), projected)):
         key = keys[state["originator_id"]]
-        if name == "Reader.Registered":
+        if event_class is Reader.Registered:
             readers[key] = (state["site_id"], position, None)
-        elif name == "Reader.Retired" and key in readers:
+        elif event_class is Reader.Retired and key in readers:  # type: ignore[attr-defined]
             readers[key] = (readers[key][0], readers[key][1], position)
-        elif name == "Card.Issued":
+        elif event_class is Card.Issued:  # type: ignore[attr-defined]
             cards[key] = (state["technician_id"], position, None)
-        elif name == "Card.Revoked" and key in cards:
+        elif event_class is Card.Revoked and key in cards:  # type: ignore[attr-defined]
             cards[key] = (cards[key][0], cards[key][1], position)
     return readers, cards
 

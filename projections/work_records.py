@@ -21,6 +21,8 @@ from typing import Any
 import orjson
 
 from ledger.clock import JST
+from ledger.domain.worker import Worker
+from projections.decoding import EventClass
 from projections.derive import CardDay, TapFact, derive_card_days
 from projections.records import RecordSource, RecordStatus
 from projections.store import Tx, as_date, as_datetime, sqlite_value
@@ -49,8 +51,12 @@ NOT_BUILT = ()  # no card day has no taps: a record not built yet never matches
 # record with the employments as they are at the end of its batch; so that the live projection
 # agrees whatever the batches, every change re-derives the worker's stored card records.
 # An employment a worker confirmed starts like one a business started (its period may reach back).
-DATED_REGISTRY_EVENTS = frozenset(
-    {"Worker.EmploymentStarted", "Worker.EmploymentConfirmed", "Worker.EmploymentEnded"}
+DATED_REGISTRY_EVENTS: frozenset[EventClass] = frozenset(
+    {
+        Worker.EmploymentStarted,  # type: ignore[attr-defined]
+        Worker.EmploymentConfirmed,  # type: ignore[attr-defined]
+        Worker.EmploymentEnded,  # type: ignore[attr-defined]
+    }
 )
 
 Pair = tuple[str, str]  # (technician_id, site_id)

@@ -33,6 +33,7 @@ def test_a_tap_decodes_as_the_library_decodes_it(
         [logged] = decoding.decode(ledger.mapper, [notification])
         library = vars(ledger.mapper.to_domain_event(notification))
         assert logged.name == "Tap.Recorded"
+        assert logged.event_class is type(ledger.mapper.to_domain_event(notification))
         assert logged.state == library
         assert {k: type(v) for k, v in logged.state.items()} == {
             k: type(v) for k, v in library.items()}

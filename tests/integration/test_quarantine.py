@@ -13,10 +13,12 @@ from uuid import uuid4
 
 import psycopg
 import pytest
+from eventsourcing.domain import event
 from eventsourcing.persistence import StoredEvent
 
 from ledger.application import Ledger
 from ledger.clock import EARLIEST_MOMENT, JST, LATEST_MOMENT
+from ledger.domain.base import LedgerAggregate
 from ledger.domain.business import Business
 from ledger.domain.taps import TapObservation
 from ledger.errors import InvalidValue
@@ -225,6 +227,30 @@ def test_a_nul_in_a_name_stored_before_the_text_rule_is_quarantined_on_postgresq
         assert "NUL" in event.error_message
     else:
         assert held(store) == []
+
+
+class Stray(LedgerAggregate):
+    """An aggregate the projection neither projects nor ignores (every one of the domain's is
+    one or the other: tests/unit/test_projector_dispatch.py)."""
+
+    @event("Noted")
+    def __init__(self, technician_id: str) -> None:
+        self.technician_id = technician_id
+
+
+def test_an_event_of_a_class_the_projection_does_not_know_is_quarantined_not_passed_over(
+    ledger: Ledger, store: ReadStore, now: Any
+) -> None:
+    register_world(ledger)
+    ledger.save(Stray(technician_id=TECHNICIAN))  # no use case writes it
+    position = ledger.log_position()
+    ledger.record_taps([tap(1, "in", at(0, 8))], ADMIN)
+    assert LogFollower(ledger, store).catch_up() == ledger.log_position()
+    [event] = held(store)
+    assert (event.position, event.event_type, event.error_kind, event.technician_id) == (
+        position, "Stray.Noted", "UnprojectableEvent", TECHNICIAN)
+    assert "Stray.Noted" in event.error_message
+    assert len(records(store)) == 1  # the rest goes on
 
 
 @pytest.mark.parametrize("reader_time", [
