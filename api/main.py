@@ -22,7 +22,6 @@ from api.config import ApiSettings, get_api_settings
 from api.deps import authenticate_first
 from api.keys import KeyStore
 from api.openapi import openapi_builder
-from api.projection_service import ProjectionService
 from api.reader_directory import ReaderDirectory
 from api.reading import ReadPool
 from api.replays import Replays
@@ -30,6 +29,7 @@ from api.routers import PREFIX, ROUTERS
 from ledger.application import Ledger
 from ledger.settings import Settings, get_settings
 from projections.jobs.scheduler import start_scheduler
+from projections.leader import ProjectionService
 from projections.store import ReadStore
 
 DESCRIPTION = """就業履歴台帳 — the CCUS attendance ledger.
