@@ -32,13 +32,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.config import ApiSettings
-from api.keys import KeyStore
 from api.main import create_app
 from ledger import clock
 from ledger.actors import Actor, Role, Scope
 from ledger.application import Ledger
 from ledger.clock import JST
+from ledger.domain.worker import CertificateClaim, CertifierRelation
 from ledger.settings import Settings
+from ledger.storage.keys import KeyStore
 from ledger.storage.migrate import migrate
 from ledger.tap_records import observation_from_mapping
 from tests import pg
@@ -174,8 +175,10 @@ def build_read_world(ledger: Ledger, k: int = 1) -> ReadWorld:
     for technician, prime, staff in ((w.worker, w.prime_a, staff_a),
                                      (w.other_worker, w.prime_b, staff_b)):
         ledger.propose_career_certificate(
-            technician, str(UUID(int=int(technician))), prime, "prime_contractor", "鉄筋",
-            date(2018, 4, 1), date(2019, 3, 31), 150, 0, 0, "施工体制台帳 (2018)", staff)
+            technician, str(UUID(int=int(technician))),
+            CertificateClaim(prime, CertifierRelation.PRIME_CONTRACTOR, "鉄筋", date(2018, 4, 1),
+                             date(2019, 3, 31), 150, 0, 0),
+            "施工体制台帳 (2018)", staff)
     ledger.decline_career_certificate(w.other_worker, str(UUID(int=int(w.other_worker))),
                                       Actor(Role.WORKER, w.other_worker))
     return ReadWorld(**{**w.__dict__, "entries": entries})
