@@ -9,9 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from api import problems
-from api.audit_log import LOGGED_ROLES, AuditReadLog
 from api.config import ApiSettings
-from api.keys import ApiKey, KeyStore, authenticate_with
 from api.problems import Unauthenticated
 from api.query_params import MinPosition
 from api.reader_directory import ReaderDirectory
@@ -21,6 +19,8 @@ from api.write_scopes import check_write_scope, needs_check
 from ledger.actors import Actor, Role
 from ledger.application import Ledger, require_role
 from ledger.errors import NotPermitted
+from ledger.storage.audit_reads import LOGGED_ROLES, AuditReadLog
+from ledger.storage.keys import ApiKey, KeyStore, authenticate_with
 from projections.store import Tx
 
 bearer = HTTPBearer(

@@ -21,11 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from api.keys import BUSINESS_KEY_ROLES, ApiKey
 from api.problems import hidden
 from ledger import clock
 from ledger.actors import Actor, Role, Scope
 from ledger.errors import InvalidValue, NotPermitted
+from ledger.storage.keys import BUSINESS_KEY_ROLES, ApiKey
 from projections.store import Tx
 
 ISSUERS = (Role.ADMIN, Role.PRIME_CONTRACTOR, Role.EMPLOYER, Role.SITE_MANAGER)

@@ -16,7 +16,8 @@
   totals by employer (`SiteScope.figures`).
 - A key with a scope (管理者, 現場管理者) reads only within it: a key scoped to sites reads
   those sites, and a worker's records on them; a key scoped to workers reads those workers.
-- An auditor or an admin reads everything (and every such read is logged: `api.audit_log`).
+- An auditor or an admin reads everything (and every such read is logged:
+  `ledger.storage.audit_reads`).
 
 Whatever a party may not read is answered exactly like something absent (`hidden`: the 404 of an
 unregistered worker or site), so a refusal never tells whether it exists. Roles that may never

@@ -20,7 +20,6 @@ from api.key_powers import (
     oversees,
     reader_sites,
 )
-from api.keys import Issuer, check_scope, check_subject
 from api.openapi import AUTHENTICATED, problems
 from api.paging import PageDep
 from api.reading import ReadPool
@@ -35,6 +34,7 @@ from api.schemas.keys import (
 from ledger.actors import Actor, Role
 from ledger.application import require_role
 from ledger.errors import InvalidValue
+from ledger.storage.keys import Issuer, check_scope, check_subject
 
 router = APIRouter(prefix="/keys", tags=["keys"], responses=AUTHENTICATED)
 KeyIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="A key's ID")]
