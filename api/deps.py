@@ -19,7 +19,8 @@ from api.write_scopes import check_write_scope, needs_check
 from ledger.actors import Actor, Role
 from ledger.application import Ledger, require_role
 from ledger.errors import NotPermitted
-from ledger.storage.audit_reads import LOGGED_ROLES, AuditReadLog
+from ledger.privacy import SEES_EVERYTHING
+from ledger.storage.audit_reads import AuditReadLog
 from ledger.storage.keys import ApiKey, KeyStore, authenticate_with
 from projections.store import Tx
 
@@ -99,8 +100,9 @@ CurrentKey = Annotated[ApiKey, Depends(current_key)]
 
 
 def log_read(request: Request, actor: Actor) -> None:
-    """Auditors' and admins' reads are logged before they are answered (unlogged: no answer)."""
-    if actor.role in LOGGED_ROLES:
+    """Auditors' and admins' reads (those who read without a scope) are logged before they are
+    answered (unlogged: no answer)."""
+    if actor.role in SEES_EVERYTHING:
         audit_reads: AuditReadLog = request.app.state.audit_reads
         audit_reads.record(actor, request.method, request.url.path, request.url.query)
 

@@ -21,10 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from api.problems import hidden
 from ledger import clock
 from ledger.actors import Actor, Role, Scope
 from ledger.errors import InvalidValue, NotPermitted
+from ledger.privacy import hidden
 from ledger.storage.keys import BUSINESS_KEY_ROLES, ApiKey
 from projections.store import Tx
 

@@ -1,5 +1,7 @@
-"""What a scoped key may change: the sites or workers of its scope, and a site manager its
-sites' readers and exceptions and, where the prime granted it, its sites' decisions.
+"""What a scoped key may change: the sites or workers of its scope (the rule:
+`ledger.privacy.check_key_scope`, given what the request names, read here from its path and
+body), and a site manager its sites' readers and exceptions and, where the prime granted it, its
+sites' decisions.
 
 Checked once for every write, before the route runs, from what the request names: the site and
 worker in its path or body, the site and worker of a request it decides, the site of a reader it
@@ -14,11 +16,11 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from api.problems import hidden
 from ledger.actors import Actor, Role
 from ledger.application import Ledger
 from ledger.domain.requests import Correction, ManualEntry
 from ledger.errors import NotPermitted
+from ledger.privacy import check_key_scope
 
 READER_REGISTRATION = re.compile(r"/v1/readers")
 READER_RETIREMENT = re.compile(r"/v1/readers/[^/]+/retire")
@@ -37,21 +39,7 @@ def check_write_scope(ledger: Ledger, actor: Actor, path: str, path_params: Mapp
     if actor.role is Role.SITE_MANAGER:
         check_site_manager(actor, path)
     sites, workers = named(ledger, path_params, body if isinstance(body, dict) else {})
-    scope = actor.scope
-    if scope.sites is not None:
-        if not sites:
-            raise NotPermitted("actor", "key.scope.sites",
-                               "a key scoped to sites acts on those sites only")
-        for site_id in sites:
-            if site_id not in scope.sites:
-                raise hidden("site_id", site_id)
-    if scope.workers is not None:
-        if not workers:
-            raise NotPermitted("actor", "key.scope.workers",
-                               "a key scoped to workers acts on those workers only")
-        for technician_id in workers:
-            if technician_id not in scope.workers:
-                raise hidden("technician_id", technician_id)
+    check_key_scope(actor.scope, sites, workers)
 
 
 def check_site_manager(actor: Actor, path: str) -> None:

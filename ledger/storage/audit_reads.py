@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ledger import clock
-from ledger.actors import Actor, Role
+from ledger.actors import Actor
 from ledger.settings import Settings
 from ledger.storage.sql import Database, as_moment
 
-LOGGED_ROLES = (Role.AUDITOR, Role.ADMIN)  # the roles that read without a scope
 MAX_QUERY_CHARS = 2000
 
 
