@@ -84,7 +84,7 @@ async def current_actor(request: Request, keys: KeyStoreDep, credentials: Creden
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
-# Keys check their own powers (api.key_powers); an as-of replay is a read for auditors only.
+# Keys check their own powers (ledger.key_powers); an as-of replay is a read for auditors only.
 UNGATED = ("/v1/keys", "/v1/audit/")
 
 

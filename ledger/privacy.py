@@ -71,7 +71,7 @@ def hidden(field: str, value: object) -> UnknownReference:
     return UnknownReference(field, f"{field}.exists", f"{value} is not registered")
 
 
-class ReaderSites(Protocol):
+class ActiveReaders(Protocol):
     def site_of(self, reader_id: str) -> str | None:
         """The site of an active gate reader, or None."""
         ...
@@ -89,7 +89,7 @@ def worker_visible(actor: Actor, worker: Worker) -> bool:
     return False
 
 
-def site_visible(actor: Actor, site: Site, readers: ReaderSites) -> bool:
+def site_visible(actor: Actor, site: Site, readers: ActiveReaders) -> bool:
     if actor.role in SEES_EVERYTHING:
         return True
     if actor.role in BUSINESS_ROLES:
@@ -124,14 +124,14 @@ def visible_worker(ledger: Ledger, actor: Actor, technician_id: str) -> Worker:
     return worker
 
 
-def visible_site(ledger: Ledger, readers: ReaderSites, actor: Actor, site_id: str) -> Site:
+def visible_site(ledger: Ledger, readers: ActiveReaders, actor: Actor, site_id: str) -> Site:
     site = ledger.site(site_id)
     if not site_visible(actor, site, readers):
         raise hidden("site_id", site.site_id)
     return site
 
 
-def visible_reader(ledger: Ledger, readers: ReaderSites, actor: Actor, reader_id: str) -> Reader:
+def visible_reader(ledger: Ledger, readers: ActiveReaders, actor: Actor, reader_id: str) -> Reader:
     reader = ledger.reader(reader_id)
     if actor.role is Role.READER and actor.id == reader.reader_id:
         return reader
@@ -151,7 +151,7 @@ def visible_request(ledger: Ledger, actor: Actor, request_id: UUID, kind: type[R
 
 
 def request_site(
-    ledger: Ledger, readers: ReaderSites, actor: Actor, site_id: str, employer: str
+    ledger: Ledger, readers: ActiveReaders, actor: Actor, site_id: str, employer: str
 ) -> Site:
     """The site a manual entry or correction names: one the requester may see, or — for the
     worker, who need not be on its roster yet — one their named employer works on. Any other is

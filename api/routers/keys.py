@@ -1,5 +1,5 @@
 """API keys (`/v1/keys`): admins and business administrators issue, list, expire and revoke
-keys within their own scope (`api.key_powers`); auditors read every key and key event. A token
+keys within their own scope (`ledger.key_powers`); auditors read every key and key event. A token
 is shown once, in the answer that issues it; only its hash is stored. Every issue, expiry and
 revocation is recorded (who, when, which key) in `key_events`."""
 
@@ -10,16 +10,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, status
 
 from api.deps import CurrentKey, KeyStoreDep, ReadPoolDep, log_read
-from api.key_powers import (
-    ISSUERS,
-    ReaderSite,
-    check_issue,
-    check_reader,
-    check_scope_members,
-    overseen,
-    oversees,
-    reader_sites,
-)
 from api.openapi import AUTHENTICATED, problems
 from api.paging import PageDep
 from api.reading import ReadPool
@@ -34,7 +24,17 @@ from api.schemas.keys import (
 from ledger.actors import Actor, Role
 from ledger.application import require_role
 from ledger.errors import InvalidValue
+from ledger.key_powers import (
+    ISSUERS,
+    ReaderSite,
+    check_issue,
+    check_reader,
+    check_scope_members,
+    overseen,
+    oversees,
+)
 from ledger.storage.keys import Issuer, check_scope, check_subject
+from projections.queries.scopes import ReadModelFacts, reader_sites
 
 router = APIRouter(prefix="/keys", tags=["keys"], responses=AUTHENTICATED)
 KeyIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="A key's ID")]
@@ -62,7 +62,7 @@ def issue_key(body: KeyCreate, issuer: CurrentKey, keys: KeyStoreDep,
     scope = check_scope(role, body.key_scope())
     check_issue(issuer, role, subject_id, scope, body.expires_at)
     with pool.store() as store, store.read() as tx:
-        check_scope_members(tx, role, subject_id, scope)
+        check_scope_members(ReadModelFacts(tx), role, subject_id, scope)
         if role is Role.READER and issuer.actor.role is not Role.ADMIN:
             check_reader(issuer.actor, subject_id, reader_sites(tx).get(subject_id))
     issued = keys.create(role, subject_id, scope=scope, expires_at=body.expires_at,

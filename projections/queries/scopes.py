@@ -9,12 +9,13 @@ from typing import Any
 
 from ledger import privacy
 from ledger.actors import Actor
+from ledger.key_powers import ReaderSite
 from ledger.privacy import SiteScope, WorkerScope
 from projections.store import Tx
 
 
 class ReadModelFacts:
-    """`ledger.privacy.ReadFacts` on one read transaction."""
+    """`ledger.privacy.ReadFacts` and `ledger.key_powers.ScopeFacts` on one read transaction."""
 
     def __init__(self, tx: Tx) -> None:
         self.tx = tx
@@ -58,6 +59,14 @@ class ReadModelFacts:
                     todo.append(child)
         return frozenset(found)
 
+    def is_prime_of(self, site_id: str, business_id: str) -> bool:
+        return self._exists("SELECT 1 FROM {sites} WHERE site_id = %s AND prime_business_id = %s",
+                            [site_id, business_id])
+
+    def on_structure(self, site_id: str, business_id: str) -> bool:
+        return self._exists("SELECT 1 FROM {site_structure} WHERE site_id = %s "
+                            "AND business_id = %s", [site_id, business_id])
+
     def business_registered(self, business_id: str) -> bool:
         return self._exists("SELECT 1 FROM {businesses} WHERE business_id = %s", [business_id])
 
@@ -75,3 +84,11 @@ def site_scope(tx: Tx, actor: Actor, site_id: str) -> SiteScope:
 
 def prime_scope(tx: Tx, actor: Actor, business_id: str) -> str:
     return privacy.prime_scope(ReadModelFacts(tx), actor, business_id)
+
+
+def reader_sites(tx: Tx) -> dict[str, ReaderSite]:
+    """Every registered reader's site, for the key powers (one query for a whole list)."""
+    return {str(reader): ReaderSite(str(site), str(prime), retired is not None)
+            for reader, site, prime, retired in tx.execute(
+                "SELECT r.reader_id, r.site_id, s.prime_business_id, r.retired_at_position "
+                "FROM {reader_registry} r JOIN {sites} s ON s.site_id = r.site_id")}
