@@ -16,7 +16,8 @@ Writes:
 - Claims on a worker the claimant may not see (an employment, a prime's career certificate) are
   answered the same whether the worker is registered or not (`as_if_recorded`): the claim is
   stored only for a registered worker, and counts once the worker confirms it.
-- A key with a scope (管理者, 現場管理者) writes only within it (`check_key_scope`).
+- A key with a scope (管理者, 現場管理者) writes only within it (`check_key_scope`); a site
+  manager writes only its sites' upkeep, and decisions where granted (`check_site_manager_write`).
 
 Reads:
 - A worker reads their own records only.
@@ -47,6 +48,7 @@ from __future__ import annotations
 from collections.abc import Callable, Set
 from dataclasses import dataclass
 from datetime import date
+from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from uuid import UUID
 
@@ -209,6 +211,28 @@ def check_key_scope(scope: Scope, sites: Set[str], workers: Set[str]) -> None:
         for technician_id in workers:
             if technician_id not in scope.workers:
                 raise hidden("technician_id", technician_id)
+
+
+class SiteManagerWrite(Enum):
+    DECISION = "decision"  # approving or rejecting a manual entry or correction
+    SITE_UPKEEP = "site_upkeep"  # its sites' readers, unknown cards and missing exits
+    OTHER = "other"
+
+
+def check_site_manager_write(actor: Actor, write: SiteManagerWrite) -> None:
+    """現場管理者: registers and retires its sites' readers and resolves their exceptions;
+    decides manual entries and corrections only where the prime granted it; enters none
+    (DESIGN §2)."""
+    if write is SiteManagerWrite.DECISION:
+        if not actor.scope.approves:
+            raise NotPermitted("actor", "site_manager.approves",
+                               "the prime has not granted this site manager approval")
+        return
+    if write is SiteManagerWrite.SITE_UPKEEP:
+        return
+    raise NotPermitted("actor", "site_manager.writes",
+                       "a site manager registers readers, resolves its sites' exceptions and "
+                       "decides where granted; not this")
 
 
 # -- reads: on the read models' facts -----------------------------------------------------------
