@@ -139,7 +139,7 @@ def reads_as(*roles: Role, whole_careers: bool = False) -> Any:
     return Depends(reads)
 
 
-AUDITORS = (Role.AUDITOR, Role.ADMIN)
+AUDITORS = SEES_EVERYTHING
 # A worker's records: the worker, their employers, primes of their sites (each scoped).
 WorkerReads = Annotated[Reads, reads_as(Role.WORKER, Role.EMPLOYER, Role.PRIME_CONTRACTOR,
                                         *AUDITORS)]
