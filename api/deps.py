@@ -9,9 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from api import problems
-from api.audit_log import LOGGED_ROLES, AuditReadLog
 from api.config import ApiSettings
-from api.keys import ApiKey, KeyStore, authenticate_with
 from api.problems import Unauthenticated
 from api.query_params import MinPosition
 from api.reader_directory import ReaderDirectory
@@ -21,6 +19,9 @@ from api.write_scopes import check_write_scope, needs_check
 from ledger.actors import Actor, Role
 from ledger.application import Ledger, require_role
 from ledger.errors import NotPermitted
+from ledger.privacy import SEES_EVERYTHING
+from ledger.storage.audit_reads import AuditReadLog
+from ledger.storage.keys import ApiKey, KeyStore, authenticate_with
 from projections.store import Tx
 
 bearer = HTTPBearer(
@@ -83,7 +84,7 @@ async def current_actor(request: Request, keys: KeyStoreDep, credentials: Creden
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
-# Keys check their own powers (api.key_powers); an as-of replay is a read for auditors only.
+# Keys check their own powers (ledger.key_powers); an as-of replay is a read for auditors only.
 UNGATED = ("/v1/keys", "/v1/audit/")
 
 
@@ -99,8 +100,9 @@ CurrentKey = Annotated[ApiKey, Depends(current_key)]
 
 
 def log_read(request: Request, actor: Actor) -> None:
-    """Auditors' and admins' reads are logged before they are answered (unlogged: no answer)."""
-    if actor.role in LOGGED_ROLES:
+    """Auditors' and admins' reads (those who read without a scope) are logged before they are
+    answered (unlogged: no answer)."""
+    if actor.role in SEES_EVERYTHING:
         audit_reads: AuditReadLog = request.app.state.audit_reads
         audit_reads.record(actor, request.method, request.url.path, request.url.query)
 
@@ -137,7 +139,7 @@ def reads_as(*roles: Role, whole_careers: bool = False) -> Any:
     return Depends(reads)
 
 
-AUDITORS = (Role.AUDITOR, Role.ADMIN)
+AUDITORS = SEES_EVERYTHING
 # A worker's records: the worker, their employers, primes of their sites (each scoped).
 WorkerReads = Annotated[Reads, reads_as(Role.WORKER, Role.EMPLOYER, Role.PRIME_CONTRACTOR,
                                         *AUDITORS)]

@@ -16,20 +16,20 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from api import problems
-from api.audit_log import AuditReadLog
 from api.body_limit import BodySizeLimit
 from api.config import ApiSettings, get_api_settings
 from api.deps import authenticate_first
-from api.keys import KeyStore
 from api.openapi import openapi_builder
-from api.projection_service import ProjectionService
 from api.reader_directory import ReaderDirectory
 from api.reading import ReadPool
 from api.replays import Replays
 from api.routers import PREFIX, ROUTERS
 from ledger.application import Ledger
 from ledger.settings import Settings, get_settings
+from ledger.storage.audit_reads import AuditReadLog
+from ledger.storage.keys import KeyStore
 from projections.jobs.scheduler import start_scheduler
+from projections.leader import ProjectionService
 from projections.store import ReadStore
 
 DESCRIPTION = """就業履歴台帳 — the CCUS attendance ledger.

@@ -47,6 +47,7 @@ from ledger.errors import (
     NotPermitted,
     UnknownReference,
 )
+from ledger.privacy import hidden as hidden  # the answer for what the actor may not see
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:ccus-ledger:problem:"
@@ -121,11 +122,6 @@ def kind_of(error: LedgerError) -> Kind:
         if cls in LEDGER_KINDS:
             return LEDGER_KINDS[cls]
     return INVALID
-
-
-def hidden(field: str, value: object) -> UnknownReference:
-    """What the ledger says of something absent, for something the actor may not see."""
-    return UnknownReference(field, f"{field}.exists", f"{value} is not registered")
 
 
 class Unauthenticated(Exception):

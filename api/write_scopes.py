@@ -1,10 +1,8 @@
-"""What a scoped key may change: the sites or workers of its scope, and a site manager its
-sites' readers and exceptions and, where the prime granted it, its sites' decisions.
-
-Checked once for every write, before the route runs, from what the request names: the site and
-worker in its path or body, the site and worker of a request it decides, the site of a reader it
-retires. A key scoped to sites must name one of them (a 管理者 of sites does not register
-workers); a key scoped to workers likewise. Something outside the scope is answered as absent.
+"""A write as the key-scope rules see it: which kind of write its path is, and which sites and
+workers it names (in its path or body, and through the request it decides or the reader it
+retires). The rules themselves are `ledger.privacy`'s (`check_key_scope`,
+`check_site_manager_write`); this reads their inputs off the HTTP request, once for every write,
+before the route runs.
 """
 
 from __future__ import annotations
@@ -14,11 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from api.problems import hidden
 from ledger.actors import Actor, Role
 from ledger.application import Ledger
 from ledger.domain.requests import Correction, ManualEntry
-from ledger.errors import NotPermitted
+from ledger.privacy import SiteManagerWrite, check_key_scope, check_site_manager_write
 
 READER_REGISTRATION = re.compile(r"/v1/readers")
 READER_RETIREMENT = re.compile(r"/v1/readers/[^/]+/retire")
@@ -37,37 +34,19 @@ def check_write_scope(ledger: Ledger, actor: Actor, path: str, path_params: Mapp
     if actor.role is Role.SITE_MANAGER:
         check_site_manager(actor, path)
     sites, workers = named(ledger, path_params, body if isinstance(body, dict) else {})
-    scope = actor.scope
-    if scope.sites is not None:
-        if not sites:
-            raise NotPermitted("actor", "key.scope.sites",
-                               "a key scoped to sites acts on those sites only")
-        for site_id in sites:
-            if site_id not in scope.sites:
-                raise hidden("site_id", site_id)
-    if scope.workers is not None:
-        if not workers:
-            raise NotPermitted("actor", "key.scope.workers",
-                               "a key scoped to workers acts on those workers only")
-        for technician_id in workers:
-            if technician_id not in scope.workers:
-                raise hidden("technician_id", technician_id)
+    check_key_scope(actor.scope, sites, workers)
 
 
 def check_site_manager(actor: Actor, path: str) -> None:
-    """現場管理者: registers and retires its sites' readers; decides manual entries and
-    corrections only where the prime granted it; enters none (DESIGN §2)."""
+    """Which kind of write the path is, for `ledger.privacy.check_site_manager_write`."""
     if DECISION.fullmatch(path):
-        if not actor.scope.approves:
-            raise NotPermitted("actor", "site_manager.approves",
-                               "the prime has not granted this site manager approval")
-        return
-    if (READER_REGISTRATION.fullmatch(path) or READER_RETIREMENT.fullmatch(path)
+        write = SiteManagerWrite.DECISION
+    elif (READER_REGISTRATION.fullmatch(path) or READER_RETIREMENT.fullmatch(path)
             or UNKNOWN_CARD.fullmatch(path) or MISSING_EXIT.fullmatch(path)):
-        return
-    raise NotPermitted("actor", "site_manager.writes",
-                       "a site manager registers readers, resolves its sites' exceptions and "
-                       "decides where granted; not this")
+        write = SiteManagerWrite.SITE_UPKEEP
+    else:
+        write = SiteManagerWrite.OTHER
+    check_site_manager_write(actor, write)
 
 
 def named(ledger: Ledger, path_params: Mapping[str, Any],

@@ -48,7 +48,7 @@ class Scope:
 
     def within(self, other: Scope) -> bool:
         """Nothing outside `other`'s sites and workers (an equal or narrower scope); the grant
-        to approve is the prime's to give, whatever its scope (`api.key_powers`)."""
+        to approve is the prime's to give, whatever its scope (`ledger.key_powers`)."""
         return _subset(self.sites, other.sites) and _subset(self.workers, other.workers)
 
 

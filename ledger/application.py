@@ -71,6 +71,7 @@ from ledger.errors import (
     UnknownReference,
 )
 from ledger.ids import BusinessId, CardId, ReaderId, SiteId, TapId, TechnicianId
+from ledger.privacy import relates_to_site
 from ledger.settings import Settings, get_settings
 from ledger.storage import SkipsDuplicates, StoredStates
 from ledger.storage.lines import LineStore
@@ -201,20 +202,6 @@ def library_env(settings: Settings, in_memory: bool = False) -> dict[str, str]:
     if settings.cipher_key:
         env |= {"CIPHER_TOPIC": "eventsourcing.cipher:AESCipher", "CIPHER_KEY": settings.cipher_key}
     return env
-
-
-def relates_to_site(actor: Actor, site: Site) -> bool:
-    """Whether the actor has a relation with the site that lets it know the site exists: admin
-    and auditor, a business in its structure (within the key's scope), the prime's site manager
-    for a site it names. Registration of an ID that is taken answers a caller without one exactly
-    as it answers a fresh ID (Issue 13: no existence oracles)."""
-    if actor.role in (Role.ADMIN, Role.AUDITOR):
-        return True
-    if actor.role in (Role.PRIME_CONTRACTOR, Role.EMPLOYER):
-        return actor.id in site.subcontracts and actor.scope.covers_site(site.site_id)
-    if actor.role is Role.SITE_MANAGER:
-        return actor.id == site.prime_business_id and actor.scope.covers_site(site.site_id)
-    return False
 
 
 def require_role(actor: Actor, *roles: Role) -> None:

@@ -9,13 +9,16 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
 import psycopg
 
 from ledger.settings import Settings
+from ledger.storage.sql import Statements
+from ledger.storage.sql import as_date as as_date  # the read models' readers import them here
+from ledger.storage.sql import as_datetime as as_datetime
+from ledger.storage.sql import sqlite_value as sqlite_value
 
 READ_MODEL_TABLES = (
     "projection_positions",
@@ -42,14 +45,6 @@ READ_MODEL_TABLES = (
 )
 
 
-def sqlite_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
 @lru_cache(maxsize=512)
 def _render(sql: str, suffix: str, sqlite: bool) -> str:
     names = {table: f"{table}{suffix}" for table in READ_MODEL_TABLES}
@@ -57,26 +52,16 @@ def _render(sql: str, suffix: str, sqlite: bool) -> str:
     return rendered.replace("%s", "?") if sqlite else rendered
 
 
-class Tx:
-    """One transaction's cursor, speaking the shared dialect."""
+class Tx(Statements):
+    """One transaction's cursor, speaking the shared dialect, with the read models' ``{table}``
+    names."""
 
     def __init__(self, cursor: Any, suffix: str, sqlite: bool) -> None:
-        self.cursor = cursor
+        super().__init__(cursor, sqlite)
         self.suffix = suffix
-        self.sqlite = sqlite
 
-    def _params(self, params: Sequence[Any]) -> Sequence[Any]:
-        return [sqlite_value(v) for v in params] if self.sqlite else params
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        self.cursor.execute(_render(sql, self.suffix, self.sqlite), self._params(params))
-        return list(self.cursor.fetchall()) if self.cursor.description else []
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
-            self.cursor.executemany(
-                _render(sql, self.suffix, self.sqlite), [self._params(row) for row in rows]
-            )
+    def sql(self, statement: str) -> str:
+        return _render(statement, self.suffix, self.sqlite)
 
     def append_rows(
         self,
@@ -96,7 +81,7 @@ class Tx:
             marks = ", ".join(["?"] * len(columns))
             self.cursor.executemany(
                 f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})",
-                [self._params(row) for row in rows],
+                [self.params(row) for row in rows],
             )
             return
         binary = " (FORMAT BINARY)" if pg_types else ""
@@ -120,7 +105,7 @@ class Tx:
         if self.sqlite:
             where = " AND ".join(f"{c} = ?" for c in columns)
             self.cursor.executemany(
-                f"DELETE FROM {name} WHERE {where}", [self._params(key) for key in keys]
+                f"DELETE FROM {name} WHERE {where}", [self.params(key) for key in keys]
             )
             return
         arrays = ", ".join(f"%s::{t}[]" for t in pg_types)
@@ -212,15 +197,3 @@ class ReadStore:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
-
-
-def as_date(value: Any) -> date | None:
-    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
-        return value
-    return date.fromisoformat(str(value))
-
-
-def as_datetime(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))

@@ -29,10 +29,10 @@ from uuid import UUID
 
 import httpx
 import pytest
+from api.keys import KeyStore
 from fastapi.testclient import TestClient
 
 from api.config import ApiSettings
-from api.keys import KeyStore
 from api.main import create_app
 from ledger import clock
 from ledger.actors import Actor, Role, Scope

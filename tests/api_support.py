@@ -22,13 +22,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.config import ApiSettings
-from api.keys import KeyStore
 from api.main import create_app
 from ledger import clock
 from ledger.actors import Actor, Role, Scope
 from ledger.application import Ledger
 from ledger.domain.worker import CertificateClaim, CertifierRelation
 from ledger.settings import Settings
+from ledger.storage.keys import KeyStore
 
 ADMIN = Actor(Role.ADMIN, "ops")
 AUDITOR = Actor(Role.AUDITOR, "audit")

@@ -1,15 +1,11 @@
-"""The `ledger` command line. Each module in this package adds its own commands to `app`."""
+"""The `ledger` command line. Every command module is listed in `api.cli.commands`."""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
-from api.cli.common import app
-
 
 def main() -> None:
-    for module in pkgutil.iter_modules(__path__):
-        if module.name != "common":
-            importlib.import_module(f"{__name__}.{module.name}")
+    # Imported here, not at the package's import, so that a test importing one command module
+    # does not load the server's (`serve`) along with it.
+    from api.cli.commands import app
+
     app()

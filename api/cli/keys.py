@@ -13,11 +13,11 @@ import typer
 from rich.table import Table
 
 from api.cli.common import app, command, console
-from api.keys import KeyStore
 from ledger import clock
 from ledger.actors import Role, Scope
 from ledger.errors import InvalidValue
 from ledger.settings import get_settings
+from ledger.storage.keys import KeyStore
 from ledger.storage.migrate import migrate
 
 keys = typer.Typer(help="API keys: bearer tokens for the HTTP API.", no_args_is_help=True)

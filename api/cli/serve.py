@@ -20,12 +20,12 @@ from uvicorn.supervisors import Multiprocess
 
 from api.cli.common import command, console
 from api.config import get_api_settings
-from api.keys import KeyStore
-from api.projection_service import ProjectionService
 from ledger.actors import Role
 from ledger.application import Ledger
 from ledger.settings import Settings, get_settings
+from ledger.storage.keys import KeyStore
 from ledger.storage.migrate import migrate
+from projections.leader import ProjectionService
 
 FIRST_ADMIN = "first-admin"
 

@@ -3,7 +3,7 @@
 
 The site's prime reads every row; a subcontractor on the site reads its own workers and those of
 the tiers below it (施工体制); auditors and admins everything (logged). Anyone else gets the 404
-of an unregistered site (`api.read_scopes`). Workers read no site's rows (403).
+of an unregistered site (`ledger.privacy`). Workers read no site's rows (403).
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ from api.csv_export import CSV_RESPONSE, csv_response
 from api.deps import PrimeReads, SiteReads
 from api.openapi import AUTHENTICATED, problems
 from api.paging import Key, Page, PageDep
-from api.problems import hidden
 from api.query_params import DateFrom, DateTo, Month, WorkDate, check_range
-from api.read_scopes import SiteScope, site_scope
 from api.reading import Reading
 from api.schemas.careers import KentaikyoLinePublic
 from api.schemas.common import SiteIdPath
@@ -34,6 +32,7 @@ from api.schemas.sites_read import (
     TapExceptionList,
     TapExceptionPublic,
 )
+from ledger.privacy import SiteScope, hidden
 from projections.jobs.queries import findings_in
 from projections.kentaikyo import month_bounds
 from projections.queries import (
@@ -45,6 +44,7 @@ from projections.queries import (
     site_attendance,
     site_exceptions,
 )
+from projections.queries.scopes import site_scope
 
 router = APIRouter(prefix="/sites", tags=["attendance"], responses=AUTHENTICATED)
 READS = problems(404)
@@ -146,7 +146,7 @@ async def get_site_kentaikyo(
         settled = kentaikyo_month(read.tx, month, only_sites_of_prime=scope.prime_business_id)
         lines = site_lines(settled.lines, scope)
         # The site's settlement figures stay with the prime once the site is closed, when its
-        # per-worker lines are each employer's again (api.read_scopes).
+        # per-worker lines are each employer's again (ledger.privacy).
         totals = employer_totals(line for line in settled.lines if line.site_id == site_id
                                  and scope.shows_figures(line.employer_business_id))
         items, next_cursor = page.take(

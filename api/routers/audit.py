@@ -13,7 +13,6 @@ from api.deps import Auditor, AuditorReads, LedgerDep, ReplaysDep, WorkerReads
 from api.openapi import AUTHENTICATED, problems
 from api.paging import Key, PageDep, check_comparable
 from api.query_params import FIRST_DAY, LAST_DAY, MAX_POSITION, check_range
-from api.read_scopes import worker_scope
 from api.reading import Reading, projection_position
 from api.schemas.audit import AuditEntryList, AuditEntryPublic, ReplayCreate, ReplayPublic
 from api.schemas.careers import CareerSummaryPublic
@@ -21,6 +20,7 @@ from api.schemas.common import SiteIdPath, TechnicianIdPath
 from ledger.errors import InvalidValue, UnknownReference
 from projections.audit import audit_work_record, events_after
 from projections.queries import career_records, career_summary
+from projections.queries.scopes import worker_scope
 
 router = APIRouter(prefix="/audit", tags=["audit"], responses=AUTHENTICATED)
 WorkDatePath = Annotated[date, Path(ge=FIRST_DAY, le=LAST_DAY, description="就業日 (JST)")]

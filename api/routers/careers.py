@@ -2,7 +2,7 @@
 
 The worker reads everything of theirs; an employer the records it is the employer of; a prime the
 records on its own sites only; auditors and admins everything (logged). Anyone else gets the 404
-of an unregistered worker (`api.read_scopes`).
+of an unregistered worker (`ledger.privacy`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from api.deps import LevelReads, WorkerReads
 from api.openapi import AUTHENTICATED, problems
 from api.paging import Key, PageDep
 from api.query_params import DateFrom, DateTo, Month, Trade, check_range
-from api.read_scopes import worker_scope
 from api.reading import Reading
 from api.schemas.careers import (
     CareerSummaryPublic,
@@ -31,6 +30,7 @@ from api.schemas.common import TechnicianIdPath
 from ledger.errors import InvalidValue
 from projections.levels import UnknownTradeError
 from projections.queries import career_records, career_summary, kentaikyo_month, level_judgments
+from projections.queries.scopes import worker_scope
 from projections.records import WorkRecord
 
 router = APIRouter(prefix="/workers", tags=["careers"], responses=AUTHENTICATED)

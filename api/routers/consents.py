@@ -24,7 +24,6 @@ from fastapi import APIRouter, Query
 from api.deps import AUDITORS, reads_as
 from api.openapi import AUTHENTICATED, problems
 from api.paging import PageDep
-from api.problems import hidden
 from api.reading import Reading, Reads
 from api.schemas.common import BusinessIdPath, TechnicianIdPath
 from api.schemas.consents import (
@@ -35,6 +34,7 @@ from api.schemas.consents import (
 )
 from ledger import clock
 from ledger.actors import Actor, Role
+from ledger.privacy import hidden
 from projections.queries.consents import (
     ANSWERED,
     ConsentStatus,

@@ -15,11 +15,11 @@ from fastapi import APIRouter, status
 
 from api.deps import CurrentActor, LedgerDep, ReadersDep
 from api.openapi import AUTHENTICATED, problems
-from api.privacy import request_site, visible_request, visible_worker
 from api.schemas.requests import CorrectionCreate, Rejection, RequestPublic
 from ledger.actors import Role
 from ledger.application import require_role
 from ledger.domain.requests import Correction, RequestStatus
+from ledger.privacy import request_site, visible_request, visible_worker
 
 router = APIRouter(prefix="/corrections", tags=["corrections"], responses=AUTHENTICATED)
 CHANGES = problems(404, 409)

@@ -7,7 +7,6 @@ from fastapi import APIRouter, Request
 from api.deps import KeyStoreDep, LedgerDep, ReadPoolDep
 from api.openapi import problems
 from api.problems import NotReady, Unavailable
-from api.projection_service import ProjectionFailure, last_failure
 from api.reading import projection_lag
 from api.schemas.health import (
     Health,
@@ -18,6 +17,7 @@ from api.schemas.health import (
 )
 from projections.jobs.runs import last_finished_run, recent_job_runs
 from projections.jobs.scheduler import VERIFY_READ_MODELS
+from projections.leader import ProjectionFailure, last_failure
 from projections.quarantine import QuarantinedEvent, quarantined
 
 router = APIRouter(tags=["health"])

@@ -9,11 +9,12 @@ from api.deps import PrimeReads
 from api.openapi import AUTHENTICATED, problems
 from api.paging import PageDep
 from api.query_params import SiteFilter
-from api.read_scopes import in_key_scope, prime_scope
 from api.reading import Reading
 from api.schemas.common import BusinessIdPath
 from api.schemas.sites_read import InboxList, PendingRequestPublic
+from ledger.privacy import in_key_scope
 from projections.queries import prime_inbox
+from projections.queries.scopes import prime_scope
 
 router = APIRouter(prefix="/primes", tags=["inbox"], responses=AUTHENTICATED)
 ALL_PENDING = 1_000_000  # decisions close a month after the work month: the inbox stays small

@@ -8,7 +8,6 @@ from fastapi import APIRouter, status
 from api.deps import AuditorReads, CurrentActor, LedgerDep, ReadersDep
 from api.openapi import AUTHENTICATED, problems
 from api.paging import PageDep
-from api.privacy import visible_reader, visible_site
 from api.query_params import DateFrom, DateTo, check_range
 from api.reading import Reading
 from api.schemas.common import ReaderIdPath, Receipt
@@ -16,6 +15,7 @@ from api.schemas.readers import ReaderCreate, ReaderPublic, ReaderRetire
 from api.schemas.sites_read import UnregisteredReaderList, UnregisteredReaderPublic
 from ledger.actors import Role
 from ledger.application import require_role
+from ledger.privacy import visible_reader, visible_site
 from projections.queries import unregistered_readers
 
 router = APIRouter(prefix="/readers", tags=["readers"], responses=AUTHENTICATED)

@@ -13,12 +13,12 @@ from fastapi import APIRouter
 
 from api.deps import CurrentActor, LedgerDep, ReadersDep
 from api.openapi import AUTHENTICATED, problems
-from api.privacy import visible_site
 from api.reader_directory import ReaderDirectory
 from api.schemas.common import CardIdPath, Receipt, SiteIdPath
 from api.schemas.site_exceptions import MissingExitResolve, UnknownCardAssign
 from ledger.actors import Actor, Role
 from ledger.application import Ledger, require_role
+from ledger.privacy import visible_site
 
 router = APIRouter(prefix="/sites", tags=["site exceptions"], responses=AUTHENTICATED)
 

@@ -11,11 +11,11 @@ from fastapi import APIRouter, status
 
 from api.deps import CurrentActor, LedgerDep, ReadersDep
 from api.openapi import AUTHENTICATED, problems
-from api.privacy import roster_worker, visible_site
 from api.schemas.common import Receipt, SiteIdPath, TechnicianIdPath
 from api.schemas.sites import RosterEntrySet, SiteClose, SiteCreate, SitePublic, SubcontractCreate
 from ledger.actors import Role
 from ledger.application import require_role
+from ledger.privacy import roster_worker, visible_site
 
 router = APIRouter(prefix="/sites", tags=["sites"], responses=AUTHENTICATED)
 CHANGES = problems(404, 409)

@@ -17,7 +17,6 @@ from fastapi import APIRouter, status
 
 from api.deps import CurrentActor, LedgerDep
 from api.openapi import AUTHENTICATED, problems
-from api.privacy import as_if_recorded, visible_worker
 from api.schemas.common import BusinessIdPath, Receipt, TechnicianIdPath
 from api.schemas.workers import (
     CareerCertificateCreate,
@@ -35,6 +34,7 @@ from ledger.actors import Actor, Role
 from ledger.application import Ledger, require_role
 from ledger.domain.worker import CertifierRelation
 from ledger.errors import InvalidValue
+from ledger.privacy import as_if_recorded, visible_worker
 
 router = APIRouter(prefix="/workers", tags=["workers"], responses=AUTHENTICATED)
 CHANGES = problems(404, 409)

@@ -8,10 +8,10 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.keys import ApiKey, KeyEvent
 from api.schemas.common import CreateModel, SiteIdField, TechnicianIdField
 from ledger.actors import WHOLE, Role, Scope
 from ledger.clock import now
+from ledger.storage.keys import ApiKey, KeyEvent
 
 IssuableRole = Literal["reader", "prime_contractor", "site_manager", "employer", "worker",
                        "auditor", "admin"]

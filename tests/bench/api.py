@@ -39,12 +39,12 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from api.keys import KeyStore
 from ledger.actors import Actor, Role
 from ledger.application import Ledger
 from ledger.clock import JST
 from ledger.domain.taps import TapObservation
 from ledger.settings import Settings
+from ledger.storage.keys import KeyStore
 from ledger.storage.migrate import migrate
 from ledger.tap_records import observation_from_mapping
 from projections.follower import LogFollower

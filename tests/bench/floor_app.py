@@ -4,8 +4,8 @@ could cost on this stack, with nothing of the ledger's.
 The same stack as `ledger serve --workers 2` (uvicorn, FastAPI, psycopg on a pool of reading
 threads, each worker on a listening socket of its own), answering with the two statements a
 career read cannot do without: the key's row for the bearer token (the API's own statement,
-`api.keys.ACTIVE_KEY`, and for a scoped key its scope, `SCOPE_OF`), and the worker's days by
-month. No hash comparison, role or privacy scope, read-your-writes position, summary
+`ledger.storage.keys.ACTIVE_KEY`, and for a scoped key its scope, `SCOPE_OF`), and the worker's
+days by month. No hash comparison, role or privacy scope, read-your-writes position, summary
 arithmetic or response model of the ledger's: what the ledger's own route costs beyond this is
 its own.
 
@@ -32,7 +32,7 @@ from pydantic import BaseModel
 from uvicorn.supervisors import Multiprocess
 
 from api.cli.serve import WorkerListener, listening_socket
-from api.keys import ACTIVE_KEY, SCOPE_OF
+from ledger.storage.keys import ACTIVE_KEY, SCOPE_OF
 
 READING_THREADS = 4  # api.config's read_connections
 WORKERS = 2

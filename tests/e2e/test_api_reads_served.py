@@ -24,8 +24,8 @@ import httpx
 import psycopg
 import pytest
 
-from api.projection_service import LOCK_HOLDER, LOCK_KEY
 from ledger import clock
+from projections.leader import LOCK_HOLDER, LOCK_KEY
 from tests.e2e.test_api_server import (  # noqa: F401  (env is a fixture)
     CARD,
     LEDGER,

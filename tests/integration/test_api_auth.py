@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 import api.cli.keys  # noqa: F401  (registers the `keys` commands)
 from api.cli.common import app as cli
-from api.keys import KeyStore
 from ledger.actors import Actor, Role
 from ledger.settings import Settings, get_settings
+from ledger.storage.keys import KeyStore
 from tests.api_support import (  # noqa: F401  (the *_fixture names are fixtures)
     ADMIN,
     PROBLEM_JSON,

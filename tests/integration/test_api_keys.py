@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from api.keys import split_token
 from ledger import clock
 from ledger.actors import Actor, Role, Scope
+from ledger.storage.keys import split_token
 from tests.api_read_support import (  # noqa: F401  (read_api_fixture is a fixture)
     NOW,
     ReadWorld,

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from api.config import ApiSettings
-from api.projection_service import ProjectionService
 from ledger.actors import Actor, Role
 from ledger.application import Ledger
 from ledger.settings import Settings
 from projections.follower import LogFollower
+from projections.leader import ProjectionService
 from projections.quarantine_retry import retry
 from projections.store import ReadStore
 from tests.api_support import (  # noqa: F401  (the *_fixture names are fixtures)
@@ -153,8 +153,8 @@ def test_the_service_logs_a_repeated_failure_once_not_a_traceback_a_second(
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Regression: a stopped projection filled the log with a traceback every second."""
-    monkeypatch.setattr("api.projection_service.RETRY_SECONDS", 0.01)
-    caplog.set_level(logging.DEBUG, logger="api.projection")
+    monkeypatch.setattr("projections.leader.RETRY_SECONDS", 0.01)
+    caplog.set_level(logging.DEBUG, logger="projections.leader")
     ledger = Ledger(settings)
     build_world(ledger, 1)
     rename(settings, "work_records", "work_records_away")

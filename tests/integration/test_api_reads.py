@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from api.audit_log import AuditReadLog
 from ledger.actors import Actor, Role
 from ledger.clock import JST
+from ledger.storage.audit_reads import AuditReadLog
 from tests.api_read_support import (  # noqa: F401  (read_api_fixture is a fixture)
     D0,
     D1,

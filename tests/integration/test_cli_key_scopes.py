@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 import api.cli.keys  # noqa: F401  (registers the `keys` commands)
 from api.cli.common import app as cli
-from api.keys import KeyStore
 from ledger.actors import Role, Scope
 from ledger.settings import Settings, get_settings
+from ledger.storage.keys import KeyStore
 
 TOKEN = re.compile(r"^ldg_[0-9a-f]{16}_\S+$", re.MULTILINE)
 SITE = "10000000000001"

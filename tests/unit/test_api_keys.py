@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from api.keys import TOKEN_PREFIX, check_subject, hash_secret, split_token
 from ledger.actors import Role
 from ledger.errors import InvalidValue
+from ledger.storage.keys import TOKEN_PREFIX, check_subject, hash_secret, split_token
 
 
 def test_a_token_carries_its_key_id_and_secret() -> None:

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from api.cli.common import parse_actor
-from api.keys import check_subject
 from ledger.actors import Role
 from ledger.clock import EARLIEST_MOMENT, JST, LATEST_MOMENT, projectable
 from ledger.domain.business import Business
@@ -20,6 +19,7 @@ from ledger.domain.site import Site
 from ledger.domain.text import check_text
 from ledger.domain.worker import CertificateClaim, CertifierRelation, Worker
 from ledger.errors import InvalidValue
+from ledger.storage.keys import check_subject
 from tests.unit.world import (
     ADMIN,
     PRIME,

@@ -1,5 +1,6 @@
-"""The projection, run by the service itself: a background thread follows the log into the read
-models, so `ledger serve` alone gives answers that catch up with every write.
+"""The projection's leader: a background thread that follows the log into the read models, started
+by the service (`ledger serve`), so that the service alone gives answers that catch up with every
+write.
 
 Its last failure is kept in the database too (`projection_failures`) until a batch commits
 again, so that every API process reports it, not only the one projecting (with several workers
@@ -34,7 +35,7 @@ from projections.follower import FailureLog, LogFollower
 from projections.projector import LedgerProjection
 from projections.store import ReadStore, as_datetime
 
-log = logging.getLogger("api.projection")
+log = logging.getLogger("projections.leader")
 LOCK_KEY = zlib.crc32(b"ccus-ledger:projection")  # the advisory lock's key, one per database
 LOCK_HOLDER = "ledger projector"  # the lock connection's application_name, before the process ID
 SQLITE_BATCH = 2_000  # SQLite has one writer: keep each batch's hold on it short

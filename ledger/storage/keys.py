@@ -16,16 +16,13 @@ import hashlib
 import hmac
 import json
 import secrets
-import sqlite3
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-
-from psycopg_pool import ConnectionPool
 
 from ledger import clock
 from ledger.actors import WHOLE, Actor, Role, Scope
@@ -33,7 +30,7 @@ from ledger.domain.text import check_text
 from ledger.errors import InvalidState, InvalidValue, UnknownReference
 from ledger.ids import BusinessId, ReaderId, SiteId, TechnicianId
 from ledger.settings import Settings
-from projections.store import Tx
+from ledger.storage.sql import Database, Rows, Statements, as_datetime, as_moment
 
 TOKEN_PREFIX = "ldg"
 KEY_ROLES = tuple(r for r in Role if r is not Role.SYSTEM)  # scheduled jobs run in-process
@@ -166,35 +163,19 @@ class KeyStore:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._pool: ConnectionPool[Any] | None = None
-        if settings.is_postgres:
-            self._pool = ConnectionPool(
-                settings.database_url, min_size=1, max_size=8, open=True,
-                kwargs={"autocommit": True},
-            )
+        self._database = Database(settings, max_connections=8)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
+        self._database.close()
 
     @contextmanager
-    def _cursor(self) -> Iterator[Any]:
+    def _cursor(self) -> Iterator[Statements]:
         """One transaction: a key, its scope and its event are written together or not at all."""
-        if self._pool is not None:
-            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
-                yield _Cursor(cursor, postgres=True)
-            return
-        conn = sqlite3.connect(self.settings.sqlite_path, timeout=10)
-        try:
-            with conn:  # commits on success
-                yield _Cursor(conn.cursor(), postgres=False)
-        finally:
-            conn.close()
+        with self._database.transaction() as statements:
+            yield statements
 
-    def _execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._cursor() as cursor:
-            rows: list[tuple[Any, ...]] = cursor.execute(statement, params)
-        return rows
+    def _execute(self, statement: str, params: Sequence[Any] = ()) -> Rows:
+        return self._database.execute(statement, params)
 
     def create(self, role: Role, subject_id: str, *, scope: Scope = WHOLE,
                expires_at: datetime | None = None, holder: str | None = None,
@@ -211,8 +192,8 @@ class KeyStore:
                 "INSERT INTO api_keys (key_id, token_hash, role, subject_id, created_at, "
                 "expires_at, issued_by, holder, scope_kind, approves) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (key_id, hash_secret(secret), role.value, subject_id, cursor.moment(created_at),
-                 cursor.moment(expires_at), issuer.key_id, holder, kind, scope.approves))
+                (key_id, hash_secret(secret), role.value, subject_id, created_at,
+                 expires_at, issuer.key_id, holder, kind, scope.approves))
             cursor.executemany(
                 "INSERT INTO api_key_scopes (key_id, subject_id) VALUES (%s, %s)",
                 [(key_id, member) for member in sorted(scope.sites or scope.workers or ())])
@@ -236,7 +217,7 @@ class KeyStore:
                 raise InvalidState("key_id", "key.revoked", f"{key_id} is revoked already")
             revoked_at = clock.now()
             cursor.execute("UPDATE api_keys SET revoked_at = %s WHERE key_id = %s",
-                           (cursor.moment(revoked_at), key_id))
+                           (revoked_at, key_id))
             revoked = replace(key, revoked_at=revoked_at)
             _record(cursor, revoked, "revoked", issuer, revoked_at)
         return revoked
@@ -249,7 +230,7 @@ class KeyStore:
             if key.status(now) != "active":
                 raise InvalidState("key_id", "key.active", f"{key_id} is {key.status(now)}")
             cursor.execute("UPDATE api_keys SET expires_at = %s WHERE key_id = %s",
-                           (cursor.moment(now), key_id))
+                           (now, key_id))
             expired = replace(key, expires_at=now)
             _record(cursor, expired, "expired", issuer, now)
         return expired
@@ -261,7 +242,7 @@ class KeyStore:
             "SELECT event_id, recorded_at, key_id, kind, actor, by_key_id, detail "
             "FROM key_events ORDER BY recorded_at, event_id")
         wanted = None if key_ids is None else set(key_ids)
-        found = [KeyEvent(r[0], _moment(r[1]), r[2], r[3], r[4], r[5], json.loads(r[6]))
+        found = [KeyEvent(r[0], as_moment(r[1]), r[2], r[3], r[4], r[5], json.loads(r[6]))
                  for r in rows if wanted is None or r[2] in wanted]
         return found[:limit]
 
@@ -289,7 +270,7 @@ class KeyStore:
         return self.get(parts[0])
 
 
-def authenticate_with(tx: Tx, token: str) -> Actor | None:
+def authenticate_with(tx: Statements, token: str) -> Actor | None:
     """`KeyStore.authenticate` in a read transaction on the ledger's database (the API's reads
     check the token on the connection they read with)."""
     return _authenticate(tx.execute, token)
@@ -302,7 +283,7 @@ def _authenticate(execute: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
     if not _admits(rows, parts[1] if parts else token):
         return None
     _, role, subject_id, expires_at, scope_kind, approves = rows[0]
-    if expires_at is not None and _moment(expires_at) <= clock.now():
+    if expires_at is not None and as_moment(expires_at) <= clock.now():
         return None
     scope = WHOLE
     if scope_kind is not None:  # only scoped keys pay for a second statement
@@ -319,31 +300,7 @@ def _admits(rows: Sequence[tuple[Any, ...]], secret: str) -> bool:
     return hmac.compare_digest(stored, hash_secret(secret)) and bool(rows)
 
 
-class _Cursor:
-    """A cursor speaking `%s` on both databases, with the database's form of a moment."""
-
-    def __init__(self, cursor: Any, postgres: bool) -> None:
-        self.cursor, self.postgres = cursor, postgres
-
-    def _sql(self, statement: str) -> str:
-        return statement if self.postgres else statement.replace("%s", "?")
-
-    def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        self.cursor.execute(self._sql(statement), params)
-        return list(self.cursor.fetchall()) if self.cursor.description else []
-
-    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
-            self.cursor.executemany(self._sql(statement), rows)
-
-    def moment(self, moment: datetime | None) -> Any:
-        # SQLite keeps text in UTC, so that the text sorts in time order
-        if moment is None or self.postgres:
-            return moment
-        return moment.astimezone(UTC).isoformat()
-
-
-def _record(cursor: _Cursor, key: ApiKey, kind: str, issuer: Issuer, at: datetime) -> None:
+def _record(cursor: Statements, key: ApiKey, kind: str, issuer: Issuer, at: datetime) -> None:
     detail = {"role": key.role.value, "subject_id": key.subject_id, "holder": key.holder,
               "expires_at": None if key.expires_at is None else key.expires_at.isoformat(),
               "sites": sorted(key.scope.sites) if key.scope.sites is not None else None,
@@ -352,11 +309,11 @@ def _record(cursor: _Cursor, key: ApiKey, kind: str, issuer: Issuer, at: datetim
     cursor.execute(
         "INSERT INTO key_events (event_id, recorded_at, key_id, kind, actor, by_key_id, detail) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        (uuid.uuid4().hex, cursor.moment(at), key.key_id, kind, issuer.actor, issuer.key_id,
+        (uuid.uuid4().hex, at, key.key_id, kind, issuer.actor, issuer.key_id,
          json.dumps(detail, ensure_ascii=False, sort_keys=True)))
 
 
-def _get(cursor: _Cursor, key_id: str) -> ApiKey:
+def _get(cursor: Statements, key_id: str) -> ApiKey:
     rows = cursor.execute(f"SELECT {_COLUMNS} FROM api_keys WHERE key_id = %s", (key_id,))
     if not rows:
         raise UnknownReference("key_id", "key_id.exists", f"{key_id} is not a key")
@@ -386,14 +343,7 @@ def _scope(kind: str | None, members: frozenset[str], approves: bool) -> Scope:
 def _key(row: tuple[Any, ...], members: frozenset[str]) -> ApiKey:
     (key_id, role, subject_id, created_at, revoked_at, expires_at, issued_by, holder,
      scope_kind, approves) = row
-    return ApiKey(key_id, Role(role), subject_id, _moment(created_at), _maybe(revoked_at),
-                  _maybe(expires_at), issued_by, holder,
+    return ApiKey(key_id, Role(role), subject_id, as_moment(created_at), as_datetime(revoked_at),
+                  as_datetime(expires_at), issued_by, holder,
                   _scope(scope_kind, members, bool(approves)))
 
-
-def _maybe(value: datetime | str | None) -> datetime | None:
-    return None if value is None else _moment(value)
-
-
-def _moment(value: datetime | str) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)

@@ -20,13 +20,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from api.keys import BUSINESS_KEY_ROLES, ApiKey
-from api.problems import hidden
 from ledger import clock
 from ledger.actors import Actor, Role, Scope
 from ledger.errors import InvalidValue, NotPermitted
-from projections.store import Tx
+from ledger.privacy import hidden
+from ledger.storage.keys import BUSINESS_KEY_ROLES, ApiKey
 
 ISSUERS = (Role.ADMIN, Role.PRIME_CONTRACTOR, Role.EMPLOYER, Role.SITE_MANAGER)
 READER_KEEPERS = (Role.PRIME_CONTRACTOR, Role.SITE_MANAGER)
@@ -51,14 +51,6 @@ def keeps_reader(by: Actor, site: ReaderSite | None) -> bool:
     return (site is not None and by.role in READER_KEEPERS
             and by.id == site.prime_business_id and by.scope.workers is None
             and by.scope.covers_site(site.site_id))
-
-
-def reader_sites(tx: Tx) -> dict[str, ReaderSite]:
-    """Every registered reader's site, from the read models (one query for a whole list)."""
-    return {str(reader): ReaderSite(str(site), str(prime), retired is not None)
-            for reader, site, prime, retired in tx.execute(
-                "SELECT r.reader_id, r.site_id, s.prime_business_id, r.retired_at_position "
-                "FROM {reader_registry} r JOIN {sites} s ON s.site_id = r.site_id")}
 
 
 def check_reader(by: Actor, reader_id: str, site: ReaderSite | None) -> None:
@@ -123,28 +115,37 @@ def overseen(viewer: Actor, key: ApiKey, reader_site: ReaderSites) -> ApiKey:
     raise hidden("key_id", key.key_id)
 
 
-def check_scope_members(tx: Tx, role: Role, subject_id: str, scope: Scope) -> None:
+class ScopeFacts(Protocol):
+    """What `check_scope_members` asks of the read models."""
+
+    def employs(self, business_id: str, technician_id: str) -> bool: ...
+
+    def is_prime_of(self, site_id: str, business_id: str) -> bool: ...
+
+    def on_structure(self, site_id: str, business_id: str) -> bool:
+        """Whether the business is in the site's structure (施工体制)."""
+        ...
+
+
+def check_scope_members(facts: ScopeFacts, role: Role, subject_id: str, scope: Scope) -> None:
     """A scope names the business's own sites (a site manager's: sites it is the prime of) or its
     own workers. Anything else, registered or not, is refused alike (422 naming the field)."""
     if scope.sites is not None:
         for site_id in sorted(scope.sites):
-            if not _site_of(tx, role, subject_id, site_id):
+            if not _site_of(facts, role, subject_id, site_id):
                 raise InvalidValue("scope.sites", "key.scope.sites",
                                    f"{site_id} is not a site of {role.value} {subject_id}")
     if scope.workers is not None:
         for technician_id in sorted(scope.workers):
-            if not tx.execute("SELECT 1 FROM {worker_employments} WHERE technician_id = %s "
-                              "AND business_id = %s LIMIT 1", [technician_id, subject_id]):
+            if not facts.employs(subject_id, technician_id):
                 raise InvalidValue("scope.workers", "key.scope.workers",
                                    f"{technician_id} is not a worker of {subject_id}")
 
 
-def _site_of(tx: Tx, role: Role, business_id: str, site_id: str) -> bool:
+def _site_of(facts: ScopeFacts, role: Role, business_id: str, site_id: str) -> bool:
     if role is Role.SITE_MANAGER or role is Role.PRIME_CONTRACTOR:
-        if tx.execute("SELECT 1 FROM {sites} WHERE site_id = %s AND prime_business_id = %s",
-                      [site_id, business_id]):
+        if facts.is_prime_of(site_id, business_id):
             return True
         if role is Role.SITE_MANAGER:
             return False
-    return bool(tx.execute("SELECT 1 FROM {site_structure} WHERE site_id = %s "
-                           "AND business_id = %s", [site_id, business_id]))
+    return facts.on_structure(site_id, business_id)
