@@ -29,7 +29,6 @@ from uuid import UUID
 
 import httpx
 import pytest
-from api.keys import KeyStore
 from fastapi.testclient import TestClient
 
 from api.config import ApiSettings
@@ -40,6 +39,7 @@ from ledger.application import Ledger
 from ledger.clock import JST
 from ledger.domain.worker import CertificateClaim, CertifierRelation
 from ledger.settings import Settings
+from ledger.storage.keys import KeyStore
 from ledger.storage.migrate import migrate
 from ledger.tap_records import observation_from_mapping
 from tests import pg
@@ -177,7 +177,7 @@ def build_read_world(ledger: Ledger, k: int = 1) -> ReadWorld:
         ledger.propose_career_certificate(
             technician, str(UUID(int=int(technician))),
             CertificateClaim(prime, CertifierRelation.PRIME_CONTRACTOR, "鉄筋", date(2018, 4, 1),
-                             date(2019, 3, 31), 150),
+                             date(2019, 3, 31), 150, 0, 0),
             "施工体制台帳 (2018)", staff)
     ledger.decline_career_certificate(w.other_worker, str(UUID(int=int(w.other_worker))),
                                       Actor(Role.WORKER, w.other_worker))
