@@ -59,7 +59,12 @@ def test_an_unknown_card_assigned_over_http_gives_the_worker_the_day(
         def worker_records() -> list[dict[str, Any]]:
             return items(f"/v1/workers/{TECHNICIAN}/records", worker)
 
-        eventually(lambda: len(exceptions()) == 2)
+        def exceptions_once_projected() -> int:
+            """-1 while the projection has not reached the site (its reads answer 404 till then)."""
+            listed = client.get(f"/v1/sites/{SITE}/exceptions?{JUNE}", headers=prime)
+            return len(listed.json()["items"]) if listed.status_code == 200 else -1
+
+        eventually(lambda: exceptions_once_projected() == 2)
         assert all(e["resolution"] is None and e["card_id"] == STRAY for e in exceptions())
         assert worker_records() == []
 
