@@ -17,13 +17,14 @@ Anything the reader may not see is answered as absent (404), as every read.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from api.deps import AUDITORS, reads_as
 from api.openapi import AUTHENTICATED, problems
-from api.paging import PageDep
+from api.paging import Page, PageDep
 from api.reading import Reading, Reads
 from api.schemas.common import BusinessIdPath, TechnicianIdPath
 from api.schemas.consents import (
@@ -37,7 +38,9 @@ from ledger.actors import Actor, Role
 from ledger.privacy import hidden
 from projections.queries.consents import (
     ANSWERED,
+    CertificateProposal,
     ConsentStatus,
+    EmploymentRequest,
     certificate_proposals,
     employment_requests,
 )
@@ -88,6 +91,24 @@ def chosen(statuses: frozenset[ConsentStatus], status: ConsentStatus | None
     return statuses if status is None else statuses & {status}
 
 
+def requests_page(page: Page, read: Reading,
+                  found: Iterable[EmploymentRequest]) -> EmploymentRequestList:
+    """One page of employment claims, in the order they were made (either side's list)."""
+    items, next_cursor = page.take(found, lambda r: (r.requested_position,))
+    return EmploymentRequestList(
+        items=[EmploymentRequestPublic.model_validate(r) for r in items],
+        next_cursor=next_cursor, projection_position=read.position)
+
+
+def proposals_page(page: Page, read: Reading,
+                   found: Iterable[CertificateProposal]) -> CertificateProposalList:
+    """One page of proposed certificates, in the order they were proposed (either side's list)."""
+    items, next_cursor = page.take(found, lambda r: (r.proposed_position,))
+    return CertificateProposalList(
+        items=[CertificateProposalPublic.model_validate(r) for r in items],
+        next_cursor=next_cursor, projection_position=read.position)
+
+
 @router.get("/workers/{technician_id}/employment-requests", responses=READS)
 async def list_worker_employment_requests(
     technician_id: TechnicianIdPath, reads: ConsentReads, paging: PageDep,
@@ -101,10 +122,7 @@ async def list_worker_employment_requests(
         answering_for(read.tx, read.actor, technician_id)
         found = employment_requests(read.tx, technician_id=technician_id,
                                     statuses=chosen(frozenset(ConsentStatus), status))
-        items, next_cursor = page.take(found, lambda r: (r.requested_position,))
-        return EmploymentRequestList(
-            items=[EmploymentRequestPublic.model_validate(r) for r in items],
-            next_cursor=next_cursor, projection_position=read.position)
+        return requests_page(page, read, found)
 
     return await reads.run(listed)
 
@@ -122,10 +140,7 @@ async def list_worker_certificate_proposals(
         answering_for(read.tx, read.actor, technician_id)
         found = certificate_proposals(read.tx, technician_id=technician_id,
                                       statuses=chosen(frozenset(ConsentStatus), status))
-        items, next_cursor = page.take(found, lambda r: (r.proposed_position,))
-        return CertificateProposalList(
-            items=[CertificateProposalPublic.model_validate(r) for r in items],
-            next_cursor=next_cursor, projection_position=read.position)
+        return proposals_page(page, read, found)
 
     return await reads.run(listed)
 
@@ -144,10 +159,7 @@ async def list_business_employment_requests(
         found = [r for r in employment_requests(read.tx, business_id=business_id,
                                                 statuses=statuses)
                  if read.actor.scope.covers_worker(r.technician_id)]
-        items, next_cursor = page.take(found, lambda r: (r.requested_position,))
-        return EmploymentRequestList(
-            items=[EmploymentRequestPublic.model_validate(r) for r in items],
-            next_cursor=next_cursor, projection_position=read.position)
+        return requests_page(page, read, found)
 
     return await reads.run(listed)
 
@@ -166,9 +178,6 @@ async def list_business_certificate_proposals(
         found = [r for r in certificate_proposals(read.tx, certifier_business_id=business_id,
                                                   statuses=statuses)
                  if read.actor.scope.covers_worker(r.technician_id)]
-        items, next_cursor = page.take(found, lambda r: (r.proposed_position,))
-        return CertificateProposalList(
-            items=[CertificateProposalPublic.model_validate(r) for r in items],
-            next_cursor=next_cursor, projection_position=read.position)
+        return proposals_page(page, read, found)
 
     return await reads.run(listed)
