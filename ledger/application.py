@@ -39,14 +39,17 @@ from ledger.domain.settlement import (
     DayClose,
     KentaikyoSettlement,
     LineSet,
+    SealKeys,
     SettlementTally,
     SiteFeeAccount,
     UsageKey,
     check_job_actor,
     months_between,
+    seal_keys_id,
     settlement_id,
     site_fee_account_id,
 )
+from ledger.domain.settlement.heads import KeyStatement
 from ledger.domain.site import KentaikyoMethod, Site, site_aggregate_id
 from ledger.domain.taps import (
     Direction,
@@ -976,13 +979,36 @@ class Ledger(Application[UUID]):
             self.save(*accounts)
         return accounts, already
 
-    def seal_days(self, seals: Sequence[DailySeal]) -> int:
-        """Record a run of daily seals in one transaction: the chain grows by whole days or not
-        at all. Returns how many were recorded (0 if another run sealed them first)."""
+    def seal_days(self, seals: Sequence[DailySeal], new_key: SealKeys | None = None) -> int:
+        """Record a run of daily seals in one transaction, with the statement of the key that
+        signed them if it is the ledger's first: the chain grows by whole days or not at all.
+        Returns how many were recorded (0 if another run sealed them first)."""
         if not seals:
             return 0
         try:
-            self._save_small(*seals)
+            self._save_small(*seals, *([] if new_key is None else [new_key]))
         except RecordConflictError:
             return 0
         return len(seals)
+
+    def seal_keys(self) -> SealKeys | None:
+        try:
+            found: object = self.repository.get(seal_keys_id())
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, SealKeys) else None
+
+    def introduce_seal_key(
+        self, statement: KeyStatement, actor: Actor, save: bool = True
+    ) -> SealKeys:
+        """Record a seal key's statement: the first key's, or a rotation its predecessor signed.
+        Only the public half and the signatures enter the log. With `save` false the caller
+        saves it with what it signs (the first seals)."""
+        keys = self.seal_keys()
+        if keys is None:
+            keys = SealKeys.start(statement, actor)
+        else:
+            keys.rotate(statement, actor)
+        if save:
+            self.save(keys)
+        return keys

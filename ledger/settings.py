@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     cipher_key: str | None = None
     max_shift_hours: int = 24
     migrations_dir: Path = REPO_ROOT / "migrations"
+    # The daily seals' Ed25519 signing key and the witness copy of every signed head: files
+    # outside the database, so that whoever can write to it cannot also re-sign or erase a head.
+    # Unset, both live in the seal directory of this database (see `seal_home`).
+    seal_key_file: Path | None = None
+    witness_dir: Path | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -51,6 +56,25 @@ class Settings(BaseSettings):
     def sqlite_path(self) -> str:
         path = self.database_url.removeprefix("sqlite://")
         return path[1:] if path.startswith("//") else path  # sqlite:////abs → /abs
+
+
+    @property
+    def seal_home(self) -> Path:
+        """Where a database's seal key and witness live unless set: beside a SQLite file
+        (``ledger.db.seals``), or ``var/seals/<host>-<port>-<database>`` for PostgreSQL, so two
+        databases used from one checkout never share a key or a witness."""
+        if not self.is_postgres:
+            return Path(f"{self.sqlite_path}.seals")
+        params = postgres_params(self.database_url)
+        return REPO_ROOT / "var" / "seals" / f"{params['host']}-{params['port']}-{params['dbname']}"
+
+    @property
+    def seal_key_path(self) -> Path:
+        return self.seal_key_file or self.seal_home / "seal-ed25519.pem"
+
+    @property
+    def witness_path(self) -> Path:
+        return self.witness_dir or self.seal_home / "witness"
 
 
 @lru_cache(maxsize=1)

@@ -13,7 +13,13 @@ from eventsourcing.domain import Aggregate, CanMutateAggregate
 from ledger.domain.business import Business
 from ledger.domain.registry import Card, Reader
 from ledger.domain.requests import ApprovableRequest, Correction, ManualEntry, RequestStatus
-from ledger.domain.settlement import DailySeal, DayClose, KentaikyoSettlement, SiteFeeAccount
+from ledger.domain.settlement import (
+    DailySeal,
+    DayClose,
+    KentaikyoSettlement,
+    SealKeys,
+    SiteFeeAccount,
+)
 from ledger.domain.site import Site
 from ledger.domain.taps import Direction, Tap, content_hash
 from ledger.domain.worker import Worker
@@ -83,6 +89,8 @@ IGNORED: dict[EventClass, str] = {
     SiteFeeAccount.Opened: _NIGHTLY,  # type: ignore[attr-defined]
     SiteFeeAccount.MonthBilled: _NIGHTLY,  # type: ignore[attr-defined]
     DailySeal.Sealed: _NIGHTLY,
+    SealKeys.Started: _NIGHTLY,  # type: ignore[attr-defined]
+    SealKeys.Rotated: _NIGHTLY,  # type: ignore[attr-defined]
 }
 # Every event class the projection projects.
 PROJECTED: frozenset[EventClass] = frozenset(

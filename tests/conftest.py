@@ -30,6 +30,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.postgres)
 
 
+@pytest.fixture(autouse=True)
+def seal_files(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own seal key file and witness directory (outside the checkout), by the
+    environment, so ledgers built from settings, the CLI and served subprocesses all use them."""
+    home = tmp_path_factory.mktemp("seals")
+    monkeypatch.setenv("LEDGER_SEAL_KEY_FILE", str(home / "seal-ed25519.pem"))
+    monkeypatch.setenv("LEDGER_WITNESS_DIR", str(home / "witness"))
+    return home
+
+
 def _migrated_for(request: pytest.FixtureRequest) -> bool:
     """A test that uses `settings` migrates its database first: it may start from a migrated
     copy (the same schema, far sooner). Every other test gets an empty database."""

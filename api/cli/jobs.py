@@ -29,7 +29,7 @@ from projections.jobs.scheduler import (
     Jobs,
     start_scheduler,
 )
-from projections.jobs.seal import verify_seals
+from projections.jobs.seal_verify import verify_seals
 from projections.read_model_check import DEFAULT_LIMIT
 from projections.store import ReadStore
 

@@ -15,6 +15,7 @@ from eventsourcing.utils import get_topic
 
 from ledger.application import Ledger
 from ledger.domain.settlement import DailySeal, DayClose, KentaikyoSettlement, SiteFeeAccount
+from ledger.domain.settlement.heads import canonical
 from projections.decoding import LoggedEvent
 from projections.follower import LogFollower
 from projections.store import ReadStore, Tx
@@ -95,11 +96,14 @@ def _day_closed(tx: Tx, position: int, e: dict[str, Any]) -> None:
 
 
 def _sealed(tx: Tx, position: int, e: dict[str, Any]) -> None:
+    head = e.get("head")  # a signed seal's (version 3)
     tx.execute(
         "INSERT INTO daily_seals (day, first_position, last_position, event_count, seal_hash, "
-        "previous_hash, position) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+        "previous_hash, position, head, signature) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT DO NOTHING",
         [e["day"], e["first_position"], e["last_position"], e["event_count"], e["seal_hash"],
-         e["previous_hash"], position])
+         e["previous_hash"], position, None if head is None else canonical(head).decode(),
+         e.get("signature")])
 
 
 def _settled(tx: Tx, position: int, e: dict[str, Any]) -> None:

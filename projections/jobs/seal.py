@@ -1,22 +1,27 @@
-"""封印: a SHA-256 chain over the stored log, one seal a day, and its verification.
+"""封印: one signed seal a day over the stored log, and its verification.
 
 Each day's seal covers the log positions after the previous seal up to the last event recorded
-before the day ended (JST), hashing each stored row's raw bytes (ID, version, topic, state). Days
-missed are sealed in one pass, in order, before any seal is written, so a seal written during a
-catch-up never splits a day. ``verify_seals`` recomputes everything from the table itself and
-names the first event that no longer matches.
+before the day ended (JST). Its head (``ledger.domain.settlement.heads``) holds the RFC 6962
+Merkle root over the day's events, each a leaf of its stored row and its plain state; the hash
+of the previous day's head; and the root of the log of heads. The head is signed with the seal
+key (a file, never in the database) and written to the witness directory. Days missed are sealed
+in one pass, in order, before any seal is written, so a seal written during a catch-up never
+splits a day. ``verify_seals`` (``projections.jobs.seal_verify``) recomputes everything from
+the table itself and cross-checks every copy of the heads.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Mapper, StoredEvent
+import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from eventsourcing.persistence import Mapper
 from eventsourcing.utils import get_topic
 
 from ledger import clock
@@ -28,21 +33,29 @@ from ledger.domain.settlement import (
     DailySeal,
     LineSet,
     SealHead,
+    SealKeys,
     check_day_over,
     check_job_actor,
     digest_prefix_lines,
-    event_digest,
-    seal_hash,
     start_of_day,
 )
+from ledger.domain.settlement.heads import (
+    CHUNK_LEAVES,
+    HeadBody,
+    KeyStatement,
+    SignedHead,
+    event_leaf_hash,
+    key_id_of,
+    public_key_bytes,
+)
+from ledger.domain.settlement.merkle import MerkleAccumulator, root_of
 from ledger.errors import InvalidState
+from ledger.storage import seal_key
+from ledger.storage.witness import WitnessDirectory
 from projections.jobs.projection import catch_up as project_decisions
 from projections.jobs.rawlog import (
     RawEvent,
-    count_after,
     iter_raw,
-    positions_with_topic,
-    raw_at,
 )
 from projections.store import ReadStore, as_date
 
@@ -50,20 +63,64 @@ from projections.store import ReadStore, as_date
 SEAL_TOPICS = (get_topic(DailySeal.Sealed), "ledger.domain.settlement:DailySeal.Sealed")
 
 
+ROOTS_PER_LINE = 1024  # roots of leaf runs per line beside the log (32 bytes each)
+
+
+@dataclass
+class DayTree:
+    """A day's leaves as they stream past: the first bytes of each (to point at a changed
+    event), the roots of its aligned runs of CHUNK_LEAVES, and so the day's root."""
+
+    last_position: int | None = None
+    count: int = 0
+    prefixes: bytearray = field(default_factory=bytearray)
+    run_roots: list[bytes] = field(default_factory=list)
+    run: MerkleAccumulator = field(default_factory=MerkleAccumulator)
+
+    def add(self, position: int, leaf: bytes) -> None:
+        self.prefixes += leaf[:DIGEST_PREFIX_BYTES]
+        self.run.add(leaf)
+        if self.run.size == CHUNK_LEAVES:
+            self.run_roots.append(self.run.root())
+            self.run = MerkleAccumulator()
+        self.count += 1
+        self.last_position = position
+
+    def roots(self) -> list[bytes]:
+        return self.run_roots + ([self.run.root()] if self.run.size else [])
+
+    def root(self) -> bytes:
+        return root_of(self.roots())
+
+
 @dataclass
 class _Day:
     day: date
-    last_position: int | None = None
-    count: int = 0
-    hasher: Any = field(default_factory=hashlib.sha256)
-    prefixes: bytearray = field(default_factory=bytearray)
+    tree: DayTree = field(default_factory=DayTree)
 
-    def add(self, raw: RawEvent) -> None:
-        digest = event_digest(raw.originator_id, raw.version, raw.topic, raw.state)
-        self.hasher.update(digest)
-        self.prefixes += digest[:DIGEST_PREFIX_BYTES]
-        self.count += 1
-        self.last_position = raw.position
+    @property
+    def count(self) -> int:
+        return self.tree.count
+
+
+def run_root_lines(roots: list[bytes]) -> Iterator[list[str]]:
+    for at in range(0, len(roots), ROOTS_PER_LINE):
+        yield [base64.b64encode(b"".join(roots[at:at + ROOTS_PER_LINE])).decode()]
+
+
+def plain_state(mapper: Mapper[Any], state: bytes) -> bytes:
+    """The transcoded state before compression and encryption (the library's own steps)."""
+    if mapper.cipher:
+        state = mapper.cipher.decrypt(state)
+    if mapper.compressor:
+        state = mapper.compressor.decompress(state)
+    return state
+
+
+def leaf_of(mapper: Mapper[Any], raw: RawEvent) -> tuple[bytes, bytes]:
+    """(the event's leaf hash, its plain state)."""
+    plain = plain_state(mapper, raw.state)
+    return event_leaf_hash(raw.originator_id, raw.version, raw.topic, raw.state, plain), plain
 
 
 def seal_days(ledger: Ledger, store: ReadStore, through: date, actor: Actor) -> dict[str, Any]:
@@ -78,24 +135,81 @@ def seal_days(ledger: Ledger, store: ReadStore, through: date, actor: Actor) -> 
         days = [through]
     else:
         days = [head.day + timedelta(days=k) for k in range(1, (through - head.day).days + 1)]
+    key, new_key = signing_key(ledger, days[0], actor)
+    head_leaves = [h.body.leaf() for h in signed_heads(store)]
     accumulated = _scan(ledger.mapper, store, 0 if head is None else head.last_position, days)
     now = clock.now()
     previous, last_position, seals = head, 0 if head is None else head.last_position, []
     for day in accumulated:
-        last_position = day.last_position if day.last_position is not None else last_position
-        prefixes = ledger.store_lines(digest_prefix_lines(day.prefixes), actor)
-        seal = DailySeal.seal(day.day, previous, last_position, day.count,
-                              day.hasher.hexdigest(), prefixes, actor, now)
+        tree = day.tree
+        last_position = tree.last_position if tree.last_position is not None else last_position
+        prefixes = ledger.store_lines(digest_prefix_lines(tree.prefixes), actor)
+        run_roots = ledger.store_lines(run_root_lines(tree.roots()), actor)
+        first_position = 0 if previous is None else previous.last_position
+        body = HeadBody(
+            day=day.day, first_position=first_position, last_position=last_position,
+            event_count=tree.count, day_root=tree.root().hex(),
+            previous_head_hash=GENESIS_HASH if previous is None else previous.seal_hash,
+            tree_size=len(head_leaves) + 1, log_root="", key_id=key_id_of(public_key_bytes(key)))
+        head_leaves.append(body.leaf())
+        body = HeadBody(**{**body.__dict__, "log_root": root_of(head_leaves).hex()})
+        seal = DailySeal.seal(day.day, previous, last_position, tree.count, body.day_root,
+                              prefixes, actor, now, SignedHead.sign(body, key), run_roots)
         seals.append(seal)
         previous = seal.head
     # One transaction (up to 1,000 days): the chain grows by whole days or not at all.
-    ledger.seal_days(seals)
+    ledger.seal_days(seals, new_key)
     project_decisions(ledger, store)
+    witnessed = sync_witness(ledger, store)
     return {"sealed": len(seals), "events": sum(d.count for d in accumulated),
-            "last_sealed_day": days[-1].isoformat()}
+            "last_sealed_day": days[-1].isoformat(), "witnessed": witnessed}
 
 
-def _stored_prefixes(ledger: Ledger, seal_id: UUID, line_set: LineSet) -> bytes:
+def signing_key(
+    ledger: Ledger, first_day: date, actor: Actor
+) -> tuple[Ed25519PrivateKey, SealKeys | None]:
+    """The key file's key, and its statement to record with the seals the first time it signs
+    (None after that). A key file that
+    holds another key than the log's current one is refused: a lost or swapped key file must
+    not start a second, unconnected chain of signatures (rotate with `ledger seal-key rotate`)."""
+    key = seal_key.load_or_create(ledger.settings.seal_key_path)
+    key_id = key_id_of(public_key_bytes(key))
+    keys = ledger.seal_keys()
+    if keys is None:
+        return key, ledger.introduce_seal_key(KeyStatement.introduce(key, first_day), actor,
+                                              save=False)
+    if keys.current.key_id != key_id:
+        raise InvalidState("seal_key_file", "seal.key_chain",
+                           f"{ledger.settings.seal_key_path} holds key {key_id}, but the ledger's "
+                           f"seal key is {keys.current.key_id}; restore that key file, or "
+                           "introduce a new key with `ledger seal-key rotate`")
+    return key, None
+
+
+def signed_heads(store: ReadStore) -> list[SignedHead]:
+    """Every signed head in the seal table, by day."""
+    with store.read() as tx:
+        rows = tx.execute("SELECT head, signature FROM daily_seals WHERE head IS NOT NULL "
+                          "ORDER BY day")
+    return [SignedHead.from_dict({"head": orjson.loads(head), "signature": signature})
+            for head, signature in rows]
+
+
+def sync_witness(ledger: Ledger, store: ReadStore) -> int:
+    """Write every key statement and signed head the witness lacks; return how many files were
+    new. A crash between a seal's commit and its witness file is healed on the next call."""
+    witness = WitnessDirectory(ledger.settings.witness_path)
+    written = 0
+    keys = ledger.seal_keys()
+    for statement in [] if keys is None else keys.statements:
+        written += witness.write_key(statement)
+    for head in signed_heads(store):
+        written += witness.write_head(head)
+    return written
+
+
+def stored_bytes(ledger: Ledger, seal_id: UUID, line_set: LineSet) -> bytes:
+    """The bytes a seal keeps in lines beside the log (digest prefixes, or roots of leaf runs)."""
     return b"".join(base64.b64decode(line[0]) for line in ledger.lines_of(seal_id, line_set))
 
 
@@ -117,153 +231,18 @@ def _scan(mapper: Mapper[Any], store: ReadStore, after: int, days: list[date]) -
     ends = [start_of_day(day + timedelta(days=1)) for day in days]
     k = 0
     for raw in iter_raw(store, after):
-        recorded_at = _recorded_at(mapper, raw.state)
+        leaf, plain = leaf_of(mapper, raw)
+        recorded_at = _recorded_at(mapper, plain)
         while recorded_at >= ends[k]:
             k += 1
             if k == len(days):
                 return accumulated
-        accumulated[k].add(raw)
+        accumulated[k].tree.add(raw.position, leaf)
     return accumulated
 
 
-def _recorded_at(mapper: Mapper[Any], state: bytes) -> datetime:
-    """The event's timestamp, without building the event object (the library's own steps)."""
-    if mapper.cipher:
-        state = mapper.cipher.decrypt(state)
-    if mapper.compressor:
-        state = mapper.compressor.decompress(state)
-    timestamp = mapper.transcoder.decode(state)["timestamp"]
+def _recorded_at(mapper: Mapper[Any], plain: bytes) -> datetime:
+    """The event's timestamp, without building the event object."""
+    timestamp = mapper.transcoder.decode(plain)["timestamp"]
     assert isinstance(timestamp, datetime)
     return timestamp
-
-
-# -- verification --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Mismatch:
-    day: date | None
-    position: int | None
-    reason: str
-    originator_id: str | None = None
-    version: int | None = None
-    topic: str | None = None
-
-    def __str__(self) -> str:
-        where = f"position {self.position}" if self.position is not None else "no single event"
-        what = (f" ({self.topic} {self.originator_id} v{self.version})"
-                if self.topic is not None else "")
-        return f"{where}{what}, sealed on {self.day}: {self.reason}"
-
-
-@dataclass(frozen=True)
-class Verification:
-    seals_checked: int
-    events_checked: int
-    first_mismatch: Mismatch | None
-    last_sealed_day: date | None
-    unsealed_events: int
-
-    @property
-    def ok(self) -> bool:
-        return self.first_mismatch is None
-
-
-@dataclass(frozen=True)
-class _Seal:
-    position: int
-    day: date
-    state: dict[str, Any]
-
-
-def verify_seals(ledger: Ledger, store: ReadStore, from_day: date | None = None) -> Verification:
-    """Recompute the chain from the stored rows (from the seal of `from_day` on, trusting the
-    link to the seal before it) and report the first event that no longer matches."""
-    seals, broken = _stored_seals(ledger.mapper, store)
-    if broken is not None:
-        return Verification(0, 0, broken, None, 0)
-    start = next((i for i, s in enumerate(seals) if from_day is None or s.day >= from_day),
-                 len(seals))
-    events = 0
-    for index in range(start, len(seals)):
-        seal = seals[index]
-        problem = _check_link(seal, seals[index - 1] if index else None)
-        if problem is None:
-            problem, counted = _check_events(ledger, store, seal)
-            events += counted
-        if problem is not None:
-            return Verification(index - start + 1, events, problem, seal.day, 0)
-    last = seals[-1] if seals else None
-    unsealed = count_after(store, last.state["last_position"] if last else 0)
-    return Verification(len(seals) - start, events, None, last.day if last else None,
-                        unsealed)
-
-
-def _stored_seals(mapper: Mapper[Any], store: ReadStore) -> tuple[list[_Seal], Mismatch | None]:
-    """Every seal, decoded from its stored row, without its per-event digests (read again when
-    its day is checked): a year of seals stays small in memory."""
-    seals = []
-    for position in sorted(p for topic in SEAL_TOPICS for p in positions_with_topic(store, topic)):
-        state, broken = _decode_seal(mapper, raw_at(store, position))
-        if broken is not None:
-            return [], broken
-        state.pop("event_digests")
-        seals.append(_Seal(position, state["day"], state))
-    return sorted(seals, key=lambda s: s.day), None
-
-
-def _decode_seal(mapper: Mapper[Any], raw: RawEvent) -> tuple[dict[str, Any], Mismatch | None]:
-    try:
-        event = mapper.to_domain_event(
-            StoredEvent(raw.originator_id, raw.version, raw.topic, raw.state))
-    except Exception as error:  # an altered seal row may not even decode
-        return {}, Mismatch(None, raw.position, f"the seal itself does not decode: {error}",
-                            str(raw.originator_id), raw.version, raw.topic)
-    return dict(vars(event)), None
-
-
-def _check_link(seal: _Seal, previous: _Seal | None) -> Mismatch | None:
-    s = seal.state
-    expected_previous = GENESIS_HASH if previous is None else previous.state["seal_hash"]
-    expected_first = 0 if previous is None else previous.state["last_position"]
-    if previous is not None and seal.day != previous.day + timedelta(days=1):
-        return Mismatch(seal.day, seal.position, f"the chain skips from {previous.day}")
-    if s["previous_hash"] != expected_previous or s["first_position"] != expected_first:
-        return Mismatch(seal.day, seal.position, "the seal does not follow the previous seal")
-    recomputed = seal_hash(s["previous_hash"], seal.day, s["first_position"], s["last_position"],
-                           s["event_count"], s["events_digest"])
-    if recomputed != s["seal_hash"]:
-        return Mismatch(seal.day, seal.position, "the seal's hash does not match its contents")
-    return None
-
-
-def _check_events(
-    ledger: Ledger, store: ReadStore, seal: _Seal
-) -> tuple[Mismatch | None, int]:
-    s = seal.state
-    full, broken = _decode_seal(ledger.mapper, raw_at(store, seal.position))
-    if broken is not None:  # changed since it was first read
-        return broken, 0
-    try:
-        prefixes = _stored_prefixes(ledger, full["originator_id"],
-                                    LineSet.from_dict(full["event_digests"]))
-    except InvalidState as error:
-        return Mismatch(seal.day, seal.position, f"its event digests: {error}"), 0
-    hasher = hashlib.sha256()
-    index = 0
-    for raw in iter_raw(store, s["first_position"], s["last_position"]):
-        digest = event_digest(raw.originator_id, raw.version, raw.topic, raw.state)
-        at = index * DIGEST_PREFIX_BYTES
-        if digest[:DIGEST_PREFIX_BYTES] != prefixes[at:at + DIGEST_PREFIX_BYTES]:
-            reason = ("was not sealed" if index >= s["event_count"]
-                      else "its stored bytes differ from what was sealed (or an event before "
-                           "it in the same seal is missing)")
-            return Mismatch(seal.day, raw.position, reason, str(raw.originator_id), raw.version,
-                            raw.topic), index
-        hasher.update(digest)
-        index += 1
-    if index != s["event_count"]:
-        return Mismatch(seal.day, None, f"{s['event_count'] - index} sealed event(s) are missing "
-                        f"at the end of ({s['first_position']}, {s['last_position']}]"), index
-    if hasher.hexdigest() != s["events_digest"]:
-        return Mismatch(seal.day, None, "the day's digest differs, though every event's prefix "
-                        "matches"), index
-    return None, index

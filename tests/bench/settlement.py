@@ -200,7 +200,8 @@ def bench_settlement(workers: int = WORKERS, sites: int = SITES) -> None:
 
 
 def bench_verify(events: int = VERIFY_EVENTS) -> None:
-    from projections.jobs.seal import seal_days, verify_seals
+    from projections.jobs.seal import seal_days
+    from projections.jobs.seal_verify import verify_seals
 
     section(f"verify: the seal chain over {events:,} events (PostgreSQL)")
     with bench_database("bench_verify") as url:

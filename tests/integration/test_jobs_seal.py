@@ -20,7 +20,8 @@ from ledger.clock import FixedClock
 from ledger.domain.settlement import DailySeal, daily_seal_id
 from ledger.errors import InvalidState
 from ledger.settings import Settings, get_settings
-from projections.jobs.seal import Mismatch, seal_days, verify_seals
+from projections.jobs.seal import seal_days
+from projections.jobs.seal_verify import Mismatch, verify_seals
 from tests.integration.jobs_world import CARDS, SITE, T1, World, jst
 
 D18, D19, D20, D21 = (date(2025, 6, d) for d in (18, 19, 20, 21))
@@ -81,8 +82,9 @@ def test_each_seal_chains_to_the_previous_one_and_covers_every_event_once(world:
     assert s18.first_position == 0 and s18.previous_hash == "0" * 64
     assert s19.previous_hash == s18.seal_hash
     assert s19.first_position == s18.last_position
-    # 19th: two taps and the 18th's own seal (recorded at 03:00 on the 19th)
-    assert s19.event_count == 3 and s19.last_position == s18.last_position + 3
+    # 19th: two taps, the 18th's own seal and the first seal key's statement (both recorded
+    # at 03:00 on the 19th, in the seal's transaction)
+    assert s19.event_count == 4 and s19.last_position == s18.last_position + 4
     assert s18.event_count == s18.last_position  # the 18th: everything before, the genesis
     result = verify_seals(world.ledger, world.store)
     assert result.ok, result.first_mismatch
@@ -96,7 +98,8 @@ def test_missed_days_are_sealed_in_one_pass_and_a_day_ends_at_midnight_jst(world
     late = world.tap(SITE, CARDS[T1], "out", jst(2025, 6, 22, 0, 1))
     world.clock.at = jst(2025, 6, 22, 3)
 
-    assert seal(world, D21) == {"sealed": 2, "events": 2, "last_sealed_day": "2025-06-21"}
+    assert seal(world, D21) == {"sealed": 2, "events": 2, "last_sealed_day": "2025-06-21",
+                                "witnessed": 2}  # two new head files
 
     s20, s21 = stored_seal(world, D20), stored_seal(world, D21)
     assert s20.event_count == 1  # the 19th's seal

@@ -50,10 +50,12 @@ from ledger.domain.settlement.seal import (
     GENESIS_HASH,
     DailySeal,
     SealHead,
+    SealKeys,
     daily_seal_id,
     digest_prefix_lines,
     event_digest,
     seal_hash,
+    seal_keys_id,
 )
 from ledger.domain.settlement.site_fee import (
     SITE_FEE_MAX_MONTHS_PER_BILL,
@@ -99,6 +101,7 @@ __all__ = [
     "KentaikyoSettlement",
     "LineSet",
     "SealHead",
+    "SealKeys",
     "SettlementTally",
     "SiteFeeAccount",
     "UsageKey",
@@ -125,6 +128,7 @@ __all__ = [
     "parties_as_lines",
     "parties_from_lines",
     "seal_hash",
+    "seal_keys_id",
     "settlement_id",
     "site_fee_account_id",
     "start_of_day",

@@ -122,8 +122,8 @@ def _subproof(leaves: Sequence[bytes], m: int, complete: bool) -> list[bytes]:
         return [] if complete else [root_of(leaves)]
     k = _split(n)
     if m <= k:
-        return _subproof(leaves[:k], m, complete) + [root_of(leaves[k:])]
-    return _subproof(leaves[k:], m - k, False) + [root_of(leaves[:k])]
+        return [*_subproof(leaves[:k], m, complete), root_of(leaves[k:])]
+    return [*_subproof(leaves[k:], m - k, False), root_of(leaves[:k])]
 
 
 def verify_consistency(

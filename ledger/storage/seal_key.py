@@ -1,0 +1,68 @@
+"""The seal key file: an Ed25519 private key outside the database, created on first use (0600).
+
+Whoever can write to the database must not also be able to re-sign its heads, so the key never
+enters it; only its public half and the statements that introduce it are recorded.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    load_pem_private_key,
+)
+
+from ledger.domain.settlement.heads import key_id_of, public_key_bytes
+from ledger.errors import InvalidState
+
+
+def load_or_create(path: Path) -> Ed25519PrivateKey:
+    """The key in `path`, made (mode 0600, its directory 0700) if there is none yet."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _write_new(path, Ed25519PrivateKey.generate())
+    return load(path)
+
+
+def load(path: Path) -> Ed25519PrivateKey:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise InvalidState("seal_key_file", "seal.key_file",
+                           f"{path} is readable by others (mode {mode:o}); chmod 600 it")
+    try:
+        key = load_pem_private_key(path.read_bytes(), password=None)
+    except ValueError as error:
+        raise InvalidState("seal_key_file", "seal.key_file",
+                           f"{path} is not a PEM private key: {error}") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InvalidState("seal_key_file", "seal.key_file", f"{path} is not an Ed25519 key")
+    return key
+
+
+def rotate(path: Path) -> tuple[Ed25519PrivateKey, Ed25519PrivateKey]:
+    """Make a new key in `path`; the old one is kept beside it as ``<name>.retired-<key id>``
+    (still 0600) until the operator destroys it. Returns (old, new)."""
+    old = load(path)
+    retired = path.with_name(f"{path.name}.retired-{key_id_of(public_key_bytes(old))}")
+    new = Ed25519PrivateKey.generate()
+    staged = path.with_name(f"{path.name}.new")
+    staged.unlink(missing_ok=True)
+    _write_new(staged, new)
+    os.link(path, retired)
+    os.replace(staged, path)
+    return old, new
+
+
+def _write_new(path: Path, key: Ed25519PrivateKey) -> None:
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(pem)
+        file.flush()
+        os.fsync(file.fileno())
