@@ -89,8 +89,8 @@ IGNORED: dict[EventClass, str] = {
     SiteFeeAccount.Opened: _NIGHTLY,  # type: ignore[attr-defined]
     SiteFeeAccount.MonthBilled: _NIGHTLY,  # type: ignore[attr-defined]
     DailySeal.Sealed: _NIGHTLY,
-    SealKeys.Started: _NIGHTLY,  # type: ignore[attr-defined]
-    SealKeys.Rotated: _NIGHTLY,  # type: ignore[attr-defined]
+    SealKeys.Started: _NIGHTLY,
+    SealKeys.Rotated: _NIGHTLY,
 }
 # Every event class the projection projects.
 PROJECTED: frozenset[EventClass] = frozenset(

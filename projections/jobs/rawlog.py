@@ -67,6 +67,27 @@ def raw_at(store: ReadStore, position: int) -> RawEvent:
     return event
 
 
+def slice_of(store: ReadStore, after: int, until: int, offset: int, limit: int) -> list[RawEvent]:
+    """The rows after < position <= until, from the `offset`-th, at most `limit` of them (one
+    run of a sealed day's leaves)."""
+    position_column, table = _select(store)
+    with store.read() as tx:
+        rows = tx.execute(
+            f"SELECT {position_column}, originator_id, originator_version, topic, state "
+            f"FROM {table} WHERE {position_column} > %s AND {position_column} <= %s "
+            f"ORDER BY {position_column} LIMIT %s OFFSET %s", [after, until, limit, offset])
+    return [RawEvent(int(p), _uuid(o), int(v), t, _bytes(s)) for p, o, v, t, s in rows]
+
+
+def count_between(store: ReadStore, after: int, before: int) -> int:
+    """How many rows stand strictly between two positions."""
+    position_column, table = _select(store)
+    with store.read() as tx:
+        rows = tx.execute(f"SELECT COUNT(*) FROM {table} WHERE {position_column} > %s "
+                          f"AND {position_column} < %s", [after, before])
+    return int(rows[0][0])
+
+
 def count_after(store: ReadStore, after: int) -> int:
     position_column, table = _select(store)
     with store.read() as tx:

@@ -53,10 +53,19 @@ def event_leaf_data(
     changes it) and to the plain state (the transcoded JSON before compression and encryption),
     so a proof can show what the event says without the cipher key. Fields are length-prefixed
     or fixed-size, so bytes cannot move from one to the next."""
+    return event_leaf_data_of_digests(originator_id, version, topic,
+                                      hashlib.sha256(stored_state).digest(),
+                                      hashlib.sha256(plain_state).digest())
+
+
+def event_leaf_data_of_digests(
+    originator_id: UUID, version: int, topic: str, stored_sha256: bytes, plain_sha256: bytes
+) -> bytes:
+    """The same leaf from the two states' SHA-256: what a proof checker recomputes, holding the
+    plain state but not the stored (perhaps encrypted) bytes."""
     topic_bytes = topic.encode()
     return (b"E" + originator_id.bytes + version.to_bytes(8, "big", signed=True)
-            + len(topic_bytes).to_bytes(4, "big") + topic_bytes
-            + hashlib.sha256(stored_state).digest() + hashlib.sha256(plain_state).digest())
+            + len(topic_bytes).to_bytes(4, "big") + topic_bytes + stored_sha256 + plain_sha256)
 
 
 def event_leaf_hash(
