@@ -45,18 +45,29 @@ def load(path: Path) -> Ed25519PrivateKey:
     return key
 
 
-def rotate(path: Path) -> tuple[Ed25519PrivateKey, Ed25519PrivateKey]:
-    """Make a new key in `path`; the old one is kept beside it as ``<name>.retired-<key id>``
-    (still 0600) until the operator destroys it. Returns (old, new)."""
+def staged_path(path: Path) -> Path:
+    return path.with_name(f"{path.name}.new")
+
+
+def stage(path: Path) -> Ed25519PrivateKey:
+    """The next key, beside the current one (``<name>.new``, 0600) until it is promoted: a
+    rotation records the new key's statement in the log between the two steps, so a crash
+    leaves either the old key in place or both files, never neither."""
+    staged = staged_path(path)
+    if staged.exists():
+        return load(staged)  # a rotation interrupted before; its key may be recorded already
+    _write_new(staged, Ed25519PrivateKey.generate())
+    return load(staged)
+
+
+def promote(path: Path) -> None:
+    """Make the staged key the key file's; the old one is kept as ``<name>.retired-<key id>``
+    (still 0600) until the operator destroys it."""
     old = load(path)
     retired = path.with_name(f"{path.name}.retired-{key_id_of(public_key_bytes(old))}")
-    new = Ed25519PrivateKey.generate()
-    staged = path.with_name(f"{path.name}.new")
-    staged.unlink(missing_ok=True)
-    _write_new(staged, new)
-    os.link(path, retired)
-    os.replace(staged, path)
-    return old, new
+    if not retired.exists():
+        os.link(path, retired)
+    os.replace(staged_path(path), path)
 
 
 def _write_new(path: Path, key: Ed25519PrivateKey) -> None:

@@ -16,6 +16,7 @@ import base64
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -178,12 +179,54 @@ def signing_key(
     if keys is None:
         return key, ledger.introduce_seal_key(KeyStatement.introduce(key, first_day), actor,
                                               save=False)
+    if keys.current.key_id != key_id and _finish_rotation(ledger.settings.seal_key_path,
+                                                          keys.current.key_id):
+        key, key_id = seal_key.load(ledger.settings.seal_key_path), keys.current.key_id
     if keys.current.key_id != key_id:
         raise InvalidState("seal_key_file", "seal.key_chain",
                            f"{ledger.settings.seal_key_path} holds key {key_id}, but the ledger's "
                            f"seal key is {keys.current.key_id}; restore that key file, or "
                            "introduce a new key with `ledger seal-key rotate`")
     return key, None
+
+
+def _finish_rotation(path: Path, current_key_id: str) -> bool:
+    """A rotation that recorded its statement but stopped before the key file was replaced:
+    the staged key is the log's current one, so finish it."""
+    staged = seal_key.staged_path(path)
+    if staged.exists() and key_id_of(public_key_bytes(seal_key.load(staged))) == current_key_id:
+        seal_key.promote(path)
+        return True
+    return False
+
+
+def rotate_seal_key(ledger: Ledger, store: ReadStore, actor: Actor) -> KeyStatement:
+    """A new seal key from the next unsealed day on, introduced by a statement that the current
+    key and the new one both sign; recorded in the log, then the key file is replaced (the old
+    one kept beside it as ``.retired-<key id>``) and the statement written to the witness."""
+    check_job_actor(actor)
+    path = ledger.settings.seal_key_path
+    keys = ledger.seal_keys()
+    if keys is None:
+        raise InvalidState("seal_key_file", "seal.key_chain", "no key has signed a seal yet: "
+                           "the first seal introduces the key file's key")
+    old = seal_key.load(path)
+    if key_id_of(public_key_bytes(old)) != keys.current.key_id:
+        if not _finish_rotation(path, keys.current.key_id):
+            raise InvalidState("seal_key_file", "seal.key_chain",
+                               f"{path} does not hold the ledger's seal key "
+                               f"{keys.current.key_id}; only that key can introduce the next")
+        old = seal_key.load(path)
+    project_decisions(ledger, store)
+    head = last_seal(store)
+    from_day = head.day + timedelta(days=1) if head is not None else clock.work_date_of(
+        clock.now())
+    new = seal_key.stage(path)
+    statement = KeyStatement.introduce(new, from_day, previous=old)
+    ledger.introduce_seal_key(statement, actor)
+    seal_key.promote(path)
+    WitnessDirectory(ledger.settings.witness_path).write_key(statement)
+    return statement
 
 
 def signed_heads(store: ReadStore) -> list[SignedHead]:

@@ -18,8 +18,8 @@ import orjson
 from ledger.application import Ledger
 from ledger.domain.settlement import DailySeal, daily_seal_id
 from ledger.domain.settlement.heads import CHUNK_LEAVES, SignedHead
-from ledger.domain.settlement.merkle import inclusion_proof
-from ledger.domain.settlement.proofs import EventProof
+from ledger.domain.settlement.merkle import consistency_proof, inclusion_proof
+from ledger.domain.settlement.proofs import ConsistencyProof, EventProof
 from projections.jobs.rawlog import RawEvent, count_between, slice_of
 from projections.jobs.seal import leaf_of, stored_bytes
 from projections.store import ReadStore, as_date
@@ -120,3 +120,23 @@ def _run(
     rows = slice_of(store, sealed.first_position, sealed.last_position, run * CHUNK_LEAVES,
                     CHUNK_LEAVES)
     return [(raw, *leaf_of(ledger.mapper, raw)) for raw in rows]
+
+
+def prove_consistency(
+    store: ReadStore, earlier: date, later: date | None = None
+) -> ConsistencyProof:
+    """That the signed head of `later` (default: the newest) extends the one of `earlier`."""
+    days = sealed_days(store)
+    by_day = {sealed.day: index for index, sealed in enumerate(days)}
+    if earlier not in by_day:
+        raise NotSealed(f"{earlier} has no signed seal")
+    last = len(days) - 1 if later is None else by_day.get(later)
+    if last is None:
+        raise NotSealed(f"{later} has no signed seal")
+    first = by_day[earlier]
+    if last < first:
+        raise NotSealed(f"{later} comes before {earlier}")
+    leaves = [sealed.head.body.leaf() for sealed in days[:last + 1]]
+    old, new = days[first].head, days[last].head
+    path = consistency_proof(leaves, old.body.tree_size) if old.body.tree_size < len(leaves) else []
+    return ConsistencyProof(old, new, path)

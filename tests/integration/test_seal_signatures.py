@@ -21,6 +21,7 @@ from ledger.domain.settlement import DailySeal, daily_seal_id
 from ledger.domain.settlement.heads import (
     HeadBody,
     KeyRing,
+    KeyStatement,
     SignatureError,
     SignedHead,
     event_leaf_data,
@@ -28,6 +29,7 @@ from ledger.domain.settlement.heads import (
     public_key_bytes,
 )
 from ledger.domain.settlement.merkle import ProofError
+from ledger.domain.settlement.proofs import ConsistencyProof
 from ledger.errors import InvalidState
 from ledger.settings import Settings
 from ledger.storage import seal_key
@@ -35,8 +37,13 @@ from ledger.storage.migrate import migrate
 from ledger.storage.witness import WitnessDirectory
 from projections.jobs.projection import catch_up as project_decisions
 from projections.jobs.rawlog import iter_raw
-from projections.jobs.seal import plain_state, seal_days
-from projections.jobs.seal_proofs import NotSealed, prove_events, sealed_days
+from projections.jobs.seal import plain_state, rotate_seal_key, seal_days
+from projections.jobs.seal_proofs import (
+    NotSealed,
+    prove_consistency,
+    prove_events,
+    sealed_days,
+)
 from projections.jobs.seal_verify import verify_seals
 from tests.integration.jobs_world import CARDS, SITE, T1, T2, World, jst
 from tests.integration.test_jobs_seal import execute
@@ -257,3 +264,86 @@ def test_a_forged_head_does_not_verify(world: World) -> None:
     forged = SignedHead(HeadBody(**{**head.body.__dict__, "event_count": 99}), head.signature)
     with pytest.raises(SignatureError, match="does not verify"):
         forged.verify(ring)
+
+
+# -- key rotation and consistency ------------------------------------------------------------
+def test_a_rotated_key_signs_on_and_proofs_under_either_key_verify(world: World) -> None:
+    positions = three_sealed_days(world, taps_a_day=3)
+    old_public = public_key_bytes(seal_key.load(world.settings.seal_key_path))
+    statement = rotate_seal_key(world.ledger, world.store, SYSTEM)
+    assert statement.from_day == date(2025, 6, 21) and statement.previous_key_id == key_id_of(
+        old_public)
+    new_public = public_key_bytes(seal_key.load(world.settings.seal_key_path))
+    assert new_public != old_public
+    retired = world.settings.seal_key_path.with_name(
+        f"{world.settings.seal_key_path.name}.retired-{key_id_of(old_public)}")
+    assert stat.S_IMODE(retired.stat().st_mode) == 0o600
+    later = world.tap(SITE, CARDS[T1], "in", jst(2025, 6, 21, 8))
+    world.clock.at = jst(2025, 6, 22, 3)
+    seal_days(world.ledger, world.store, date(2025, 6, 21), SYSTEM)
+
+    result = verify_seals(world.ledger, world.store)
+    assert result.ok, (result.first_mismatch, result.problems)
+    assert sorted(result.trusted_keys) == sorted([key_id_of(old_public), key_id_of(new_public)])
+    keys = world.ledger.seal_keys()
+    assert keys is not None and [s.key_id for s in keys.statements] == [
+        key_id_of(old_public), key_id_of(new_public)]
+    proofs, heads = prove_events(world.ledger, world.store, [positions[D18][0], later])
+    assert {h.body.key_id for h in heads.values()} == {key_id_of(old_public),
+                                                       key_id_of(new_public)}
+    for trusted in (old_public, new_public):  # from either end of the rotation
+        ring = KeyRing([trusted], keys.statements)
+        for proof in proofs.values():
+            heads[proof.day].verify(ring)
+            proof.verify(heads[proof.day])
+    # The old key cannot sign a day after the rotation, nor the new one a day before.
+    ring = KeyRing([old_public], keys.statements)
+    stale = heads[date(2025, 6, 21)]
+    with pytest.raises(SignatureError, match="signs only from"):
+        ring.key_for(key_id_of(old_public), stale.body.day)
+    with pytest.raises(SignatureError, match="signs only from"):
+        ring.key_for(key_id_of(new_public), D18)
+    copy = WitnessDirectory(world.settings.witness_path).read()
+    assert len(copy.keys) == 2
+
+
+def test_a_rotation_cut_short_is_finished_by_the_next_seal(world: World) -> None:
+    three_sealed_days(world, taps_a_day=1)
+    path = world.settings.seal_key_path
+    old = seal_key.load(path)
+    staged = seal_key.stage(path)  # the rotation wrote the new key …
+    world.ledger.introduce_seal_key(  # … and recorded its statement, then stopped
+        KeyStatement.introduce(staged, date(2025, 6, 21), previous=old), SYSTEM)
+    world.tap(SITE, CARDS[T1], "in", jst(2025, 6, 21, 8))
+    world.clock.at = jst(2025, 6, 22, 3)
+    assert seal_days(world.ledger, world.store, date(2025, 6, 21), SYSTEM)["sealed"] == 1
+    assert public_key_bytes(seal_key.load(path)) == public_key_bytes(staged)
+    result = verify_seals(world.ledger, world.store)
+    assert result.ok, (result.first_mismatch, result.problems)
+
+
+def test_a_monitor_checks_a_later_head_extends_the_one_it_kept(world: World) -> None:
+    three_sealed_days(world, taps_a_day=2)
+    for day in (21, 22, 23):
+        world.tap(SITE, CARDS[T1], "in", jst(2025, 6, day, 8))
+        world.clock.at = jst(2025, 6, day + 1, 3)
+        seal_days(world.ledger, world.store, date(2025, 6, day), SYSTEM)
+    ring = KeyRing([public_key_bytes(seal_key.load(world.settings.seal_key_path))], [])
+    kept = {s.day: s.head for s in sealed_days(world.store)}
+    for earlier in (D18, D19, D20, date(2025, 6, 23)):
+        proof = prove_consistency(world.store, earlier)
+        assert proof.later.body.day == date(2025, 6, 23)
+        assert "extends" in proof.verify(ring, kept[earlier])
+        assert len(proof.path) <= 4  # O(log days)
+    proof = prove_consistency(world.store, D19, date(2025, 6, 22))
+    proof.verify(ring, kept[D19])
+    if proof.path:
+        bent = ConsistencyProof(proof.earlier, proof.later, [proof.path[0][::-1], *proof.path[1:]])
+        with pytest.raises(ProofError, match="root"):
+            bent.verify(ring)
+    with pytest.raises(ProofError, match="rewrote"):
+        proof.verify(ring, kept[D20])
+    forged_body = HeadBody(**{**proof.later.body.__dict__, "event_count": 1})
+    with pytest.raises(ProofError, match="does not verify"):
+        ConsistencyProof(proof.earlier, SignedHead(forged_body, proof.later.signature),
+                         proof.path).verify(ring)

@@ -13,8 +13,20 @@ from uuid import UUID
 
 import orjson
 
-from ledger.domain.settlement.heads import SignedHead, event_leaf_data_of_digests
-from ledger.domain.settlement.merkle import ProofError, leaf_hash, verify_inclusion
+from ledger.domain.settlement.heads import (
+    KeyRing,
+    SignatureError,
+    SignedHead,
+    event_leaf_data_of_digests,
+)
+from ledger.domain.settlement.merkle import (
+    ProofError,
+    leaf_hash,
+    verify_consistency,
+    verify_inclusion,
+)
+
+CONSISTENCY_FORMAT = "ccus-ledger-seal-consistency/1"
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,50 @@ class EventProof:
                        [bytes.fromhex(node) for node in value["path"]])
         except (KeyError, TypeError, ValueError) as error:
             raise ProofError(f"an event proof's fields: {error}") from None
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    """The later head's log of heads extends the earlier one's: every day the earlier head
+    covered is still there, unchanged, in the later log (RFC 9162 consistency proof)."""
+
+    earlier: SignedHead
+    later: SignedHead
+    path: list[bytes]
+
+    def verify(self, keys: KeyRing, kept: SignedHead | None = None) -> str:
+        """Check both signatures and the proof; with `kept` (the earlier head as a monitor kept
+        it), also that the proof starts from exactly that head. Returns what was proven."""
+        if kept is not None and kept.body.head_hash != self.earlier.body.head_hash:
+            raise ProofError(f"the proof starts from another head of {self.earlier.body.day} "
+                             "than the one kept: the ledger rewrote that day")
+        for head in (self.earlier, self.later):
+            try:
+                head.verify(keys)
+            except SignatureError as error:
+                raise ProofError(str(error)) from None
+        old, new = self.earlier.body, self.later.body
+        if new.day < old.day:
+            raise ProofError(f"the later head ({new.day}) is older than the earlier ({old.day})")
+        verify_consistency(old.tree_size, new.tree_size, bytes.fromhex(old.log_root),
+                           bytes.fromhex(new.log_root), self.path)
+        return (f"the signed log of heads of {new.day} ({new.tree_size} day(s)) extends the one "
+                f"of {old.day} ({old.tree_size} day(s)): no day up to {old.day} was removed or "
+                "changed since")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"format": CONSISTENCY_FORMAT, "earlier": self.earlier.as_dict(),
+                "later": self.later.as_dict(), "path": [node.hex() for node in self.path]}
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> Self:
+        if not isinstance(value, dict) or value.get("format") != CONSISTENCY_FORMAT:
+            raise ProofError(f"not a consistency proof of format {CONSISTENCY_FORMAT}")
+        try:
+            return cls(SignedHead.from_dict(value["earlier"]), SignedHead.from_dict(
+                value["later"]), [bytes.fromhex(node) for node in value["path"]])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ProofError(f"the consistency proof's fields: {error}") from None
 
 
 def untag(value: Any) -> Any:
