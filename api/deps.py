@@ -174,12 +174,17 @@ ReplaysDep = Annotated[Replays, Depends(get_replays)]
 
 
 PUBLIC_PATHS = frozenset({"/v1/health", "/v1/ready"})
+PUBLIC_PREFIXES = ("/v1/seals",)  # signed heads, for monitors (api.routers.seals)
+
+
+def is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
 
 async def authenticate_first(request: Request, error: Exception) -> Response:
     """FastAPI reads a JSON body before it runs dependencies, so a body that is not JSON would
     be answered 422 before the token is looked at: check the token first, as everywhere else."""
-    if request.url.path not in PUBLIC_PATHS:
+    if not is_public(request.url.path):
         try:
             token = bearer_token(await bearer(request))
             if await run_in_threadpool((await get_keys(request)).authenticate, token) is None:

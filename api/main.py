@@ -29,13 +29,15 @@ from ledger.settings import Settings, get_settings
 from ledger.storage.audit_reads import AuditReadLog
 from ledger.storage.keys import KeyStore
 from projections.jobs.scheduler import start_scheduler
+from projections.jobs.seal import prepare_seals
 from projections.leader import ProjectionService
 from projections.store import ReadStore
 
 DESCRIPTION = """就業履歴台帳 — the CCUS attendance ledger.
 
-Every request but `/v1/health` and `/v1/ready` needs a bearer token (`POST /v1/keys`, or
-`ledger keys create` to bootstrap); a revoked or expired one is refused (401).
+Every request but `/v1/health`, `/v1/ready` and the signed seals (`/v1/seals…`) needs a bearer
+token (`POST /v1/keys`, or `ledger keys create` to bootstrap); a revoked or expired one is
+refused (401).
 Every write answers the log `position` after it; a query given it as `min_position` waits (a
 few seconds at most) until the read models show the write, else answers 503 with Retry-After.
 Lists are paged: `limit` (≤ 1000) and the opaque `next_cursor` of the previous page.
@@ -81,6 +83,7 @@ def create_app(
         if state.projection is not None:
             state.projection.start()
         jobs_store = ReadStore(ledger.settings)  # start_scheduler's; each run opens its own
+        prepare_seals(ledger, jobs_store)  # the key file on first start; a witness made whole
         state.scheduler = start_scheduler(ledger, jobs_store, ledger.settings) if (
             api_settings.scheduler) else None
         gc.collect()

@@ -7,7 +7,18 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from api.cli import audit, core, exceptions, jobs, keys, projections, register, requests, serve
+from api.cli import (
+    audit,
+    core,
+    exceptions,
+    jobs,
+    keys,
+    projections,
+    register,
+    requests,
+    seals,
+    serve,
+)
 from api.cli.common import app
 
 COMMAND_MODULES: tuple[ModuleType, ...] = (
@@ -19,6 +30,7 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     projections,  # project, replay, quarantine …
     register,  # business …, worker …, site …, reader …, card …
     requests,  # entry …
+    seals,  # seal-key …, seal-consistency, verify-consistency
     serve,  # serve
 )
 

@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -16,6 +17,7 @@ from ledger import clock
 from ledger.clock import parse_date, work_date_of
 from ledger.domain.settlement import add_months, month_of, parse_month
 from ledger.settings import get_settings
+from ledger.storage.witness import WitnessDirectory, read_url
 from projections.jobs.config import JobSettings
 from projections.jobs.read_models import ReadModelsDiffer, verify_read_models
 from projections.jobs.runs import ALREADY_DONE, LOCKED, RunResult, recent_job_runs, run_job
@@ -29,7 +31,7 @@ from projections.jobs.scheduler import (
     Jobs,
     start_scheduler,
 )
-from projections.jobs.seal_verify import verify_seals
+from projections.jobs.seal_verify import read_public_key, verify_seals
 from projections.read_model_check import DEFAULT_LIMIT
 from projections.store import ReadStore
 
@@ -94,7 +96,8 @@ def bill_site_fees_command(month: Month = None, acting_as: ActingAs = "system:cl
 
 @command("seal")
 def seal_command(date: Day = None, acting_as: ActingAs = "system:cli") -> None:
-    """Seal the log up to a day: a SHA-256 chain, one seal a day."""
+    """Seal the log up to a day: one signed Merkle head a day, chained, copied to the
+    witness."""
     day = parse_date(date, "date").isoformat() if date else _yesterday()
     _run(SEAL, day, acting_as)
 
@@ -107,28 +110,46 @@ def verify_command(
         "shadow and compare every table")] = False,
     limit: Annotated[int, typer.Option(min=1, help="With --read-models: differences shown")]
     = DEFAULT_LIMIT,
+    witness: Annotated[list[str] | None, typer.Option(
+        "--witness", help="Another copy of the signed heads to compare: a witness directory, or "
+        "a ledger's base URL (its /v1/seals); repeat for several")] = None,
+    public_key: Annotated[list[Path] | None, typer.Option(
+        "--public-key", help="A trusted seal public key (PEM or base64), besides the key file's "
+        "and the witness's first")] = None,
 ) -> None:
-    """Recompute the seal chain from the stored events; exit 1 at the first that differs.
-    With --read-models, compare the read models with a rebuild from the log; exit 1 naming the
-    first differences."""
+    """Recompute the seal chain from the stored events and check every signature; compare the
+    seals with the seal table and the witness copies. Exit 1 naming the first event that
+    differs and every copy that disagrees. With --read-models, compare the read models with a
+    rebuild from the log; exit 1 naming the first differences."""
     if read_models:
         _verify_read_models(limit)
         return
     start = parse_date(from_date, "from") if from_date else None
+    keys = [read_public_key(path) for path in public_key or []]
+    copies = [read_url(where) if where.startswith(("http://", "https://"))
+              else WitnessDirectory(Path(where)).read() for where in witness or []]
     with open_ledger() as ledger:
         store = ReadStore(get_settings())
         try:
-            result = verify_seals(ledger, store, start)
+            result = verify_seals(ledger, store, start, public_keys=keys, witnesses=copies)
         finally:
             store.close()
+    for note in result.notes:
+        console.print(f"  {note}", highlight=False, soft_wrap=True)
     if not result.ok:
-        err_console.print(f"[red]MISMATCH[/red] {result.first_mismatch}", highlight=False)
-        err_console.print(f"checked {result.seals_checked} seal(s), "
-                          f"{result.events_checked} event(s) before it")
+        if result.first_mismatch is not None:
+            err_console.print(f"[red]MISMATCH[/red] {result.first_mismatch}", highlight=False,
+                              soft_wrap=True)
+            err_console.print(f"checked {result.seals_checked} seal(s), "
+                              f"{result.events_checked} event(s) before it")
+        for problem in result.problems:
+            err_console.print(f"[red]MISMATCH[/red] {problem}", highlight=False, soft_wrap=True)
         sys.exit(1)
-    console.print(f"ok: {result.seals_checked} seal(s), {result.events_checked} event(s) match; "
-                  f"last sealed day {result.last_sealed_day}; "
-                  f"{result.unsealed_events} event(s) recorded since", highlight=False)
+    console.print(f"ok: {result.seals_checked} seal(s) ({result.signed_seals} signed, keys "
+                  f"{', '.join(result.trusted_keys) or 'none'}), {result.events_checked} "
+                  f"event(s) match; last sealed day {result.last_sealed_day}; "
+                  f"{result.unsealed_events} event(s) recorded since", highlight=False,
+                  soft_wrap=True)
 
 def _verify_read_models(limit: int) -> None:
     """Run by hand as the nightly job runs: under its lock, recorded in job_runs (so

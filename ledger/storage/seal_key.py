@@ -6,6 +6,7 @@ enters it; only its public half and the statements that introduce it are recorde
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -26,7 +27,9 @@ def load_or_create(path: Path) -> Ed25519PrivateKey:
     """The key in `path`, made (mode 0600, its directory 0700) if there is none yet."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _write_new(path, Ed25519PrivateKey.generate())
+        # Another process (a second worker) may make it first: then that one is used.
+        with contextlib.suppress(FileExistsError):
+            _write_new(path, Ed25519PrivateKey.generate())
     return load(path)
 
 
@@ -71,9 +74,16 @@ def promote(path: Path) -> None:
 
 
 def _write_new(path: Path, key: Ed25519PrivateKey) -> None:
+    """Write the key whole under a temporary name, then link it into place: the name appears
+    complete or not at all, and never replaces a key (FileExistsError if one is there)."""
     pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(pem)
-        file.flush()
-        os.fsync(file.fileno())
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(pem)
+            file.flush()
+            os.fsync(file.fileno())
+        os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

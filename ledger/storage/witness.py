@@ -64,27 +64,32 @@ class WitnessDirectory:
         return copy
 
     def _write(self, path: Path, value: dict[str, Any]) -> bool:
+        """Written whole under a temporary name, then linked into place: a file appears complete
+        or not at all, even with several processes writing the same head at once."""
         content = canonical(value) + b"\n"
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            return self._same(path, content)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            if path.read_bytes() != content:
-                raise InvalidState("witness", "seal.witness",
-                                   f"{path} holds another version; the witness is never "
-                                   "rewritten (compare it with the log: `ledger verify`)") from None
-            return False
-        staged = False
-        try:
-            with os.fdopen(descriptor, "wb") as file:
+            with open(temporary, "wb") as file:
                 file.write(content)
                 file.flush()
                 os.fsync(file.fileno())
-                staged = True
+            os.link(temporary, path)
+        except FileExistsError:
+            return self._same(path, content)
         finally:
-            if not staged:
-                path.unlink(missing_ok=True)  # never leave a half-written file behind
+            temporary.unlink(missing_ok=True)
         return True
+
+    @staticmethod
+    def _same(path: Path, content: bytes) -> bool:
+        if path.read_bytes() != content:
+            raise InvalidState("witness", "seal.witness",
+                               f"{path} holds another version; the witness is never rewritten "
+                               "(compare it with the log: `ledger verify`)")
+        return False
 
 
 def read_url(base_url: str, timeout: float = 30.0) -> WitnessCopy:

@@ -13,6 +13,7 @@ the table itself and cross-checks every copy of the heads.
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -60,6 +61,7 @@ from projections.jobs.rawlog import (
 )
 from projections.store import ReadStore, as_date
 
+LOG = logging.getLogger(__name__)
 # A seal stored before the settlement aggregates had a module each has the package's topic.
 SEAL_TOPICS = (get_topic(DailySeal.Sealed), "ledger.domain.settlement:DailySeal.Sealed")
 
@@ -227,6 +229,22 @@ def rotate_seal_key(ledger: Ledger, store: ReadStore, actor: Actor) -> KeyStatem
     seal_key.promote(path)
     WitnessDirectory(ledger.settings.witness_path).write_key(statement)
     return statement
+
+
+def prepare_seals(ledger: Ledger, store: ReadStore) -> None:
+    """At the service's start: make the seal key file if there is none (0600), and write to the
+    witness any head it lacks (a seal whose process stopped before writing its file). A witness
+    file that disagrees with the log is logged as an error, not fatal: `ledger verify` names it,
+    and the ledger must still take taps."""
+    seal_key.load_or_create(ledger.settings.seal_key_path)
+    try:
+        written = sync_witness(ledger, store)
+    except InvalidState as error:
+        LOG.error("the seal witness disagrees with the log: %s", error.message)
+        return
+    if written:
+        LOG.info("wrote %d missing file(s) to the seal witness %s", written,
+                 ledger.settings.witness_path)
 
 
 def signed_heads(store: ReadStore) -> list[SignedHead]:

@@ -30,14 +30,14 @@ class NotSealed(LookupError):
 
 
 @dataclass(frozen=True)
-class _SealedDay:
+class SealedDay:
     day: date
     first_position: int
     last_position: int
     head: SignedHead
 
 
-def sealed_days(store: ReadStore) -> list[_SealedDay]:
+def sealed_days(store: ReadStore) -> list[SealedDay]:
     with store.read() as tx:
         rows = tx.execute("SELECT day, first_position, last_position, head, signature "
                           "FROM daily_seals WHERE head IS NOT NULL ORDER BY day")
@@ -45,7 +45,7 @@ def sealed_days(store: ReadStore) -> list[_SealedDay]:
     for day, first, last, head, signature in rows:
         found = as_date(day)
         assert found is not None
-        days.append(_SealedDay(found, int(first), int(last), SignedHead.from_dict(
+        days.append(SealedDay(found, int(first), int(last), SignedHead.from_dict(
             {"head": orjson.loads(head), "signature": signature})))
     return days
 
@@ -73,7 +73,7 @@ def prove_events(
     return proofs, heads
 
 
-def _day_of(days: list[_SealedDay], position: int) -> int | None:
+def _day_of(days: list[SealedDay], position: int) -> int | None:
     lo, hi = 0, len(days)
     while lo < hi:  # the first day whose range ends at or after the position
         mid = (lo + hi) // 2
@@ -87,7 +87,7 @@ def _day_of(days: list[_SealedDay], position: int) -> int | None:
 
 
 def _prove_in_day(
-    ledger: Ledger, store: ReadStore, sealed: _SealedDay, positions: list[int]
+    ledger: Ledger, store: ReadStore, sealed: SealedDay, positions: list[int]
 ) -> dict[int, EventProof]:
     full: object = ledger.repository.get(daily_seal_id(sealed.day))
     assert isinstance(full, DailySeal) and full.chunk_roots is not None  # a signed seal
@@ -114,7 +114,7 @@ def _prove_in_day(
 
 
 def _run(
-    ledger: Ledger, store: ReadStore, sealed: _SealedDay, run: int
+    ledger: Ledger, store: ReadStore, sealed: SealedDay, run: int
 ) -> list[tuple[RawEvent, bytes, bytes]]:
     """One run of the day's leaves: (row, leaf hash, plain state) each."""
     rows = slice_of(store, sealed.first_position, sealed.last_position, run * CHUNK_LEAVES,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Self
 from uuid import UUID
@@ -153,6 +153,7 @@ class HeadBody:
 class SignedHead:
     body: HeadBody
     signature: str  # base64 Ed25519 over body.message()
+    claimed_hash: str | None = field(default=None, compare=False)  # a copy's "head_hash"
 
     @classmethod
     def sign(cls, body: HeadBody, key: Ed25519PrivateKey) -> Self:
@@ -168,13 +169,14 @@ class SignedHead:
     def from_dict(cls, value: dict[str, Any]) -> Self:
         if not isinstance(value, dict) or not isinstance(value.get("head"), dict):
             raise SignatureError("not a signed head (no 'head' object)")
-        signed = cls(HeadBody.from_dict(value["head"]), str(value.get("signature", "")))
-        if "head_hash" in value and value["head_hash"] != signed.body.head_hash:
-            raise SignatureError(f"head of {signed.body.day}: its head_hash does not match "
-                                 "its contents")
-        return signed
+        claimed = value.get("head_hash")
+        return cls(HeadBody.from_dict(value["head"]), str(value.get("signature", "")),
+                   None if claimed is None else str(claimed))
 
     def verify(self, keys: KeyRing) -> None:
+        if self.claimed_hash is not None and self.claimed_hash != self.body.head_hash:
+            raise SignatureError(f"head of {self.body.day}: its head_hash does not match its "
+                                 "contents")
         public_key = keys.key_for(self.body.key_id, self.body.day)
         verify_signature(public_key, self.signature, self.body.message(),
                          f"head of {self.body.day}")
