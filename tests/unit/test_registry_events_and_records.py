@@ -12,7 +12,13 @@ from __future__ import annotations
 from ledger.domain.business import Business
 from ledger.domain.registry import Card, Reader
 from ledger.domain.requests import ApprovableRequest, Correction, ManualEntry
-from ledger.domain.settlement import DailySeal, DayClose, KentaikyoSettlement, SiteFeeAccount
+from ledger.domain.settlement import (
+    DailySeal,
+    DayClose,
+    KentaikyoSettlement,
+    SealKeys,
+    SiteFeeAccount,
+)
 from ledger.domain.site import Site
 from ledger.domain.taps import Tap
 from ledger.domain.worker import Worker
@@ -77,6 +83,8 @@ NOT_READ_BY_RECORDS = {
     SiteFeeAccount.Opened,
     SiteFeeAccount.MonthBilled,
     DailySeal.Sealed,
+    SealKeys.Started,
+    SealKeys.Rotated,
 }
 
 
