@@ -233,14 +233,18 @@ def rotate_seal_key(ledger: Ledger, store: ReadStore, actor: Actor) -> KeyStatem
 
 def prepare_seals(ledger: Ledger, store: ReadStore) -> None:
     """At the service's start: make the seal key file if there is none (0600), and write to the
-    witness any head it lacks (a seal whose process stopped before writing its file). A witness
-    file that disagrees with the log is logged as an error, not fatal: `ledger verify` names it,
-    and the ledger must still take taps."""
-    seal_key.load_or_create(ledger.settings.seal_key_path)
+    witness any head it lacks (a seal whose process stopped before writing its file). Nothing
+    here stops the service from starting (it must still take taps, and answer /v1/ready while
+    the database is down): a failure is logged as an error, the seal job fails loudly on it, and
+    `ledger verify` names a witness that disagrees with the log."""
     try:
+        seal_key.load_or_create(ledger.settings.seal_key_path)
         written = sync_witness(ledger, store)
     except InvalidState as error:
-        LOG.error("the seal witness disagrees with the log: %s", error.message)
+        LOG.error("seals: %s", error.message)
+        return
+    except Exception as error:  # the database may not answer yet; the next seal syncs
+        LOG.error("seals: the witness could not be brought up to date at start: %s", error)
         return
     if written:
         LOG.info("wrote %d missing file(s) to the seal witness %s", written,
