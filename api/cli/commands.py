@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
+import api.cli.career_proof as career_proof
 from api.cli import audit, core, exceptions, jobs, keys, projections, register, requests, serve
 from api.cli.common import app
 
@@ -20,6 +21,7 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     register,  # business …, worker …, site …, reader …, card …
     requests,  # entry …
     serve,  # serve
+    career_proof,  # career-proof, verify-proof
 )
 
 __all__ = ["COMMAND_MODULES", "app"]

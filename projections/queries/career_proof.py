@@ -21,7 +21,6 @@ from ledger.application import Ledger
 from ledger.domain.settlement.career_proof import (
     CareerProof,
     Certificate,
-    Figures,
     LeftOut,
     ProvenEvent,
     ProvenRecord,
