@@ -66,7 +66,7 @@ def career_proof_command(
     err_console.print(f"career proof of {s['technician_id']} in {s['trade_name']}: "
                       f"{len(s['records'])} record(s) proven through {s['sealed_through']}, "
                       f"{len(s['left_out'])} left out (not sealed yet); sha256 {proof.sha256()}",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
 
 
 @command("verify-proof")
@@ -98,9 +98,9 @@ def verify_proof_command(
         err_console.print(f"[red]bad input[/red] {file}: {error}", highlight=False)
         sys.exit(BAD_INPUT)
     except CareerProofError as error:
-        err_console.print(f"[red]FAILED[/red] {error}", highlight=False)
+        err_console.print(f"[red]FAILED[/red] {error}", highlight=False, soft_wrap=True)
         sys.exit(FAILED)
-    console.print(summary(verified, proof.sha256()), highlight=False)
+    console.print(summary(verified, proof.sha256()), highlight=False, soft_wrap=True)
 
 
 def summary(v: Verified, sha256: str) -> str:
