@@ -79,8 +79,8 @@ def _path(m: int, entries: list[bytes]) -> list[bytes]:
     while k * 2 < len(entries):
         k *= 2
     if m < k:
-        return _path(m, entries[:k]) + [_mth(entries[k:])]
-    return _path(m - k, entries[k:]) + [_mth(entries[:k])]
+        return [*_path(m, entries[:k]), _mth(entries[k:])]
+    return [*_path(m - k, entries[k:]), _mth(entries[:k])]
 
 
 def _entries(n: int) -> list[bytes]:

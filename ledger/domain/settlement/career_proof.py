@@ -478,7 +478,8 @@ def _check_figures(s: _Statement) -> None:
             if getattr(counted, figure) != value:
                 raise CareerProofError(f"figures ({name}): {figure} says {value}, but the "
                                        f"records count {getattr(counted, figure)}")
-    keys = [(r.work_date, r.site_id) for r in [*s.records, *s.left_out]]
+    keys = [(r.work_date, r.site_id) for r in s.records]
+    keys += [(r.work_date, r.site_id) for r in s.left_out]
     if len(keys) != len(set(keys)):
         raise CareerProofError("records: a worker, site and day listed twice")
     certified = certified_within_calendar(s.certificates)
