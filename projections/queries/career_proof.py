@@ -78,10 +78,16 @@ def build_career_proof(
         certificates = [c for c in _certificates(tx, technician_id)
                         if criteria.answers_to(c[0])]
     trade_names = sorted({row[2] for row in rows if row[2] and criteria.answers_to(row[2])})
-    proven_rows = [row for row in rows if max(row[6], default=0) <= last_sealed]
-    left_out = [LeftOut(row[0], row[1], row[2], row[3],
-                        f"an event behind it was recorded after {sealed_through}, the last "
-                        "sealed day") for row in rows if max(row[6], default=0) > last_sealed]
+    # Signed seals cover a contiguous run of the log: after the first signed day's start (days
+    # sealed before seals were signed have no head to prove to) up to the last sealed day.
+    signed_from = days[0].first_position
+    def provable(row: Row) -> bool:
+        return bool(row[6]) and signed_from < min(row[6]) and max(row[6]) <= last_sealed
+
+    proven_rows = [row for row in rows if provable(row)]
+    left_out = [LeftOut(row[0], row[1], row[2], row[3], _why_left_out(
+        row[6], signed_from, days[0].day, last_sealed, sealed_through))
+        for row in rows if not provable(row)]
     proofs, heads = prove_events(ledger, store, [p for row in proven_rows for p in row[6]])
     records = [ProvenRecord(site, day, row_trade, position, employer, source,
                             tuple(ProvenEvent(p, proofs[p].leaf().hex()) for p in positions))
@@ -125,6 +131,16 @@ def build_career_proof(
 
 
 Row = tuple[str, date, str | None, str | None, str | None, str, tuple[int, ...]]
+
+
+def _why_left_out(
+    positions: tuple[int, ...], signed_from: int, first_signed: date, last_sealed: int,
+    sealed_through: date,
+) -> str:
+    if positions and max(positions) > last_sealed:
+        return (f"an event behind it was recorded after {sealed_through}, the last sealed day")
+    return (f"an event behind it was sealed before {first_signed}, when seals were not yet "
+            "signed")
 
 
 def _counted_records(tx: Tx, technician_id: str, until: date) -> list[Row]:
