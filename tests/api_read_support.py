@@ -22,7 +22,7 @@ import io
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -520,8 +520,10 @@ def read_api_fixture(
         world = build_read_world(ledger)
         sealed_through = getattr(request.module, "SEALED_THROUGH", None)
         if sealed_through is not None:  # the module reads career proofs
+            # Sealed the night after (the world's events are recorded up to NOW's day).
             seal_store = ReadStore(settings)
-            seal_days(ledger, seal_store, sealed_through, SYSTEM)
+            with clock.clock_at(at(sealed_through + timedelta(days=1), 3)):
+                seal_days(ledger, seal_store, sealed_through, SYSTEM)
             seal_store.close()
         keys = KeyStore(settings)
         app = create_app(settings, ApiSettings(replay_dir=folder / "replays"))
