@@ -28,7 +28,13 @@ from ledger.domain.settlement.career_proof import (
     CareerProofError,
     verify,
 )
-from ledger.domain.settlement.heads import b64, canonical, public_key_bytes
+from ledger.domain.settlement.heads import (
+    KeyStatement,
+    b64,
+    canonical,
+    key_id_of,
+    public_key_bytes,
+)
 from ledger.domain.worker import CertificateClaim, CertifierRelation
 from ledger.errors import InvalidState, InvalidValue
 from ledger.settings import Settings
@@ -149,6 +155,27 @@ def test_an_unknown_trade_is_refused_naming_the_field(world: World) -> None:
         build_career_proof(world.ledger, world.store, T1, "宇宙飛行", None,
                            signing_key(world.ledger))
     assert refused.value.field == "trade"
+
+
+def test_after_a_key_rotation_the_proof_verifies_under_either_key(world: World) -> None:
+    """The 19th is signed by the first key, the 20th by its successor, the statement by the
+    successor: the key statements carried join them, whichever key one trusts."""
+    career(world)
+    path = world.settings.seal_key_path
+    old, new = seal_key.rotate(path)
+    world.ledger.introduce_seal_key(KeyStatement.introduce(new, D20, previous=old), SYSTEM)
+    world.clock.at = jst(2025, 6, 21, 3)
+    assert seal_days(world.ledger, world.store, D20, SYSTEM)["sealed"] == 1
+    proof = proof_of(world)
+    assert proof.statement["left_out"] == []  # the 20th, and the 15th approved on it, sealed
+    assert {h.body.key_id for h in proof.heads} == {key_id_of(public_key_bytes(k))
+                                                    for k in (old, new)}
+    for trusted_key in (old, new):
+        verified = verify(proof, [public_key_bytes(trusted_key)])
+        assert (verified.records, verified.heads) == (7, 2)
+    without_statements = CareerProof(proof.statement, proof.signature, proof.event_proofs,
+                                     proof.heads, [])
+    fails(without_statements, [public_key_bytes(old)], "not a trusted seal key")
 
 
 # -- tampering, each named ------------------------------------------------------------------------
