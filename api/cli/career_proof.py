@@ -65,7 +65,8 @@ def career_proof_command(
     s = proof.statement
     err_console.print(f"career proof of {s['technician_id']} in {s['trade_name']}: "
                       f"{len(s['records'])} record(s) proven through {s['sealed_through']}, "
-                      f"{len(s['left_out'])} left out (not sealed yet); sha256 {proof.sha256()}",
+                      f"{len(s['left_out'])} left out (not under a signed seal); "
+                      f"sha256 {proof.sha256()}",
                       highlight=False, soft_wrap=True)
 
 
@@ -114,7 +115,7 @@ def summary(v: Verified, sha256: str) -> str:
         "trade",
         f"  the ledger counts: {v.ledger.trade_work_days} work day(s) in the trade, 職長 "
         f"{v.ledger.foreman_days}, 班長 {v.ledger.team_leader_days}; {v.left_out} record(s) "
-        "left out (not sealed yet)",
+        "left out (an event behind each is not under a signed seal)",
         f"  certified before CCUS (経歴証明): {v.certified.work_days} day(s), 職長 "
         f"{v.certified.foreman_days}, 班長 {v.certified.team_leader_days}",
         f"  checked: {v.records} record(s), {v.events} event proof(s), {v.heads} signed "
