@@ -23,7 +23,7 @@ from api.openapi import openapi_builder
 from api.reader_directory import ReaderDirectory
 from api.reading import ReadPool
 from api.replays import Replays
-from api.routers import PREFIX, ROUTERS
+from api.routers import PREFIX, ROUTERS, career_proofs
 from ledger.application import Ledger
 from ledger.settings import Settings, get_settings
 from ledger.storage.audit_reads import AuditReadLog
@@ -108,5 +108,6 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=api_settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router, prefix=PREFIX)
+    app.include_router(career_proofs.router, prefix=PREFIX)
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     return app

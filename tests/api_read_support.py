@@ -22,7 +22,7 @@ import io
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -34,7 +34,7 @@ from fastapi.testclient import TestClient
 from api.config import ApiSettings
 from api.main import create_app
 from ledger import clock
-from ledger.actors import Actor, Role, Scope
+from ledger.actors import SYSTEM, Actor, Role, Scope
 from ledger.application import Ledger
 from ledger.clock import JST
 from ledger.domain.worker import CertificateClaim, CertifierRelation
@@ -42,6 +42,8 @@ from ledger.settings import Settings
 from ledger.storage.keys import KeyStore
 from ledger.storage.migrate import migrate
 from ledger.tap_records import observation_from_mapping
+from projections.jobs.seal import seal_days
+from projections.store import ReadStore
 from tests import pg
 from tests.api_support import ADMIN, AUDITOR, ROLES, Api
 
@@ -198,6 +200,7 @@ def _tap(ledger: Ledger, w: ReadWorld,
 # -- the read endpoints and who may call them ---------------------------------------------------
 WORKER, SITE, PRIME, AUDIT, KEYS = "worker", "site", "prime", "audit", "keys"
 CONSENT, CLAIMS = "consent", "claims"  # claims on a worker: the worker's side, the claimant's
+CAREER = "career"  # a worker's whole career, records included (the career proof)
 
 
 @dataclass(frozen=True)
@@ -238,17 +241,17 @@ def scoped_status(endpoint: ReadEndpoint, role: str, target: str) -> int:
             return 404  # employer_other_workers: worker is outside its scope
         return endpoint.statuses(business, target)
     if role.startswith("site_manager"):  # its site's rows and exceptions, its inbox; no worker
-        if endpoint.kind == WORKER:
+        if endpoint.kind in (WORKER, CAREER):
             return 403
         return 200 if role.endswith(target) else 404
     if endpoint.name in ("site-exceptions", "prime-inbox"):
         return 403  # a prime's reads
     if role == "employer_own_sites":  # sub_a on site_a: worker's records there, not the career
-        if endpoint.name == "level-judgments":
+        if endpoint.name in ("level-judgments", "career-proof"):
             return 403
         return 200 if target == "own" else 404
     # sub_b for other_worker only: no site's rows, no record of worker's
-    return 200 if endpoint.kind == WORKER and target == "other" and (
+    return 200 if endpoint.kind in (WORKER, CAREER) and target == "other" and (
         endpoint.name != "record-events") else 404
 
 
@@ -413,6 +416,10 @@ READ_ENDPOINTS: tuple[ReadEndpoint, ...] = (
     ReadEndpoint("key-events", KEYS, lambda w, t: "/v1/keys/events", _key_viewers(False)),
     ReadEndpoint("key", KEYS, lambda w, t: "/v1/keys/00000000deadbeef", _key_viewers(True),
                  listed=False),
+    # Read as level judgment is (the whole career); the module sealing `SEALED_THROUGH` gets
+    # proofs, any other 409 (nothing sealed) from those who may read it.
+    ReadEndpoint("career-proof", CAREER, _worker_path("career-proof", "?trade=鉄筋"),
+                 _worker_statuses(False), listed=False),
 )
 
 
@@ -458,7 +465,10 @@ def foreign(w: ReadWorld, actor: Actor | None, kind: str, item: dict[str, Any]) 
     if technician and actor.scope.workers is not None and technician not in actor.scope.workers:
         return f"technician {technician} is outside the key's scope"
     employer = item.get("employer_business_id")
-    if actor.role is Role.EMPLOYER and "employer_business_id" in item:
+    # A career proof is the whole career, as level judgment reads it: an employer joined to the
+    # worker by their employment reads every employer's records in it (DESIGN §2: the employer
+    # sees what the worker sees).
+    if actor.role is Role.EMPLOYER and "employer_business_id" in item and kind != CAREER:
         allowed = {actor.id} if kind == WORKER else w.below(actor.id)
         if employer not in allowed:
             return f"employer {employer} is not {actor.id} or below it"
@@ -503,10 +513,18 @@ def read_api_fixture(
     NOW for the whole module; the answers are read once the projection has caught up."""
     folder = tmp_path_factory.mktemp("reads")
     with clock.clock_at(NOW), database(request.param, folder) as url:
-        settings = Settings(database_url=url)
+        settings = Settings(database_url=url, seal_key_file=folder / "seal-ed25519.pem",
+                            witness_dir=folder / "witness")
         migrate(settings)
         ledger = Ledger(settings)
         world = build_read_world(ledger)
+        sealed_through = getattr(request.module, "SEALED_THROUGH", None)
+        if sealed_through is not None:  # the module reads career proofs
+            # Sealed the night after (the world's events are recorded up to NOW's day).
+            seal_store = ReadStore(settings)
+            with clock.clock_at(at(sealed_through + timedelta(days=1), 3)):
+                seal_days(ledger, seal_store, sealed_through, SYSTEM)
+            seal_store.close()
         keys = KeyStore(settings)
         app = create_app(settings, ApiSettings(replay_dir=folder / "replays"))
         try:

@@ -9,6 +9,7 @@ from types import ModuleType
 
 from api.cli import (
     audit,
+    career_proof,
     core,
     exceptions,
     jobs,
@@ -32,6 +33,7 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     requests,  # entry …
     seals,  # seal-key …, seal-consistency, verify-consistency
     serve,  # serve
+    career_proof,  # career-proof, verify-proof
 )
 
 __all__ = ["COMMAND_MODULES", "app"]

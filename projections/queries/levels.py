@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ledger.domain.worker import union_calendar_days
+from ledger.domain.settlement.career_proof import bound_by_calendar
 from projections.levels import (
     CardColour,
     CareerCertificate,
@@ -155,12 +155,13 @@ class _Certified:
 def _within_calendar(certificates: list[_Certified]) -> CareerCertificate:
     """The certificates' sum, but never more days than the calendar days of their periods' union:
     a day is worked once, however many certificates cover it (ledger.domain.worker refuses such
-    certificates since Issue 13; this also bounds those recorded before)."""
-    calendar = union_calendar_days((c.period_start, c.period_end) for c in certificates)
-    work = min(sum(c.figures.work_days for c in certificates), calendar)
-    foreman = min(sum(c.figures.foreman_days for c in certificates), work)
-    team_leader = min(sum(c.figures.team_leader_days for c in certificates), work - foreman)
-    return CareerCertificate(work, foreman, team_leader)
+    certificates since Issue 13; this also bounds those recorded before). The rule is
+    `bound_by_calendar`, which a career proof's verifier applies too."""
+    bounded = bound_by_calendar(((c.period_start, c.period_end) for c in certificates),
+                                sum(c.figures.work_days for c in certificates),
+                                sum(c.figures.foreman_days for c in certificates),
+                                sum(c.figures.team_leader_days for c in certificates))
+    return CareerCertificate(bounded.work_days, bounded.foreman_days, bounded.team_leader_days)
 
 
 def _certificates(tx: Tx, technician_id: str) -> list[_Certified]:

@@ -12,9 +12,15 @@ import re
 import pytest
 
 from api.main import create_app
+from ledger.domain.settlement.career_proof import CareerProof, verify
+from ledger.domain.settlement.heads import public_key_bytes
+from ledger.storage import seal_key
 from tests.api_read_support import (  # noqa: F401  (read_api_fixture is a fixture)
+    D1,
+    D2,
     READ_ENDPOINTS,
     READ_ROLES,
+    TODAY,
     ReadEndpoint,
     ReadWorld,
     csv_rows,
@@ -26,6 +32,7 @@ from tests.api_read_support import (  # noqa: F401  (read_api_fixture is a fixtu
 from tests.api_support import PROBLEM_JSON, Api
 
 TARGETS = ("own", "other")
+SEALED_THROUGH = TODAY  # the read world's days, sealed: career proofs prove them
 
 
 @pytest.mark.parametrize("endpoint", READ_ENDPOINTS, ids=lambda e: e.name)
@@ -69,3 +76,27 @@ def test_every_read_endpoint_is_in_the_matrix() -> None:
 def _matches(template: str, path: str) -> bool:
     pattern = "[^/]+".join(re.escape(part) for part in re.split(r"\{[^}]+\}", template))
     return re.fullmatch(pattern, path) is not None
+
+
+def test_a_career_proof_read_through_the_api_holds_offline(
+    read_api: tuple[Api, ReadWorld]
+) -> None:
+    """The worker and each employer of theirs read the same whole career, proven to the sealed
+    days (the pending manual entries count no day)."""
+    api, world = read_api
+    key = public_key_bytes(seal_key.load(api.ledger.settings.seal_key_path))
+    path = f"/v1/workers/{world.worker}/career-proof?trade=鉄筋"
+    statements = []
+    for role in ("worker_self", "employer_own", "employer_other"):
+        answer = api.request("GET", path, world.actors()[role])
+        assert answer.status_code == 200, (role, answer.text)
+        proof = CareerProof.from_json(answer.content)
+        verified = verify(proof, [key])
+        assert (verified.records, verified.left_out, verified.sealed_through) == (
+            3, 0, SEALED_THROUGH)
+        s = proof.statement
+        assert [(r["work_date"], r["site_id"]) for r in s["records"]] == [
+            (D1.isoformat(), world.site_a), (D2.isoformat(), world.site_b),
+            (TODAY.isoformat(), world.site_b)]
+        statements.append({k: v for k, v in s.items() if k != "issued_on"})
+    assert statements[0] == statements[1] == statements[2]
