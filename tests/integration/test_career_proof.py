@@ -29,7 +29,6 @@ from ledger.domain.settlement.career_proof import (
     verify,
 )
 from ledger.domain.settlement.heads import (
-    KeyStatement,
     b64,
     canonical,
     key_id_of,
@@ -40,7 +39,7 @@ from ledger.errors import InvalidState, InvalidValue
 from ledger.settings import Settings
 from ledger.storage import seal_key
 from ledger.storage.migrate import migrate
-from projections.jobs.seal import seal_days
+from projections.jobs.seal import rotate_seal_key, seal_days
 from projections.queries.career_proof import build_career_proof, signing_key
 from projections.queries.levels import level_judgments
 from tests.integration.jobs_world import ADMIN, PRIME, SITE, SITE_B, SUB, T1, World, jst
@@ -162,8 +161,9 @@ def test_after_a_key_rotation_the_proof_verifies_under_either_key(world: World) 
     successor: the key statements carried join them, whichever key one trusts."""
     career(world)
     path = world.settings.seal_key_path
-    old, new = seal_key.rotate(path)
-    world.ledger.introduce_seal_key(KeyStatement.introduce(new, D20, previous=old), SYSTEM)
+    old = seal_key.load(path)
+    assert rotate_seal_key(world.ledger, world.store, SYSTEM).from_day == D20
+    new = seal_key.load(path)
     world.clock.at = jst(2025, 6, 21, 3)
     assert seal_days(world.ledger, world.store, D20, SYSTEM)["sealed"] == 1
     proof = proof_of(world)

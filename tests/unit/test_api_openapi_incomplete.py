@@ -15,6 +15,7 @@ SENDS_IT = {
     "/v1/workers/{technician_id}/records.csv",
     "/v1/workers/{technician_id}/career",
     "/v1/workers/{technician_id}/levels",
+    "/v1/workers/{technician_id}/career-proof",
     "/v1/workers/{technician_id}/kentaikyo",
     "/v1/workers/{technician_id}/employment-requests",
     "/v1/workers/{technician_id}/career-certificate-proposals",
