@@ -153,6 +153,8 @@ SiteReads = Annotated[Reads, reads_as(Role.PRIME_CONTRACTOR, Role.SITE_MANAGER, 
 # The prime's own business: its inbox, its sites' tap exceptions (a site manager: its sites').
 PrimeReads = Annotated[Reads, reads_as(Role.PRIME_CONTRACTOR, Role.SITE_MANAGER, *AUDITORS)]
 AuditorReads = Annotated[Reads, reads_as(*AUDITORS)]
+# The prime's bills (現場利用料) are the business's: not a site manager's (nor a scoped key's).
+SiteFeeReads = Annotated[Reads, reads_as(Role.PRIME_CONTRACTOR, *AUDITORS)]
 
 
 def auditor(request: Request, actor: CurrentActor) -> Actor:

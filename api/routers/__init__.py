@@ -18,6 +18,7 @@ from api.routers import (
     manual_entries,
     readers,
     site_exceptions,
+    site_fees,
     sites,
     taps,
     workers,
@@ -26,4 +27,4 @@ from api.routers import (
 PREFIX = "/v1"
 ROUTERS: tuple[APIRouter, ...] = tuple(module.router for module in (
     health, taps, businesses, workers, sites, site_exceptions, readers, cards, manual_entries,
-    corrections, careers, consents, attendance, inbox, audit, keys))
+    corrections, careers, consents, attendance, inbox, audit, keys, site_fees))
