@@ -1,0 +1,44 @@
+"""Templates (Jinja2, autoescaped) and the session a page is rendered for."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from ledger.clock import JST
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+WEEKDAYS = "月火水木金土日"
+ROLE_NAMES = {
+    "prime_contractor": "元請", "site_manager": "現場管理者", "employer": "所属事業者",
+    "worker": "技能者", "auditor": "監査", "admin": "管理者", "reader": "カードリーダー",
+}
+
+
+def jst(moment: datetime | None) -> str:
+    """A moment as the site office reads it: JST, to the minute."""
+    return "" if moment is None else moment.astimezone(JST).strftime("%Y-%m-%d %H:%M")
+
+
+def hhmm(moment: datetime | None) -> str:
+    return "" if moment is None else moment.astimezone(JST).strftime("%H:%M")
+
+
+def day(value: date | None) -> str:
+    return "" if value is None else f"{value.isoformat()}（{WEEKDAYS[value.weekday()]}）"
+
+
+TEMPLATES.env.filters.update(jst=jst, hhmm=hhmm, day=day)
+TEMPLATES.env.globals.update(ROLE_NAMES=ROLE_NAMES)
+
+
+def render(request: Request, template: str, context: dict[str, Any],
+           status_code: int = 200) -> HTMLResponse:
+    session = getattr(request.state, "web_session", None)
+    return TEMPLATES.TemplateResponse(
+        request, template, {"session": session, **context}, status_code=status_code)

@@ -1,0 +1,157 @@
+"""現場: 本日の出面 (on site now, today's arrivals, missing exits, flagged taps; an unknown card
+assigned to a worker) and the site's month (records per day, manual-entry share, CSV, 建退共,
+the site-fee bill)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response
+from pydantic import ValidationError
+
+from api.deps import PRIME_READERS, SITE_FEE_READERS, SITE_READERS
+from api.query_params import Month, OptionalMonth
+from api.routers.attendance import (
+    download_site_month,
+    get_site_attendance,
+    get_site_kentaikyo,
+    list_missing_exits,
+    list_on_site_now,
+    list_site_exceptions,
+)
+from api.routers.site_exceptions import assign_unknown_card
+from api.routers.site_fees import list_site_fees
+from api.schemas.common import CardIdPath, SiteIdPath
+from api.schemas.site_exceptions import UnknownCardAssign
+from api.schemas.sites_read import AttendanceList, TapExceptionList
+from api.web.deps import (
+    WHOLE_LIST,
+    FormSession,
+    SessionDep,
+    as_written,
+    in_thread,
+    ledger_of,
+    reads_for,
+)
+from api.web.render import render
+from api.web.sessions import WebSession
+from ledger import clock
+from ledger.clock import JST
+from ledger.errors import LedgerError
+from projections.kentaikyo import month_bounds
+from projections.records import RecordSource
+
+router = APIRouter()
+LOOKBACK_DAYS = 7  # missing exits and flagged taps of the last week
+
+
+async def today_context(request: Request, session: WebSession, site_id: str
+                        ) -> dict[str, Any]:
+    today = clock.now().astimezone(JST).date()
+    about = (None, site_id)
+    on_site = await list_on_site_now(site_id, reads_for(request, session, *SITE_READERS,
+                                                        about=about), WHOLE_LIST)
+    arrivals = await get_site_attendance(site_id, today, reads_for(
+        request, session, *SITE_READERS, about=about), WHOLE_LIST)
+    missing = await list_missing_exits(site_id, today - timedelta(days=LOOKBACK_DAYS), today,
+                                       reads_for(request, session, *SITE_READERS, about=about),
+                                       WHOLE_LIST)
+    flagged: TapExceptionList | None = None
+    if session.actor.role in PRIME_READERS:  # the site's taps are its prime's to resolve
+        try:
+            flagged = await list_site_exceptions(
+                site_id, today - timedelta(days=LOOKBACK_DAYS), today,
+                reads_for(request, session, *PRIME_READERS, about=about), WHOLE_LIST)
+        except LedgerError:
+            flagged = None  # a subcontractor's prime key: not its site's taps (as the API)
+    open_unknown = [e for e in flagged.items if "unknown_card" in e.kinds
+                    and e.resolution is None] if flagged else []
+    return {"site_id": site_id, "today": today, "on_site": on_site, "arrivals": arrivals,
+            "missing": missing, "flagged": flagged, "open_unknown": open_unknown,
+            "roster": roster_of(arrivals, on_site)}
+
+
+def roster_of(*lists: AttendanceList) -> list[tuple[str, str]]:
+    """Workers seen on the site (for the assignment's choice list; the domain checks the
+    roster itself)."""
+    seen = {row.technician_id: row.worker_name or "" for rows in lists for row in rows.items}
+    return sorted(seen.items())
+
+
+@router.get("/sites/{site_id}/today")
+async def site_today(request: Request, site_id: SiteIdPath, session: SessionDep,
+                     fragment: bool = False) -> Response:
+    """本日の出面 (the prime, its site managers, subcontractors on the site: their tiers)."""
+    context = await today_context(request, session, site_id)
+    return render(request, "site_today_body.html" if fragment else "site_today.html", context)
+
+
+@router.post("/sites/{site_id}/unknown-cards/{card_id}/assign")
+async def assign_card(
+    request: Request, site_id: SiteIdPath, card_id: CardIdPath, session: FormSession,
+    technician_id: Annotated[str, Form()], tap_id: Annotated[str, Form()],
+    reason: Annotated[str, Form()],
+) -> Response:
+    """不明カードの割当: a decision event (`Site.UnknownCardAssigned`), then the taps count."""
+    def write() -> str:
+        try:
+            body = UnknownCardAssign(technician_id=technician_id, tap_id=tap_id, reason=reason)
+        except ValidationError as invalid:
+            return "入力が正しくありません: " + ", ".join(
+                str(e["loc"][-1]) for e in invalid.errors())
+        actor = as_written(request, session, f"/v1/sites/{site_id}/unknown-cards/{card_id}"
+                           "/assign", {"site_id": site_id, "card_id": card_id},
+                           body.model_dump())
+        assign_unknown_card(site_id, card_id, body, actor, ledger_of(request),
+                            request.app.state.readers)
+        return ""
+
+    error = await in_thread(write)
+    context = await today_context(request, session, site_id)
+    context["notice"] = error or f"カード {card_id} を {technician_id} に割り当てました"
+    context["notice_ok"] = not error
+    return render(request, "site_today.html", context, status_code=422 if error else 200)
+
+
+@router.get("/sites/{site_id}/month")
+async def site_month(request: Request, site_id: SiteIdPath, session: SessionDep,
+                     month: OptionalMonth = None) -> Response:
+    """現場の月: records per day, the manual-entry share (経審 W1-⑩), CSV, 建退共, 現場利用料."""
+    month = month or clock.now().astimezone(JST).strftime("%Y-%m")
+    first, last = month_bounds(month)
+    about = (None, site_id)
+    days = []
+    manual = total = 0
+    for n in range((last - first).days + 1):
+        day = first + timedelta(days=n)
+        listed = await get_site_attendance(site_id, day, reads_for(
+            request, session, *SITE_READERS, about=about), WHOLE_LIST)
+        sources = Counter(row.source for row in listed.items)
+        manual += sources[RecordSource.MANUAL]
+        total += len(listed.items)
+        if listed.items:
+            days.append((day, len(listed.items), sources[RecordSource.MANUAL]))
+    kentaikyo = await get_site_kentaikyo(site_id, month, reads_for(
+        request, session, *SITE_READERS, about=about), WHOLE_LIST)
+    fees = None
+    if session.actor.role in SITE_FEE_READERS and session.actor.scope.whole and (
+            kentaikyo.prime_business_id):
+        try:
+            fees = await list_site_fees(kentaikyo.prime_business_id, reads_for(
+                request, session, *SITE_FEE_READERS), None, site_id)
+        except LedgerError:
+            fees = None  # the bill is the prime's: a subcontractor's page shows none
+    return render(request, "site_month.html", {
+        "site_id": site_id, "month": month, "days": days, "manual": manual, "total": total,
+        "share": (manual / total) if total else 0.0, "kentaikyo": kentaikyo, "fees": fees})
+
+
+@router.get("/sites/{site_id}/records.csv")
+async def site_csv(request: Request, site_id: SiteIdPath, session: SessionDep,
+                   month: Month) -> Response:
+    """The API's CSV of the site's month (UTF-8 with BOM, for Excel), as the session's actor."""
+    return await download_site_month(site_id, month, reads_for(
+        request, session, *SITE_READERS, about=(None, site_id)))
+
