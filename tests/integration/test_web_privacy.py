@@ -1,0 +1,118 @@
+"""Every page of the web app × every role of the read matrix × own and other data, on both
+databases: the page answers exactly what the JSON API answers the same party for the same data
+(200, 403, or 404 as if absent), and a page shown holds no other party's site or worker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from tests.api_read_support import (  # noqa: F401  (read_api_fixture is a fixture)
+    MONTH,
+    READ_ENDPOINTS,
+    READ_ROLES,
+    ReadWorld,
+    read_api_fixture,
+    with_query,
+)
+from tests.api_support import Api
+from tests.web_support import WebSession
+
+TARGETS = ("own", "other")
+# Readers sign in to nothing (their keys append taps); no token: the sign-in page.
+WEB_ROLES = tuple(r for r in READ_ROLES if r not in ("reader", "no_token"))
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    path: Callable[[ReadWorld, str], str]
+    api_endpoint: str  # the JSON read whose answer the page must give
+
+
+def _site(w: ReadWorld, target: str) -> str:
+    return w.site_a if target == "own" else w.site_b
+
+
+def _worker(w: ReadWorld, target: str) -> str:
+    return w.worker if target == "own" else w.other_worker
+
+
+PAGES = (
+    Page("inbox", lambda w, t: f"/app/primes/{w.prime_a if t == 'own' else w.prime_b}/inbox",
+         "prime-inbox"),
+    Page("site-today", lambda w, t: f"/app/sites/{_site(w, t)}/today", "on-site-now"),
+    Page("site-today-fragment", lambda w, t: f"/app/sites/{_site(w, t)}/today?fragment=true",
+         "on-site-now"),
+    Page("site-month", lambda w, t: f"/app/sites/{_site(w, t)}/month?month={MONTH}",
+         "site-attendance"),
+    Page("site-csv", lambda w, t: f"/app/sites/{_site(w, t)}/records.csv?month={MONTH}",
+         "site-records-csv"),
+    Page("worker", lambda w, t: f"/app/workers/{_worker(w, t)}", "career-summary"),
+)
+ENDPOINTS = {e.name: e for e in READ_ENDPOINTS}
+
+
+@pytest.fixture(name="sessions", scope="module")
+def sessions_fixture(read_api: tuple[Api, ReadWorld]) -> dict[str, WebSession]:
+    api, world = read_api
+    return {role: WebSession.of(api, actor) for role, actor in world.actors().items()
+            if role in WEB_ROLES and actor is not None}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_each_page_answers_as_the_api_does(
+    read_api: tuple[Api, ReadWorld], sessions: dict[str, WebSession], page: Page
+) -> None:
+    api, world = read_api
+    endpoint = ENDPOINTS[page.api_endpoint]
+    head = api.ledger.log_position()
+    pages: dict[tuple[str, str], int] = {}
+    answers: dict[tuple[str, str], int] = {}
+    for role in WEB_ROLES:
+        actor = world.actors()[role]
+        for target in TARGETS:
+            shown = sessions[role].get(page.path(world, target))
+            pages[(role, target)] = shown.status_code
+            api_path = with_query(endpoint.path(world, target), min_position=head)
+            answers[(role, target)] = api.request("GET", api_path, actor).status_code
+            if shown.status_code != 200:
+                assert "text/html" in shown.headers["content-type"], (role, target)
+                assert "<h1>" in shown.text
+    assert pages == answers
+    assert {200, 404} <= set(pages.values())  # the matrix has both sides for every page
+
+
+def test_no_page_shows_another_primes_site_or_worker(
+    read_api: tuple[Api, ReadWorld], sessions: dict[str, WebSession]
+) -> None:
+    api, world = read_api
+    prime = sessions["prime_own"]
+    inbox = prime.get(f"/app/primes/{world.prime_a}/inbox").text
+    assert world.site_a in inbox and world.site_b not in inbox
+    worker_page = prime.get(f"/app/workers/{world.worker}").text
+    assert world.site_a in worker_page and world.site_b not in worker_page
+    other = sessions["prime_other"].get(f"/app/sites/{world.site_a}/today")
+    absent = sessions["prime_other"].get("/app/sites/99991000000001/today")
+    assert other.status_code == absent.status_code == 404
+    assert other.text.replace(world.site_a, "X") == absent.text.replace("99991000000001", "X")
+
+
+def test_readers_and_unknown_keys_sign_in_to_nothing(read_api: tuple[Api, ReadWorld]) -> None:
+    api, world = read_api
+    for token in (api.token(world.actors()["reader"]), "ldg_0000000000000000_nope"):
+        with pytest.raises(AssertionError):
+            WebSession(api.client, token)
+    api.client.cookies.clear()
+    assert api.client.get("/app/", follow_redirects=False).headers["location"] == "/app/signin"
+
+
+def test_a_site_managers_menu_lists_its_sites(
+    read_api: tuple[Api, ReadWorld], sessions: dict[str, WebSession]
+) -> None:
+    _, world = read_api
+    menu = sessions["site_manager_own"].get("/app/").text
+    assert f"/app/sites/{world.site_a}/today" in menu and world.site_b not in menu
+    assert "現場管理者" in menu  # the role, in Japanese
