@@ -34,7 +34,7 @@ def day(value: date | None) -> str:
 
 
 TEMPLATES.env.filters.update(jst=jst, hhmm=hhmm, day=day)
-TEMPLATES.env.globals.update(ROLE_NAMES=ROLE_NAMES)
+TEMPLATES.env.globals.update(ROLE_NAMES=ROLE_NAMES, JST=JST)
 
 
 def render(request: Request, template: str, context: dict[str, Any],

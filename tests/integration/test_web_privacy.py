@@ -88,7 +88,7 @@ def test_each_page_answers_as_the_api_does(
 def test_no_page_shows_another_primes_site_or_worker(
     read_api: tuple[Api, ReadWorld], sessions: dict[str, WebSession]
 ) -> None:
-    api, world = read_api
+    _, world = read_api
     prime = sessions["prime_own"]
     inbox = prime.get(f"/app/primes/{world.prime_a}/inbox").text
     assert world.site_a in inbox and world.site_b not in inbox
