@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request, Response
 from api.deps import PRIME_READERS, WORKER_READERS
 from api.query_params import WorkDate
 from api.routers.attendance import list_site_exceptions
-from api.routers.audit import list_record_events
+from api.routers.audit import WorkDatePath, list_record_events
 from api.routers.careers import list_work_records
 from api.schemas.careers import WorkRecordPublic
 from api.schemas.common import SiteIdPath, TechnicianIdPath
@@ -106,7 +106,7 @@ def why_tap(tap: TapExceptionPublic) -> list[Why]:
 
 @router.get("/workers/{technician_id}/days/{site_id}/{work_date}")
 async def day_receipt(request: Request, technician_id: TechnicianIdPath, site_id: SiteIdPath,
-                      work_date: WorkDate, session: SessionDep) -> Response:
+                      work_date: WorkDatePath, session: SessionDep) -> Response:
     """My day at a site: did it count, and if not, why (the worker, their employer)."""
     about = (technician_id, None)
     records = await list_work_records(technician_id, work_date, work_date, reads_for(

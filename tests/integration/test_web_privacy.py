@@ -10,6 +10,9 @@ from dataclasses import dataclass
 import pytest
 
 from tests.api_read_support import (  # noqa: F401  (read_api_fixture is a fixture)
+    D0,
+    D1,
+    D2,
     MONTH,
     READ_ENDPOINTS,
     READ_ROLES,
@@ -51,6 +54,8 @@ PAGES = (
     Page("site-csv", lambda w, t: f"/app/sites/{_site(w, t)}/records.csv?month={MONTH}",
          "site-records-csv"),
     Page("worker", lambda w, t: f"/app/workers/{_worker(w, t)}", "career-summary"),
+    Page("day-receipt", lambda w, t: f"/app/workers/{_worker(w, t)}/days/{_site(w, t)}/"
+         f"{D1 if t == 'own' else D2}", "work-records"),
 )
 ENDPOINTS = {e.name: e for e in READ_ENDPOINTS}
 
@@ -116,3 +121,35 @@ def test_a_site_managers_menu_lists_its_sites(
     menu = sessions["site_manager_own"].get("/app/").text
     assert f"/app/sites/{world.site_a}/today" in menu and world.site_b not in menu
     assert "現場管理者" in menu  # the role, in Japanese
+
+
+def test_a_flagged_taps_receipt_is_its_sites_staffs(
+    read_api: tuple[Api, ReadWorld], sessions: dict[str, WebSession]
+) -> None:
+    _, world = read_api
+    path = f"/app/sites/{world.site_a}/taps/{world.reader_a}:4?work_date={D1}"
+    statuses = {role: sessions[role].get(path).status_code for role in (
+        "prime_own", "site_manager_own", "auditor", "prime_other", "site_manager_other",
+        "employer_own", "worker_self")}
+    assert statuses == {"prime_own": 200, "site_manager_own": 200, "auditor": 200,
+                        "prime_other": 404, "site_manager_other": 404, "employer_own": 403,
+                        "worker_self": 403}
+    receipt = sessions["prime_own"].get(path).text
+    assert "登録されていないカードです" in receipt and "2025-07-31（木） まで" in receipt
+    assert "元請・現場管理者" in receipt
+    absent = sessions["prime_own"].get(
+        f"/app/sites/{world.site_a}/taps/{world.reader_a}:999?work_date={D1}")
+    assert absent.status_code == 404
+
+
+def test_a_workers_day_receipt_says_why_it_did_not_count(
+    read_api: tuple[Api, ReadWorld], sessions: dict[str, WebSession]
+) -> None:
+    _, world = read_api
+    me = sessions["worker_self"]
+    counted = me.get(f"/app/workers/{world.worker}/days/{world.site_a}/{D1}").text
+    assert "計上されています" in counted and "根拠のイベント" in counted
+    pending = me.get(f"/app/workers/{world.worker}/days/{world.site_a}/{D0}").text
+    assert "直接入力が元請の承認待ちです" in pending and "2025-07-31（木） まで" in pending
+    none = me.get(f"/app/workers/{world.worker}/days/{world.site_a}/2025-06-10").text
+    assert "就業履歴がありません" in none and "直接入力をして元請の承認を受ける" in none
