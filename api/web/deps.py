@@ -56,16 +56,17 @@ FormSession = Annotated[WebSession, Depends(checked_form)]
 
 
 def reads_for(request: Request, session: WebSession, *roles: Role,
-              whole_careers: bool = False, about: tuple[str | None, str | None] = (None, None)
-              ) -> Reads:
+              whole_careers: bool = False, about: tuple[str | None, str | None] = (None, None),
+              min_position: int | None = None) -> Reads:
     """The API's `Reads` for the session's actor, admitted as the JSON route admits its
-    bearer (`api.deps.admitted`: role, scope, an auditor's read logged)."""
+    bearer (`api.deps.admitted`: role, scope, an auditor's read logged). After a write, the
+    page reads with the write's `min_position`, so it shows what it just did."""
     state = request.app.state
 
     def admit(_: Any) -> Actor:
         return admitted(request, session.actor, roles, whole_careers)
 
-    return Reads(admit, state.read_pool, state.ledger, None,
+    return Reads(admit, state.read_pool, state.ledger, min_position,
                  state.api_settings.read_wait_seconds, about, None)
 
 

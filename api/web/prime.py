@@ -57,9 +57,9 @@ def rows_of(items: list[PendingRequestPublic], today: date) -> list[InboxRow]:
 
 
 async def inbox_page(request: Request, session: WebSession, business_id: str,
-                     site_id: str | None, results: list[tuple[str, str, bool]] | None = None
-                     ) -> Response:
-    reads = reads_for(request, session, *PRIME_READERS)
+                     site_id: str | None, results: list[tuple[str, str, bool]] | None = None,
+                     after: int | None = None) -> Response:
+    reads = reads_for(request, session, *PRIME_READERS, min_position=after)
     inbox = await list_inbox(business_id, reads, WHOLE_LIST, site_id)
     today = clock.now().astimezone(JST).date()
     return render(request, "inbox.html", {
@@ -86,7 +86,8 @@ async def decide(
                                        for value in selected or []])
     if not selected:
         results = [("", "一件も選ばれていません", False)]
-    return await inbox_page(request, session, business_id, None, results)
+    return await inbox_page(request, session, business_id, None, results,
+                            ledger_of(request).log_position())
 
 
 def decide_one(request: Request, session: WebSession, value: str, action: str,

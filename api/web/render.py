@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,21 @@ def day(value: date | None) -> str:
     return "" if value is None else f"{value.isoformat()}（{WEEKDAYS[value.weekday()]}）"
 
 
-TEMPLATES.env.filters.update(jst=jst, hhmm=hhmm, day=day)
+FLAG_NAMES = {
+    "unknown_card": "不明カード", "revoked_card": "失効カード",
+    "unregistered_reader": "未登録リーダー",
+    "clock_skew": "時計のずれ", "conflict": "内容の衝突", "missing_exit": "退場なし",
+    "missing_entry": "入場なし", "not_on_roster": "名簿外", "entry_pending": "直接入力の承認待ち",
+    "correction_pending": "訂正の承認待ち",
+}
+
+
+def flags(values: Iterable[str]) -> str:
+    """Flags as the site office reads them (the code in brackets, as the API names it)."""
+    return "、".join(f"{FLAG_NAMES.get(v, v)}（{v}）" for v in values)
+
+
+TEMPLATES.env.filters.update(jst=jst, hhmm=hhmm, day=day, flags=flags)
 TEMPLATES.env.globals.update(ROLE_NAMES=ROLE_NAMES, JST=JST)
 
 

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from api.deps import PRIME_READERS, SITE_FEE_READERS, SITE_READERS
 from api.query_params import Month, OptionalMonth
+from api.reading import Reads
 from api.routers.attendance import (
     download_site_month,
     get_site_attendance,
@@ -38,6 +39,7 @@ from api.web.deps import (
 from api.web.render import render
 from api.web.sessions import WebSession
 from ledger import clock
+from ledger.actors import Role
 from ledger.clock import JST
 from ledger.errors import LedgerError
 from projections.kentaikyo import month_bounds
@@ -47,23 +49,24 @@ router = APIRouter()
 LOOKBACK_DAYS = 7  # missing exits and flagged taps of the last week
 
 
-async def today_context(request: Request, session: WebSession, site_id: str
-                        ) -> dict[str, Any]:
+async def today_context(request: Request, session: WebSession, site_id: str,
+                        after: int | None = None) -> dict[str, Any]:
+    """What the today page shows; `after` a write, read up to it (read-your-writes)."""
     today = clock.now().astimezone(JST).date()
-    about = (None, site_id)
-    on_site = await list_on_site_now(site_id, reads_for(request, session, *SITE_READERS,
-                                                        about=about), WHOLE_LIST)
-    arrivals = await get_site_attendance(site_id, today, reads_for(
-        request, session, *SITE_READERS, about=about), WHOLE_LIST)
-    missing = await list_missing_exits(site_id, today - timedelta(days=LOOKBACK_DAYS), today,
-                                       reads_for(request, session, *SITE_READERS, about=about),
+    week_ago = today - timedelta(days=LOOKBACK_DAYS)
+
+    def reads(*roles: Role) -> Reads:
+        return reads_for(request, session, *roles, about=(None, site_id), min_position=after)
+
+    on_site = await list_on_site_now(site_id, reads(*SITE_READERS), WHOLE_LIST)
+    arrivals = await get_site_attendance(site_id, today, reads(*SITE_READERS), WHOLE_LIST)
+    missing = await list_missing_exits(site_id, week_ago, today, reads(*SITE_READERS),
                                        WHOLE_LIST)
     flagged: TapExceptionList | None = None
     if session.actor.role in PRIME_READERS:  # the site's taps are its prime's to resolve
         try:
-            flagged = await list_site_exceptions(
-                site_id, today - timedelta(days=LOOKBACK_DAYS), today,
-                reads_for(request, session, *PRIME_READERS, about=about), WHOLE_LIST)
+            flagged = await list_site_exceptions(site_id, week_ago, today,
+                                                 reads(*PRIME_READERS), WHOLE_LIST)
         except LedgerError:
             flagged = None  # a subcontractor's prime key: not its site's taps (as the API)
     open_unknown = [e for e in flagged.items if "unknown_card" in e.kinds
@@ -109,7 +112,8 @@ async def assign_card(
         return ""
 
     error = await in_thread(write)
-    context = await today_context(request, session, site_id)
+    context = await today_context(request, session, site_id,
+                                  None if error else ledger_of(request).log_position())
     context["notice"] = error or f"カード {card_id} を {technician_id} に割り当てました"
     context["notice_ok"] = not error
     return render(request, "site_today.html", context, status_code=422 if error else 200)

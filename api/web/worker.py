@@ -11,7 +11,8 @@ from fastapi import APIRouter, Form, Request, Response
 from pydantic import ValidationError
 
 from api.deps import LEVEL_READERS, WORKER_READERS
-from api.routers.careers import get_career_summary, list_level_judgments, list_work_records
+from api.reading import Reading
+from api.routers.careers import get_career_summary, list_work_records
 from api.routers.manual_entries import request_manual_entry
 from api.schemas.common import TechnicianIdPath
 from api.schemas.requests import ManualEntryCreate
@@ -29,27 +30,30 @@ from api.web.sessions import WebSession
 from ledger import clock
 from ledger.clock import JST, approval_deadline
 from ledger.domain.base import Position
+from projections.queries.levels import LevelJudgment, level_judgments
+from projections.queries.scopes import worker_scope
 from projections.records import RecordStatus
 
 router = APIRouter()
 EVER = date(1900, 1, 1)
 
 
-async def worker_context(request: Request, session: WebSession, technician_id: str
-                         ) -> dict[str, Any]:
+async def worker_context(request: Request, session: WebSession, technician_id: str,
+                         after: int | None = None) -> dict[str, Any]:
     today = clock.now().astimezone(JST).date()
     first = today.replace(day=1)
     about = (technician_id, None)
 
     def reads(*roles: Any, whole: bool = False) -> Any:
-        return reads_for(request, session, *roles, whole_careers=whole, about=about)
+        return reads_for(request, session, *roles, whole_careers=whole, about=about,
+                         min_position=after)
 
     month = await get_career_summary(technician_id, first, today, reads(*WORKER_READERS))
     total = await get_career_summary(technician_id, EVER, today, reads(*WORKER_READERS))
     levels = None
     if session.actor.role in LEVEL_READERS and session.actor.scope.sites is None:
-        levels = await list_level_judgments(technician_id, reads(*LEVEL_READERS, whole=True),
-                                            WHOLE_LIST, None)
+        levels = await reads(*LEVEL_READERS, whole=True).run(
+            lambda read: judged(read, technician_id))
     since = (first - timedelta(days=1)).replace(day=1)  # a pending entry may be last month's
     records = await list_work_records(technician_id, since, today, reads(*WORKER_READERS),
                                       WHOLE_LIST)
@@ -57,7 +61,23 @@ async def worker_context(request: Request, session: WebSession, technician_id: s
                for r in records.items if r.status is RecordStatus.PENDING]
     return {"technician_id": technician_id, "today": today, "month": month, "total": total,
             "levels": levels, "records": records, "pending": pending,
+            "mine": [j for j in levels or [] if worked_in(j)],
+            "others": [j for j in levels or [] if not worked_in(j)],
             "positions": [p.value for p in Position]}
+
+
+def judged(read: Reading, technician_id: str) -> list[LevelJudgment]:
+    """The API's level read (`list_level_judgments`: its scope check, its query), kept as the
+    query's dataclasses: the page says each gap in Japanese from its figures. Trades the worker
+    has worked or been certified in, and any above level 1, first; the others after."""
+    worker_scope(read.tx, read.actor, technician_id)
+    judgments = level_judgments(read.tx, technician_id, None)
+    return sorted(judgments, key=lambda j: (not worked_in(j), j.trade))
+
+
+def worked_in(judgment: LevelJudgment) -> bool:
+    figures = judgment.figures
+    return judgment.level > 1 or figures.trade_work_days > 0 or figures.certified.work_days > 0
 
 
 @router.get("/workers/{technician_id}")
@@ -92,6 +112,7 @@ async def enter_day(
         return f"{work_date} の直接入力を送りました（元請の承認待ち）", True
 
     notice, ok = await in_thread(write)
-    context = await worker_context(request, session, technician_id)
+    context = await worker_context(request, session, technician_id,
+                                   ledger_of(request).log_position() if ok else None)
     context.update(notice=notice, notice_ok=ok)
     return render(request, "worker.html", context, status_code=200 if ok else 422)
