@@ -11,7 +11,8 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Request, Response
 from pydantic import ValidationError
 
-from api.deps import PRIME_READERS
+from api.deps import PRIME_READERS, WORKER_READERS
+from api.reading import Reading
 from api.routers import corrections, manual_entries
 from api.routers.inbox import list_inbox
 from api.schemas.common import BusinessIdPath
@@ -31,6 +32,10 @@ from api.web.sessions import WebSession
 from ledger import clock
 from ledger.clock import JST
 from ledger.errors import LedgerError
+from projections.queries.records import career_records
+from projections.queries.roster import RosterEntry, roster_entries
+from projections.queries.scopes import site_scope, worker_scope
+from projections.records import WorkRecord
 
 router = APIRouter()
 KINDS = {"ManualEntry": ("manual_entry", "直接入力", "/v1/manual-entries"),
@@ -40,20 +45,55 @@ FIELD_NAMES = {"trade": "職種", "position": "立場", "work_content": "作業�
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """Beside a request: the worker's roster entry on the site, and their records that day on
+    the sites the reader sees (its own: never another company's site); a correction's "from"."""
+
+    roster: list[RosterEntry]
+    records: list[WorkRecord] | None  # None: the reader reads no worker's records (a site
+    # manager, a key scoped to sites)
+
+    def current(self, site_id: str) -> WorkRecord | None:
+        return next((r for r in self.records or [] if r.site_id == site_id), None)
+
+
+@dataclass(frozen=True)
 class InboxRow:
     item: PendingRequestPublic
     kind_name: str
     last_day: date  # the last day to decide: the day before the (exclusive) deadline
     days_left: int
+    evidence: Evidence
 
 
-def rows_of(items: list[PendingRequestPublic], today: date) -> list[InboxRow]:
+def rows_of(items: list[PendingRequestPublic], evidence: list[Evidence],
+            today: date) -> list[InboxRow]:
     rows = []
-    for item in items:
+    for item, seen in zip(items, evidence, strict=True):
         last_day = item.deadline.astimezone(JST).date() - timedelta(days=1)
         rows.append(InboxRow(item, KINDS.get(item.kind, ("", item.kind, ""))[1], last_day,
-                             (last_day - today).days))
+                             (last_day - today).days, seen))
     return sorted(rows, key=lambda r: (r.last_day, r.item.requested_at))
+
+
+def evidence_of(read: Reading, items: list[PendingRequestPublic]) -> list[Evidence]:
+    """Each request's evidence, read with the privacy the API reads them with (`site_scope`
+    for the roster, `worker_scope` for records)."""
+    found = []
+    for item in items:
+        scope = site_scope(read.tx, read.actor, item.site_id)
+        roster = [e for e in roster_entries(read.tx, item.site_id, item.technician_id)
+                  if scope.shows(e.employer_business_id)]
+        records: list[WorkRecord] | None = None
+        if read.actor.role in WORKER_READERS and read.actor.scope.sites is None:
+            try:
+                seen = worker_scope(read.tx, read.actor, item.technician_id)
+                records = career_records(read.tx, item.technician_id, item.work_date,
+                                         item.work_date, **seen.kwargs())
+            except LedgerError:
+                records = []  # the worker is hidden from this reader now: nothing to show
+        found.append(Evidence(roster, records))
+    return found
 
 
 async def inbox_page(request: Request, session: WebSession, business_id: str,
@@ -61,9 +101,12 @@ async def inbox_page(request: Request, session: WebSession, business_id: str,
                      after: int | None = None) -> Response:
     reads = reads_for(request, session, *PRIME_READERS, min_position=after)
     inbox = await list_inbox(business_id, reads, WHOLE_LIST, site_id)
+    evidence = await reads_for(request, session, *PRIME_READERS).run(
+        lambda read: evidence_of(read, inbox.items))
     today = clock.now().astimezone(JST).date()
     return render(request, "inbox.html", {
-        "business_id": business_id, "site_id": site_id, "rows": rows_of(inbox.items, today),
+        "business_id": business_id, "site_id": site_id,
+        "rows": rows_of(inbox.items, evidence, today),
         "today": today, "results": results or [], "field_names": FIELD_NAMES})
 
 

@@ -91,6 +91,8 @@ def test_the_inbox_approves_and_rejects_many_at_once_through_the_api_rules(api: 
     page = web.get(f"/app/primes/{w.prime}/inbox")
     assert page.status_code == 200 and str(w.entry) in page.text and "2025-07-31（木）" in page.text
     assert "あと 41 日" in page.text  # 2025-06-20 to the last day, 2025-07-31
+    assert "立場: 一般 → 班長" in page.text  # the correction, from the record as it is
+    assert "作業員名簿: 鉄筋 一般" in page.text
 
     nothing = web.post(f"/app/primes/{w.prime}/inbox", {
         "csrf_token": web.csrf(), "action": "reject",
