@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import problems
-from api.web import auth, prime, receipt, site, worker
+from api.web import audit, auth, employer, keys, prime, receipt, site, worker
 from api.web.render import render
 from ledger.errors import LedgerError
 
@@ -43,7 +43,8 @@ async def page_error(request: Request, error: Exception) -> Response:
 def create_web_app(parent: FastAPI) -> FastAPI:
     web = FastAPI(title="就業履歴台帳", docs_url=None, redoc_url=None, openapi_url=None)
     web.state = parent.state  # the API's Ledger, keys, read pool, made in its lifespan
-    for router in (auth.router, prime.router, site.router, worker.router, receipt.router):
+    for router in (auth.router, prime.router, site.router, worker.router, receipt.router,
+                   employer.router, audit.router, keys.router):
         web.include_router(router)
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
     for error in (LedgerError, RequestValidationError, StarletteHTTPException,

@@ -34,6 +34,11 @@ def day(value: date | None) -> str:
     return "" if value is None else f"{value.isoformat()}（{WEEKDAYS[value.weekday()]}）"
 
 
+def when(value: datetime | date | None) -> str:
+    """A moment (JST, to the minute) or a day, whichever it is."""
+    return jst(value) if isinstance(value, datetime) else day(value)
+
+
 FLAG_NAMES = {
     "unknown_card": "不明カード", "revoked_card": "失効カード",
     "unregistered_reader": "未登録リーダー",
@@ -48,7 +53,7 @@ def flags(values: Iterable[str]) -> str:
     return "、".join(f"{FLAG_NAMES.get(v, v)}（{v}）" for v in values)
 
 
-TEMPLATES.env.filters.update(jst=jst, hhmm=hhmm, day=day, flags=flags)
+TEMPLATES.env.filters.update(jst=jst, hhmm=hhmm, day=day, when=when, flags=flags)
 TEMPLATES.env.globals.update(ROLE_NAMES=ROLE_NAMES, JST=JST)
 
 

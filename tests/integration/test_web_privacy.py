@@ -153,3 +153,56 @@ def test_a_workers_day_receipt_says_why_it_did_not_count(
     assert "直接入力が元請の承認待ちです" in pending and "2025-07-31（木） まで" in pending
     none = me.get(f"/app/workers/{world.worker}/days/{world.site_a}/2025-06-10").text
     assert "就業履歴がありません" in none and "直接入力をして元請の承認を受ける" in none
+
+
+def test_an_employers_page_lists_its_own_workers_only(
+    read_api: tuple[Api, ReadWorld], sessions: dict[str, WebSession]
+) -> None:
+    _, world = read_api
+    path = f"/app/businesses/{world.sub_a}/workers"
+    statuses = {role: sessions[role].get(path).status_code for role in WEB_ROLES}
+    assert statuses == {
+        "prime_own": 404, "prime_other": 404, "employer_own": 200, "employer_other": 404,
+        "worker_self": 403, "worker_other": 403, "auditor": 200, "admin": 200,
+        "site_manager_own": 403, "site_manager_other": 403, "employer_own_sites": 404,
+        "employer_other_workers": 404}
+    page = sessions["employer_own"].get(path).text
+    assert world.worker in page and world.other_worker not in page
+    assert world.lower_worker not in page  # lower_a's, not sub_a's
+    assert str(D0) in page  # the worker's pending entry naming sub_a
+    scoped = sessions["employer_other_workers"].get(f"/app/businesses/{world.sub_b}/workers")
+    assert scoped.status_code == 200
+    assert world.other_worker in scoped.text and world.worker not in scoped.text
+
+
+def test_the_audit_page_is_for_auditors_and_shows_a_record_as_of_a_moment(
+    read_api: tuple[Api, ReadWorld], sessions: dict[str, WebSession]
+) -> None:
+    api, world = read_api
+    path = (f"/app/audit?technician_id={world.worker}&site_id={world.site_a}&work_date={D1}")
+    statuses = {role: sessions[role].get(path).status_code for role in WEB_ROLES}
+    assert statuses == {role: 200 if role in ("auditor", "admin") else 403 for role in WEB_ROLES}
+    page = sessions["auditor"].get(path).text
+    assert "Tap.Recorded" in page or "Recorded" in page
+    # The world was recorded at 2025-06-20 10:00 (JST): before then the worker was unknown, as
+    # the API's as-of replay answers too.
+    before = sessions["auditor"].get(path + "&as_of=2025-06-20T09:00")
+    assert before.status_code == 404 == api.request("POST", "/v1/audit/replays", world.actors()[
+        "auditor"], {"as_of": "2025-06-20T09:00:00+09:00", "technician_id": world.worker,
+                     "date_from": str(D1), "date_to": str(D1)}).status_code
+    after = sessions["auditor"].get(path + "&as_of=2025-06-20T11:00").text
+    assert "2025-06-20 11:00 時点" in after and "この日の就業日数 1 日" in after
+
+
+def test_the_keys_page_lists_what_the_key_oversees(
+    read_api: tuple[Api, ReadWorld], sessions: dict[str, WebSession]
+) -> None:
+    _, world = read_api
+    statuses = {role: sessions[role].get("/app/keys").status_code for role in WEB_ROLES}
+    assert statuses == {role: 403 if role.startswith("worker") else 200 for role in WEB_ROLES}
+    admin = sessions["admin"].get("/app/keys").text
+    assert "キーを発行する" in admin and world.prime_a in admin
+    auditor = sessions["auditor"].get("/app/keys").text
+    assert "キーを発行する" not in auditor
+    prime = sessions["prime_own"].get("/app/keys").text
+    assert world.prime_b not in prime

@@ -4,6 +4,7 @@ through the API's own rules (bulk decisions, 直接入力, an unknown card assig
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from ledger.actors import Actor, Role, Scope
@@ -168,3 +169,32 @@ def test_the_site_staff_assign_an_unknown_card_and_its_taps_count(api: Api) -> N
                           "&date_to=2025-06-20", ADMIN).json()["items"]
     assert [(r["site_id"], r["status"]) for r in records] == [(w.site, "counted")]
     assert date(2025, 6, 20).isoformat() == records[0]["work_date"]
+
+
+def test_a_prime_issues_and_revokes_a_site_managers_key_on_the_keys_page(api: Api) -> None:
+    w = build_world(api.ledger, 1)
+    caught_up(api)
+    web = WebSession.of(api, prime_of(w))
+    form = {"csrf_token": web.csrf(), "role": "site_manager", "subject_id": w.prime,
+            "holder": "現場 太郎", "sites": w.site, "approves": "true",
+            "expires_on": "2025-09-30"}
+    issued = web.post("/app/keys", form)
+    assert issued.status_code == 200 and "このトークンは今だけ表示されます" in issued.text
+    token = re.search(r'id="token" value="(ldg_[^"]+)"', issued.text)
+    assert token is not None
+    key_id = token.group(1).split("_")[1]
+    manager = api.client.get(f"/v1/primes/{w.prime}/inbox",
+                             headers={"Authorization": f"Bearer {token.group(1)}"})
+    assert manager.status_code == 200
+    assert str(w.entry) in manager.text  # its site's part of the inbox
+
+    beyond = web.post("/app/keys", form | {"sites": w.other_site})  # not the prime's site
+    assert beyond.status_code == 422 and "このトークン" not in beyond.text  # as the API: scope
+
+    revoked = web.post(f"/app/keys/{key_id}/revoke", {"csrf_token": web.csrf()})
+    assert revoked.status_code == 200 and f"キー {key_id} を失効させました" in revoked.text
+    assert api.client.get(f"/v1/primes/{w.prime}/inbox", headers={
+        "Authorization": f"Bearer {token.group(1)}"}).status_code == 401
+
+    worker = WebSession.of(api, Actor(Role.WORKER, w.worker))
+    assert worker.post("/app/keys", form | {"csrf_token": worker.csrf()}).status_code == 403
