@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 
 from api.deps import AUDITORS, auditor
@@ -25,9 +25,10 @@ router = APIRouter()
 @router.get("/audit")
 async def audit_page(request: Request, session: SessionDep, technician_id: str = "",
                      site_id: str = "", work_date: date | None = None,
-                     as_of: datetime | None = None) -> Response:
+                     as_of_text: Annotated[str, Query(alias="as_of")] = "") -> Response:
     """就業履歴の根拠: a record's events; with `as_of`, the worker's day as it stood then."""
     require_role(session.actor, *AUDITORS)
+    as_of = moment_of(as_of_text)
     context: dict[str, Any] = {"technician_id": technician_id, "site_id": site_id,
                                "work_date": work_date, "as_of": as_of, "events": None,
                                "then": None}
@@ -37,10 +38,8 @@ async def audit_page(request: Request, session: SessionDep, technician_id: str =
                 request, session, *AUDITORS, about=(technician_id, site_id)),
             ledger_of(request), WHOLE_LIST)).items
         if as_of is not None:
-            moment = as_of if as_of.tzinfo else as_of.replace(tzinfo=JST)
-            context["as_of"] = moment
             try:
-                body = ReplayCreate(as_of=moment, technician_id=technician_id,
+                body = ReplayCreate(as_of=as_of, technician_id=technician_id,
                                     date_from=work_date, date_to=work_date)
             except ValidationError as invalid:
                 raise_invalid(invalid)
@@ -51,6 +50,17 @@ async def audit_page(request: Request, session: SessionDep, technician_id: str =
 
             context["then"] = await in_thread(replay)
     return render(request, "audit.html", context)
+
+
+def moment_of(text: str) -> datetime | None:
+    """The form's datetime-local (JST when it names no offset); empty: none."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidValue("as_of", "web.audit.as_of", f"{text!r} is no date and time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=JST)
 
 
 def raise_invalid(invalid: ValidationError) -> NoReturn:

@@ -4,10 +4,13 @@ databases: the page answers exactly what the JSON API answers the same party for
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from openpyxl import load_workbook
 
 from tests.api_read_support import (  # noqa: F401  (read_api_fixture is a fixture)
     D0,
@@ -52,6 +55,8 @@ PAGES = (
     Page("site-month", lambda w, t: f"/app/sites/{_site(w, t)}/month?month={MONTH}",
          "site-attendance"),
     Page("site-csv", lambda w, t: f"/app/sites/{_site(w, t)}/records.csv?month={MONTH}",
+         "site-records-csv"),
+    Page("site-xlsx", lambda w, t: f"/app/sites/{_site(w, t)}/records.xlsx?month={MONTH}",
          "site-records-csv"),
     Page("worker", lambda w, t: f"/app/workers/{_worker(w, t)}", "career-summary"),
     Page("day-receipt", lambda w, t: f"/app/workers/{_worker(w, t)}/days/{_site(w, t)}/"
@@ -206,3 +211,19 @@ def test_the_keys_page_lists_what_the_key_oversees(
     assert "キーを発行する" not in auditor
     prime = sessions["prime_own"].get("/app/keys").text
     assert world.prime_b not in prime
+
+
+def test_the_excel_download_is_the_csv_export_cell_for_cell(
+    read_api: tuple[Api, ReadWorld], sessions: dict[str, WebSession]
+) -> None:
+    _, world = read_api
+    web = sessions["employer_own"]  # a subcontractor: its own tiers' rows only
+    exported = web.get(f"/app/sites/{world.site_a}/records.csv?month={MONTH}")
+    workbook = web.get(f"/app/sites/{world.site_a}/records.xlsx?month={MONTH}")
+    assert workbook.headers["content-type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(workbook.content)).active
+    assert sheet is not None
+    cells = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(
+        values_only=True)]
+    assert cells == list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert cells[0][:2] == ["就業日", "技能者ID"] and len(cells) > 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,9 +17,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from ledger.actors import Actor, Role
+from ledger.actors import Actor, Role, Scope
 from ledger.application import Ledger
 from ledger.clock import JST
 from ledger.settings import Settings
@@ -88,6 +90,8 @@ def served_fixture(request: pytest.FixtureRequest,
                 ("admin", Role.ADMIN, "ops"), ("prime", Role.PRIME_CONTRACTOR, PRIME),
                 ("other_prime", Role.PRIME_CONTRACTOR, OTHER), ("worker", Role.WORKER, WORKER),
                 ("employer", Role.EMPLOYER, SUB), ("auditor", Role.AUDITOR, "audit"))}
+            tokens["site_manager"] = keys.create(
+                Role.SITE_MANAGER, PRIME, scope=Scope(sites=frozenset({SITE}))).token
         finally:
             keys.close()
             ledger.close()
@@ -189,6 +193,10 @@ def test_the_prime_assigns_an_unknown_card_after_reading_its_receipt(
     accessible(page)
     shot(page, served, "05-tap-receipt")
     page.go_back()
+    assert page.evaluate("() => typeof htmx") == "object"  # the vendored htmx, no CDN
+    with page.expect_response(lambda r: "fragment=true" in r.url and r.status == 200):
+        page.get_by_role("button", name="今すぐ更新").click()  # what the 30 s poll asks too
+    expect(page.locator("#today")).to_contain_text("現在入場中")
     page.get_by_label("技能者ID（作業員名簿にある人）").fill(WORKER)
     page.get_by_label("理由").fill("名簿と顔写真で確認")
     page.get_by_role("button", name="割り当てる").click()
@@ -210,6 +218,11 @@ def test_the_prime_downloads_the_sites_month_as_csv(browser: Browser, served: Se
     assert content.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel opens it
     rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
     assert {row["技能者ID"] for row in rows} >= {WORKER}
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Excel（.xlsx）をダウンロード").click()
+    assert download.value.suggested_filename == f"site-{SITE}-{served.today:%Y-%m}.xlsx"
+    sheet = load_workbook(download.value.path()).active
+    assert sheet is not None and sheet["B1"].value == "技能者ID"
 
 
 def test_another_primes_site_answers_as_absent(browser: Browser, served: Served) -> None:
@@ -259,8 +272,43 @@ def test_the_employer_enters_a_day_for_its_worker(browser: Browser, served: Serv
     shot(page, served, "11-employer-entry")
 
 
-def test_the_auditor_signs_in(browser: Browser, served: Served) -> None:
-    page = signed_in(browser, served, "auditor")
-    expect(page.get_by_role("heading", level=1)).to_have_text("メニュー")
+def test_the_employer_sees_its_workers(browser: Browser, served: Served) -> None:
+    page = signed_in(browser, served, "employer")
+    page.get_by_role("link", name="所属技能者（入力代行）").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("所属技能者")
+    expect(page.locator("main")).to_contain_text("山田 太郎")
     accessible(page)
-    shot(page, served, "12-auditor-menu")
+    shot(page, served, "12-employer-workers")
+
+
+def test_the_site_manager_sees_its_site(browser: Browser, served: Served) -> None:
+    page = signed_in(browser, served, "site_manager", PHONE)
+    page.get_by_role("link", name=f"本日の出面 {SITE}").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("本日の出面")
+    accessible(page)
+    shot(page, served, "13-site-manager-today-phone")
+
+
+def test_the_auditor_reads_the_events_behind_a_record(browser: Browser, served: Served) -> None:
+    page = signed_in(browser, served, "auditor")
+    page.get_by_role("link", name="監査: 就業履歴の根拠").click()
+    page.get_by_label("技能者ID").fill(WORKER)
+    page.get_by_label("現場ID").fill(SITE)
+    page.get_by_label("就業日").fill(served.tapped_on.isoformat())
+    page.get_by_role("button", name="表示").click()
+    expect(page.get_by_role("heading", level=2)).to_contain_text("根拠のイベント")
+    expect(page.locator("tbody")).to_contain_text("Tap")
+    accessible(page)
+    shot(page, served, "14-auditor-events")
+
+
+def test_the_admin_issues_a_key_on_the_keys_page(browser: Browser, served: Served) -> None:
+    page = signed_in(browser, served, "admin")
+    page.get_by_role("link", name="キーの管理").click()
+    page.get_by_label("役割").select_option("worker")
+    page.get_by_label("対象（事業者ID・技能者ID・リーダーID・氏名）").fill(WORKER)
+    page.get_by_label("渡す人").fill("山田 太郎")
+    page.get_by_role("button", name="発行する").click()
+    expect(page.get_by_label("トークン")).to_have_value(re.compile(r"^ldg_"))
+    accessible(page)
+    shot(page, served, "15-admin-key-issued")
