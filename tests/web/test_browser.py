@@ -221,7 +221,7 @@ def test_the_prime_downloads_the_sites_month_as_csv(browser: Browser, served: Se
     with page.expect_download() as download:
         page.get_by_role("link", name="Excel（.xlsx）をダウンロード").click()
     assert download.value.suggested_filename == f"site-{SITE}-{served.today:%Y-%m}.xlsx"
-    sheet = load_workbook(download.value.path()).active
+    sheet = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
     assert sheet is not None and sheet["B1"].value == "技能者ID"
 
 
