@@ -3,6 +3,7 @@ store, read pool): its errors are pages, not problem+json, with the API's status
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import orjson
@@ -40,8 +41,29 @@ async def page_error(request: Request, error: Exception) -> Response:
     return render(request, "error.html", {"problem": body}, status_code=answer.status_code)
 
 
+# Pages hold personal data: not framed by another site, no script or style from elsewhere (htmx
+# is served from here; its eval and inline styles are off, see base.html), nothing cached.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+                               "base-uri 'none'; object-src 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+async def page_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]
+                       ) -> Response:
+    response = await call_next(request)
+    response.headers.update(PAGE_HEADERS)
+    if not request.url.path.startswith(f"{PREFIX}/static/"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def create_web_app(parent: FastAPI) -> FastAPI:
     web = FastAPI(title="就業履歴台帳", docs_url=None, redoc_url=None, openapi_url=None)
+    web.middleware("http")(page_headers)
     web.state = parent.state  # the API's Ledger, keys, read pool, made in its lifespan
     for router in (auth.router, prime.router, site.router, worker.router, receipt.router,
                    employer.router, audit.router, keys.router):

@@ -36,6 +36,11 @@ def test_the_session_cookie_is_httponly_strict_and_expires(api: Api) -> None:
     max_age = int(cookie.split("Max-Age=")[1].split(";")[0])
     assert 0 < max_age <= 8 * 3600
 
+    page = web.get("/app/")
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["cache-control"] == "no-store"
+
     api.client.cookies.clear()  # over https the cookie is Secure too
     form = api.client.get("https://testserver/app/signin")
     assert "secure" in form.headers["set-cookie"].lower()

@@ -40,6 +40,7 @@ READER, CARD, UNKNOWN_CARD = "GATE-A", "04A1B2C3", "0DDD0001"
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
+CONSOLE_ERRORS: dict[int, list[str]] = {}  # per page: what the browser's console said was wrong
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,9 @@ def signed_in(browser: Browser, served: Served, who: str,
               viewport: dict[str, int] = DESKTOP) -> Page:
     """Sign in with the keyboard alone: the key field has focus, Enter sends the form."""
     page = browser.new_context(viewport=viewport, base_url=served.url).new_page()
+    errors = CONSOLE_ERRORS.setdefault(id(page), [])
+    page.on("console", lambda message: errors.append(message.text)
+            if message.type == "error" else None)
     page.goto("/app/signin")
     expect(page.get_by_label("API キー")).to_be_focused()
     page.keyboard.type(served.tokens[who])
@@ -146,6 +150,7 @@ def accessible(page: Page) -> None:
     assert unlabelled == []
     assert page.evaluate("() => [...document.querySelectorAll('button')].every("
                          "b => b.innerText.trim().length > 0)")
+    assert CONSOLE_ERRORS.get(id(page), []) == []  # no script error, nothing the CSP refused
 
 
 def test_the_session_cookie_is_httponly_and_strict(browser: Browser, served: Served) -> None:
