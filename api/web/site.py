@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
@@ -16,7 +15,7 @@ from pydantic import ValidationError
 
 from api.deps import PRIME_READERS, SITE_FEE_READERS, SITE_READERS
 from api.query_params import Month, OptionalMonth
-from api.reading import Reads
+from api.reading import Reading, Reads
 from api.routers.attendance import (
     download_site_month,
     get_site_attendance,
@@ -46,7 +45,9 @@ from ledger.actors import Role
 from ledger.clock import JST
 from ledger.errors import LedgerError
 from projections.kentaikyo import month_bounds
-from projections.records import RecordSource
+from projections.queries import site_attendance
+from projections.queries.scopes import site_scope
+from projections.records import RecordSource, RecordStatus
 
 router = APIRouter()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -123,24 +124,32 @@ async def assign_card(
     return render(request, "site_today.html", context, status_code=422 if error else 200)
 
 
+def records_per_day(read: Reading, site_id: str, month: str) -> list[tuple[date, int, int]]:
+    """Each day's counted records and how many of them were entered by hand (直接入力; a pending
+    entry counts nothing yet), as the API's month export reads them (`download_site_month`: the
+    site's scope, each day's attendance, the rows the scope shows), in one read."""
+    scope = site_scope(read.tx, read.actor, site_id)
+    first, last = month_bounds(month)
+    found = []
+    for n in range((last - first).days + 1):
+        day = first + timedelta(days=n)
+        rows = [r for r in site_attendance(read.tx, site_id, day).rows
+                if scope.shows(r.employer_business_id) and r.status is RecordStatus.COUNTED]
+        if rows:
+            found.append((day, len(rows), sum(r.source is RecordSource.MANUAL for r in rows)))
+    return found
+
+
 @router.get("/sites/{site_id}/month")
 async def site_month(request: Request, site_id: SiteIdPath, session: SessionDep,
                      month: OptionalMonth = None) -> Response:
     """現場の月: records per day, the manual-entry share (経審 W1-⑩), CSV, 建退共, 現場利用料."""
     month = month or clock.now().astimezone(JST).strftime("%Y-%m")
-    first, last = month_bounds(month)
     about = (None, site_id)
-    days = []
-    manual = total = 0
-    for n in range((last - first).days + 1):
-        day = first + timedelta(days=n)
-        listed = await get_site_attendance(site_id, day, reads_for(
-            request, session, *SITE_READERS, about=about), WHOLE_LIST)
-        sources = Counter(row.source for row in listed.items)
-        manual += sources[RecordSource.MANUAL]
-        total += len(listed.items)
-        if listed.items:
-            days.append((day, len(listed.items), sources[RecordSource.MANUAL]))
+    days = await reads_for(request, session, *SITE_READERS, about=about).run(
+        lambda read: records_per_day(read, site_id, month))
+    manual = sum(m for _, _, m in days)
+    total = sum(n for _, n, _ in days)
     kentaikyo = await get_site_kentaikyo(site_id, month, reads_for(
         request, session, *SITE_READERS, about=about), WHOLE_LIST)
     fees = None

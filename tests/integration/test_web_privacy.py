@@ -227,3 +227,16 @@ def test_the_excel_download_is_the_csv_export_cell_for_cell(
         values_only=True)]
     assert cells == list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert cells[0][:2] == ["就業日", "技能者ID"] and len(cells) > 1
+
+
+def test_the_site_month_counts_records_and_the_manual_entry_share(
+    read_api: tuple[Api, ReadWorld], sessions: dict[str, WebSession]
+) -> None:
+    _, world = read_api
+    prime = sessions["prime_own"].get(f"/app/sites/{world.site_a}/month?month={MONTH}").text
+    # worker and lower_worker on D1, lower_worker today, by card; the worker's 直接入力 of D0
+    # is pending and counts nothing yet
+    assert "計上された履歴 3 件 ・ うち直接入力 0 件（0.0%）" in prime
+    assert "現場利用料" in prime  # the prime's bill section (no bill billed yet)
+    sub = sessions["employer_own"].get(f"/app/sites/{world.site_a}/month?month={MONTH}").text
+    assert "計上された履歴 3 件" in sub and "現場利用料" not in sub  # the bill is the prime's
