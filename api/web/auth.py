@@ -15,6 +15,7 @@ from api.web.deps import (
     SIGNIN_COOKIE,
     FormSession,
     SessionDep,
+    reads_for,
     set_cookie,
     web_sessions,
 )
@@ -23,6 +24,7 @@ from api.web.sessions import SESSION_LIFETIME
 from ledger import clock
 from ledger.actors import Role
 from ledger.storage.keys import KeyStore
+from projections.queries.business_sites import BusinessSite, business_sites
 
 router = APIRouter()
 SIGNIN_SECONDS = 3600
@@ -72,9 +74,16 @@ async def sign_out(request: Request, session: FormSession) -> Response:
 
 
 @router.get("/")
-def home(request: Request, session: SessionDep) -> Response:
-    """メニュー: the pages for the session's role."""
-    return render(request, "home.html", {"actor": session.actor})
+async def home(request: Request, session: SessionDep) -> Response:
+    """メニュー: the pages for the session's role, and a business's own sites."""
+    actor = session.actor
+    sites: list[BusinessSite] = []
+    if actor.role in (Role.PRIME_CONTRACTOR, Role.EMPLOYER, Role.SITE_MANAGER):
+        found = await reads_for(request, session, actor.role).run(
+            lambda read: business_sites(read.tx, actor.id))
+        sites = [s for s in found if actor.scope.covers_site(s.site_id) and (
+            s.prime or actor.role is not Role.SITE_MANAGER)]
+    return render(request, "home.html", {"actor": actor, "sites": sites})
 
 
 @router.get("/go")

@@ -240,3 +240,15 @@ def test_the_site_month_counts_records_and_the_manual_entry_share(
     assert "現場利用料" in prime  # the prime's bill section (no bill billed yet)
     sub = sessions["employer_own"].get(f"/app/sites/{world.site_a}/month?month={MONTH}").text
     assert "計上された履歴 3 件" in sub and "現場利用料" not in sub  # the bill is the prime's
+
+
+def test_a_businesss_menu_lists_its_own_sites(
+    read_api: tuple[Api, ReadWorld], sessions: dict[str, WebSession]
+) -> None:
+    _, world = read_api
+    prime = sessions["prime_own"].get("/app/").text
+    assert f"/app/sites/{world.site_a}/today" in prime and world.site_b not in prime
+    sub = sessions["employer_own"].get("/app/").text
+    assert f"/app/sites/{world.site_a}/today" in sub and "（下請）" in sub
+    assert world.site_b not in sub
+    assert "/app/sites/" not in sessions["worker_self"].get("/app/").text
