@@ -103,6 +103,8 @@ def served_fixture(request: pytest.FixtureRequest,
         shots.mkdir(parents=True)
         print(f"screenshots: {shots}")
         with serving(env, folder / "serve.log") as server:
+            # `make run` prints the web app's address next to the API's
+            assert "web app http://127.0.0.1:" in (folder / "serve.log").read_text()
             yield Served(server.url, tokens, today, taps_at.date(), shots)
 
 
