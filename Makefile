@@ -2,7 +2,7 @@
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
-APT_PKGS := libpcsclite-dev swig pcscd vsmartcard-vpcd
+APT_PKGS := libpcsclite-dev swig pcscd vsmartcard-vpcd chromium fonts-ipafont-gothic  # chromium and a Japanese font: the web app's browser tests
 export LEDGER_DATABASE_URL ?= sqlite:///$(CURDIR)/var/ledger.db
 
 .PHONY: setup system-packages bench-packages run test bench lint clean

@@ -107,6 +107,21 @@ def log_read(request: Request, actor: Actor) -> None:
         audit_reads.record(actor, request.method, request.url.path, request.url.query)
 
 
+def admitted(request: Request, actor: Actor | None, roles: tuple[Role, ...],
+             whole_careers: bool = False) -> Actor:
+    """A reader as a query route admits it (`reads_as`; the web app's pages too): 401 for no
+    active key, 403 for another role (or, with `whole_careers`, a key scoped to sites), and an
+    auditor's or admin's read logged."""
+    if actor is None:
+        raise Unauthenticated(UNKNOWN_TOKEN)
+    require_role(actor, *roles)
+    if whole_careers and actor.scope.sites is not None:
+        raise NotPermitted("actor", "key.scope.sites",
+                           "a key scoped to sites reads no whole career")
+    log_read(request, actor)
+    return actor
+
+
 def reads_as(*roles: Role, whole_careers: bool = False) -> Any:
     """A query route's reads (`Reads`) for one of `roles`. Its blocking work runs in one trip to
     a worker thread, where, before anything is read and on the connection that will read, the
@@ -120,15 +135,7 @@ def reads_as(*roles: Role, whole_careers: bool = False) -> Any:
         token = bearer_token(credentials)  # none at all: 401 at once
 
         def admit(tx: Tx) -> Actor:
-            actor = authenticate_with(tx, token)
-            if actor is None:
-                raise Unauthenticated(UNKNOWN_TOKEN)
-            require_role(actor, *roles)
-            if whole_careers and actor.scope.sites is not None:
-                raise NotPermitted("actor", "key.scope.sites",
-                                   "a key scoped to sites reads no whole career")
-            log_read(request, actor)
-            return actor
+            return admitted(request, authenticate_with(tx, token), roles, whole_careers)
 
         state = request.app.state
         settings: ApiSettings = state.api_settings
@@ -140,19 +147,24 @@ def reads_as(*roles: Role, whole_careers: bool = False) -> Any:
 
 
 AUDITORS = SEES_EVERYTHING
-# A worker's records: the worker, their employers, primes of their sites (each scoped).
-WorkerReads = Annotated[Reads, reads_as(Role.WORKER, Role.EMPLOYER, Role.PRIME_CONTRACTOR,
-                                        *AUDITORS)]
-# A level judgment reads the whole career, which a prime (or a key scoped to sites) may not see.
-LevelReads = Annotated[Reads, reads_as(Role.WORKER, Role.EMPLOYER, *AUDITORS,
-                                       whole_careers=True)]
-# A site's rows: its prime and the prime's site managers of it, the subcontractors on it (their
-# own tiers and below).
-SiteReads = Annotated[Reads, reads_as(Role.PRIME_CONTRACTOR, Role.SITE_MANAGER, Role.EMPLOYER,
-                                      *AUDITORS)]
-# The prime's own business: its inbox, its sites' tap exceptions (a site manager: its sites').
-PrimeReads = Annotated[Reads, reads_as(Role.PRIME_CONTRACTOR, Role.SITE_MANAGER, *AUDITORS)]
+# Who reads what, by kind of read (the web app's pages admit their readers with the same):
+# a worker's records: the worker, their employers, primes of their sites (each scoped);
+WORKER_READERS = (Role.WORKER, Role.EMPLOYER, Role.PRIME_CONTRACTOR, *AUDITORS)
+# a level judgment reads the whole career, which a prime (or a key scoped to sites) may not see;
+LEVEL_READERS = (Role.WORKER, Role.EMPLOYER, *AUDITORS)
+# a site's rows: its prime and the prime's site managers of it, the subcontractors on it (their
+# own tiers and below);
+SITE_READERS = (Role.PRIME_CONTRACTOR, Role.SITE_MANAGER, Role.EMPLOYER, *AUDITORS)
+# the prime's own business: its inbox, its sites' tap exceptions (a site manager: its sites');
+PRIME_READERS = (Role.PRIME_CONTRACTOR, Role.SITE_MANAGER, *AUDITORS)
+# the prime's bills (現場利用料) are the business's: not a site manager's (nor a scoped key's).
+SITE_FEE_READERS = (Role.PRIME_CONTRACTOR, *AUDITORS)
+WorkerReads = Annotated[Reads, reads_as(*WORKER_READERS)]
+LevelReads = Annotated[Reads, reads_as(*LEVEL_READERS, whole_careers=True)]
+SiteReads = Annotated[Reads, reads_as(*SITE_READERS)]
+PrimeReads = Annotated[Reads, reads_as(*PRIME_READERS)]
 AuditorReads = Annotated[Reads, reads_as(*AUDITORS)]
+SiteFeeReads = Annotated[Reads, reads_as(*SITE_FEE_READERS)]
 
 
 def auditor(request: Request, actor: CurrentActor) -> Actor:

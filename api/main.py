@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
-from api import problems
+from api import problems, web
 from api.body_limit import BodySizeLimit
 from api.config import ApiSettings, get_api_settings
 from api.deps import authenticate_first
@@ -23,7 +23,8 @@ from api.openapi import openapi_builder
 from api.reader_directory import ReaderDirectory
 from api.reading import ReadPool
 from api.replays import Replays
-from api.routers import PREFIX, ROUTERS, career_proofs
+from api.routers import PREFIX, ROUTERS
+from api.web.sessions import WebSessions
 from ledger.application import Ledger
 from ledger.settings import Settings, get_settings
 from ledger.storage.audit_reads import AuditReadLog
@@ -77,6 +78,7 @@ def create_app(
         state.read_pool = ReadPool(ledger.settings, api_settings.read_connections,
                                    api_settings.read_connection_wait_seconds)
         state.audit_reads = AuditReadLog(ledger.settings)
+        state.web_sessions = WebSessions(ledger.settings)
         state.replays = Replays(ledger, api_settings.replay_dir)
         state.projection = ProjectionService(ledger, ledger.settings) if (
             api_settings.projection) else None
@@ -96,7 +98,8 @@ def create_app(
                 state.scheduler.shutdown(wait=True)
             if state.projection is not None:
                 state.projection.stop()
-            for resource in (jobs_store, state.read_pool, state.audit_reads, state.keys, ledger):
+            for resource in (jobs_store, state.read_pool, state.audit_reads, state.keys,
+                             state.web_sessions, ledger):
                 resource.close()
 
     app = FastAPI(
@@ -108,6 +111,6 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=api_settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router, prefix=PREFIX)
-    app.include_router(career_proofs.router, prefix=PREFIX)
+    web.mount(app)  # the web app under /app (api/web)
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     return app

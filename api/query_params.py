@@ -25,6 +25,8 @@ DateTo = Annotated[date, Query(ge=FIRST_DAY, le=LAST_DAY, description="Last day 
 WorkDate = Annotated[date, Query(ge=FIRST_DAY, le=LAST_DAY, description="就業日 (JST)",
                                  examples=["2025-06-19"])]
 Month = Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM", examples=["2025-06"])]
+OptionalMonth = Annotated[str | None, Query(pattern=MONTH_PATTERN, description="Only this month, "
+                                           "YYYY-MM", examples=["2025-06"])]
 SiteFilter = Annotated[str | None, Query(pattern=f"^{SiteId.pattern.pattern}$",
                                          description="Only this site")]
 Trade = Annotated[str | None, Query(min_length=1, max_length=40,

@@ -387,3 +387,16 @@ def prime_scope(facts: ReadFacts, actor: Actor, business_id: str) -> str:
 def in_key_scope(actor: Actor, site_id: str) -> bool:
     """Whether a row of this site is within the key's scope of sites."""
     return actor.scope.covers_site(site_id)
+
+
+def employer_scope(facts: ReadFacts, actor: Actor, business_id: str) -> str:
+    """A business reads its own employees (所属技能者) and their pending requests (a key scoped
+    to workers: those workers, `actor.scope.covers_worker`; a key scoped to sites reads no
+    worker list); auditors and admins any registered business's."""
+    if actor.role in SEES_EVERYTHING:
+        if facts.business_registered(business_id):
+            return business_id
+    elif (actor.role in BUSINESS_ROLES and actor.id == business_id
+          and actor.scope.sites is None):
+        return business_id
+    raise hidden("business_id", business_id)

@@ -51,6 +51,8 @@ NOT_READ_MODELS = frozenset({
     "stored_events", "ledger_events",
     # written by the API, not derived from the log: keys, and the audit log of auditors' reads
     "api_keys", "api_key_scopes", "key_events", "audit_reads",
+    # the web app's sessions (0017): access, not facts
+    "web_sessions",
     # the jobs' bookkeeping: runs and locks
     "job_runs", "job_locks",
     # write side beside the log: the lines settlements and seals name by SHA-256 (0015)

@@ -240,6 +240,8 @@ def scoped_status(endpoint: ReadEndpoint, role: str, target: str) -> int:
         if endpoint.kind == CONSENT and target == "own":
             return 404  # employer_other_workers: worker is outside its scope
         return endpoint.statuses(business, target)
+    if endpoint.name == "prime-site-fees":
+        return 403  # the bill is the whole business's
     if role.startswith("site_manager"):  # its site's rows and exceptions, its inbox; no worker
         if endpoint.kind in (WORKER, CAREER):
             return 403
@@ -395,6 +397,9 @@ READ_ENDPOINTS: tuple[ReadEndpoint, ...] = (
                  _site_statuses(True), listed=False, csv=True),
     ReadEndpoint("prime-inbox", PRIME, lambda w, t: f"/v1/primes/"
                  f"{w.prime_a if t == 'own' else w.prime_b}/inbox", _site_statuses(False)),
+    ReadEndpoint("prime-site-fees", PRIME, lambda w, t: f"/v1/primes/"
+                 f"{w.prime_a if t == 'own' else w.prime_b}/site-fees", _site_statuses(False),
+                 listed=False),
     ReadEndpoint("record-events", WORKER, _record_events, _record_statuses),
     ReadEndpoint("event-log", AUDIT, lambda w, t: "/v1/audit/events", _auditors_only),
     ReadEndpoint("unregistered-readers", AUDIT,

@@ -61,6 +61,7 @@ def serve(
         store.close()
     os.environ.setdefault("LEDGER_API_SCHEDULER", "true")  # read by each worker's settings
     console.print(f"serving http://{host}:{port}/v1 — OpenAPI at /v1/docs", highlight=False)
+    console.print(f"web app http://{host}:{port}/app/ — sign in with a key", highlight=False)
     if workers == 1:
         uvicorn.run("api.main:create_app", factory=True, host=host, port=port,
                     access_log=access_log, log_level="info")

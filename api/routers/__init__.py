@@ -9,6 +9,7 @@ from api.routers import (
     audit,
     businesses,
     cards,
+    career_proofs,
     careers,
     consents,
     corrections,
@@ -19,6 +20,7 @@ from api.routers import (
     readers,
     seals,
     site_exceptions,
+    site_fees,
     sites,
     taps,
     workers,
@@ -27,4 +29,5 @@ from api.routers import (
 PREFIX = "/v1"
 ROUTERS: tuple[APIRouter, ...] = tuple(module.router for module in (
     health, taps, businesses, workers, sites, site_exceptions, readers, cards, manual_entries,
-    corrections, careers, consents, attendance, inbox, audit, keys, seals))
+    corrections, careers, career_proofs, consents, attendance, inbox, audit, keys, seals,
+    site_fees))

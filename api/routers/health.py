@@ -1,10 +1,13 @@
-"""Liveness and readiness, for load balancers and `make run`; no key needed."""
+"""Liveness and readiness, for load balancers and `make run`; no key needed. The billing jobs'
+figures (Kentaikyo points, site fees: money a business owes) are shown only to a request with an
+auditor's or admin's key; without one their runs are listed with their counts left out."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.security import HTTPAuthorizationCredentials
 
-from api.deps import KeyStoreDep, LedgerDep, ReadPoolDep
+from api.deps import Credentials, KeyStoreDep, LedgerDep, ReadPoolDep
 from api.openapi import problems
 from api.problems import NotReady, Unavailable
 from api.reading import projection_lag
@@ -15,8 +18,10 @@ from api.schemas.health import (
     Readiness,
     ReadModelCheckPublic,
 )
+from ledger.privacy import SEES_EVERYTHING
+from ledger.storage.keys import KeyStore
 from projections.jobs.runs import last_finished_run, recent_job_runs
-from projections.jobs.scheduler import VERIFY_READ_MODELS
+from projections.jobs.scheduler import BILL, SETTLE, VERIFY_READ_MODELS
 from projections.leader import ProjectionFailure, last_failure
 from projections.quarantine import QuarantinedEvent, quarantined
 
@@ -32,7 +37,8 @@ async def health() -> Health:
 
 
 @router.get("/ready", responses=problems(503))
-def ready(request: Request, ledger: LedgerDep, keys: KeyStoreDep, pool: ReadPoolDep) -> Readiness:
+def ready(request: Request, ledger: LedgerDep, keys: KeyStoreDep, pool: ReadPoolDep,
+          credentials: Credentials) -> Readiness:
     """Readiness: the database answers, no event is quarantined and the projection is not
     failing; the log's head, the projection's lag, recent job runs. Not ready is a 503
     problem (not-ready) naming the quarantined events' positions, workers and sites, with the
@@ -48,6 +54,7 @@ def ready(request: Request, ledger: LedgerDep, keys: KeyStoreDep, pool: ReadPool
             read_model_check = last_finished_run(store, VERIFY_READ_MODELS)
     except Exception as error:  # whatever the driver raises, the answer is "not ready"
         raise Unavailable(str(error)) from error
+    billing = sees_billing(keys, credentials)
     service, scheduler = request.app.state.projection, request.app.state.scheduler
     readiness = Readiness(
         log_position=lag.log_position, projection_position=lag.projection_position,
@@ -59,12 +66,31 @@ def ready(request: Request, ledger: LedgerDep, keys: KeyStoreDep, pool: ReadPool
         quarantined=[QuarantinedEventPublic.model_validate(event)
                      for event in held[:QUARANTINED_SHOWN]],
         scheduler_running=scheduler is not None and scheduler.running,
-        job_runs=[JobRunPublic.model_validate(run) for run in runs],
+        job_runs=[shown(JobRunPublic.model_validate(run), billing) for run in runs],
         read_model_check=ReadModelCheckPublic.from_run(read_model_check))
     if held or failure is not None:  # a load balancer sees it; the body says why
         raise NotReady(not_ready_because(held, failure), readiness.model_dump(
             mode="json", exclude={"status"}))
     return readiness
+
+
+BILLING_JOBS = frozenset({SETTLE, BILL})
+
+
+def sees_billing(keys: KeyStore, credentials: HTTPAuthorizationCredentials | None) -> bool:
+    """Whether the request carries an auditor's or admin's key (any other key, or none or an
+    unknown one, is answered as without: readiness never refuses)."""
+    if credentials is None:
+        return False
+    actor = keys.authenticate(credentials.credentials)
+    return actor is not None and actor.role in SEES_EVERYTHING
+
+
+def shown(run: JobRunPublic, billing: bool) -> JobRunPublic:
+    """A billing job's counts (yen, points, primes billed) only with `billing`."""
+    if run.job in BILLING_JOBS and not billing:
+        return run.model_copy(update={"counts": {}})
+    return run
 
 
 def not_ready_because(held: list[QuarantinedEvent], failure: ProjectionFailure | None) -> str:

@@ -26,7 +26,9 @@ class JobRunPublic(PublicModel):
     started_at: datetime
     finished_at: datetime | None
     outcome: str = Field(description="running, succeeded or failed")
-    counts: dict[str, Any]
+    counts: dict[str, Any] = Field(description="The run's figures; a billing job's "
+                                   "(settle-kentaikyo, bill-site-fees) only with an auditor's "
+                                   "or admin's key, else empty")
 
 
 class QuarantinedEventPublic(PublicModel):

@@ -282,13 +282,26 @@ def _authenticate(execute: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
     rows = execute(ACTIVE_KEY, [parts[0]]) if parts else []
     if not _admits(rows, parts[1] if parts else token):
         return None
-    _, role, subject_id, expires_at, scope_kind, approves = rows[0]
+    assert parts is not None
+    return _active_actor(execute, parts[0], rows[0])
+
+
+def active_key_actor(tx: Statements, key_id: str) -> Actor | None:
+    """The acting party of the unrevoked, unexpired key `key_id`, None for anything else: a
+    web session names its key and is checked against the keys as they are now, with the very
+    statements a token is checked with."""
+    rows = tx.execute(ACTIVE_KEY, [key_id])
+    return _active_actor(tx.execute, key_id, rows[0]) if rows else None
+
+
+def _active_actor(execute: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]],
+                  key_id: str, row: Sequence[Any]) -> Actor | None:
+    _, role, subject_id, expires_at, scope_kind, approves = row
     if expires_at is not None and as_moment(expires_at) <= clock.now():
         return None
     scope = WHOLE
     if scope_kind is not None:  # only scoped keys pay for a second statement
-        assert parts is not None
-        members = frozenset(str(r[0]) for r in execute(SCOPE_OF, [parts[0]]))
+        members = frozenset(str(r[0]) for r in execute(SCOPE_OF, [key_id]))
         scope = _scope(scope_kind, members, bool(approves))
     return Actor(Role(role), subject_id, scope)
 
