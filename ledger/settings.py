@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     cipher_key: str | None = None
     max_shift_hours: int = 24
     migrations_dir: Path = REPO_ROOT / "migrations"
+    # 建設業振興基金's business ID: the prime of every training-institution site (None: no
+    # training site can be declared until it is set).
+    promotion_fund_business_id: str | None = None
 
     @field_validator("database_url")
     @classmethod

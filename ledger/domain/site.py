@@ -103,6 +103,12 @@ class Site(LedgerAggregate):
         # 施工体制: business → (parent business, tier). The prime is tier 0.
         self.subcontracts: dict[str, tuple[str | None, int]] = {prime_business_id: (None, 0)}
         self.roster: dict[str, RosterEntry] = {}
+        # 入場時の確認: whether the gate checks the roster and social insurance, and the
+        # qualifications required per trade ("" = every trade on the site).
+        self.entry_checks = False
+        self.required_qualifications: set[tuple[str, str]] = set()
+        # CCUS登録教育訓練機関: a training institution registered as a site.
+        self.training_institution = False
 
     # 施工体制 -------------------------------------------------------------------------------
     def tier_of(self, business_id: str) -> int | None:
@@ -190,6 +196,55 @@ class Site(LedgerAggregate):
         self.roster[technician_id] = RosterEntry(
             technician_id, employer_business_id, trade, position, since
         )
+
+    # 入場時の確認 ----------------------------------------------------------------------------
+    def require_entry_checks(self, actor: Actor) -> None:
+        """From now on a tap by a worker not on the roster, or whose social insurance is not
+        confirmed on the tap's day, is flagged (still stored and counted). A site's choice, by
+        log position, so taps stored before keep the flags they were answered with."""
+        self._check_open()
+        if self.entry_checks:
+            raise InvalidState("entry_checks", "entry_checks.once", "are required already")
+        self._entry_checks_required(actor)
+
+    @event("EntryChecksRequired")
+    def _entry_checks_required(self, actor: Actor) -> None:
+        self.entry_checks = True
+
+    def require_qualification(self, qualification: str, trade: str, actor: Actor) -> None:
+        """A qualification the site requires of workers of a trade ("" for every trade): a tap
+        by one without it, or whose one has expired on the tap's day, is flagged."""
+        self._check_open()
+        key = (require_text(qualification, "qualification", max_length=80),
+               "" if trade == "" else require_text(trade, "trade", max_length=40))
+        if key in self.required_qualifications:
+            raise InvalidState("qualification", "requirement.once", "is required already")
+        self._qualification_required(*key, actor)
+
+    @event("QualificationRequired")
+    def _qualification_required(self, qualification: str, trade: str, actor: Actor) -> None:
+        self.required_qualifications.add((qualification, trade))
+
+    def withdraw_qualification(self, qualification: str, trade: str, actor: Actor) -> None:
+        if (qualification, trade) not in self.required_qualifications:
+            raise InvalidState("qualification", "requirement.exists", "is not required")
+        self._qualification_withdrawn(qualification, trade, actor)
+
+    @event("QualificationWithdrawn")
+    def _qualification_withdrawn(self, qualification: str, trade: str, actor: Actor) -> None:
+        self.required_qualifications.discard((qualification, trade))
+
+    def declare_training_institution(self, actor: Actor) -> None:
+        """CCUS登録教育訓練機関 (from 2025-10-01): its days count as work days, and its site fee
+        is borne by the CCUS business office, not billed to the prime (振興基金). The
+        application checks who the prime is."""
+        if self.training_institution:
+            raise InvalidState("kind", "training_institution.once", "is declared already")
+        self._training_institution_declared(actor)
+
+    @event("TrainingInstitutionDeclared")
+    def _training_institution_declared(self, actor: Actor) -> None:
+        self.training_institution = True
 
     # 例外の解消: the site's staff resolve what its readers flagged -----------------------------
     def _rostered(self, technician_id: str, code: str) -> TechnicianId:
