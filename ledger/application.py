@@ -20,6 +20,7 @@ from ledger import clock
 from ledger.actors import Actor, Role
 from ledger.domain.base import LedgerAggregate, Position, require_date
 from ledger.domain.business import Business, business_aggregate_id
+from ledger.domain.kentaikyo_account import KentaikyoAccount, account_aggregate_id
 from ledger.domain.registry import (
     Card,
     DirectionMode,
@@ -55,7 +56,6 @@ from ledger.domain.taps import (
     conflict_aggregate_id,
     tap_aggregate_id,
 )
-from ledger.domain.kentaikyo_account import KentaikyoAccount, account_aggregate_id
 from ledger.domain.worker import (
     CertificateClaim,
     CertifierRelation,

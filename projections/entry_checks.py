@@ -39,6 +39,13 @@ WORKER_FACT_EVENTS: tuple[EventClass, ...] = (
 )
 
 
+def _day(value: object) -> date:
+    """A NOT NULL date column, as a date on both databases."""
+    day = as_date(value)
+    assert day is not None
+    return day
+
+
 def _value(status: Any) -> str:
     return str(getattr(status, "value", status))
 
@@ -180,7 +187,7 @@ def entry_facts(
         for row in tx.execute(
                 "SELECT position, technician_id, as_of, health, pension, employment "
                 f"FROM {{worker_insurance_history}} WHERE {where}", params):
-            facts.insurance[row[1]].append((int(row[0]), as_date(row[2]),
+            facts.insurance[row[1]].append((int(row[0]), _day(row[2]),
                                             (row[3], row[4], row[5])))
         for worker, qualification, position in tx.execute(
                 "SELECT technician_id, qualification, position FROM {worker_qualifications} "
@@ -189,7 +196,7 @@ def entry_facts(
         for row in tx.execute(
                 "SELECT position, technician_id, qualification, expires_on "
                 f"FROM {{worker_qualification_expiries}} WHERE {where}", params):
-            facts.expiries[row[1]].append((int(row[0]), row[2], as_date(row[3])))
+            facts.expiries[row[1]].append((int(row[0]), row[2], _day(row[3])))
     for position, event_class, state in later:
         _lay_worker_event(facts, position, event_class, state)
     return {pair: facts.of(pair) for pair in pairs}

@@ -21,8 +21,8 @@ from ledger.actors import Actor, Role
 from ledger.application import Ledger, TapReceipt
 from ledger.domain.registry import Card, Reader, card_aggregate_id, reader_aggregate_id
 from ledger.domain.site import site_aggregate_id
-from ledger.domain.worker import worker_aggregate_id
 from ledger.domain.taps import TapObservation
+from ledger.domain.worker import worker_aggregate_id
 from ledger.errors import LedgerError, NotPermitted
 from ledger.storage import SkipsDuplicates
 from ledger.storage.postgres import text_array

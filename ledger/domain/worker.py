@@ -60,7 +60,8 @@ class InsuranceRecord:
                 object.__setattr__(self, scheme, InsuranceStatus(value))
             except ValueError:
                 allowed = ", ".join(s.value for s in InsuranceStatus)
-                raise InvalidValue(scheme, f"{scheme}.enum", f"{value!r} is not {allowed}") from None
+                raise InvalidValue(
+                    scheme, f"{scheme}.enum", f"{value!r} is not {allowed}") from None
         require_date(self.as_of, "as_of")
         reasons = dict(self.exempt_reasons)
         for scheme, reason in reasons.items():

@@ -12,6 +12,13 @@ from ledger.domain.settlement.rules import add_months, month_of, parse_month
 from projections.store import ReadStore, as_date
 
 
+def _day(value: object) -> date:
+    """A NOT NULL date column, as a date on both databases."""
+    day = as_date(value)
+    assert day is not None
+    return day
+
+
 @dataclass(frozen=True)
 class AccountMonth:
     """One calendar month of a contracting employer's points (1 point = 1 yen)."""
@@ -46,7 +53,7 @@ def _entries(store: ReadStore, business_id: str, last: date) -> list[tuple[str, 
             "SELECT kind, entry_date, points FROM {kentaikyo_account_entries} "
             "WHERE business_id = %s AND entry_date <= %s ORDER BY entry_date, position",
             [business_id, last])
-    return [(kind, as_date(on), int(points)) for kind, on, points in rows]
+    return [(kind, _day(on), int(points)) for kind, on, points in rows]
 
 
 def account_months(store: ReadStore, business_id: str, first: str, last: str
@@ -87,7 +94,7 @@ def shortfall(store: ReadStore, business_id: str, needed: int, on: date) -> int:
 def report_deadlines(store: ReadStore, business_id: str, first: str, last: str
                      ) -> list[ReportDeadline]:
     with store.read() as tx:
-        stated = {m: as_date(paid) for m, paid in tx.execute(
+        stated = {m: _day(paid) for m, paid in tx.execute(
             "SELECT month, paid_on FROM {kentaikyo_wage_payments} WHERE business_id = %s "
             "AND month >= %s AND month <= %s ORDER BY month, position", [business_id, first, last])}
         applied = {r for (r,) in tx.execute(
