@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     # 建設業振興基金's business ID: the prime of every training-institution site (None: no
     # training site can be declared until it is set).
     promotion_fund_business_id: str | None = None
+    # Qualifications expiring within this many days are listed in the expiry alerts.
+    qualification_alert_days: int = 30
 
     @field_validator("database_url")
     @classmethod

@@ -20,6 +20,7 @@ from ledger.errors import InvalidState, InvalidValue, NotPermitted
 from ledger.settings import Settings
 from projections.follower import LogFollower
 from projections.queries.exceptions import site_exceptions
+from projections.queries.expiry_alerts import site_expiry_alerts, worker_expiry_alerts
 from projections.store import ReadStore
 from readers.identity import CardIdentity
 from readers.inprocess import InProcessTransport
@@ -196,3 +197,26 @@ def test_a_training_site_needs_the_promotion_fund_as_its_prime(
         ledger.declare_training_institution(world.site, Actor(Role.PRIME_CONTRACTOR, world.prime))
     ledger.declare_training_institution(world.site, ADMIN)
     assert ledger.site(world.site).training_institution
+
+
+def test_expiry_alerts_list_the_latest_expiry_within_the_days_per_worker_and_per_site(
+    ledger: Ledger, world: World, store: ReadStore
+) -> None:
+    ledger.require_qualification(world.site, SLINGING, "鉄筋", ADMIN)
+    ledger.add_qualification(world.worker, HARNESS, date(2024, 1, 1), ADMIN)
+    ledger.set_qualification_expiry(world.worker, SLINGING, DAY + timedelta(days=10), ADMIN)
+    ledger.set_qualification_expiry(world.worker, HARNESS, DAY + timedelta(days=31), ADMIN)
+    LogFollower(ledger, store).catch_up()
+    within = ledger.settings.qualification_alert_days
+    assert within == 30
+    assert [(a.qualification, a.days_left) for a in worker_expiry_alerts(
+        store, world.worker, DAY, within)] == [(SLINGING, 10)]
+    assert [(a.qualification, a.days_left) for a in worker_expiry_alerts(
+        store, world.worker, DAY + timedelta(days=1), within)] == [(SLINGING, 9), (HARNESS, 30)]
+    ledger.set_qualification_expiry(world.worker, SLINGING, DAY + timedelta(days=400), ADMIN)
+    ledger.set_qualification_expiry(world.worker, HARNESS, DAY - timedelta(days=2), ADMIN)
+    LogFollower(ledger, store).catch_up()
+    assert [(a.technician_id, a.qualification, a.days_left, a.required)
+            for a in site_expiry_alerts(store, world.site, DAY, within)] == [
+        (world.worker, HARNESS, -2, False)]  # renewed slinging gone; expired harness listed
+    assert site_expiry_alerts(store, world.other_site, DAY, within) == []
