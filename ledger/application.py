@@ -20,7 +20,11 @@ from ledger import clock
 from ledger.actors import Actor, Role
 from ledger.domain.base import LedgerAggregate, Position, require_date
 from ledger.domain.business import Business, business_aggregate_id
-from ledger.domain.kentaikyo_account import KentaikyoAccount, account_aggregate_id
+from ledger.domain.kentaikyo_account import (
+    KentaikyoAccount,
+    ReportedDay,
+    account_aggregate_id,
+)
 from ledger.domain.registry import (
     Card,
     DirectionMode,
@@ -1090,10 +1094,11 @@ class Ledger(Application[UUID]):
             purchase_id, purchased_on, points, ccus_linked, actor))
 
     def use_points(self, business_id: str, reference: str, used_on: date, points: int,
-                   actor: Actor) -> None:
-        """Apply a report's points; a shortfall (`PointsShortfall`) uses nothing."""
+                   actor: Actor, days: tuple[ReportedDay, ...] = ()) -> None:
+        """Apply a report's points (and the worker-days it paid for); a shortfall
+        (`PointsShortfall`) uses nothing."""
         self._update_account(business_id, actor, lambda a: a.use(
-            reference, used_on, points, actor))
+            reference, used_on, points, actor, days))
 
     def credit_rebates(self, business_id: str, credited_on: date, actor: Actor) -> int:
         """Credit every rebate due on `credited_on` (admin: the credits are the fund's)."""

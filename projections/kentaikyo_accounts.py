@@ -4,6 +4,7 @@ self-check and the incremental = rebuild property cover it."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from ledger.domain.kentaikyo_account import KentaikyoAccount
@@ -29,6 +30,12 @@ def points_purchased(tx: Tx, position: int, e: dict[str, Any]) -> None:
 def points_used(tx: Tx, position: int, e: dict[str, Any]) -> None:
     tx.execute(_ENTRY, [position, e["business_id"], "use", e["used_on"], e["points"],
                         e["reference"], False])
+    if e["days"]:
+        tx.executemany(
+            "INSERT INTO {kentaikyo_contributions} (position, business_id, technician_id, "
+            "site_id, work_date) VALUES (%s, %s, %s, %s, %s)",
+            [[position, e["business_id"], technician, site, date.fromisoformat(day)]
+             for technician, site, day in e["days"]])
 
 
 @handles(KentaikyoAccount.RebateCredited)  # type: ignore[attr-defined]

@@ -47,6 +47,7 @@ READ_MODEL_TABLES = (
     "worker_qualification_expiries",
     "kentaikyo_account_entries",
     "kentaikyo_wage_payments",
+    "kentaikyo_contributions",
 )
 
 

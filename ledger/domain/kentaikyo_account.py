@@ -16,7 +16,7 @@ from ledger.clock import end_of_month
 from ledger.domain.base import LedgerAggregate, require_date, require_text
 from ledger.domain.settlement.rules import add_months, month_of, parse_month
 from ledger.errors import InvalidState, InvalidValue
-from ledger.ids import BusinessId, aggregate_id
+from ledger.ids import BusinessId, SiteId, TechnicianId, aggregate_id
 
 
 def account_aggregate_id(business_id: str) -> UUID:
@@ -71,6 +71,18 @@ def require_points(points: object, field: str = "points") -> int:
     return points
 
 
+ReportedDay = tuple[str, str, date]  # (technician_id, site_id, work date) a report paid for
+
+
+def _reported_day(day: object) -> tuple[str, str, str]:
+    if not isinstance(day, tuple | list) or len(day) != 3:
+        raise InvalidValue("days", "days.format",
+                           "each day is (technician_id, site_id, work date)")
+    technician_id, site_id, work_date = day
+    return (TechnicianId(technician_id), SiteId(site_id),
+            require_date(work_date, "days").isoformat())
+
+
 class PointsShortfall(InvalidState):
     """A report needs more points than the balance holds: nothing is used."""
 
@@ -122,11 +134,16 @@ class KentaikyoAccount(LedgerAggregate):
         self.entries.append((purchased_on, points))
 
     # 充当: an applied report uses points --------------------------------------------------
-    def use(self, reference: str, used_on: date, points: int, actor: Actor) -> None:
+    def use(self, reference: str, used_on: date, points: int, actor: Actor,
+            days: tuple[ReportedDay, ...] = ()) -> None:
         """Apply `points` for a report (`reference`: its month, or a later adjustment's name).
         Refused whole when the balance on `used_on` holds fewer (PointsShortfall); a balance
-        of exactly the points needed is enough and leaves zero."""
+        of exactly the points needed is enough and leaves zero. `days`: the worker-days the
+        report paid for, as reported (what coverage reconciliation compares the records with)."""
         reference = require_text(reference, "reference", max_length=80)
+        reported = [_reported_day(day) for day in days]
+        if len(set(reported)) != len(reported):
+            raise InvalidValue("days", "days.unique", "a report lists a worker-day once")
         if reference in self.uses:
             raise InvalidState("reference", "use.once", "is applied already")
         require_date(used_on, "used_on")
@@ -137,10 +154,11 @@ class KentaikyoAccount(LedgerAggregate):
                                   if on > used_on and p < 0])
         if points > lowest:
             raise PointsShortfall(points, lowest, used_on)
-        self._used(reference, used_on, points, actor)
+        self._used(reference, used_on, points, [list(day) for day in reported], actor)
 
     @event("PointsUsed")
-    def _used(self, reference: str, used_on: date, points: int, actor: Actor) -> None:
+    def _used(self, reference: str, used_on: date, points: int, days: list[list[str]],
+              actor: Actor) -> None:
         self.uses.add(reference)
         self.entries.append((used_on, -points))
 

@@ -49,3 +49,14 @@ CREATE TABLE kentaikyo_wage_payments (
     position INTEGER NOT NULL,
     PRIMARY KEY (business_id, month, position)
 );
+-- The worker-days an applied report paid for (PointsUsed.days), one row each: what coverage
+-- reconciliation (projections/queries/kentaikyo_accounts.py) compares the work records with.
+CREATE TABLE kentaikyo_contributions (
+    position INTEGER NOT NULL,
+    business_id text NOT NULL,
+    technician_id text NOT NULL,
+    site_id text NOT NULL,
+    work_date TEXT NOT NULL,
+    PRIMARY KEY (position, technician_id, site_id, work_date)
+);
+CREATE INDEX kentaikyo_contributions_worker ON kentaikyo_contributions (technician_id, work_date);

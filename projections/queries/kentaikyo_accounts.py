@@ -3,12 +3,17 @@ dates from the wage-payment dates (with reminders before them). Reads the read m
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 
 from ledger.clock import end_of_month
 from ledger.domain.kentaikyo_account import default_wage_payment, report_due_on
 from ledger.domain.settlement.rules import add_months, month_of, parse_month
+from projections.kentaikyo import Eligible, NotEligible, month_bounds
+from projections.queries._common import Source, chunks, reading
+from projections.queries.kentaikyo import scoped_report
 from projections.store import ReadStore, as_date
 
 
@@ -117,3 +122,104 @@ def due_reminders(store: ReadStore, business_id: str, today: date, within_days: 
     horizon = today + timedelta(days=within_days)
     return [d for d in report_deadlines(store, business_id, first, month_of(today))
             if not d.applied and today <= d.due_on <= horizon]
+
+
+# -- 掛金充当の突合: coverage reconciliation per worker × month ----------------------------------
+class Coverage(StrEnum):
+    COVERED_ONCE = "covered_once"
+    NOT_COVERED = "not_covered"  # an enrolled worker's eligible day no report paid for
+    PAID_TWICE = "paid_twice"  # reports paid for the worker-day more than once
+    NOT_ELIGIBLE = "not_eligible"  # not enrolled, stamp site, … (the reasons say which)
+
+
+@dataclass(frozen=True)
+class Contribution:
+    payer_business_id: str  # the contracting employer whose report paid (the prime: 元請一括)
+    site_id: str
+    position: int  # the PointsUsed event
+
+
+@dataclass(frozen=True)
+class CoverageDay:
+    """One worker-day, across sites and methods, with the records and payments behind it."""
+
+    technician_id: str
+    work_date: date
+    coverage: Coverage
+    reasons: tuple[str, ...]  # not eligible: why (Ineligibility values)
+    site_ids: tuple[str, ...]  # the caller's visible sites with a counted record that day
+    record_positions: tuple[int, ...]  # log positions of those records' events
+    paid: int  # how many payments for the worker-day, whoever made them
+    contributions: tuple[Contribution, ...]  # the ones the caller may see
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    month: str
+    days: tuple[CoverageDay, ...]  # by worker, then date
+
+    def counts(self) -> dict[str, int]:
+        return {c.value: sum(1 for d in self.days if d.coverage is c) for c in Coverage}
+
+
+def reconcile(
+    source: Source, month: str, only_sites_of_prime: str | None = None,
+    only_employer: str | None = None, technician_id: str | None = None,
+) -> Reconciliation:
+    """Each worker-day of `month` in the scope (as `kentaikyo_month` scopes: the prime's sites,
+    the employer's workers, one worker; none: all) against the worker-days applied reports paid
+    for. Eligibility is decided over all the worker's records (one day, one contribution), the
+    payments over all payers; the caller sees the records and the payments of its own scope,
+    and of any payment made by itself: a subcontractor sees what the prime paid for its workers
+    (it is for a line of its own), a prime what it paid on its sites."""
+    report, visible = scoped_report(source, month, only_sites_of_prime, only_employer,
+                                    technician_id)
+    eligible: set[tuple[str, date]] = set()
+    reasons: dict[tuple[str, date], set[str]] = defaultdict(set)
+    for line in report.lines:
+        for day in line.days:
+            if isinstance(day, Eligible):
+                eligible.add((line.technician_id, day.work_date))
+            elif isinstance(day, NotEligible):
+                reasons[(line.technician_id, day.work_date)].add(day.reason.value)
+    shown: dict[tuple[str, date], list[tuple[str, tuple[int, ...]]]] = defaultdict(list)
+    for line in visible:
+        for day in line.days:
+            shown[(line.technician_id, day.work_date)].append((line.site_id, day.event_positions))
+    first, last = month_bounds(month)
+    payments = _payments(source, sorted({t for t, _ in shown}), first, last)
+    viewer = only_sites_of_prime or only_employer
+    days = []
+    for key in sorted(shown):
+        sites = shown[key]
+        paid = payments.get(key, [])
+        visible_sites = {site for site, _ in sites}
+        count = len(paid)
+        if key in eligible:
+            coverage = (Coverage.NOT_COVERED if count == 0 else Coverage.COVERED_ONCE
+                        if count == 1 else Coverage.PAID_TWICE)
+        else:
+            coverage = Coverage.NOT_ELIGIBLE
+        days.append(CoverageDay(
+            key[0], key[1], coverage,
+            () if key in eligible else tuple(sorted(reasons[key])),
+            tuple(sorted(visible_sites)),
+            tuple(sorted({p for _, positions in sites for p in positions})), count,
+            tuple(c for c in paid if viewer is None or c.site_id in visible_sites
+                  or c.payer_business_id == viewer)))
+    return Reconciliation(month, tuple(days))
+
+
+def _payments(source: Source, workers: list[str], first: date, last: date
+              ) -> dict[tuple[str, date], list[Contribution]]:
+    found: dict[tuple[str, date], list[Contribution]] = defaultdict(list)
+    with reading(source) as tx:
+        for part in chunks(workers):
+            where, params = tx.is_in("technician_id", part)
+            for position, payer, worker, site, work_date in tx.execute(
+                    "SELECT position, business_id, technician_id, site_id, work_date "
+                    f"FROM {{kentaikyo_contributions}} WHERE {where} AND work_date >= %s "
+                    "AND work_date <= %s ORDER BY position, site_id", [*params, first, last]):
+                found[(worker, _day(work_date))].append(
+                    Contribution(payer, site, int(position)))
+    return found

@@ -11,6 +11,7 @@ import pytest
 
 from ledger.actors import Actor, Role
 from ledger.application import Ledger
+from ledger.clock import FixedClock
 from ledger.domain.kentaikyo_account import (
     CAMPAIGNS,
     KentaikyoAccount,
@@ -25,10 +26,23 @@ from projections.queries.kentaikyo_accounts import (
     AccountMonth,
     account_months,
     due_reminders,
+    reconcile,
     report_deadlines,
     shortfall,
 )
 from projections.store import ReadStore
+from tests.integration.jobs_world import (
+    OTHER,
+    PRIME,
+    SITE,
+    STAMP_SITE,
+    SUB,
+    SUB2,
+    T1,
+    T2,
+    T3,
+    World,
+)
 
 ADMIN = Actor(Role.ADMIN, "admin")
 EMPLOYER = "5100000001"
@@ -169,3 +183,67 @@ def test_only_a_contracting_employer_keeps_points_and_only_its_own(
     ledger.purchase_points(contracting, "P", date(2025, 5, 1), 100, False, OWNER)
     with pytest.raises(InvalidState):
         ledger.purchase_points(contracting, "P", date(2025, 5, 2), 100, False, OWNER)
+
+
+# -- coverage reconciliation -------------------------------------------------------------------
+@pytest.fixture
+def jobs(ledger: Ledger, settings: Settings, now: FixedClock) -> Iterator[World]:
+    with World.built(ledger, settings, now) as built:
+        yield built
+
+
+def test_each_worker_day_is_covered_once_not_covered_paid_twice_or_not_eligible(
+    jobs: World,
+) -> None:
+    """T1 (SUB's, enrolled) on SITE (electronic) and STAMP_SITE; T2 (SUB2's) on SITE; T3 not
+    enrolled. SUB applies its report; the prime pays for T2 (元請一括) and pays one of T1's days
+    again."""
+    days = [date(2025, 5, d) for d in (12, 13, 14)]
+    for day in days:
+        jobs.work(SITE, T1, day)
+    jobs.work(STAMP_SITE, T1, date(2025, 5, 15))
+    jobs.work(SITE, T2, days[0])
+    jobs.work(SITE, T3, days[0])
+    sub, prime = Actor(Role.EMPLOYER, SUB), Actor(Role.EMPLOYER, PRIME)
+    for business, actor in ((SUB, sub), (PRIME, prime)):
+        jobs.ledger.purchase_points(business, "P", date(2025, 5, 1), 10_000, False, actor)
+    jobs.ledger.use_points(SUB, "2025-05", date(2025, 6, 10), 640, sub,
+                           days=((T1, SITE, days[0]), (T1, SITE, days[1])))
+    jobs.ledger.use_points(PRIME, "2025-05", date(2025, 6, 10), 640, prime,
+                           days=((T2, SITE, days[0]), (T1, SITE, days[1])))
+    jobs.catch_up()
+
+    def view(**scope: str) -> dict[tuple[str, int], tuple[str, int, tuple[str, ...]]]:
+        result = reconcile(jobs.store, "2025-05", **scope)
+        return {(d.technician_id, d.work_date.day): (
+            d.coverage.value, d.paid, tuple(c.payer_business_id for c in d.contributions))
+            for d in result.days}
+
+    assert view() == {
+        (T1, 12): ("covered_once", 1, (SUB,)),
+        (T1, 13): ("paid_twice", 2, (SUB, PRIME)),
+        (T1, 14): ("not_covered", 0, ()),
+        (T1, 15): ("not_eligible", 0, ()),
+        (T2, 12): ("covered_once", 1, (PRIME,)),
+        (T3, 12): ("not_eligible", 0, ()),
+    }
+    whole = reconcile(jobs.store, "2025-05")
+    assert whole.counts() == {"covered_once": 2, "not_covered": 1, "paid_twice": 1,
+                              "not_eligible": 2}
+    stamp = next(d for d in whole.days if d.work_date.day == 15)
+    assert (stamp.reasons, stamp.site_ids) == (("stamp_site",), (STAMP_SITE,))
+    assert stamp.record_positions  # the records behind it, by log position
+    # SUB2 sees what the prime paid for its worker; the prime sees its sites only (not the
+    # stamp site of OTHER), with every payment made on them.
+    assert view(only_employer=SUB2) == {(T2, 12): ("covered_once", 1, (PRIME,))}
+    assert set(view(only_sites_of_prime=PRIME)) == {
+        (T1, 12), (T1, 13), (T1, 14), (T2, 12), (T3, 12)}
+    assert view(only_sites_of_prime=OTHER) == {(T1, 15): ("not_eligible", 0, ())}
+
+
+def test_a_report_lists_a_worker_day_once(ledger: Ledger, contracting: str) -> None:
+    ledger.purchase_points(contracting, "P", date(2025, 5, 1), 1_000, False, OWNER)
+    twice = (("11111111111111", "10000000000001", date(2025, 5, 2)),) * 2
+    with pytest.raises(InvalidValue) as raised:
+        ledger.use_points(contracting, "2025-05", date(2025, 6, 1), 640, OWNER, days=twice)
+    assert raised.value.field == "days"
