@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from projections.store import ReadStore, Tx, as_date
+from projections.queries._common import Source, reading
+from projections.store import Tx, as_date
 
 
 @dataclass(frozen=True)
@@ -43,16 +44,16 @@ def _alerts(latest: dict[tuple[str, str], date], today: date, within_days: int
                   key=lambda a: (a.expires_on, a.technician_id, a.qualification))
 
 
-def worker_expiry_alerts(store: ReadStore, technician_id: str, today: date, within_days: int
+def worker_expiry_alerts(source: Source, technician_id: str, today: date, within_days: int
                          ) -> list[ExpiryAlert]:
-    with store.read() as tx:
+    with reading(source) as tx:
         return _alerts(_latest_expiries(tx, [technician_id]), today, within_days)
 
 
-def site_expiry_alerts(store: ReadStore, site_id: str, today: date, within_days: int
+def site_expiry_alerts(source: Source, site_id: str, today: date, within_days: int
                        ) -> list[ExpiryAlert]:
     """The workers on the site's roster (each by the trade of their latest entry)."""
-    with store.read() as tx:
+    with reading(source) as tx:
         trades: dict[str, str] = {}
         for worker, trade in tx.execute(
                 "SELECT technician_id, trade FROM {roster_history} WHERE site_id = %s "

@@ -4,6 +4,7 @@ dates from the wage-payment dates (with reminders before them). Reads the read m
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -14,7 +15,7 @@ from ledger.domain.settlement.rules import add_months, month_of, parse_month
 from projections.kentaikyo import Eligible, NotEligible, month_bounds
 from projections.queries._common import Source, chunks, reading
 from projections.queries.kentaikyo import scoped_report
-from projections.store import ReadStore, as_date
+from projections.store import as_date
 
 
 def _day(value: object) -> date:
@@ -52,8 +53,8 @@ class ReportDeadline:
     applied: bool
 
 
-def _entries(store: ReadStore, business_id: str, last: date) -> list[tuple[str, date, int]]:
-    with store.read() as tx:
+def _entries(source: Source, business_id: str, last: date) -> list[tuple[str, date, int]]:
+    with reading(source) as tx:
         rows = tx.execute(
             "SELECT kind, entry_date, points FROM {kentaikyo_account_entries} "
             "WHERE business_id = %s AND entry_date <= %s ORDER BY entry_date, position",
@@ -61,12 +62,12 @@ def _entries(store: ReadStore, business_id: str, last: date) -> list[tuple[str, 
     return [(kind, _day(on), int(points)) for kind, on, points in rows]
 
 
-def account_months(store: ReadStore, business_id: str, first: str, last: str
+def account_months(source: Source, business_id: str, first: str, last: str
                    ) -> list[AccountMonth]:
     """Each month from `first` to `last` (YYYY-MM, inclusive): opening balance, points bought,
     credited and used in it."""
     start, end = parse_month(first), end_of_month(parse_month(last))
-    entries = _entries(store, business_id, end)
+    entries = _entries(source, business_id, end)
     balance = sum(_signed(k, p) for k, on, p in entries if on < start)
     months = []
     month = month_of(start)
@@ -86,19 +87,19 @@ def _signed(kind: str, points: int) -> int:
     return -points if kind == "use" else points
 
 
-def balance_on(store: ReadStore, business_id: str, day: date) -> int:
-    return sum(_signed(k, p) for k, _, p in _entries(store, business_id, day))
+def balance_on(source: Source, business_id: str, day: date) -> int:
+    return sum(_signed(k, p) for k, _, p in _entries(source, business_id, day))
 
 
-def shortfall(store: ReadStore, business_id: str, needed: int, on: date) -> int:
+def shortfall(source: Source, business_id: str, needed: int, on: date) -> int:
     """How many points a report needing `needed` on `on` lacks (0: the balance holds them; a
     balance of exactly `needed` is enough)."""
-    return max(0, needed - balance_on(store, business_id, on))
+    return max(0, needed - balance_on(source, business_id, on))
 
 
-def report_deadlines(store: ReadStore, business_id: str, first: str, last: str
+def report_deadlines(source: Source, business_id: str, first: str, last: str
                      ) -> list[ReportDeadline]:
-    with store.read() as tx:
+    with reading(source) as tx:
         stated = {m: _day(paid) for m, paid in tx.execute(
             "SELECT month, paid_on FROM {kentaikyo_wage_payments} WHERE business_id = %s "
             "AND month >= %s AND month <= %s ORDER BY month, position", [business_id, first, last])}
@@ -115,12 +116,12 @@ def report_deadlines(store: ReadStore, business_id: str, first: str, last: str
     return deadlines
 
 
-def due_reminders(store: ReadStore, business_id: str, today: date, within_days: int
+def due_reminders(source: Source, business_id: str, today: date, within_days: int
                   ) -> list[ReportDeadline]:
     """Reports not applied yet whose due date falls from `today` to `within_days` later."""
     first = add_months(month_of(today), -3)  # a due date is at most ~2 months after the work
     horizon = today + timedelta(days=within_days)
-    return [d for d in report_deadlines(store, business_id, first, month_of(today))
+    return [d for d in report_deadlines(source, business_id, first, month_of(today))
             if not d.applied and today <= d.due_on <= horizon]
 
 
@@ -140,6 +141,15 @@ class Contribution:
 
 
 @dataclass(frozen=True)
+class CoveredRecord:
+    """A counted record behind a worker-day, as the caller may see it."""
+
+    site_id: str
+    employer_business_id: str | None
+    event_positions: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class CoverageDay:
     """One worker-day, across sites and methods, with the records and payments behind it."""
 
@@ -147,10 +157,17 @@ class CoverageDay:
     work_date: date
     coverage: Coverage
     reasons: tuple[str, ...]  # not eligible: why (Ineligibility values)
-    site_ids: tuple[str, ...]  # the caller's visible sites with a counted record that day
-    record_positions: tuple[int, ...]  # log positions of those records' events
+    records: tuple[CoveredRecord, ...]  # the caller's visible records that day
     paid: int  # how many payments for the worker-day, whoever made them
     contributions: tuple[Contribution, ...]  # the ones the caller may see
+
+    @property
+    def site_ids(self) -> tuple[str, ...]:
+        return tuple(sorted({r.site_id for r in self.records}))
+
+    @property
+    def record_positions(self) -> tuple[int, ...]:
+        return tuple(sorted({p for r in self.records for p in r.event_positions}))
 
 
 @dataclass(frozen=True)
@@ -165,15 +182,19 @@ class Reconciliation:
 def reconcile(
     source: Source, month: str, only_sites_of_prime: str | None = None,
     only_employer: str | None = None, technician_id: str | None = None,
+    only_sites: Collection[str] | None = None, employers: Collection[str] | None = None,
 ) -> Reconciliation:
     """Each worker-day of `month` in the scope (as `kentaikyo_month` scopes: the prime's sites,
-    the employer's workers, one worker; none: all) against the worker-days applied reports paid
-    for. Eligibility is decided over all the worker's records (one day, one contribution), the
-    payments over all payers; the caller sees the records and the payments of its own scope,
-    and of any payment made by itself: a subcontractor sees what the prime paid for its workers
-    (it is for a line of its own), a prime what it paid on its sites."""
+    the employer's workers, one worker, given sites; `employers`: only lines of these
+    employers; none: all) against the worker-days applied reports paid for. Eligibility is
+    decided over all the worker's records (one day, one contribution), the payments over all
+    payers (their number is shown, as "already covered" is); the caller sees the records of
+    its scope and the payments made on the sites of those records: a subcontractor sees what
+    the prime paid for its workers there, a prime what anyone paid on its sites."""
     report, visible = scoped_report(source, month, only_sites_of_prime, only_employer,
-                                    technician_id)
+                                    technician_id, only_sites)
+    if employers is not None:
+        visible = [line for line in visible if line.employer_business_id in employers]
     eligible: set[tuple[str, date]] = set()
     reasons: dict[tuple[str, date], set[str]] = defaultdict(set)
     for line in report.lines:
@@ -182,18 +203,18 @@ def reconcile(
                 eligible.add((line.technician_id, day.work_date))
             elif isinstance(day, NotEligible):
                 reasons[(line.technician_id, day.work_date)].add(day.reason.value)
-    shown: dict[tuple[str, date], list[tuple[str, tuple[int, ...]]]] = defaultdict(list)
+    shown: dict[tuple[str, date], list[CoveredRecord]] = defaultdict(list)
     for line in visible:
         for day in line.days:
-            shown[(line.technician_id, day.work_date)].append((line.site_id, day.event_positions))
+            key = (line.technician_id, day.work_date)
+            shown[key].append(CoveredRecord(line.site_id, line.employer_business_id,
+                                            day.event_positions))
     first, last = month_bounds(month)
     payments = _payments(source, sorted({t for t, _ in shown}), first, last)
-    viewer = only_sites_of_prime or only_employer
     days = []
     for key in sorted(shown):
-        sites = shown[key]
         paid = payments.get(key, [])
-        visible_sites = {site for site, _ in sites}
+        sites = {r.site_id for r in shown[key]}
         count = len(paid)
         if key in eligible:
             coverage = (Coverage.NOT_COVERED if count == 0 else Coverage.COVERED_ONCE
@@ -201,12 +222,9 @@ def reconcile(
         else:
             coverage = Coverage.NOT_ELIGIBLE
         days.append(CoverageDay(
-            key[0], key[1], coverage,
-            () if key in eligible else tuple(sorted(reasons[key])),
-            tuple(sorted(visible_sites)),
-            tuple(sorted({p for _, positions in sites for p in positions})), count,
-            tuple(c for c in paid if viewer is None or c.site_id in visible_sites
-                  or c.payer_business_id == viewer)))
+            key[0], key[1], coverage, () if key in eligible else tuple(sorted(reasons[key])),
+            tuple(sorted(shown[key], key=lambda r: (r.site_id, r.employer_business_id or ""))),
+            count, tuple(c for c in paid if c.site_id in sites)))
     return Reconciliation(month, tuple(days))
 
 
