@@ -1068,7 +1068,8 @@ class Ledger(Application[UUID]):
         first entry."""
         business_id = BusinessId(business_id)
         if actor.role is not Role.ADMIN and not (
-                actor.role is Role.EMPLOYER and actor.id == business_id):
+                actor.role in (Role.EMPLOYER, Role.PRIME_CONTRACTOR)
+                and actor.id == business_id):
             raise NotPermitted("actor", "kentaikyo_account.owner",
                                "only the contracting employer keeps its points")
         if self.business(business_id).kentaikyo_contract_number is None:

@@ -14,6 +14,7 @@ from api.routers import (
     corrections,
     health,
     inbox,
+    kentaikyo,
     keys,
     manual_entries,
     readers,
@@ -26,4 +27,4 @@ from api.routers import (
 PREFIX = "/v1"
 ROUTERS: tuple[APIRouter, ...] = tuple(module.router for module in (
     health, taps, businesses, workers, sites, site_exceptions, readers, cards, manual_entries,
-    corrections, careers, consents, attendance, inbox, audit, keys))
+    corrections, careers, consents, attendance, inbox, audit, keys, kentaikyo))
