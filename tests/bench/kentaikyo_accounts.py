@@ -37,7 +37,6 @@ from tests.bench.settlement import (
     settle_in_child,
 )
 
-
 OFFICE = Actor(Role.ADMIN, "bench")  # records the employers' purchases and reports
 
 

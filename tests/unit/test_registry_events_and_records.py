@@ -10,6 +10,7 @@ decides which it is.
 from __future__ import annotations
 
 from ledger.domain.business import Business
+from ledger.domain.kentaikyo_account import KentaikyoAccount
 from ledger.domain.registry import Card, Reader
 from ledger.domain.requests import ApprovableRequest, Correction, ManualEntry
 from ledger.domain.settlement import DailySeal, DayClose, KentaikyoSettlement, SiteFeeAccount
@@ -30,6 +31,14 @@ BY_POSITION = {
     Card.Revoked,
     Reader.Registered,
     Reader.Retired,
+    # 入場時の確認: a tap's entry flags (kept with its record) read what was stored before it.
+    Site.EntryChecksRequired,
+    Site.QualificationRequired,
+    Site.QualificationWithdrawn,
+    Worker.SocialInsuranceRecorded,
+    Worker.SocialInsuranceConfirmed,
+    Worker.QualificationAdded,
+    Worker.QualificationExpirySet,
 }
 # A record's own inputs: the records around their date are rebuilt in the batch they come in.
 OWN_INPUTS = {
@@ -57,9 +66,7 @@ NOT_READ_BY_RECORDS = {
     Business.KentaikyoEnrolled,
     Worker.Registered,
     Worker.KentaikyoEnrolled,
-    Worker.QualificationAdded,
     Worker.ForemanTrainingCompleted,
-    Worker.SocialInsuranceConfirmed,
     Worker.CareerCertified,
     Worker.CareerCertificateProposed,
     Worker.CareerCertificateConfirmed,
@@ -77,6 +84,13 @@ NOT_READ_BY_RECORDS = {
     SiteFeeAccount.Opened,
     SiteFeeAccount.MonthBilled,
     DailySeal.Sealed,
+    # A training site's fee is the business office's: the fee job reads it, not a record.
+    Site.TrainingInstitutionDeclared,
+    KentaikyoAccount.Opened,
+    KentaikyoAccount.PointsPurchased,
+    KentaikyoAccount.PointsUsed,
+    KentaikyoAccount.RebateCredited,
+    KentaikyoAccount.WagePaymentDateSet,
 }
 
 
