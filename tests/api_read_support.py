@@ -426,6 +426,7 @@ READ_ENDPOINTS: tuple[ReadEndpoint, ...] = (
                  _claimant_statuses("employer"), listed=False),
     ReadEndpoint("site-coverage", SITE, _site_path("kentaikyo/coverage", f"?month={MONTH}"),
                  _site_statuses(True)),
+    ReadEndpoint("site-roster", SITE, _site_path("roster"), _site_statuses(True)),
     ReadEndpoint("site-expiry-alerts", SITE, _site_path("expiry-alerts"),
                  _site_statuses(False)),
     ReadEndpoint("worker-expiry-alerts", WORKER, _worker_path("expiry-alerts"),

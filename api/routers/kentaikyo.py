@@ -44,6 +44,8 @@ from api.schemas.kentaikyo import (
     RebatesCredited,
     ReportDeadlinePublic,
     RequirementCreate,
+    RosterLinePublic,
+    RosterList,
     UseCreate,
     WagePaymentCreate,
 )
@@ -60,6 +62,7 @@ from projections.queries.kentaikyo_accounts import (
     reconcile,
     report_deadlines,
 )
+from projections.queries.roster import site_roster
 from projections.queries.scopes import account_scope, site_scope, worker_scope
 
 router = APIRouter(tags=["kentaikyo"], responses=AUTHENTICATED)
@@ -232,6 +235,23 @@ async def get_site_coverage(
                             next_cursor=next_cursor, projection_position=read.position)
 
     return await reads.run(reconciled)
+
+
+@router.get("/sites/{site_id}/roster", responses=READS)
+async def list_site_roster(site_id: SiteIdPath, reads: SiteReads, paging: PageDep) -> RosterList:
+    """作業員名簿: each worker on the roster with their social insurance and the entry checks'
+    flags of their latest tap (the prime; a subcontractor, its tiers' workers)."""
+
+    def listed(read: Reading) -> RosterList:
+        page = paging.page()
+        scope = site_scope(read.tx, read.actor, site_id)
+        lines = site_roster(read.tx, site_id, scope.employers)
+        items, next_cursor = page.take(lines, lambda r: (r.technician_id,))
+        return RosterList(site_id=site_id, items=[RosterLinePublic.model_validate(r)
+                                                  for r in items],
+                          next_cursor=next_cursor, projection_position=read.position)
+
+    return await reads.run(listed)
 
 
 @router.get("/sites/{site_id}/expiry-alerts", responses=READS)

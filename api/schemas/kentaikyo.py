@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -143,3 +143,24 @@ class ExpiryAlertPublic(PublicModel):
 class ExpiryAlertList(ListPublic):
     within_days: int
     items: list[ExpiryAlertPublic]
+
+
+class RosterLinePublic(PublicModel):
+    technician_id: str
+    employer_business_id: str
+    trade: str
+    position: str
+    since: date
+    health: str
+    pension: str
+    employment: str
+    insurance_as_of: date | None
+    last_tap_at: datetime | None
+    entry_flags: list[str] = Field(description="The entry checks' flags of the latest tap")
+
+
+class RosterList(ListPublic):
+    """作業員名簿 as the gate sees it (a subcontractor: its tiers' workers)."""
+
+    site_id: str
+    items: list[RosterLinePublic]

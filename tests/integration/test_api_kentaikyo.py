@@ -110,6 +110,11 @@ def test_a_flagged_tap_is_answered_with_its_reasons_and_its_day_reconciled(
     alerts = ok(api.request("GET", f"/v1/sites/{world.site}/expiry-alerts?within=30", prime))
     assert [(a["technician_id"], a["days_left"], a["required"]) for a in alerts["items"]] == [
         (world.worker, -1, True)]
+    for viewer in (prime, Actor(Role.EMPLOYER, world.sub)):  # the prime's and the sub's view
+        roster = ok(api.request("GET", f"/v1/sites/{world.site}/roster", viewer))["items"]
+        assert [(r["technician_id"], r["employment"], r["insurance_as_of"], r["entry_flags"])
+                for r in roster] == [(world.worker, "exempt", "2025-06-01",
+                                      ["qualification_expired"])]
     mine = ok(api.request("GET", f"/v1/workers/{world.worker}/expiry-alerts",
                       Actor(Role.WORKER, world.worker)))
     assert mine["within_days"] == 30 and len(mine["items"]) == 1

@@ -28,6 +28,7 @@ SENDS_IT = {
     "/v1/workers/{technician_id}/expiry-alerts",
     "/v1/sites/{site_id}/expiry-alerts",
     "/v1/sites/{site_id}/kentaikyo/coverage",
+    "/v1/sites/{site_id}/roster",
 }
 
 
