@@ -1022,20 +1022,35 @@ class Ledger(Application[UUID]):
         self._update_site(site_id, command)
 
     def require_qualification(
-        self, site_id: str, qualification: str, trade: str, actor: Actor
+        self, site_id: str, qualification: str, trade: str, actor: Actor, work_area: str = ""
     ) -> None:
         def command(site: Site) -> None:
             self._require_prime(actor, site, Role.SITE_MANAGER)
-            site.require_qualification(qualification, trade, actor)
+            site.require_qualification(qualification, trade, actor, work_area)
 
         self._update_site(site_id, command)
 
     def withdraw_qualification(
-        self, site_id: str, qualification: str, trade: str, actor: Actor
+        self, site_id: str, qualification: str, trade: str, actor: Actor, work_area: str = ""
     ) -> None:
         def command(site: Site) -> None:
             self._require_prime(actor, site, Role.SITE_MANAGER)
-            site.withdraw_qualification(qualification, trade, actor)
+            site.withdraw_qualification(qualification, trade, actor, work_area)
+
+        self._update_site(site_id, command)
+
+    def assign_work_area(
+        self, site_id: str, reader_id: str, work_area: str, actor: Actor
+    ) -> None:
+        """作業区域: the reader's gate leads into `work_area` (a reader of this site only)."""
+        reader = self.reader(reader_id)
+
+        def command(site: Site) -> None:
+            self._require_prime(actor, site, Role.SITE_MANAGER)
+            if reader.site_id != site.site_id:
+                raise UnknownReference("reader_id", "reader_id.exists",
+                                       f"{reader_id} is not registered at this site")
+            site.assign_work_area(reader.reader_id, work_area, actor)
 
         self._update_site(site_id, command)
 

@@ -30,7 +30,10 @@ SITE_RULE_EVENTS: tuple[EventClass, ...] = (
     Site.EntryChecksRequired,  # type: ignore[attr-defined]
     Site.QualificationRequired,  # type: ignore[attr-defined]
     Site.QualificationWithdrawn,  # type: ignore[attr-defined]
+    Site.WorkAreaAssigned,  # type: ignore[attr-defined]
 )
+_RULE = ("INSERT INTO {site_entry_rules} (position, site_id, kind, qualification, trade, "
+         "work_area, reader_id, withdrawn_position) VALUES (%s, %s, %s, %s, %s, %s, %s, NULL)")
 WORKER_FACT_EVENTS: tuple[EventClass, ...] = (
     Worker.SocialInsuranceRecorded,  # type: ignore[attr-defined]
     Worker.SocialInsuranceConfirmed,  # type: ignore[attr-defined]
@@ -52,35 +55,33 @@ def _value(status: Any) -> str:
 
 @handles(Site.EntryChecksRequired)  # type: ignore[attr-defined]
 def entry_checks_required(tx: Tx, position: int, e: dict[str, Any]) -> None:
-    tx.execute(
-        "INSERT INTO {site_entry_rules} (position, site_id, kind, qualification, trade, "
-        "withdrawn_position) VALUES (%s, %s, 'checks', NULL, NULL, NULL)",
-        [position, e["site_id"]])
+    tx.execute(_RULE, [position, e["site_id"], "checks", None, None, None, None])
 
 
 @handles(Site.QualificationRequired)  # type: ignore[attr-defined]
 def qualification_required(tx: Tx, position: int, e: dict[str, Any]) -> None:
-    tx.execute(
-        "INSERT INTO {site_entry_rules} (position, site_id, kind, qualification, trade, "
-        "withdrawn_position) VALUES (%s, %s, 'qualification', %s, %s, NULL)",
-        [position, e["site_id"], e["qualification"], e["trade"]])
+    tx.execute(_RULE, [position, e["site_id"], "qualification", e["qualification"], e["trade"],
+                       e["work_area"], None])
 
 
 @handles(Site.QualificationWithdrawn)  # type: ignore[attr-defined]
 def qualification_withdrawn(tx: Tx, position: int, e: dict[str, Any]) -> None:
     tx.execute(
         "UPDATE {site_entry_rules} SET withdrawn_position = %s WHERE site_id = %s "
-        "AND kind = 'qualification' AND qualification = %s AND trade = %s "
+        "AND kind = 'qualification' AND qualification = %s AND trade = %s AND work_area = %s "
         "AND withdrawn_position IS NULL",
-        [position, e["site_id"], e["qualification"], e["trade"]])
+        [position, e["site_id"], e["qualification"], e["trade"], e["work_area"]])
+
+
+@handles(Site.WorkAreaAssigned)  # type: ignore[attr-defined]
+def work_area_assigned(tx: Tx, position: int, e: dict[str, Any]) -> None:
+    tx.execute(_RULE, [position, e["site_id"], "work_area", None, None, e["work_area"],
+                       e["reader_id"]])
 
 
 @handles(Site.TrainingInstitutionDeclared)  # type: ignore[attr-defined]
 def training_institution_declared(tx: Tx, position: int, e: dict[str, Any]) -> None:
-    tx.execute(
-        "INSERT INTO {site_entry_rules} (position, site_id, kind, qualification, trade, "
-        "withdrawn_position) VALUES (%s, %s, 'training_institution', NULL, NULL, NULL)",
-        [position, e["site_id"]])
+    tx.execute(_RULE, [position, e["site_id"], "training_institution", None, None, None, None])
 
 
 def _insurance_row(position: int, e: dict[str, Any]) -> list[Any]:
@@ -114,7 +115,9 @@ class _Facts:
 
     def __init__(self) -> None:
         self.checks: dict[str, int] = {}
-        self.requirements: dict[str, list[tuple[int, int | None, str, str]]] = defaultdict(list)
+        self.requirements: dict[str, list[tuple[int, int | None, str, str, str]]] = (
+            defaultdict(list))
+        self.gates: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
         self.roster: dict[Pair, list[tuple[int, str]]] = defaultdict(list)
         self.insurance: dict[str, list[tuple[int, date, tuple[str, str, str]]]] = (
             defaultdict(list))
@@ -122,20 +125,28 @@ class _Facts:
         self.expiries: dict[str, list[tuple[int, str, date]]] = defaultdict(list)
 
     def site_rule(self, position: int, site_id: str, kind: str, qualification: str | None,
-                  trade: str | None, withdrawn: int | None) -> None:
+                  trade: str | None, work_area: str | None, reader_id: str | None,
+                  withdrawn: int | None) -> None:
         if kind == "checks":
             self.checks[site_id] = min(position, self.checks.get(site_id, position))
         elif kind == "qualification":
-            assert qualification is not None and trade is not None
-            self.requirements[site_id].append((position, withdrawn, qualification, trade))
+            assert qualification is not None and trade is not None and work_area is not None
+            self.requirements[site_id].append(
+                (position, withdrawn, qualification, trade, work_area))
+        elif kind == "work_area":
+            assert reader_id is not None and work_area is not None
+            self.gates[site_id].append((position, reader_id, work_area))
 
-    def withdraw(self, position: int, site_id: str, qualification: str, trade: str) -> None:
+    def withdraw(self, position: int, site_id: str, qualification: str, trade: str,
+                 work_area: str) -> None:
         rows = self.requirements[site_id]
-        for n, (p, withdrawn, q, t) in enumerate(rows):
-            if (q, t) == (qualification, trade) and withdrawn is None and p < position:
-                rows[n] = (p, position, q, t)
+        for n, (p, withdrawn, q, t, a) in enumerate(rows):
+            if (q, t, a) == (qualification, trade, work_area) and withdrawn is None and (
+                    p < position):
+                rows[n] = (p, position, q, t, a)
 
     def checked_sites(self) -> set[str]:
+        """Sites whose taps any rule concerns (a work area alone flags nothing)."""
         return set(self.checks) | {s for s, rows in self.requirements.items() if rows}
 
     def of(self, pair: Pair) -> EntryFacts:
@@ -148,6 +159,7 @@ class _Facts:
                          key=lambda r: (r[0], r[2], r[3]))),
             tuple(sorted(self.held.get(worker, ()))),
             tuple(sorted(self.expiries.get(worker, ()))),
+            tuple(sorted(self.gates.get(site_id, ()))),
         )
 
 
@@ -163,10 +175,10 @@ def entry_facts(
     for part in chunks(sites):
         where, params = tx.is_in("site_id", part)
         for row in tx.execute(
-                "SELECT position, site_id, kind, qualification, trade, withdrawn_position "
-                f"FROM {{site_entry_rules}} WHERE {where}", params):
-            facts.site_rule(int(row[0]), row[1], row[2], row[3], row[4],
-                            None if row[5] is None else int(row[5]))
+                "SELECT position, site_id, kind, qualification, trade, work_area, reader_id, "
+                f"withdrawn_position FROM {{site_entry_rules}} WHERE {where}", params):
+            facts.site_rule(int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6],
+                            None if row[7] is None else int(row[7]))
     for position, event_class, state in later:
         if event_class in SITE_RULE_EVENTS:
             _lay_site_event(facts, position, event_class, state)
@@ -205,12 +217,15 @@ def entry_facts(
 def _lay_site_event(facts: _Facts, position: int, event_class: EventClass,
                     e: dict[str, Any]) -> None:
     if event_class is Site.EntryChecksRequired:  # type: ignore[attr-defined]
-        facts.site_rule(position, e["site_id"], "checks", None, None, None)
+        facts.site_rule(position, e["site_id"], "checks", None, None, None, None, None)
     elif event_class is Site.QualificationRequired:  # type: ignore[attr-defined]
         facts.site_rule(position, e["site_id"], "qualification", e["qualification"],
-                        e["trade"], None)
+                        e["trade"], e["work_area"], None, None)
     elif event_class is Site.QualificationWithdrawn:  # type: ignore[attr-defined]
-        facts.withdraw(position, e["site_id"], e["qualification"], e["trade"])
+        facts.withdraw(position, e["site_id"], e["qualification"], e["trade"], e["work_area"])
+    elif event_class is Site.WorkAreaAssigned:  # type: ignore[attr-defined]
+        facts.site_rule(position, e["site_id"], "work_area", None, None, e["work_area"],
+                        e["reader_id"], None)
 
 
 def _lay_worker_event(facts: _Facts, position: int, event_class: EventClass,

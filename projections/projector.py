@@ -293,7 +293,7 @@ class LedgerProjection:
             site_id, technician_id, flags = judge(
                 position, s["technician_id"], s["reader_time"], s["received_at"],
                 reader, card, conflict,
-                entries.get(pair, NO_ENTRY_FACTS) if pair else NO_ENTRY_FACTS,
+                entries.get(pair, NO_ENTRY_FACTS) if pair else NO_ENTRY_FACTS, s["reader_id"],
             )
             direction = DIRECTION_VALUES[s["direction"]]
             if flags:

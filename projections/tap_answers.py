@@ -128,7 +128,7 @@ def answer_taps(
             receipt.position, item.technician_id, item.reader_time, receipt.received_at,
             readers.get(item.reader_id),
             cards.get(item.card_id) if item.card_id is not None else None, conflict,
-            entries.get(pair, NO_ENTRY_FACTS) if pair else NO_ENTRY_FACTS,
+            entries.get(pair, NO_ENTRY_FACTS) if pair else NO_ENTRY_FACTS, item.reader_id,
         ).flags
         status = receipt.status if conflict else "flagged" if flags else "accepted"
         answers.append(TapAnswer(receipt.tap_id, status, flags, None, receipt.position,

@@ -43,17 +43,20 @@ class EntryFacts(NamedTuple):
     roster: tuple[tuple[int, str], ...]  # (position, trade) of each roster entry set
     # (position, as_of, statuses health/pension/employment) of each insurance record
     insurance: tuple[tuple[int, date, tuple[str, str, str]], ...]
-    # (position, withdrawn position or None, qualification, trade or "" for every trade)
-    requirements: tuple[tuple[int, int | None, str, str], ...]
+    # (position, withdrawn position or None, qualification, trade or "" for every trade, work
+    # area or "" for the whole site)
+    requirements: tuple[tuple[int, int | None, str, str, str], ...]
     held: tuple[tuple[int, str], ...]  # (position, qualification) the worker holds
     expiries: tuple[tuple[int, str, date], ...]  # (position, qualification, expires_on)
+    gates: tuple[tuple[int, str, str], ...] = ()  # (position, reader, work area) of the site
 
 
 NO_ENTRY_FACTS = EntryFacts(None, (), (), (), (), ())
 
 
-def entry_flags(position: int, day: date, facts: EntryFacts) -> list[str]:
-    """The entry checks of a tap at `position` on work date `day` (JST)."""
+def entry_flags(position: int, day: date, facts: EntryFacts, reader_id: str = "") -> list[str]:
+    """The entry checks of a tap at `position` on work date `day` (JST), through the gate of
+    `reader_id` (its work area as assigned before the tap)."""
     flags: list[str] = []
     before = [trade for p, trade in facts.roster if p < position]
     trade = before[-1] if before else None
@@ -69,9 +72,14 @@ def entry_flags(position: int, day: date, facts: EntryFacts) -> list[str]:
             flags.append("insurance_unconfirmed")
         elif "not_enrolled" in statuses:
             flags.append("insurance_not_enrolled")
-    required = {q for p, withdrawn, q, for_trade in facts.requirements
+    area = ""
+    for p, gate, gate_area in sorted(facts.gates):
+        if p < position and gate == reader_id:
+            area = gate_area
+    required = {q for p, withdrawn, q, for_trade, for_area in facts.requirements
                 if p < position and (withdrawn is None or withdrawn > position)
-                and (for_trade == "" or for_trade == trade)}
+                and (for_trade == "" or for_trade == trade)
+                and (for_area == "" or for_area == area)}
     held = {q for p, q in facts.held if p < position}
     expiry: dict[str, date] = {}
     for p, q, expires_on in sorted(facts.expiries):
@@ -100,11 +108,13 @@ def judge(
     card: CardRow | None,
     conflict: bool = False,
     entry: EntryFacts = NO_ENTRY_FACTS,
+    reader_id: str = "",
 ) -> Judgement:
     """A stored tap at log `position`, judged by the registries as they were there: `reader`
     is its reader's row and `card` its card's (None: not in the registry). `conflict`: it is a
     `Tap.ConflictingObservation`, a resend of a tap ID with other content. `entry`: the entry
-    checks' facts of the tap's worker at the tap's site (see `entry_pair` for which pair)."""
+    checks' facts of the tap's worker at the tap's site (see `entry_pair` for which pair), and
+    `reader_id` the tap's reader (its gate's work area)."""
     flags: list[str] = []
     if technician_id is None:
         if card is None or card[1] > position:
@@ -124,7 +134,7 @@ def judge(
     if conflict:
         flags.append("conflict")
     if site_id is not None and technician_id is not None and entry is not NO_ENTRY_FACTS:
-        flags += entry_flags(position, jst_date(reader_time), entry)
+        flags += entry_flags(position, jst_date(reader_time), entry, reader_id)
     return Judgement(site_id, technician_id, tuple(flags))
 
 

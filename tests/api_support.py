@@ -304,6 +304,15 @@ ENTRY_CHECK_ENDPOINTS: tuple[Endpoint, ...] = (
             f"/v1/sites/{w.absent_site()}/required-qualifications/withdraw", REQUIREMENT)),
     ),
     Endpoint(
+        "work-area", "POST", lambda w: f"/v1/sites/{w.site}/work-areas",
+        lambda w, a: {"reader_id": w.reader, "work_area": "鉄骨建方エリア"},
+        {"prime_own": 200, "admin": 200, "prime_other": 404},
+        (lambda w: (f"/v1/sites/{w.site}/work-areas", {"reader_id": "a b", "work_area": ""}),
+         "reader_id"),
+        ("prime_other", lambda w: (f"/v1/sites/{w.absent_site()}/work-areas",
+                                   {"reader_id": w.reader, "work_area": "x"})),
+    ),
+    Endpoint(
         # admin only; the world's prime is not 振興基金 (none is configured): 409
         "training-institution", "POST", lambda w: f"/v1/sites/{w.site}/training-institution",
         lambda w, a: None, {"admin": 409},

@@ -117,11 +117,23 @@ def require_entry_checks(site_id: str, acting_as: ActingAs = "admin:cli") -> Non
 @command("require-qualification", group=site)
 def require_qualification(site_id: str, qualification: str,
                           trade: Annotated[str, typer.Option(help="'' = every trade")] = "",
+                          work_area: Annotated[str, typer.Option(
+                              help="'' = the whole site")] = "",
                           acting_as: ActingAs = "admin:cli") -> None:
-    """A qualification the site requires of a trade."""
+    """A qualification the site requires of a trade, in a work area."""
     with open_ledger() as ledger:
-        ledger.require_qualification(site_id, qualification, trade, parse_actor(acting_as))
+        ledger.require_qualification(site_id, qualification, trade, parse_actor(acting_as),
+                                     work_area)
     console.print(f"site {site_id}: {qualification} required of {trade or 'every trade'}")
+
+
+@command("work-area", group=site)
+def work_area(site_id: str, reader_id: str, area: str, acting_as: ActingAs = "admin:cli"
+              ) -> None:
+    """作業区域: the reader's gate leads into AREA ('' : the site at large)."""
+    with open_ledger() as ledger:
+        ledger.assign_work_area(site_id, reader_id, area, parse_actor(acting_as))
+    console.print(f"site {site_id}: reader {reader_id} leads into {area or 'the site'}")
 
 
 @command("insurance", group=worker)

@@ -48,6 +48,7 @@ from api.schemas.kentaikyo import (
     RosterList,
     UseCreate,
     WagePaymentCreate,
+    WorkAreaSet,
 )
 from ledger import clock
 from ledger.actors import Role
@@ -121,7 +122,7 @@ def require_qualification(
     """A qualification the site requires of a trade (admin, the prime)."""
     require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR)
     visible_site(ledger, readers, actor, site_id)
-    ledger.require_qualification(site_id, body.qualification, body.trade, actor)
+    ledger.require_qualification(site_id, body.qualification, body.trade, actor, body.work_area)
     return Receipt(position=ledger.log_position())
 
 
@@ -133,7 +134,20 @@ def withdraw_qualification(
     """Withdraw a requirement (admin, the prime); taps before it keep their flags."""
     require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR)
     visible_site(ledger, readers, actor, site_id)
-    ledger.withdraw_qualification(site_id, body.qualification, body.trade, actor)
+    ledger.withdraw_qualification(site_id, body.qualification, body.trade, actor,
+                                  body.work_area)
+    return Receipt(position=ledger.log_position())
+
+
+@router.post("/sites/{site_id}/work-areas", responses=CHANGES)
+def assign_work_area(
+    site_id: SiteIdPath, body: WorkAreaSet, actor: CurrentActor, ledger: LedgerDep,
+    readers: ReadersDep,
+) -> Receipt:
+    """作業区域: a gate of the site leads into a work area (admin, the prime)."""
+    require_role(actor, Role.ADMIN, Role.PRIME_CONTRACTOR)
+    visible_site(ledger, readers, actor, site_id)
+    ledger.assign_work_area(site_id, body.reader_id, body.work_area, actor)
     return Receipt(position=ledger.log_position())
 
 

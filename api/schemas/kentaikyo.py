@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from api.query_params import MONTH_PATTERN
-from api.schemas.common import CreateModel, SiteIdField, TechnicianIdField
+from api.schemas.common import CreateModel, ReaderIdField, SiteIdField, TechnicianIdField
 from api.schemas.lists import Freshness, ListPublic, PublicModel
 from ledger.domain.worker import InsuranceStatus
 
@@ -32,10 +32,19 @@ class QualificationExpiryCreate(CreateModel):
 
 
 class RequirementCreate(CreateModel):
-    """A qualification the site requires of a trade ("" for every trade on the site)."""
+    """A qualification the site requires of a trade ("" for every trade on the site), in a
+    work area ("" for the whole site)."""
 
     qualification: str = Qualification
     trade: str = Field(default="", max_length=40, examples=["鉄筋"])
+    work_area: str = Field(default="", max_length=80, examples=["鉄骨建方エリア"])
+
+
+class WorkAreaSet(CreateModel):
+    """作業区域: the gate of a reader of the site leads into `work_area` ("": the site)."""
+
+    reader_id: ReaderIdField
+    work_area: str = Field(max_length=80, examples=["鉄骨建方エリア"])
 
 
 class PurchaseCreate(CreateModel):

@@ -106,7 +106,9 @@ class Site(LedgerAggregate):
         # 入場時の確認: whether the gate checks the roster and social insurance, and the
         # qualifications required per trade ("" = every trade on the site).
         self.entry_checks = False
-        self.required_qualifications: set[tuple[str, str]] = set()
+        # (qualification, trade, work area): "" = every trade / every area
+        self.required_qualifications: set[tuple[str, str, str]] = set()
+        self.work_areas: dict[str, str] = {}  # reader → the work area its gate leads into
         # CCUS登録教育訓練機関: a training institution registered as a site.
         self.training_institution = False
 
@@ -211,28 +213,49 @@ class Site(LedgerAggregate):
     def _entry_checks_required(self, actor: Actor) -> None:
         self.entry_checks = True
 
-    def require_qualification(self, qualification: str, trade: str, actor: Actor) -> None:
-        """A qualification the site requires of workers of a trade ("" for every trade): a tap
-        by one without it, or whose one has expired on the tap's day, is flagged."""
+    def require_qualification(
+        self, qualification: str, trade: str, actor: Actor, work_area: str = ""
+    ) -> None:
+        """A qualification the site requires of workers of a trade ("" for every trade), in a
+        work area ("" for the whole site; an area is entered through the gates assigned to it):
+        a tap by one without it, or whose one has expired on the tap's day, is flagged."""
         self._check_open()
         key = (require_text(qualification, "qualification", max_length=80),
-               "" if trade == "" else require_text(trade, "trade", max_length=40))
+               "" if trade == "" else require_text(trade, "trade", max_length=40),
+               "" if work_area == "" else require_text(work_area, "work_area", max_length=80))
         if key in self.required_qualifications:
             raise InvalidState("qualification", "requirement.once", "is required already")
         self._qualification_required(*key, actor)
 
     @event("QualificationRequired")
-    def _qualification_required(self, qualification: str, trade: str, actor: Actor) -> None:
-        self.required_qualifications.add((qualification, trade))
+    def _qualification_required(
+        self, qualification: str, trade: str, work_area: str, actor: Actor
+    ) -> None:
+        self.required_qualifications.add((qualification, trade, work_area))
 
-    def withdraw_qualification(self, qualification: str, trade: str, actor: Actor) -> None:
-        if (qualification, trade) not in self.required_qualifications:
+    def withdraw_qualification(
+        self, qualification: str, trade: str, actor: Actor, work_area: str = ""
+    ) -> None:
+        if (qualification, trade, work_area) not in self.required_qualifications:
             raise InvalidState("qualification", "requirement.exists", "is not required")
-        self._qualification_withdrawn(qualification, trade, actor)
+        self._qualification_withdrawn(qualification, trade, work_area, actor)
 
     @event("QualificationWithdrawn")
-    def _qualification_withdrawn(self, qualification: str, trade: str, actor: Actor) -> None:
-        self.required_qualifications.discard((qualification, trade))
+    def _qualification_withdrawn(
+        self, qualification: str, trade: str, work_area: str, actor: Actor
+    ) -> None:
+        self.required_qualifications.discard((qualification, trade, work_area))
+
+    def assign_work_area(self, reader_id: str, work_area: str, actor: Actor) -> None:
+        """作業区域: the gate of reader `reader_id` (one of this site's, as the application
+        checks) leads into `work_area` ("": the site at large) from now on."""
+        self._check_open()
+        area = "" if work_area == "" else require_text(work_area, "work_area", max_length=80)
+        self._work_area_assigned(reader_id, area, actor)
+
+    @event("WorkAreaAssigned")
+    def _work_area_assigned(self, reader_id: str, work_area: str, actor: Actor) -> None:
+        self.work_areas[reader_id] = work_area
 
     def declare_training_institution(self, actor: Actor) -> None:
         """CCUS登録教育訓練機関 (from 2025-10-01): its days count as work days, and its site fee

@@ -5,9 +5,11 @@
 CREATE TABLE site_entry_rules (
     position INTEGER PRIMARY KEY,
     site_id text NOT NULL,
-    kind text NOT NULL,  -- checks | qualification | training_institution
+    kind text NOT NULL,  -- checks | qualification | work_area | training_institution
     qualification text,
     trade text,  -- '' = every trade on the site
+    work_area text,  -- qualification: '' = the whole site; work_area: the gate's area
+    reader_id text,  -- work_area: the gate
     withdrawn_position INTEGER
 );
 CREATE INDEX site_entry_rules_site ON site_entry_rules (site_id);

@@ -41,4 +41,4 @@ def test_entry_rules_and_worker_facts_from_the_command_line(
                       "2025-06-01", "--exempt", "pension=75歳以上")[0] == 0
     assert ledger.worker(TECHNICIAN).social_insurance_confirmed
     assert ledger.site(SITE).entry_checks
-    assert ("玉掛技能講習", "鉄筋") in ledger.site(SITE).required_qualifications
+    assert ("玉掛技能講習", "鉄筋", "") in ledger.site(SITE).required_qualifications

@@ -16,7 +16,7 @@ from ledger.actors import Actor, Role
 from ledger.application import Ledger
 from ledger.domain.registry import DirectionMode
 from ledger.domain.worker import InsuranceRecord
-from ledger.errors import InvalidState, InvalidValue, NotPermitted
+from ledger.errors import InvalidState, InvalidValue, NotPermitted, UnknownReference
 from ledger.settings import Settings
 from projections.follower import LogFollower
 from projections.queries.exceptions import site_exceptions
@@ -220,3 +220,26 @@ def test_expiry_alerts_list_the_latest_expiry_within_the_days_per_worker_and_per
             for a in site_expiry_alerts(store, world.site, DAY, within)] == [
         (world.worker, HARNESS, -2, False)]  # renewed slinging gone; expired harness listed
     assert site_expiry_alerts(store, world.other_site, DAY, within) == []
+
+
+def test_a_work_areas_requirement_flags_taps_at_its_gates_only(
+    ledger: Ledger, world: World, store: ReadStore, tmp_path: Path
+) -> None:
+    """作業区域: a qualification required in a work area applies to taps at the gates that lead
+    into it, from the assignment on; the site's other gates are not concerned."""
+    prime = Actor(Role.PRIME_CONTRACTOR, world.prime)
+    ledger.require_qualification(world.site, HARNESS, "", prime, work_area="鉄骨建方")
+    gate = Gate(ledger, world, tmp_path)
+    elsewhere = gate.tap(world.card)
+    ledger.assign_work_area(world.site, world.reader, "鉄骨建方", prime)
+    inside = gate.tap(world.card)
+    ledger.assign_work_area(world.site, world.reader, "", prime)  # the gate moved back
+    moved = gate.tap(world.card)
+    answers = elsewhere + inside + moved
+    assert [a[:2] for a in answers] == [
+        ("accepted", ()), ("flagged", ("qualification_missing",)), ("accepted", ())]
+    same_in_list(answers, store, ledger, world.site)
+    ledger.register_reader("GATEX-9", world.other_site, "auto", ADMIN)
+    with pytest.raises(UnknownReference) as raised:  # another site's reader
+        ledger.assign_work_area(world.site, "GATEX-9", "鉄骨建方", prime)
+    assert raised.value.field == "reader_id"

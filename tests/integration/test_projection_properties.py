@@ -187,6 +187,13 @@ entry_ops = st.one_of(
         st.sampled_from(["玉掛技能講習", "一級鉄筋施工技能士"]),
         st.sampled_from(["", "鉄筋"]),
         st.booleans(),
+        st.sampled_from(["", "", "鉄骨建方"]),
+    ),
+    st.tuples(
+        st.just("work_area"),
+        st.sampled_from(SITES),
+        st.sampled_from(["GATE-1", "GATE-2"]),
+        st.sampled_from(["", "鉄骨建方"]),
     ),
     st.tuples(
         st.just("qualification_expiry"),
@@ -334,12 +341,15 @@ class History:
         self.ledger.require_entry_checks(site, ADMIN)
 
     def require_qualification(
-        self, n: int, site: str, code: str, trade: str, withdraw: bool
+        self, n: int, site: str, code: str, trade: str, withdraw: bool, area: str
     ) -> None:
         if withdraw:
-            self.ledger.withdraw_qualification(site, code, trade, ADMIN)
+            self.ledger.withdraw_qualification(site, code, trade, ADMIN, area)
         else:
-            self.ledger.require_qualification(site, code, trade, ADMIN)
+            self.ledger.require_qualification(site, code, trade, ADMIN, area)
+
+    def work_area(self, n: int, site: str, reader: str, area: str) -> None:
+        self.ledger.assign_work_area(site, reader, area, ADMIN)
 
     def qualification_expiry(self, n: int, worker: str, code: str, expires: int) -> None:
         self.ledger.set_qualification_expiry(worker, code, _day(expires), ADMIN)
@@ -466,6 +476,7 @@ OPERATIONS: dict[str, Callable[..., None]] = {
         "resolve_exit",
         "entry_checks",
         "require_qualification",
+        "work_area",
         "qualification_expiry",
         "record_insurance",
         "points",

@@ -35,6 +35,7 @@ BY_POSITION = {
     Site.EntryChecksRequired,
     Site.QualificationRequired,
     Site.QualificationWithdrawn,
+    Site.WorkAreaAssigned,
     Worker.SocialInsuranceRecorded,
     Worker.SocialInsuranceConfirmed,
     Worker.QualificationAdded,
