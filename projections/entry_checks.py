@@ -121,7 +121,7 @@ class _Facts:
         self.roster: dict[Pair, list[tuple[int, str]]] = defaultdict(list)
         self.insurance: dict[str, list[tuple[int, date, tuple[str, str, str]]]] = (
             defaultdict(list))
-        self.held: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        self.held: dict[str, list[tuple[int, str, date]]] = defaultdict(list)
         self.expiries: dict[str, list[tuple[int, str, date]]] = defaultdict(list)
 
     def site_rule(self, position: int, site_id: str, kind: str, qualification: str | None,
@@ -201,10 +201,10 @@ def entry_facts(
                 f"FROM {{worker_insurance_history}} WHERE {where}", params):
             facts.insurance[row[1]].append((int(row[0]), _day(row[2]),
                                             (row[3], row[4], row[5])))
-        for worker, qualification, position in tx.execute(
-                "SELECT technician_id, qualification, position FROM {worker_qualifications} "
-                f"WHERE {where}", params):
-            facts.held[worker].append((int(position), qualification))
+        for worker, qualification, position, acquired_on in tx.execute(
+                "SELECT technician_id, qualification, position, acquired_on "
+                f"FROM {{worker_qualifications}} WHERE {where}", params):
+            facts.held[worker].append((int(position), qualification, _day(acquired_on)))
         for row in tx.execute(
                 "SELECT position, technician_id, qualification, expires_on "
                 f"FROM {{worker_qualification_expiries}} WHERE {where}", params):
@@ -237,6 +237,6 @@ def _lay_worker_event(facts: _Facts, position: int, event_class: EventClass,
         facts.insurance[e["technician_id"]].append(
             (position, e["as_of"], tuple(_value(e[s]) for s in INSURANCE_SCHEMES)))  # type: ignore[arg-type]
     elif event_class is Worker.QualificationAdded:  # type: ignore[attr-defined]
-        facts.held[e["technician_id"]].append((position, e["code"]))
+        facts.held[e["technician_id"]].append((position, e["code"], e["acquired_on"]))
     elif event_class is Worker.QualificationExpirySet:  # type: ignore[attr-defined]
         facts.expiries[e["technician_id"]].append((position, e["code"], e["expires_on"]))

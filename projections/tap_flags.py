@@ -32,8 +32,6 @@ ReaderRow = tuple[str, int, int | None]  # (site_id, registered_at_position, ret
 CardRow = tuple[str, int, int | None]  # (technician_id, issued_at_position, revoked_at_position)
 
 
-
-
 class EntryFacts(NamedTuple):
     """What the entry checks of one worker at one site rest on, each row with the log position
     it was stored at (`projections.entry_checks` reads them): the rule keeps only rows stored
@@ -46,7 +44,7 @@ class EntryFacts(NamedTuple):
     # (position, withdrawn position or None, qualification, trade or "" for every trade, work
     # area or "" for the whole site)
     requirements: tuple[tuple[int, int | None, str, str, str], ...]
-    held: tuple[tuple[int, str], ...]  # (position, qualification) the worker holds
+    held: tuple[tuple[int, str, date], ...]  # (position, qualification, acquired_on)
     expiries: tuple[tuple[int, str, date], ...]  # (position, qualification, expires_on)
     gates: tuple[tuple[int, str, str], ...] = ()  # (position, reader, work area) of the site
 
@@ -80,7 +78,7 @@ def entry_flags(position: int, day: date, facts: EntryFacts, reader_id: str = ""
                 if p < position and (withdrawn is None or withdrawn > position)
                 and (for_trade == "" or for_trade == trade)
                 and (for_area == "" or for_area == area)}
-    held = {q for p, q in facts.held if p < position}
+    held = {q for p, q, acquired_on in facts.held if p < position and acquired_on <= day}
     expiry: dict[str, date] = {}
     for p, q, expires_on in sorted(facts.expiries):
         if p < position:

@@ -243,3 +243,17 @@ def test_a_work_areas_requirement_flags_taps_at_its_gates_only(
     with pytest.raises(UnknownReference) as raised:  # another site's reader
         ledger.assign_work_area(world.site, "GATEX-9", "鉄骨建方", prime)
     assert raised.value.field == "reader_id"
+
+
+def test_a_required_qualification_acquired_after_the_taps_day_is_missing_on_it(
+    ledger: Ledger, world: World, store: ReadStore, tmp_path: Path, now: clock.FixedClock
+) -> None:
+    ledger.require_qualification(world.site, HARNESS, "", ADMIN)
+    ledger.add_qualification(world.worker, HARNESS, DAY + timedelta(days=1), ADMIN)
+    gate = Gate(ledger, world, tmp_path)
+    before = gate.tap(world.card)  # recorded before the tap, acquired the day after it
+    now.at += timedelta(days=1)
+    on_the_day = gate.tap(world.card, at=AT + timedelta(days=1))
+    assert [a[:2] for a in before + on_the_day] == [
+        ("flagged", ("qualification_missing",)), ("accepted", ())]
+    same_in_list(before + on_the_day, store, ledger, world.site)
