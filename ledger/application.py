@@ -20,6 +20,11 @@ from ledger import clock
 from ledger.actors import Actor, Role
 from ledger.domain.base import LedgerAggregate, Position, require_date
 from ledger.domain.business import Business, business_aggregate_id
+from ledger.domain.kentaikyo_account import (
+    KentaikyoAccount,
+    ReportedDay,
+    account_aggregate_id,
+)
 from ledger.domain.registry import (
     Card,
     DirectionMode,
@@ -61,6 +66,7 @@ from ledger.domain.taps import (
 from ledger.domain.worker import (
     CertificateClaim,
     CertifierRelation,
+    InsuranceRecord,
     InsuranceStatus,
     Worker,
     proposal_basis,
@@ -1012,3 +1018,142 @@ class Ledger(Application[UUID]):
         if save:
             self.save(keys)
         return keys
+    # -- 入場時の確認: what the gate checks -----------------------------------------------------
+    def record_social_insurance(
+        self, technician_id: str, record: InsuranceRecord, actor: Actor
+    ) -> None:
+        """社会保険加入状況 as the worker's employer (or admin) confirmed it on a date."""
+        def command(worker: Worker) -> None:
+            self._worker_admin(actor, worker)
+            worker.record_social_insurance(record, actor)
+
+        self._update_worker(technician_id, command)
+
+    def set_qualification_expiry(
+        self, technician_id: str, code: str, expires_on: date, actor: Actor
+    ) -> None:
+        def command(worker: Worker) -> None:
+            if not (actor.role is Role.WORKER and actor.id == worker.technician_id):
+                self._worker_admin(actor, worker)
+            worker.set_qualification_expiry(code, expires_on, actor)
+
+        self._update_worker(technician_id, command)
+
+    def require_entry_checks(self, site_id: str, actor: Actor) -> None:
+        def command(site: Site) -> None:
+            self._require_prime(actor, site, Role.SITE_MANAGER)
+            site.require_entry_checks(actor)
+
+        self._update_site(site_id, command)
+
+    def require_qualification(
+        self, site_id: str, qualification: str, trade: str, actor: Actor, work_area: str = ""
+    ) -> None:
+        def command(site: Site) -> None:
+            self._require_prime(actor, site, Role.SITE_MANAGER)
+            site.require_qualification(qualification, trade, actor, work_area)
+
+        self._update_site(site_id, command)
+
+    def withdraw_qualification(
+        self, site_id: str, qualification: str, trade: str, actor: Actor, work_area: str = ""
+    ) -> None:
+        def command(site: Site) -> None:
+            self._require_prime(actor, site, Role.SITE_MANAGER)
+            site.withdraw_qualification(qualification, trade, actor, work_area)
+
+        self._update_site(site_id, command)
+
+    def assign_work_area(
+        self, site_id: str, reader_id: str, work_area: str, actor: Actor
+    ) -> None:
+        """作業区域: the reader's gate leads into `work_area` (a reader of this site only)."""
+        reader = self.reader(reader_id)
+
+        def command(site: Site) -> None:
+            self._require_prime(actor, site, Role.SITE_MANAGER)
+            if reader.site_id != site.site_id:
+                raise UnknownReference("reader_id", "reader_id.exists",
+                                       f"{reader_id} is not registered at this site")
+            site.assign_work_area(reader.reader_id, work_area, actor)
+
+        self._update_site(site_id, command)
+
+    def declare_training_institution(self, site_id: str, actor: Actor) -> None:
+        """CCUS登録教育訓練機関: admin only, on a site whose prime is 振興基金."""
+        require_role(actor, Role.ADMIN)
+        fund = self.settings.promotion_fund_business_id
+
+        def command(site: Site) -> None:
+            if fund is None or site.prime_business_id != fund:
+                raise InvalidState("prime_business_id", "training_institution.prime",
+                                   "a training institution's prime is 振興基金 "
+                                   "(LEDGER_PROMOTION_FUND_BUSINESS_ID)")
+            site.declare_training_institution(actor)
+
+        self._update_site(site_id, command)
+
+    # -- 建退共の口座: points of a contracting employer -----------------------------------------
+    def kentaikyo_account(self, business_id: str) -> KentaikyoAccount | None:
+        business_id = BusinessId(business_id)
+        if not self._exists(KentaikyoAccount, account_aggregate_id(business_id)):
+            return None
+        return self._load(KentaikyoAccount, account_aggregate_id(business_id), "business_id",
+                          business_id)
+
+    def _update_account(
+        self, business_id: str, actor: Actor, command: Callable[[KentaikyoAccount], object]
+    ) -> KentaikyoAccount:
+        """The contracting employer acting as itself, or admin; the account opens with its
+        first entry."""
+        business_id = BusinessId(business_id)
+        if actor.role is not Role.ADMIN and not (
+                actor.role in (Role.EMPLOYER, Role.PRIME_CONTRACTOR)
+                and actor.id == business_id):
+            raise NotPermitted("actor", "kentaikyo_account.owner",
+                               "only the contracting employer keeps its points")
+        if self.business(business_id).kentaikyo_contract_number is None:
+            raise InvalidState("business_id", "kentaikyo_account.contract",
+                               "the business is not a contracting employer (共済契約者)")
+        for attempt in range(CONFLICT_RETRIES):
+            account = self.kentaikyo_account(business_id) or KentaikyoAccount.open(
+                business_id, actor)
+            command(account)
+            try:
+                self.save(account)
+            except RecordConflictError:
+                if attempt == CONFLICT_RETRIES - 1:
+                    raise InvalidState("business_id", "concurrent_update",
+                                       "changed by someone else; try again") from None
+                continue
+            return account
+        raise AssertionError("unreachable")
+
+    def purchase_points(self, business_id: str, purchase_id: str, purchased_on: date,
+                        points: int, ccus_linked: bool, actor: Actor) -> None:
+        self._update_account(business_id, actor, lambda a: a.purchase(
+            purchase_id, purchased_on, points, ccus_linked, actor))
+
+    def use_points(self, business_id: str, reference: str, used_on: date, points: int,
+                   actor: Actor, days: tuple[ReportedDay, ...] = ()) -> None:
+        """Apply a report's points (and the worker-days it paid for); a shortfall
+        (`PointsShortfall`) uses nothing."""
+        self._update_account(business_id, actor, lambda a: a.use(
+            reference, used_on, points, actor, days))
+
+    def credit_rebates(self, business_id: str, credited_on: date, actor: Actor) -> int:
+        """Credit every rebate due on `credited_on` (admin: the credits are the fund's)."""
+        require_role(actor, Role.ADMIN)
+        credited = 0
+
+        def command(account: KentaikyoAccount) -> None:
+            nonlocal credited
+            credited = account.credit_rebates(credited_on, actor)
+
+        self._update_account(business_id, actor, command)
+        return credited
+
+    def set_wage_payment_date(self, business_id: str, month: str, paid_on: date,
+                              actor: Actor) -> None:
+        self._update_account(business_id, actor, lambda a: a.set_wage_payment_date(
+            month, paid_on, actor))

@@ -400,3 +400,16 @@ def employer_scope(facts: ReadFacts, actor: Actor, business_id: str) -> str:
           and actor.scope.sites is None):
         return business_id
     raise hidden("business_id", business_id)
+
+
+def account_scope(facts: ReadFacts, actor: Actor, business_id: str) -> str:
+    """建退共の口座: a contracting employer reads its own points with an unscoped key (a key
+    scoped to sites or workers reads nothing business-wide); auditors and admins any
+    registered business's. Anyone else: the 404 of an unregistered business."""
+    if actor.role in SEES_EVERYTHING:
+        if facts.business_registered(business_id):
+            return business_id
+    elif (actor.role in BUSINESS_ROLES and actor.id == business_id
+          and actor.scope.sites is None and actor.scope.workers is None):
+        return business_id
+    raise hidden("business_id", business_id)

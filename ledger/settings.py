@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     # Unset, both live in the seal directory of this database (see `seal_home`).
     seal_key_file: Path | None = None
     witness_dir: Path | None = None
+    # 建設業振興基金's business ID: the prime of every training-institution site (None: no
+    # training site can be declared until it is set).
+    promotion_fund_business_id: str | None = None
+    # Qualifications expiring within this many days are listed in the expiry alerts.
+    qualification_alert_days: int = 30
 
     @field_validator("database_url")
     @classmethod

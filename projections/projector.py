@@ -11,6 +11,7 @@ import orjson
 from eventsourcing.domain import Aggregate, CanMutateAggregate
 
 from ledger.domain.business import Business
+from ledger.domain.kentaikyo_account import KentaikyoAccount
 from ledger.domain.registry import Card, Reader
 from ledger.domain.requests import ApprovableRequest, Correction, ManualEntry, RequestStatus
 from ledger.domain.settlement import (
@@ -25,10 +26,12 @@ from ledger.domain.taps import Direction, Tap, content_hash
 from ledger.domain.worker import Worker
 from projections.decoding import TAP_RECORDED, EventClass, LoggedEvent
 from projections.derive import TapFact
+from projections.entry_checks import entry_facts
+from projections.kentaikyo_accounts import account_opened as _accounts_registered  # noqa: F401
 from projections.registry import HANDLERS
 from projections.resolutions import assign_unknown_card
 from projections.store import Tx
-from projections.tap_flags import CardRow, ReaderRow, judge
+from projections.tap_flags import NO_ENTRY_FACTS, CardRow, ReaderRow, entry_pair, judge
 from projections.work_records import DATED_REGISTRY_EVENTS, Pair, WorkRecords, counts
 
 # The projection dispatches on the domain's event classes, as the library's `Projection` does,
@@ -74,6 +77,7 @@ KEY_FIELDS: dict[type[Aggregate], str] = {
     Site: "site_id",
     Reader: "reader_id",
     Card: "card_id",
+    KentaikyoAccount: "business_id",
 }
 # Each of their event classes → (the aggregate's kind, as aggregate_keys keeps it; the field).
 NATURAL_KEYS: dict[EventClass, tuple[str, str]] = {
@@ -285,12 +289,19 @@ class LedgerProjection:
             if cards
             else {}
         )
+        entries = entry_facts(tx, {
+            pair for position, s in taps if (pair := entry_pair(
+                position, s["technician_id"], reader_rows.get(s["reader_id"]),
+                card_rows.get(s["card_id"]))) is not None})
         facts, exceptions, counted = [], [], []
         for position, s in taps:
             conflict = "stored_content_hash" in s
+            reader, card = reader_rows.get(s["reader_id"]), card_rows.get(s["card_id"])
+            pair = entry_pair(position, s["technician_id"], reader, card) if entries else None
             site_id, technician_id, flags = judge(
                 position, s["technician_id"], s["reader_time"], s["received_at"],
-                reader_rows.get(s["reader_id"]), card_rows.get(s["card_id"]), conflict,
+                reader, card, conflict,
+                entries.get(pair, NO_ENTRY_FACTS) if pair else NO_ENTRY_FACTS, s["reader_id"],
             )
             direction = DIRECTION_VALUES[s["direction"]]
             if flags:

@@ -208,6 +208,13 @@ def insurance_confirmed(tx: Tx, position: int, e: dict[str, Any]) -> None:
         [orjson.dumps(status).decode(), e["technician_id"]],
     )
     _append_position(tx, "workers", "technician_id", e["technician_id"], position)
+    # The entry checks read every record with its position (projections/entry_checks.py).
+    tx.execute(
+        "INSERT INTO {worker_insurance_history} (position, technician_id, as_of, health, "
+        "pension, employment, exempt_reasons, confirmed_by) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        [position, e["technician_id"], e["as_of"], *(status[k] for k in
+         ("health", "pension", "employment")), "{}", str(e["actor"])])
 
 
 @handles(Worker.CareerCertified)  # type: ignore[attr-defined]

@@ -42,6 +42,12 @@ READ_MODEL_TABLES = (
     "work_records",
     "work_day_months",
     "quarantined_events",
+    "site_entry_rules",
+    "worker_insurance_history",
+    "worker_qualification_expiries",
+    "kentaikyo_account_entries",
+    "kentaikyo_wage_payments",
+    "kentaikyo_contributions",
 )
 
 

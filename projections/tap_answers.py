@@ -20,16 +20,19 @@ from uuid import UUID
 from ledger.actors import Actor, Role
 from ledger.application import Ledger, TapReceipt
 from ledger.domain.registry import Card, Reader, card_aggregate_id, reader_aggregate_id
+from ledger.domain.site import site_aggregate_id
 from ledger.domain.taps import TapObservation
+from ledger.domain.worker import worker_aggregate_id
 from ledger.errors import LedgerError, NotPermitted
 from ledger.storage import SkipsDuplicates
 from ledger.storage.postgres import text_array
 from ledger.tap_records import observation_from_mapping
-from projections.decoding import decode
+from projections.decoding import EventClass, decode
+from projections.entry_checks import entry_facts
 from projections.projector import LedgerProjection
 from projections.queries._common import chunks
 from projections.store import Tx
-from projections.tap_flags import CardRow, ReaderRow, judge
+from projections.tap_flags import NO_ENTRY_FACTS, CardRow, EntryFacts, ReaderRow, entry_pair, judge
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,12 @@ def answer_taps(
         tx, ledger, {o.reader_id for o, _ in judged},
         {o.card_id for o, _ in judged if o.technician_id is None and o.card_id is not None},
         max((cast(int, r.position) for _, r in judged), default=0))
+    pairs = {
+        (cast(int, r.position), o.tap_id): pair for o, r in judged if (pair := entry_pair(
+            cast(int, r.position), o.technician_id, readers.get(o.reader_id),
+            cards.get(o.card_id) if o.card_id is not None else None)) is not None}
+    entries = _entries(tx, ledger, set(pairs.values()),
+                       max((cast(int, r.position) for _, r in judged), default=0))
     stored = iter(receipts)
     answers = []
     for item in parsed:
@@ -114,10 +123,12 @@ def answer_taps(
             continue
         assert receipt.position is not None and receipt.received_at is not None
         conflict = receipt.status == "conflict"
+        pair = pairs.get((receipt.position, item.tap_id))
         flags = judge(
             receipt.position, item.technician_id, item.reader_time, receipt.received_at,
             readers.get(item.reader_id),
             cards.get(item.card_id) if item.card_id is not None else None, conflict,
+            entries.get(pair, NO_ENTRY_FACTS) if pair else NO_ENTRY_FACTS, item.reader_id,
         ).flags
         status = receipt.status if conflict else "flagged" if flags else "accepted"
         answers.append(TapAnswer(receipt.tap_id, status, flags, None, receipt.position,
@@ -162,6 +173,31 @@ def _registries(
         elif event_class is Card.Revoked and key in cards:  # type: ignore[attr-defined]
             cards[key] = (cards[key][0], cards[key][1], position)
     return readers, cards
+
+
+def _entries(
+    tx: Tx, ledger: Ledger, pairs: set[tuple[str, str]], upto: int
+) -> dict[tuple[str, str], EntryFacts]:
+    """The entry facts of these (site, worker) pairs good up to log position `upto`: the read
+    models' rows, with the later events of the same sites and workers laid over them (as
+    `_registries` does for readers and cards)."""
+    if not pairs:
+        return {}
+    rows = tx.execute("SELECT position FROM {projection_positions} WHERE name = %s",
+                      [LedgerProjection.name])
+    projected = int(rows[0][0]) if rows else 0
+    later: list[tuple[int, EventClass, dict[str, Any]]] = []
+    if projected < upto:
+        keys: dict[UUID, tuple[str, str]] = {
+            site_aggregate_id(s): ("site_id", s) for s, _ in pairs}
+        keys |= {worker_aggregate_id(w): ("technician_id", w) for _, w in pairs}
+        recorder = cast(SkipsDuplicates, ledger.recorder)
+        for position, event_class, state in decode(
+                ledger.mapper, recorder.select_events_of(sorted(keys), projected)):
+            field, key = keys[state["originator_id"]]
+            state[field] = key
+            later.append((position, event_class, state))
+    return entry_facts(tx, pairs, later)
 
 
 def _registry_rows(

@@ -22,6 +22,7 @@ from ledger.clock import JST, FixedClock, parse_date
 from ledger.ids import ReaderId, SiteId
 from readers.agent import GateAgent
 from readers.backoff import Backoff
+from readers.feedback import Feedback, LogFeedback
 from readers.policy import parse_direction_mode
 from readers.simulator import QuietFeedback, feed, plan_day
 from readers.spool import Spool, SpoolError, SpoolStatus
@@ -74,11 +75,11 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 
 def _uploader(
     spool: Spool, transport: str, server: str | None, token: str | None, batch_size: int,
-    max_backoff: float,
+    max_backoff: float, feedback: Feedback | None = None,
 ) -> Uploader:
     return Uploader(spool, make_transport(transport, spool.reader_id, server, token),
                     batch_size=batch_size, backoff=Backoff(cap=max_backoff),
-                    unauthorized_delay=max(max_backoff, 1.0))
+                    unauthorized_delay=max(max_backoff, 1.0), feedback=feedback)
 
 
 @app.command()
@@ -103,9 +104,13 @@ def run(
     try:
         card_profile = make_profile(profile, aid, file_id, id_offset, id_length, id_encoding)
         the_spool = Spool(spool_path(spool, reader_id), reader_id)
-        uploader = _uploader(the_spool, transport, server, token, batch_size, max_backoff)
+        feedback = LogFeedback()  # the same gate tells the worker both when spooled and when
+        # the ledger's answer flags the tap
+        uploader = _uploader(the_spool, transport, server, token, batch_size, max_backoff,
+                             feedback)
         agent = GateAgent(the_spool, mode=parse_direction_mode(direction),
-                          debounce=timedelta(seconds=debounce), on_spooled=uploader.wakeup.set)
+                          debounce=timedelta(seconds=debounce), feedback=feedback,
+                          on_spooled=uploader.wakeup.set)
     except (ValueError, SpoolError) as error:
         raise _fail(str(error)) from None
     with _stop_on_signals() as stop:

@@ -72,6 +72,7 @@ class QuietFeedback:
     accepted_count: int = 0
     repeated_count: int = 0
     failures: list[str] = field(default_factory=list)
+    warnings: list[tuple[str, list[str]]] = field(default_factory=list)
 
     def accepted(self, tap: SpooledTap) -> None:
         self.accepted_count += 1
@@ -81,6 +82,9 @@ class QuietFeedback:
 
     def failed(self, reason: str) -> None:
         self.failures.append(reason)
+
+    def warned(self, tap_id: str, warnings: list[str]) -> None:
+        self.warnings.append((tap_id, warnings))
 
 
 def feed(

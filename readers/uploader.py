@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from ledger.clock import Clock, SystemClock
 from readers.backoff import Backoff
 from readers.delivery import TapResult, UploadAck
+from readers.feedback import Feedback, gate_warnings
 from readers.spool import Spool, SpooledTap
 from readers.transport import (
     MAX_BATCH,
@@ -38,6 +39,7 @@ class Uploader:
         backoff: Backoff | None = None, unauthorized_delay: float = 60.0,
         skew_tolerance: timedelta = SKEW_TOLERANCE, idle_wait: float = 5.0,
         keep_delivered: timedelta = KEEP_DELIVERED, clock: Clock | None = None,
+        feedback: Feedback | None = None,
     ) -> None:
         if not 1 <= batch_size <= MAX_BATCH:
             raise ValueError(f"batch size {batch_size} is not 1-{MAX_BATCH}")
@@ -50,6 +52,7 @@ class Uploader:
         self.keep_delivered = keep_delivered
         self._pruned_at: datetime | None = None
         self.clock = clock or SystemClock()
+        self.feedback = feedback  # told of a stored tap the gate check flagged
         self.wakeup = threading.Event()  # set when a tap is spooled, so it goes out at once
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -77,6 +80,9 @@ class Uploader:
             if result.rejected:
                 log.error("tap %s rejected by the ledger, moved to dead letters: %s",
                           result.tap_id, result.reason)
+            elif result.status == "flagged" and self.feedback is not None and (
+                    warnings := gate_warnings(result.flags)):
+                self.feedback.warned(result.tap_id, warnings)
             elif result.conflict:
                 log.error("CONFLICT: tap %s was stored before with other content; the ledger "
                           "kept this version too, for the site's staff to resolve (was a spool "

@@ -183,6 +183,15 @@ def build_read_world(ledger: Ledger, k: int = 1) -> ReadWorld:
             "施工体制台帳 (2018)", staff)
     ledger.decline_career_certificate(w.other_worker, str(UUID(int=int(w.other_worker))),
                                       Actor(Role.WORKER, w.other_worker))
+    # 建退共の口座: sub_a pays for worker's D1 at site_a; prime_b (元請一括) for other_worker's
+    # D2 at site_b. 入場時の確認: worker's slinging course expires within the alert days, and
+    # site_a requires it of 鉄筋 (after every tap above: none of them is flagged by it).
+    for payer, technician, site, day in ((w.sub_a, w.worker, w.site_a, D1),
+                                         (w.prime_b, w.other_worker, w.site_b, D2)):
+        ledger.purchase_points(payer, f"P-{payer}", date(2025, 6, 1), 10_000, False, ADMIN)
+        ledger.use_points(payer, MONTH, TODAY, 320, ADMIN, days=((technician, site, day),))
+    ledger.set_qualification_expiry(w.worker, "玉掛技能講習", date(2025, 7, 1), ADMIN)
+    ledger.require_qualification(w.site_a, "玉掛技能講習", "鉄筋", staff_a)
     return ReadWorld(**{**w.__dict__, "entries": entries})
 
 
@@ -199,6 +208,7 @@ def _tap(ledger: Ledger, w: ReadWorld,
 
 # -- the read endpoints and who may call them ---------------------------------------------------
 WORKER, SITE, PRIME, AUDIT, KEYS = "worker", "site", "prime", "audit", "keys"
+ACCOUNT = "account"  # a contracting employer's own points: the business, with an unscoped key
 CONSENT, CLAIMS = "consent", "claims"  # claims on a worker: the worker's side, the claimant's
 CAREER = "career"  # a worker's whole career, records included (the career proof)
 
@@ -230,6 +240,8 @@ def scoped_status(endpoint: ReadEndpoint, role: str, target: str) -> int:
         return endpoint.statuses(role, target)
     if endpoint.kind == AUDIT:
         return 403
+    if endpoint.kind == ACCOUNT:  # no business-wide read with a scoped key
+        return 403 if role.startswith("site_manager") else 404
     if endpoint.kind == KEYS:  # a site manager oversees its sites' reader keys
         return 404 if endpoint.name == "key" else 200
     if endpoint.kind in (CONSENT, CLAIMS):
@@ -246,11 +258,11 @@ def scoped_status(endpoint: ReadEndpoint, role: str, target: str) -> int:
         if endpoint.kind in (WORKER, CAREER):
             return 403
         return 200 if role.endswith(target) else 404
-    if endpoint.name in ("site-exceptions", "prime-inbox"):
+    if endpoint.name in ("site-exceptions", "prime-inbox", "site-expiry-alerts"):
         return 403  # a prime's reads
     if role == "employer_own_sites":  # sub_a on site_a: worker's records there, not the career
-        if endpoint.name in ("level-judgments", "career-proof"):
-            return 403
+        if endpoint.name in ("level-judgments", "career-proof", "worker-expiry-alerts"):
+            return 403  # a whole career's, or a worker's registration
         return 200 if target == "own" else 404
     # sub_b for other_worker only: no site's rows, no record of worker's
     return 200 if endpoint.kind in (WORKER, CAREER) and target == "other" and (
@@ -417,6 +429,16 @@ READ_ENDPOINTS: tuple[ReadEndpoint, ...] = (
     ReadEndpoint("business-certificate-proposals", CLAIMS,
                  _claimant_path("prime", "career-certificate-proposals"),
                  _claimant_statuses("prime")),
+    ReadEndpoint("kentaikyo-account", ACCOUNT,
+                 _claimant_path("sub", f"kentaikyo/account?first={MONTH}&last={MONTH}"),
+                 _claimant_statuses("employer"), listed=False),
+    ReadEndpoint("site-coverage", SITE, _site_path("kentaikyo/coverage", f"?month={MONTH}"),
+                 _site_statuses(True)),
+    ReadEndpoint("site-roster", SITE, _site_path("roster"), _site_statuses(True)),
+    ReadEndpoint("site-expiry-alerts", SITE, _site_path("expiry-alerts"),
+                 _site_statuses(False)),
+    ReadEndpoint("worker-expiry-alerts", WORKER, _worker_path("expiry-alerts"),
+                 _worker_statuses(False)),
     ReadEndpoint("keys", KEYS, lambda w, t: "/v1/keys", _key_viewers(False)),
     ReadEndpoint("key-events", KEYS, lambda w, t: "/v1/keys/events", _key_viewers(False)),
     ReadEndpoint("key", KEYS, lambda w, t: "/v1/keys/00000000deadbeef", _key_viewers(True),

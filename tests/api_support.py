@@ -251,6 +251,101 @@ def _decision(kind: str, reject: bool) -> Endpoint:
     )
 
 
+def insurance_body(w: World, health: str = "enrolled") -> dict[str, Any]:
+    return {"health": health, "pension": "exempt", "employment": "unconfirmed",
+            "as_of": "2025-06-01", "exempt_reasons": {"pension": "75歳以上"}}
+
+
+REQUIREMENT = {"qualification": "フルハーネス特別教育", "trade": ""}
+# 入場時の確認: the site's rules are the prime's; a worker's records their employer's.
+ENTRY_CHECK_ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        "insurance-record", "POST", lambda w: f"/v1/workers/{w.worker}/insurance-records",
+        lambda w, a: insurance_body(w),
+        {"employer_own": 200, "admin": 200, "employer_other": 404},
+        (lambda w: (f"/v1/workers/{w.worker}/insurance-records", insurance_body(w, "maybe")),
+         "health"),
+        ("employer_other", lambda w: (f"/v1/workers/{w.absent_worker()}/insurance-records",
+                                      insurance_body(w))),
+    ),
+    Endpoint(
+        "qualification-expiry", "POST", lambda w: f"/v1/workers/{w.worker}/qualification-expiries",
+        lambda w, a: {"qualification": "玉掛技能講習", "expires_on": "2027-05-01"},
+        {"employer_own": 200, "worker_self": 200, "admin": 200, "employer_other": 404,
+         "worker_other": 404},
+        (lambda w: (f"/v1/workers/{w.worker}/qualification-expiries",
+                    {"qualification": "玉掛技能講習", "expires_on": "x"}), "expires_on"),
+        ("worker_other", lambda w: (f"/v1/workers/{w.absent_worker()}/qualification-expiries",
+                                    {"qualification": "玉掛技能講習",
+                                     "expires_on": "2027-05-01"})),
+    ),
+    Endpoint(
+        "entry-checks", "POST", lambda w: f"/v1/sites/{w.site}/entry-checks", lambda w, a: None,
+        {"prime_own": 200, "admin": 200, "prime_other": 404},
+        (lambda w: ("/v1/sites/12-34/entry-checks", None), "site_id"),
+        ("prime_other", lambda w: (f"/v1/sites/{w.absent_site()}/entry-checks", None)),
+    ),
+    Endpoint(
+        "require-qualification", "POST", lambda w: f"/v1/sites/{w.site}/required-qualifications",
+        lambda w, a: REQUIREMENT, {"prime_own": 200, "admin": 200, "prime_other": 404},
+        (lambda w: (f"/v1/sites/{w.site}/required-qualifications",
+                    {"qualification": "", "trade": ""}), "qualification"),
+        ("prime_other", lambda w: (f"/v1/sites/{w.absent_site()}/required-qualifications",
+                                   REQUIREMENT)),
+    ),
+    Endpoint(
+        # nothing is required in the matrix's world: the prime is answered 409
+        "withdraw-qualification", "POST",
+        lambda w: f"/v1/sites/{w.site}/required-qualifications/withdraw",
+        lambda w, a: REQUIREMENT, {"prime_own": 409, "admin": 409, "prime_other": 404},
+        (lambda w: (f"/v1/sites/{w.site}/required-qualifications/withdraw",
+                    {"qualification": "x" * 81, "trade": ""}), "qualification"),
+        ("prime_other", lambda w: (
+            f"/v1/sites/{w.absent_site()}/required-qualifications/withdraw", REQUIREMENT)),
+    ),
+    Endpoint(
+        "work-area", "POST", lambda w: f"/v1/sites/{w.site}/work-areas",
+        lambda w, a: {"reader_id": w.reader, "work_area": "鉄骨建方エリア"},
+        {"prime_own": 200, "admin": 200, "prime_other": 404},
+        (lambda w: (f"/v1/sites/{w.site}/work-areas", {"reader_id": "a b", "work_area": ""}),
+         "reader_id"),
+        ("prime_other", lambda w: (f"/v1/sites/{w.absent_site()}/work-areas",
+                                   {"reader_id": w.reader, "work_area": "x"})),
+    ),
+    Endpoint(
+        # admin only; the world's prime is not 振興基金 (none is configured): 409
+        "training-institution", "POST", lambda w: f"/v1/sites/{w.site}/training-institution",
+        lambda w, a: None, {"admin": 409},
+        (lambda w: ("/v1/sites/12-34/training-institution", None), "site_id"),
+    ),
+)
+
+
+def _account(suffix: str, body: Body, bad: tuple[dict[str, Any], str],
+             statuses: dict[str, int] | None = None) -> Endpoint:
+    """A contracting employer's account: the matrix's businesses are not 共済契約者, so the
+    business itself (and admin) is answered 409; another business 403 (test_api_kentaikyo.py
+    has the successes)."""
+    return Endpoint(
+        f"kentaikyo-{suffix}", "POST", lambda w: f"/v1/businesses/{w.sub}/kentaikyo/{suffix}",
+        body, statuses or {"employer_own": 409, "admin": 409},
+        (lambda w: (f"/v1/businesses/{w.sub}/kentaikyo/{suffix}", bad[0]), bad[1]))
+
+
+ACCOUNT_ENDPOINTS: tuple[Endpoint, ...] = (
+    _account("purchases", lambda w, a: {"purchase_id": "P-1", "purchased_on": "2025-06-01",
+                                        "points": 10_000},
+             ({"purchase_id": "P-1", "purchased_on": "2025-06-01", "points": 0}, "points")),
+    _account("uses", lambda w, a: {"reference": "2025-05", "used_on": "2025-06-10",
+                                   "points": 320},
+             ({"reference": "2025-05", "used_on": "2025-06-10", "points": -1}, "points")),
+    _account("wage-payments", lambda w, a: {"month": "2025-05", "paid_on": "2025-06-10"},
+             ({"month": "2025-13", "paid_on": "2025-06-10"}, "month")),
+    _account("rebates", lambda w, a: {"credited_on": "2026-04-01"},
+             ({"credited_on": "x"}, "credited_on"), {"admin": 409}),
+)
+
+
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "register-business", "POST", lambda w: "/v1/businesses",
@@ -505,4 +600,6 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         ("prime_other", lambda w: (f"/v1/sites/{w.absent_site()}/missing-exits/resolve",
                                    missing_exit_body(w))),
     ),
+    *ENTRY_CHECK_ENDPOINTS,
+    *ACCOUNT_ENDPOINTS,
 )

@@ -13,6 +13,7 @@ from api.cli import (
     core,
     exceptions,
     jobs,
+    kentaikyo,
     keys,
     projections,
     register,
@@ -34,6 +35,7 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     seals,  # seal-key …, seal-consistency, verify-consistency
     serve,  # serve
     career_proof,  # career-proof, verify-proof
+    kentaikyo,  # kentaikyo …, site require-…, worker insurance, worker qualification-expiry
 )
 
 __all__ = ["COMMAND_MODULES", "app"]

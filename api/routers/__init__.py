@@ -15,6 +15,7 @@ from api.routers import (
     corrections,
     health,
     inbox,
+    kentaikyo,
     keys,
     manual_entries,
     readers,
@@ -30,4 +31,4 @@ PREFIX = "/v1"
 ROUTERS: tuple[APIRouter, ...] = tuple(module.router for module in (
     health, taps, businesses, workers, sites, site_exceptions, readers, cards, manual_entries,
     corrections, careers, career_proofs, consents, attendance, inbox, audit, keys, seals,
-    site_fees))
+    site_fees, kentaikyo))

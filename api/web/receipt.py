@@ -1,4 +1,4 @@
-"""計上の確認 (a tap receipt) —「なぜ計上されなかったのか」: for a worker's day (the worker, their employer)
+"""計上の確認 —「なぜ計上されなかったのか」: for a worker's day (the worker, their employer)
 or a flagged tap at a site (its staff): counted, or the exact reason it did not count, what fixes
 it, who must act and by when, traced back to the events (the API's audit trail).
 

@@ -103,6 +103,14 @@ class Site(LedgerAggregate):
         # 施工体制: business → (parent business, tier). The prime is tier 0.
         self.subcontracts: dict[str, tuple[str | None, int]] = {prime_business_id: (None, 0)}
         self.roster: dict[str, RosterEntry] = {}
+        # 入場時の確認: whether the gate checks the roster and social insurance, and the
+        # qualifications required per trade ("" = every trade on the site).
+        self.entry_checks = False
+        # (qualification, trade, work area): "" = every trade / every area
+        self.required_qualifications: set[tuple[str, str, str]] = set()
+        self.work_areas: dict[str, str] = {}  # reader → the work area its gate leads into
+        # CCUS登録教育訓練機関: a training institution registered as a site.
+        self.training_institution = False
 
     # 施工体制 -------------------------------------------------------------------------------
     def tier_of(self, business_id: str) -> int | None:
@@ -190,6 +198,76 @@ class Site(LedgerAggregate):
         self.roster[technician_id] = RosterEntry(
             technician_id, employer_business_id, trade, position, since
         )
+
+    # 入場時の確認 ----------------------------------------------------------------------------
+    def require_entry_checks(self, actor: Actor) -> None:
+        """From now on a tap by a worker not on the roster, or whose social insurance is not
+        confirmed on the tap's day, is flagged (still stored and counted). A site's choice, by
+        log position, so taps stored before keep the flags they were answered with."""
+        self._check_open()
+        if self.entry_checks:
+            raise InvalidState("entry_checks", "entry_checks.once", "are required already")
+        self._entry_checks_required(actor)
+
+    @event("EntryChecksRequired")
+    def _entry_checks_required(self, actor: Actor) -> None:
+        self.entry_checks = True
+
+    def require_qualification(
+        self, qualification: str, trade: str, actor: Actor, work_area: str = ""
+    ) -> None:
+        """A qualification the site requires of workers of a trade ("" for every trade), in a
+        work area ("" for the whole site; an area is entered through the gates assigned to it):
+        a tap by one without it, or whose one has expired on the tap's day, is flagged."""
+        self._check_open()
+        key = (require_text(qualification, "qualification", max_length=80),
+               "" if trade == "" else require_text(trade, "trade", max_length=40),
+               "" if work_area == "" else require_text(work_area, "work_area", max_length=80))
+        if key in self.required_qualifications:
+            raise InvalidState("qualification", "requirement.once", "is required already")
+        self._qualification_required(*key, actor)
+
+    @event("QualificationRequired")
+    def _qualification_required(
+        self, qualification: str, trade: str, work_area: str, actor: Actor
+    ) -> None:
+        self.required_qualifications.add((qualification, trade, work_area))
+
+    def withdraw_qualification(
+        self, qualification: str, trade: str, actor: Actor, work_area: str = ""
+    ) -> None:
+        if (qualification, trade, work_area) not in self.required_qualifications:
+            raise InvalidState("qualification", "requirement.exists", "is not required")
+        self._qualification_withdrawn(qualification, trade, work_area, actor)
+
+    @event("QualificationWithdrawn")
+    def _qualification_withdrawn(
+        self, qualification: str, trade: str, work_area: str, actor: Actor
+    ) -> None:
+        self.required_qualifications.discard((qualification, trade, work_area))
+
+    def assign_work_area(self, reader_id: str, work_area: str, actor: Actor) -> None:
+        """作業区域: the gate of reader `reader_id` (one of this site's, as the application
+        checks) leads into `work_area` ("": the site at large) from now on."""
+        self._check_open()
+        area = "" if work_area == "" else require_text(work_area, "work_area", max_length=80)
+        self._work_area_assigned(reader_id, area, actor)
+
+    @event("WorkAreaAssigned")
+    def _work_area_assigned(self, reader_id: str, work_area: str, actor: Actor) -> None:
+        self.work_areas[reader_id] = work_area
+
+    def declare_training_institution(self, actor: Actor) -> None:
+        """CCUS登録教育訓練機関 (from 2025-10-01): its days count as work days, and its site fee
+        is borne by the CCUS business office, not billed to the prime (振興基金). The
+        application checks who the prime is."""
+        if self.training_institution:
+            raise InvalidState("kind", "training_institution.once", "is declared already")
+        self._training_institution_declared(actor)
+
+    @event("TrainingInstitutionDeclared")
+    def _training_institution_declared(self, actor: Actor) -> None:
+        self.training_institution = True
 
     # 例外の解消: the site's staff resolve what its readers flagged -----------------------------
     def _rostered(self, technician_id: str, code: str) -> TechnicianId:

@@ -36,6 +36,50 @@ class InsuranceStatus(str, Enum):
     ENROLLED = "enrolled"  # 加入
     EXEMPT = "exempt"  # 適用除外
     NOT_ENROLLED = "not_enrolled"  # 未加入
+    UNCONFIRMED = "unconfirmed"  # 未確認: nobody has checked it yet
+
+
+INSURANCE_SCHEMES = ("health", "pension", "employment")  # 健康保険, 年金保険, 雇用保険
+
+
+@dataclass(frozen=True)
+class InsuranceRecord:
+    """社会保険加入状況 as someone confirmed it on a date: each scheme's status, and for an exempt
+    scheme the reason (適用除外の理由). Checked on construction, before any worker is loaded."""
+
+    health: InsuranceStatus
+    pension: InsuranceStatus
+    employment: InsuranceStatus
+    as_of: date
+    exempt_reasons: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        for scheme in INSURANCE_SCHEMES:
+            value = getattr(self, scheme)
+            try:
+                object.__setattr__(self, scheme, InsuranceStatus(value))
+            except ValueError:
+                allowed = ", ".join(s.value for s in InsuranceStatus)
+                raise InvalidValue(
+                    scheme, f"{scheme}.enum", f"{value!r} is not {allowed}") from None
+        require_date(self.as_of, "as_of")
+        reasons = dict(self.exempt_reasons)
+        for scheme, reason in reasons.items():
+            if scheme not in INSURANCE_SCHEMES:
+                raise InvalidValue("exempt_reasons", "exempt_reasons.scheme",
+                                   f"{scheme!r} is not a scheme")
+            if getattr(self, scheme) is not InsuranceStatus.EXEMPT:
+                raise InvalidValue("exempt_reasons", "exempt_reasons.exempt",
+                                   f"{scheme} is not exempt")
+            reasons[scheme] = require_text(reason, "exempt_reasons", max_length=200)
+        for scheme in INSURANCE_SCHEMES:
+            if getattr(self, scheme) is InsuranceStatus.EXEMPT and scheme not in reasons:
+                raise InvalidValue("exempt_reasons", "exempt_reasons.required",
+                                   f"{scheme} is exempt: name the reason")
+        object.__setattr__(self, "exempt_reasons", tuple(sorted(reasons.items())))
+
+    def statuses(self) -> dict[str, str]:
+        return {scheme: getattr(self, scheme).value for scheme in INSURANCE_SCHEMES}
 
 
 class CertifierRelation(str, Enum):
@@ -166,6 +210,7 @@ class Worker(LedgerAggregate):
         self.qualifications: dict[str, date] = {}
         self.foreman_training_on: date | None = None
         self.social_insurance: dict[str, InsuranceStatus] = {}
+        self.qualification_expiries: dict[str, date] = {}
         self.career_certificates: list[dict[str, Any]] = []
         # Claims that count only once the worker (or someone acting for them) confirms them.
         self.employment_requests: dict[str, EmploymentRequest] = {}
@@ -317,6 +362,22 @@ class Worker(LedgerAggregate):
     def _qualified(self, code: str, acquired_on: date, actor: Actor) -> None:
         self.qualifications[code] = acquired_on
 
+    def set_qualification_expiry(self, code: str, expires_on: date, actor: Actor) -> None:
+        """有効期限 of a held qualification (a licence, 技能講習, special education, a health
+        check): set when it is recorded, and again when it is renewed. The latest one counts."""
+        code = require_text(code, "qualification", max_length=80)
+        if code not in self.qualifications:
+            raise InvalidState("qualification", "qualification.held", f"{code} is not recorded")
+        require_date(expires_on, "expires_on")
+        if expires_on < self.qualifications[code]:
+            raise InvalidValue("expires_on", "expires_on.range",
+                               "is before the qualification was acquired")
+        self._qualification_expiry_set(code, expires_on, actor)
+
+    @event("QualificationExpirySet")
+    def _qualification_expiry_set(self, code: str, expires_on: date, actor: Actor) -> None:
+        self.qualification_expiries[code] = expires_on
+
     def complete_foreman_training(self, completed_on: date, actor: Actor) -> None:
         self._trained(require_date(completed_on, "completed_on"), actor)
 
@@ -355,11 +416,33 @@ class Worker(LedgerAggregate):
     ) -> None:
         self.social_insurance = {"health": health, "pension": pension, "employment": employment}
 
+    def record_social_insurance(self, record: InsuranceRecord, actor: Actor) -> None:
+        """The status as confirmed on `record.as_of` by `actor` (who confirmed it, and when, is
+        the event's): unconfirmed and exempt-with-reason included."""
+        self._insurance_recorded(
+            record.health.value, record.pension.value, record.employment.value,
+            dict(record.exempt_reasons), record.as_of, actor)
+
+    @event("SocialInsuranceRecorded")
+    def _insurance_recorded(
+        self,
+        health: str,
+        pension: str,
+        employment: str,
+        exempt_reasons: dict[str, str],
+        as_of: date,
+        actor: Actor,
+    ) -> None:
+        self.social_insurance = {"health": InsuranceStatus(health),
+                                 "pension": InsuranceStatus(pension),
+                                 "employment": InsuranceStatus(employment)}
+
     @property
     def social_insurance_confirmed(self) -> bool:
         """Confirmed when every scheme is enrolled or exempt (作業員名簿 since 2020-10)."""
         return len(self.social_insurance) == 3 and all(
-            status is not InsuranceStatus.NOT_ENROLLED for status in self.social_insurance.values()
+            status in (InsuranceStatus.ENROLLED, InsuranceStatus.EXEMPT)
+            for status in self.social_insurance.values()
         )
 
     # 経歴証明 -------------------------------------------------------------------------------

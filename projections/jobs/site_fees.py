@@ -35,6 +35,7 @@ def bill_site_fees(ledger: Ledger, store: ReadStore, month: str, actor: Actor) -
     with store.read() as tx:
         months = _billable_months(tx, month)
         usage = _usage(tx, months)
+        office = _office_borne(usage, _training_sites(tx))
         carrying = _primes_carrying(tx)
     accounts, already = ledger.bill_site_fees(month, usage, carrying, actor)
     project_decisions(ledger, store)
@@ -43,7 +44,28 @@ def bill_site_fees(ledger: Ledger, store: ReadStore, month: str, actor: Actor) -
         "primes": len(accounts), "already_billed": already,
         "billed": outcomes.count("billed"), "carried_over": outcomes.count("carried_over"),
         "billed_yen": sum(a.last_billed_yen for a in accounts),
+        # training institutions' records: their fee is the CCUS business office's, not billed
+        "office_borne_records": sum(office.values()),
     }
+
+
+def _training_sites(tx: Tx) -> set[str]:
+    """CCUS登録教育訓練機関 (Site.TrainingInstitutionDeclared)."""
+    return {site for (site,) in tx.execute(
+        "SELECT site_id FROM {site_entry_rules} WHERE kind = 'training_institution'")}
+
+
+def _office_borne(usage: dict[str, dict[UsageKey, int]], training: set[str]
+                  ) -> dict[UsageKey, int]:
+    """Take the training sites' usage out of the primes' (振興基金 is billed nothing for them:
+    the site fee is borne by the CCUS business office) and return it, per site and month."""
+    office: dict[UsageKey, int] = {}
+    for prime in list(usage):
+        for key in [k for k in usage[prime] if k[0] in training]:
+            office[key] = usage[prime].pop(key)
+        if not usage[prime]:
+            del usage[prime]
+    return office
 
 
 def _billable_months(tx: Tx, month: str) -> list[str]:

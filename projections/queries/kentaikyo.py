@@ -104,6 +104,21 @@ def kentaikyo_month(
     """Settle ``month`` ('YYYY-MM'). Scopes: lines on the prime's sites (its subcontractors'
     workers included), lines whose employer is the business, one worker's lines, lines on the
     given sites; none: all."""
+    report, visible = scoped_report(source, month, only_sites_of_prime, only_employer,
+                                    technician_id, only_sites)
+    return _result(report, visible)
+
+
+def scoped_report(
+    source: Source,
+    month: str,
+    only_sites_of_prime: str | None = None,
+    only_employer: str | None = None,
+    technician_id: str | None = None,
+    only_sites: Collection[str] | None = None,
+) -> tuple[MonthReport, list[ReportLine]]:
+    """The month settled over every counted record of the scope's workers, and the lines of it
+    the scope shows (see `kentaikyo_month`)."""
     first, last = month_bounds(month)
     with reading(source) as tx:
         workers = _candidates(tx, first, last, only_sites_of_prime, only_employer, technician_id)
@@ -115,7 +130,7 @@ def kentaikyo_month(
                and only_employer in (None, line.employer_business_id)
                and technician_id in (None, line.technician_id)
                and (only_sites is None or line.site_id in only_sites)]
-    return _result(report, visible)
+    return report, visible
 
 
 def _candidates(

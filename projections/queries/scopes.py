@@ -86,6 +86,10 @@ def prime_scope(tx: Tx, actor: Actor, business_id: str) -> str:
     return privacy.prime_scope(ReadModelFacts(tx), actor, business_id)
 
 
+def account_scope(tx: Tx, actor: Actor, business_id: str) -> str:
+    return privacy.account_scope(ReadModelFacts(tx), actor, business_id)
+
+
 def reader_sites(tx: Tx) -> dict[str, ReaderSite]:
     """Every registered reader's site, for the key powers (one query for a whole list)."""
     return {str(reader): ReaderSite(str(site), str(prime), retired is not None)

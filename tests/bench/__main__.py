@@ -14,6 +14,7 @@ SECTIONS = [
     "readers.bench",
     "tests.bench.settlement",
     "tests.bench.proofs",
+    "tests.bench.kentaikyo_accounts",
 ]
 
 

@@ -99,5 +99,25 @@ def test_billing_a_month_twice_bills_nothing_new(world: World) -> None:
     position = world.event_count()
     counts = bill(world, "2025-01")
     assert counts == {"primes": 0, "already_billed": 1, "billed": 0, "carried_over": 0,
-                      "billed_yen": 0}
+                      "billed_yen": 0, "office_borne_records": 0}
     assert world.event_count() == position
+
+
+def test_a_training_sites_fee_is_borne_by_the_business_office_and_its_days_count(
+    world: World,
+) -> None:
+    """CCUS登録教育訓練機関: its prime (振興基金) is billed nothing for it; its records are
+    ordinary work records (their days count as work days)."""
+    world.ledger.settings = world.ledger.settings.model_copy(
+        update={"promotion_fund_business_id": OTHER})
+    world.ledger.declare_training_institution(STAMP_SITE, Actor(Role.ADMIN, "admin"))
+    world.work(SITE, T1, date(2025, 1, 6))
+    world.work(STAMP_SITE, T1, date(2025, 1, 9))
+    counts = bill(world, "2025-01")
+    assert (counts["primes"], counts["office_borne_records"]) == (1, 1)
+    assert bills(world, OTHER) == []
+    assert bills(world, PRIME) == [("2025-01", 10, 0, 0, 10, "carried_over")]
+    with world.store.read() as tx:
+        days = tx.execute("SELECT work_date FROM {work_records} WHERE site_id = %s "
+                          "AND status = 'counted'", [STAMP_SITE])
+    assert [str(d)[:10] for (d,) in days] == ["2025-01-09"]

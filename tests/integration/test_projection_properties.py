@@ -30,7 +30,7 @@ from ledger.actors import Actor, Role, Scope
 from ledger.application import Ledger
 from ledger.clock import JST
 from ledger.domain.taps import TapObservation
-from ledger.domain.worker import CertificateClaim, CertifierRelation
+from ledger.domain.worker import CertificateClaim, CertifierRelation, InsuranceRecord
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 from ledger.storage.migrate import migrate
@@ -178,7 +178,43 @@ other_registry_ops = st.one_of(
         st.sampled_from([PRIME, SUB, OTHER]),
     ),
 )
-# Each step: an operation, and whether the live projection catches up right after it.
+# 入場時の確認, which flag taps by log position, and Kentaikyo accounts.
+entry_ops = st.one_of(
+    st.tuples(st.just("entry_checks"), st.sampled_from(SITES)),
+    st.tuples(
+        st.just("require_qualification"),
+        st.sampled_from(SITES),
+        st.sampled_from(["玉掛技能講習", "一級鉄筋施工技能士"]),
+        st.sampled_from(["", "鉄筋"]),
+        st.booleans(),
+        st.sampled_from(["", "", "鉄骨建方"]),
+    ),
+    st.tuples(
+        st.just("work_area"),
+        st.sampled_from(SITES),
+        st.sampled_from(["GATE-1", "GATE-2"]),
+        st.sampled_from(["", "鉄骨建方"]),
+    ),
+    st.tuples(
+        st.just("qualification_expiry"),
+        st.sampled_from(WORKERS),
+        st.sampled_from(["玉掛技能講習", "一級鉄筋施工技能士"]),
+        offset,
+    ),
+    st.tuples(
+        st.just("record_insurance"),
+        st.sampled_from(WORKERS),
+        offset,
+        st.sampled_from(["enrolled", "not_enrolled", "unconfirmed"]),
+    ),
+    st.tuples(
+        st.just("points"),
+        st.sampled_from(BUSINESSES),
+        st.sampled_from(["purchase", "use", "rebate", "wage"]),
+        offset,
+        st.integers(1, 5_000),
+    ),
+)
 
 
 def weighted(*choices: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
@@ -202,6 +238,7 @@ operation = weighted(
     (3, roster_op),
     (3, record_registry_ops),
     (3, other_registry_ops),
+    (2, entry_ops),
 )
 step = st.tuples(operation, st.booleans())
 history = st.lists(step, min_size=8, max_size=40)
@@ -299,6 +336,39 @@ class History:
         self.ledger.confirm_social_insurance(
             worker, "enrolled", "enrolled", "exempt", _day(as_of), ADMIN
         )
+
+    def entry_checks(self, n: int, site: str) -> None:
+        self.ledger.require_entry_checks(site, ADMIN)
+
+    def require_qualification(
+        self, n: int, site: str, code: str, trade: str, withdraw: bool, area: str
+    ) -> None:
+        if withdraw:
+            self.ledger.withdraw_qualification(site, code, trade, ADMIN, area)
+        else:
+            self.ledger.require_qualification(site, code, trade, ADMIN, area)
+
+    def work_area(self, n: int, site: str, reader: str, area: str) -> None:
+        self.ledger.assign_work_area(site, reader, area, ADMIN)
+
+    def qualification_expiry(self, n: int, worker: str, code: str, expires: int) -> None:
+        self.ledger.set_qualification_expiry(worker, code, _day(expires), ADMIN)
+
+    def record_insurance(self, n: int, worker: str, as_of: int, status: str) -> None:
+        self.ledger.record_social_insurance(worker, InsuranceRecord(
+            "enrolled", status, "enrolled", _day(as_of)), ADMIN)  # type: ignore[arg-type]
+
+    def points(self, n: int, business: str, kind: str, day: int, points: int) -> None:
+        if kind == "purchase":
+            # every other one in the rebate campaign's window (from 2025-10-01)
+            on = _day(day) + timedelta(days=130 * (n % 2))
+            self.ledger.purchase_points(business, f"P{n}", on, points, n % 3 == 0, ADMIN)
+        elif kind == "use":
+            self.ledger.use_points(business, f"R{n}", _day(day), points, ADMIN)
+        elif kind == "rebate":
+            self.ledger.credit_rebates(business, _day(day) + timedelta(days=400), ADMIN)
+        else:
+            self.ledger.set_wage_payment_date(business, "2025-06", _day(day), ADMIN)
 
     def issue_card(self, n: int, card: str, worker: str) -> None:
         self.ledger.issue_card(card, worker, ADMIN)
@@ -404,6 +474,12 @@ OPERATIONS: dict[str, Callable[..., None]] = {
         "resend_tap",
         "assign_card",
         "resolve_exit",
+        "entry_checks",
+        "require_qualification",
+        "work_area",
+        "qualification_expiry",
+        "record_insurance",
+        "points",
     )
 }
 

@@ -18,6 +18,7 @@ from ledger import clock
 from ledger.actors import Actor, Role
 from ledger.application import Ledger
 from ledger.domain.registry import DirectionMode
+from ledger.domain.worker import InsuranceRecord, InsuranceStatus
 from ledger.settings import Settings
 from projections.follower import LogFollower
 from projections.queries.exceptions import site_exceptions, unregistered_readers
@@ -60,6 +61,28 @@ def prepare_cards(ledger: Ledger, world: World) -> None:
     ledger.issue_card(REVOKED_CARD, world.worker, ADMIN)
     ledger.revoke_card(REVOKED_CARD, "lost", ADMIN)
     ledger.issue_card(LATER_REVOKED, world.worker, ADMIN)
+
+
+ENTRY_CARD = "0C0FFEE1"  # the other worker's card: not on the site's roster
+
+
+def prepare_entry_checks(ledger: Ledger, world: World) -> None:
+    """入場時の確認 from here on: the worker's slinging course expired the day before the tap,
+    a harness course they lack, employment insurance not enrolled; the other worker, off the
+    roster, with no insurance record at all."""
+    ledger.require_entry_checks(world.site, ADMIN)
+    ledger.require_qualification(world.site, "玉掛技能講習", "鉄筋", ADMIN)
+    ledger.require_qualification(world.site, "フルハーネス特別教育", "", ADMIN)
+    ledger.set_qualification_expiry(world.worker, "玉掛技能講習", DAY - timedelta(days=1), ADMIN)
+    ledger.record_social_insurance(world.worker, InsuranceRecord(
+        InsuranceStatus.ENROLLED, InsuranceStatus.ENROLLED, InsuranceStatus.NOT_ENROLLED,
+        DAY), ADMIN)
+    ledger.issue_card(ENTRY_CARD, world.other_worker, ADMIN)
+
+
+ENTRY_ANSWERS = [
+    ("flagged", ["insurance_not_enrolled", "qualification_missing", "qualification_expired"]),
+    ("flagged", ["not_on_roster", "insurance_unconfirmed", "qualification_missing"])]
 
 
 def project(ledger: Ledger, store: ReadStore) -> None:
@@ -118,13 +141,16 @@ def test_the_http_answer_is_what_the_exceptions_list_shows_for_every_flag(
         tap(world, 6, card_id=LATER_REVOKED)]}).json()["results"]
     ghost = api.post("/v1/taps", ADMIN, {"taps": [
         tap(world, 1, tap_id="GATE-GHOST:1", reader_id="GATE-GHOST")]}).json()["results"]
-    assert [(a["status"], a["flags"]) for a in first + second + ghost] == [
+    prepare_entry_checks(api.ledger, world)
+    entry = api.post("/v1/taps", gate, {"taps": [
+        tap(world, 9), tap(world, 10, card_id=ENTRY_CARD)]}).json()["results"]
+    assert [(a["status"], a["flags"]) for a in first + second + ghost + entry] == [
         ("accepted", []), ("flagged", ["unknown_card"]), ("flagged", ["revoked_card"]),
         ("flagged", ["clock_skew"]), ("accepted", []),
         ("conflict", ["conflict"]), ("duplicate", []), ("flagged", ["revoked_card"]),
-        ("flagged", ["unregistered_reader"])]
+        ("flagged", ["unregistered_reader"]), *ENTRY_ANSWERS]
     project(api.ledger, store)
-    assert_answers_are_listed(first + second + ghost, listed(store, world.site))
+    assert_answers_are_listed(first + second + ghost + entry, listed(store, world.site))
 
 
 @pytest.mark.parametrize("api_settings", [ApiSettings(projection=False)])
@@ -213,10 +239,15 @@ def test_the_in_process_answer_is_what_the_exceptions_list_shows_for_every_flag(
     # import as admin stores its taps, flagged
     answers += as_answers(InProcessTransport(ledger, "GATE-GHOST", ADMIN).send(
         ghost.pending(1)).results)
+    prepare_entry_checks(ledger, world)
+    checked = Spool(tmp_path / "checked.db", world.reader, first_sequence=9)
+    checked.record_all([(CardIdentity(card_id=c), at) for c in (world.card, ENTRY_CARD)],
+                       DirectionMode.AUTO, timedelta(seconds=0))
+    answers += as_answers(gate.send(checked.pending(10)).results)
     assert [(a["status"], a["flags"]) for a in answers] == [
         ("accepted", []), ("flagged", ["unknown_card"]), ("flagged", ["revoked_card"]),
         ("flagged", ["clock_skew"]), ("conflict", ["conflict"]),
-        ("flagged", ["unregistered_reader"])]
+        ("flagged", ["unregistered_reader"]), *ENTRY_ANSWERS]
     project(ledger, store)
     assert_answers_are_listed(answers, listed(store, world.site))
 

@@ -46,6 +46,7 @@ class RecordingFeedback:
     accepted_taps: list[SpooledTap] = field(default_factory=list)
     repeats: list[CardIdentity] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    warnings: list[tuple[str, list[str]]] = field(default_factory=list)
 
     def accepted(self, tap: SpooledTap) -> None:
         self.accepted_taps.append(tap)
@@ -55,6 +56,9 @@ class RecordingFeedback:
 
     def failed(self, reason: str) -> None:
         self.failures.append(reason)
+
+    def warned(self, tap_id: str, warnings: list[str]) -> None:
+        self.warnings.append((tap_id, warnings))
 
 
 @dataclass
@@ -83,6 +87,9 @@ class QueueFeedback:
 
     def failed(self, reason: str) -> None:
         self.events.put(("failed", reason))
+
+    def warned(self, tap_id: str, warnings: list[str]) -> None:
+        self.events.put(("warned", (tap_id, warnings)))
 
     def next(self, timeout: float = 30.0) -> tuple[str, object]:
         return self.events.get(timeout=timeout)

@@ -68,6 +68,8 @@ class Registries(Tx):
             return [("GATE-1", "10000000000001", 1, None)]
         if "card_registry" in sql:
             return [("04A1B2C3", "12345678901234", 2, 5)]
+        if "site_entry_rules" in sql:
+            return []  # the site asks for no entry checks
         raise AssertionError(sql)
 
 

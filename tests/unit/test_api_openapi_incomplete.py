@@ -26,6 +26,10 @@ SENDS_IT = {
     "/v1/sites/{site_id}/kentaikyo",
     "/v1/sites/{site_id}/records.csv",
     "/v1/audit/work-records/{technician_id}/{site_id}/{work_date}/events",
+    "/v1/workers/{technician_id}/expiry-alerts",
+    "/v1/sites/{site_id}/expiry-alerts",
+    "/v1/sites/{site_id}/kentaikyo/coverage",
+    "/v1/sites/{site_id}/roster",
 }
 
 

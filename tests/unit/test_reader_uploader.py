@@ -16,7 +16,7 @@ from readers.identity import CardIdentity
 from readers.spool import DEAD, DELIVERED, Spool, SpooledTap
 from readers.transport import BatchRefused, TransportUnauthorized, TransportUnavailable
 from readers.uploader import Uploader
-from tests.readers_support.fakes import ScriptedLedger, accept_all
+from tests.readers_support.fakes import RecordingFeedback, ScriptedLedger, accept_all
 
 AT = datetime(2025, 6, 2, 7, 58, tzinfo=JST)
 
@@ -177,3 +177,24 @@ def test_taps_delivered_longer_ago_than_the_retention_are_forgotten_hourly(spool
 def test_a_retention_shorter_than_two_days_is_refused(spool: Spool) -> None:
     with pytest.raises(ValueError, match="less than 2 days"):
         Uploader(spool, ScriptedLedger(), keep_delivered=timedelta(hours=12))
+
+
+def test_a_tap_the_gate_check_flagged_is_delivered_and_the_worker_is_warned(
+    spool: Spool,
+) -> None:
+    """Entry checks flag a stored tap: it leaves the queue like any, and the gate sounds a
+    warning with the reasons; a reader's own trouble (its clock) warns nobody at the gate."""
+    def flagged(taps: Sequence[SpooledTap]) -> UploadAck:
+        flags = [("not_on_roster", "insurance_unconfirmed"), ("clock_skew",),
+                 ("qualification_expired",)]
+        return UploadAck([TapResult(t.tap_id, "flagged" if n < 3 else "accepted",
+                                    flags[n] if n < 3 else (), position=n + 1)
+                          for n, t in enumerate(taps)])
+
+    feedback = RecordingFeedback()
+    uploader(spool, ScriptedLedger(flagged), feedback=feedback).run(until_drained=True)
+    assert spool.status().pending == 0
+    assert feedback.warnings == [
+        ("R1:1", ["作業員名簿に未登録 not on the site's roster",
+                  "社会保険 未確認 social insurance not confirmed"]),
+        ("R1:3", ["資格期限切れ required qualification expired"])]

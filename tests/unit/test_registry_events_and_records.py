@@ -10,6 +10,7 @@ decides which it is.
 from __future__ import annotations
 
 from ledger.domain.business import Business
+from ledger.domain.kentaikyo_account import KentaikyoAccount
 from ledger.domain.registry import Card, Reader
 from ledger.domain.requests import ApprovableRequest, Correction, ManualEntry
 from ledger.domain.settlement import (
@@ -36,6 +37,15 @@ BY_POSITION = {
     Card.Revoked,
     Reader.Registered,
     Reader.Retired,
+    # 入場時の確認: a tap's entry flags (kept with its record) read what was stored before it.
+    Site.EntryChecksRequired,
+    Site.QualificationRequired,
+    Site.QualificationWithdrawn,
+    Site.WorkAreaAssigned,
+    Worker.SocialInsuranceRecorded,
+    Worker.SocialInsuranceConfirmed,
+    Worker.QualificationAdded,
+    Worker.QualificationExpirySet,
 }
 # A record's own inputs: the records around their date are rebuilt in the batch they come in.
 OWN_INPUTS = {
@@ -63,9 +73,7 @@ NOT_READ_BY_RECORDS = {
     Business.KentaikyoEnrolled,
     Worker.Registered,
     Worker.KentaikyoEnrolled,
-    Worker.QualificationAdded,
     Worker.ForemanTrainingCompleted,
-    Worker.SocialInsuranceConfirmed,
     Worker.CareerCertified,
     Worker.CareerCertificateProposed,
     Worker.CareerCertificateConfirmed,
@@ -85,6 +93,13 @@ NOT_READ_BY_RECORDS = {
     DailySeal.Sealed,
     SealKeys.Started,
     SealKeys.Rotated,
+    # A training site's fee is the business office's: the fee job reads it, not a record.
+    Site.TrainingInstitutionDeclared,
+    KentaikyoAccount.Opened,
+    KentaikyoAccount.PointsPurchased,
+    KentaikyoAccount.PointsUsed,
+    KentaikyoAccount.RebateCredited,
+    KentaikyoAccount.WagePaymentDateSet,
 }
 
 
