@@ -92,6 +92,17 @@ TAP_REASONS: dict[str, tuple[str, str, str, bool]] = {
                    "リーダーの時計を合わせる", "元請・現場管理者", True),
     "conflict": ("同じタッチIDで内容の違うものが届きました（後のものは計上されません）",
                  "正しい方を確かめ、必要なら直接入力をする", "元請・現場管理者", False),
+    # The entry checks flag a tap and still count it (nothing a reader sends is dropped).
+    "not_on_roster": ("この現場の作業員名簿に載っていません（タッチは計上）",
+                      "作業員名簿に登録する", "所属事業者（名簿の提出）→ 元請", True),
+    "insurance_unconfirmed": ("社会保険の加入が確認されていません（タッチは計上）",
+                              "加入状況を確認して記録する", "所属事業者", True),
+    "insurance_not_enrolled": ("社会保険に未加入と記録されています（タッチは計上）",
+                               "加入手続きをして記録する", "所属事業者", True),
+    "qualification_missing": ("この作業に必要な資格の記録がありません（タッチは計上）",
+                              "資格を登録する（または作業を変える）", "所属事業者・元請", True),
+    "qualification_expired": ("必要な資格の期限が切れていました（タッチは計上）",
+                              "資格を更新して期限を記録する", "本人・所属事業者", True),
 }
 
 

@@ -44,7 +44,9 @@ FLAG_NAMES = {
     "unregistered_reader": "未登録リーダー",
     "clock_skew": "時計のずれ", "conflict": "内容の衝突", "missing_exit": "退場なし",
     "missing_entry": "入場なし", "not_on_roster": "名簿外", "entry_pending": "直接入力の承認待ち",
-    "correction_pending": "訂正の承認待ち",
+    "correction_pending": "訂正の承認待ち", "insurance_unconfirmed": "社会保険未確認",
+    "insurance_not_enrolled": "社会保険未加入", "qualification_missing": "必要資格なし",
+    "qualification_expired": "資格期限切れ",
 }
 
 
