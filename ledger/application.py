@@ -55,7 +55,6 @@ from ledger.domain.taps import (
     conflict_aggregate_id,
     tap_aggregate_id,
 )
-from ledger.domain.working_time import ExclusionKind
 from ledger.domain.worker import (
     CertificateClaim,
     CertifierRelation,
@@ -64,6 +63,7 @@ from ledger.domain.worker import (
     proposal_basis,
     worker_aggregate_id,
 )
+from ledger.domain.working_time import ExclusionKind
 from ledger.errors import (
     AlreadyExists,
     InvalidState,

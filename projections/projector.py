@@ -24,6 +24,7 @@ from projections.resolutions import assign_unknown_card
 from projections.store import Tx
 from projections.tap_flags import CardRow, ReaderRow, judge
 from projections.work_records import DATED_REGISTRY_EVENTS, Pair, WorkRecords, counts
+from projections.working_time.handlers import EVENTS as WORKING_TIME_EVENTS
 
 # The projection dispatches on the domain's event classes, as the library's `Projection` does,
 # each in one of the tables below (the registries' handlers in `projections.registry.HANDLERS`).
@@ -145,7 +146,8 @@ class LedgerProjection:
                 elif event_class not in IGNORED:  # loud: the runner quarantines it
                     raise UnprojectableEvent(
                         f"no projection of {event_class.__module__}.{event_class.__qualname__}")
-                if state.get("technician_id"):  # roster, employments, cards: a worker's registry
+                if state.get("technician_id") and event_class not in WORKING_TIME_EVENTS:
+                    # roster, employments, cards: a worker's registry
                     changed_workers.add(state["technician_id"])
                     if event_class in DATED_REGISTRY_EVENTS:
                         redated_workers.add(state["technician_id"])

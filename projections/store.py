@@ -42,6 +42,12 @@ READ_MODEL_TABLES = (
     "work_records",
     "work_day_months",
     "quarantined_events",
+    "working_time_days",
+    "working_time_months",
+    "overtime_agreements",
+    "disaster_work_periods",
+    "site_terms",
+    "closure_exclusions",
 )
 
 
