@@ -36,6 +36,13 @@ Reads:
   (`SiteScope.figures`).
 - A key with a scope reads only within it: a key scoped to sites reads those sites, and a
   worker's records on them; a key scoped to workers reads those workers.
+- Working time (勤怠): a worker reads their own (every employer's); an employer its workers'
+  (`employer_scope`); on a site, the prime reads time on site of other employers' workers only
+  as totals by employer (`projections.queries.working_time.site_time_totals`).
+- An orderer (発注者) reads only aggregates of the sites whose terms name it as their orderer
+  (`summary_scope`: closure rates, worker-days per day, the share of records made without the
+  card, the Kentaikyo method) and never personal data: every worker's and site's per-worker
+  read refuses its role (403), and its own reads name no worker.
 - An auditor or an admin reads everything (and every such read is logged:
   `ledger.storage.audit_reads`).
 
@@ -284,6 +291,10 @@ class ReadFacts(Protocol):
 
     def business_registered(self, business_id: str) -> bool: ...
 
+    def orderer_of(self, site_id: str) -> str | None:
+        """The business the site's terms name as its orderer (発注者), if any."""
+        ...
+
 
 @dataclass(frozen=True)
 class WorkerScope:
@@ -387,3 +398,41 @@ def prime_scope(facts: ReadFacts, actor: Actor, business_id: str) -> str:
 def in_key_scope(actor: Actor, site_id: str) -> bool:
     """Whether a row of this site is within the key's scope of sites."""
     return actor.scope.covers_site(site_id)
+
+
+def summary_scope(facts: ReadFacts, actor: Actor, site_id: str) -> str:
+    """A site's aggregates without personal data (the orderer's view): its orderer, its prime
+    (and the prime's site managers of it, with keys of its scope) whether or not the site is
+    closed, auditors and admins. Anyone else, and an absent site: absent."""
+    site = facts.site(site_id)
+    if site is None or not actor.scope.covers_site(site_id) or actor.scope.workers is not None:
+        raise hidden("site_id", site_id)
+    prime, _ = site
+    if actor.role in SEES_EVERYTHING:
+        return site_id
+    if actor.role is Role.ORDERER and facts.orderer_of(site_id) == actor.id:
+        return site_id
+    if actor.role in (Role.PRIME_CONTRACTOR, Role.SITE_MANAGER) and actor.id == prime:
+        return site_id
+    raise hidden("site_id", site_id)
+
+
+def orderer_scope(facts: ReadFacts, actor: Actor, business_id: str) -> str:
+    """An orderer reads the list of its own sites; auditors and admins any business's."""
+    if actor.role in SEES_EVERYTHING:
+        if facts.business_registered(business_id):
+            return business_id
+    elif actor.role is Role.ORDERER and actor.id == business_id:
+        return business_id
+    raise hidden("business_id", business_id)
+
+
+def employer_scope(facts: ReadFacts, actor: Actor, business_id: str) -> frozenset[str] | None:
+    """An employer's workers' working time: the business itself (a key scoped to workers: those
+    only; None: all its workers), auditors and admins. Anyone else: absent."""
+    if actor.role in SEES_EVERYTHING:
+        if facts.business_registered(business_id):
+            return None
+    elif actor.role in BUSINESS_ROLES and actor.id == business_id and actor.scope.sites is None:
+        return actor.scope.workers
+    raise hidden("business_id", business_id)

@@ -21,9 +21,10 @@ from api.routers import (
     sites,
     taps,
     workers,
+    working_time,
 )
 
 PREFIX = "/v1"
 ROUTERS: tuple[APIRouter, ...] = tuple(module.router for module in (
     health, taps, businesses, workers, sites, site_exceptions, readers, cards, manual_entries,
-    corrections, careers, consents, attendance, inbox, audit, keys))
+    corrections, careers, consents, attendance, inbox, audit, keys, working_time))

@@ -386,3 +386,58 @@ def site_time_totals(
     return [EmployerTotals(r[0], int(r[1]), int(r[2] or 0), int(r[3] or 0))
             for r in sorted(rows, key=lambda r: r[0] or "")
             if employers is None or r[0] in employers]
+
+
+# -- the orderer's aggregates (no personal data) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderedSite:
+    site_id: str
+    name: str
+    prime_business_id: str
+    kentaikyo_method: str
+    opened_on: date
+    closed_on: date | None
+
+
+def orderer_sites(source: Source, orderer_business_id: str) -> list[OrderedSite]:
+    """The sites whose terms name the business as their orderer (発注者), by site ID."""
+    with reading(source) as tx:
+        rows = tx.execute(
+            "SELECT s.site_id, s.name, s.prime_business_id, s.kentaikyo_method, s.opened_on, "
+            "s.closed_on FROM {site_terms} t JOIN {sites} s ON s.site_id = t.site_id "
+            "WHERE t.orderer_business_id = %s ORDER BY s.site_id", [orderer_business_id])
+    found = []
+    for row in rows:
+        opened_on = as_date(row[4])
+        assert opened_on is not None
+        found.append(OrderedSite(row[0], row[1], row[2], row[3], opened_on, as_date(row[5])))
+    return found
+
+
+@dataclass(frozen=True)
+class LabourSummary:
+    """A site's figures without a worker in them: its 週休2日, worker-days per day, and how its
+    records were made (経審 W1-⑩ counts records without direct input)."""
+
+    site_id: str
+    name: str
+    kentaikyo_method: str
+    closures: SiteClosures
+    records: int  # counted records in the period
+    card_records: int  # of them, from the gate (not entered by hand nor corrected)
+
+    @property
+    def without_direct_input_share(self) -> float | None:
+        return self.card_records / self.records if self.records else None
+
+
+def labour_summary(source: Source, site_id: str, first: date, last: date) -> LabourSummary:
+    with reading(source) as tx:
+        (name, method), = tx.execute(
+            "SELECT name, kentaikyo_method FROM {sites} WHERE site_id = %s", [site_id])
+        report = site_closures(tx, site_id, first, last, per_worker=False)
+    records = sum(d.worker_days for d in report.days)
+    manual = sum(d.manual for d in report.days)
+    return LabourSummary(site_id, name, method, report, records, records - manual)

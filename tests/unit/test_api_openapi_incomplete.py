@@ -25,6 +25,13 @@ SENDS_IT = {
     "/v1/sites/{site_id}/kentaikyo",
     "/v1/sites/{site_id}/records.csv",
     "/v1/audit/work-records/{technician_id}/{site_id}/{work_date}/events",
+    "/v1/workers/{technician_id}/time-on-site",
+    "/v1/workers/{technician_id}/time-on-site.csv",
+    "/v1/workers/{technician_id}/overtime",
+    "/v1/sites/{site_id}/time-on-site",
+    "/v1/sites/{site_id}/closures",
+    "/v1/sites/{site_id}/labour-summary",
+    "/v1/sites/{site_id}/labour-summary.csv",
 }
 
 
