@@ -71,3 +71,8 @@ CREATE TABLE closure_exclusions (
     withdrawn_position bigint
 );
 CREATE INDEX closure_exclusions_site ON closure_exclusions (site_id, first_day);
+-- Keys of the orderer (発注者) role: admin issues them (ledger/key_powers.py).
+ALTER TABLE api_keys DROP CONSTRAINT IF EXISTS api_keys_role_check;
+ALTER TABLE api_keys ADD CONSTRAINT api_keys_role_check
+    CHECK (role IN ('reader', 'prime_contractor', 'site_manager', 'employer', 'worker',
+                    'auditor', 'admin', 'orderer'));

@@ -71,3 +71,26 @@ CREATE TABLE closure_exclusions (
     withdrawn_position INTEGER
 );
 CREATE INDEX closure_exclusions_site ON closure_exclusions (site_id, first_day);
+-- Keys of the orderer (発注者) role: admin issues them (ledger/key_powers.py). SQLite cannot
+-- change a CHECK constraint: the table is rebuilt with the new role, every column kept.
+CREATE TABLE api_keys_next (
+    key_id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('reader', 'prime_contractor', 'site_manager', 'employer',
+                                       'worker', 'auditor', 'admin', 'orderer')),
+    subject_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,  -- UTC, ISO 8601
+    revoked_at TEXT,
+    expires_at TEXT,           -- NULL: a bootstrap key from the CLI
+    issued_by TEXT,            -- key_id; NULL: the command line
+    holder TEXT,               -- the person it was given to
+    scope_kind TEXT CHECK (scope_kind IN ('site', 'worker')),  -- NULL: the whole party
+    approves INTEGER NOT NULL DEFAULT 0  -- a site manager's grant
+);
+INSERT INTO api_keys_next (key_id, token_hash, role, subject_id, created_at, revoked_at,
+                           expires_at, issued_by, holder, scope_kind, approves)
+SELECT key_id, token_hash, role, subject_id, created_at, revoked_at, expires_at, issued_by,
+       holder, scope_kind, approves FROM api_keys;
+DROP TABLE api_keys;
+ALTER TABLE api_keys_next RENAME TO api_keys;
+CREATE INDEX api_keys_role_idx ON api_keys (role) WHERE revoked_at IS NULL;
