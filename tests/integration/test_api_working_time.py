@@ -3,7 +3,7 @@ closures, and the orderer's aggregates with no personal data."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
