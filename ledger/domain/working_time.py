@@ -1,5 +1,8 @@
 """勤怠・労務管理: reported working time, 36 agreements, disaster work, and a site's terms.
 
+Every event names what it is about (worker, employer and month; business; site), so the read
+side keeps its rows from the events alone.
+
 Gate time is not working time: the taps give *time on site* (the read side), and working time is
 what the employer reports here, as events with who and when. A report is never overwritten: a
 later report of the same day or month supersedes it and must say why (a correction).
@@ -124,12 +127,17 @@ class WorkingTimeMonth(LedgerAggregate):
         if self.days.get(work_date) == figures:
             raise InvalidState("work_date", "working_time.unchanged",
                                "the day is reported with these figures already")
-        self._day_reported(work_date, *figures, reason, actor,
-                           require_aware(reported_at, "reported_at"))
+        self._day_reported(self.employer_business_id, self.technician_id, self.month, work_date,
+                           *figures, reason, actor, require_aware(reported_at, "reported_at"))
 
+    # Each report names its worker, employer and month: the read side keeps a month's row from
+    # the events alone, without looking the aggregate up.
     @event("DayReported")
     def _day_reported(
         self,
+        employer_business_id: str,
+        technician_id: str,
+        month: date,
         work_date: date,
         statutory_minutes: int,
         overtime_minutes: int,
@@ -164,11 +172,15 @@ class WorkingTimeMonth(LedgerAggregate):
         if self.month_figures == figures:
             raise InvalidState("month", "working_time.unchanged",
                                "the month is reported with these figures already")
-        self._month_reported(*figures, reason, actor, require_aware(reported_at, "reported_at"))
+        self._month_reported(self.employer_business_id, self.technician_id, self.month, *figures,
+                             reason, actor, require_aware(reported_at, "reported_at"))
 
     @event("MonthReported")
     def _month_reported(
         self,
+        employer_business_id: str,
+        technician_id: str,
+        month: date,
         statutory_minutes: int,
         overtime_minutes: int,
         holiday_minutes: int,
@@ -208,11 +220,12 @@ class OvertimeAgreement(LedgerAggregate):
         if self.agreements.get(start_month) == special_clause:
             raise InvalidState("start_month", "agreement.unchanged",
                                "this agreement is recorded already")
-        self._concluded(start_month, special_clause, reason, actor)
+        self._concluded(self.business_id, start_month, special_clause, reason, actor)
 
     @event("Concluded")
     def _concluded(
-        self, start_month: date, special_clause: bool, reason: str | None, actor: Actor
+        self, business_id: str, start_month: date, special_clause: bool, reason: str | None,
+        actor: Actor,
     ) -> None:
         self.agreements[start_month] = special_clause
 
@@ -222,11 +235,12 @@ class OvertimeAgreement(LedgerAggregate):
         period = _period(first_day, last_day)
         if period in self.disaster_periods:
             raise InvalidState("first_day", "disaster_work.once", "declared already")
-        self._disaster_declared(*period, require_text(reason, "reason", 500), actor)
+        self._disaster_declared(self.business_id, *period, require_text(reason, "reason", 500),
+                                actor)
 
     @event("DisasterWorkDeclared")
     def _disaster_declared(
-        self, first_day: date, last_day: date, reason: str, actor: Actor
+        self, business_id: str, first_day: date, last_day: date, reason: str, actor: Actor
     ) -> None:
         self.disaster_periods.add((first_day, last_day))
 
@@ -236,11 +250,12 @@ class OvertimeAgreement(LedgerAggregate):
         period = _period(first_day, last_day)
         if period not in self.disaster_periods:
             raise InvalidState("first_day", "disaster_work.declared", "no such period declared")
-        self._disaster_withdrawn(*period, require_text(reason, "reason", 500), actor)
+        self._disaster_withdrawn(self.business_id, *period, require_text(reason, "reason", 500),
+                                 actor)
 
     @event("DisasterWorkWithdrawn")
     def _disaster_withdrawn(
-        self, first_day: date, last_day: date, reason: str, actor: Actor
+        self, business_id: str, first_day: date, last_day: date, reason: str, actor: Actor
     ) -> None:
         self.disaster_periods.discard((first_day, last_day))
 
@@ -286,10 +301,10 @@ class SiteTerms(LedgerAggregate):
         orderer_business_id = BusinessId(orderer_business_id)
         if orderer_business_id == self.orderer_business_id:
             raise InvalidState("orderer_business_id", "orderer.unchanged", "named already")
-        self._orderer_named(orderer_business_id, actor)
+        self._orderer_named(self.site_id, orderer_business_id, actor)
 
     @event("OrdererNamed")
-    def _orderer_named(self, orderer_business_id: str, actor: Actor) -> None:
+    def _orderer_named(self, site_id: str, orderer_business_id: str, actor: Actor) -> None:
         self.orderer_business_id = orderer_business_id
 
     def exclude_period(
@@ -303,11 +318,13 @@ class SiteTerms(LedgerAggregate):
             raise InvalidValue("kind", "kind.enum", f"{kind!r} is not one of {allowed}") from None
         if period in self.exclusions:
             raise InvalidState("first_day", "exclusion.once", "this period is excluded already")
-        self._period_excluded(*period, excluded_kind, require_text(reason, "reason", 500), actor)
+        self._period_excluded(self.site_id, *period, excluded_kind,
+                              require_text(reason, "reason", 500), actor)
 
     @event("PeriodExcluded")
     def _period_excluded(
-        self, first_day: date, last_day: date, kind: ExclusionKind, reason: str, actor: Actor
+        self, site_id: str, first_day: date, last_day: date, kind: ExclusionKind, reason: str,
+        actor: Actor,
     ) -> None:
         self.exclusions.add((first_day, last_day))
 
@@ -317,11 +334,12 @@ class SiteTerms(LedgerAggregate):
         period = _period(first_day, last_day)
         if period not in self.exclusions:
             raise InvalidState("first_day", "exclusion.exists", "this period is not excluded")
-        self._exclusion_withdrawn(*period, require_text(reason, "reason", 500), actor)
+        self._exclusion_withdrawn(self.site_id, *period, require_text(reason, "reason", 500),
+                                  actor)
 
     @event("ExclusionWithdrawn")
     def _exclusion_withdrawn(
-        self, first_day: date, last_day: date, reason: str, actor: Actor
+        self, site_id: str, first_day: date, last_day: date, reason: str, actor: Actor
     ) -> None:
         self.exclusions.discard((first_day, last_day))
 
@@ -330,8 +348,8 @@ class SiteTerms(LedgerAggregate):
             raise InvalidValue("rotating_shifts", "rotating_shifts.type", "must be true or false")
         if rotating == self.rotating_shifts:
             raise InvalidState("rotating_shifts", "shifts.unchanged", "set so already")
-        self._shifts_set(rotating, actor)
+        self._shifts_set(self.site_id, rotating, actor)
 
     @event("ShiftsSet")
-    def _shifts_set(self, rotating_shifts: bool, actor: Actor) -> None:
+    def _shifts_set(self, site_id: str, rotating_shifts: bool, actor: Actor) -> None:
         self.rotating_shifts = rotating_shifts

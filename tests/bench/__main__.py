@@ -13,6 +13,7 @@ SECTIONS = [
     "tests.bench.api",
     "readers.bench",
     "tests.bench.settlement",
+    "tests.bench.working_time",
 ]
 
 

@@ -40,12 +40,6 @@ def taps(ledger: Ledger, w: World) -> None:
                                                card_id=w.card)], ADMIN)
 
 
-def orderer_of(ledger: Ledger, w: World) -> Actor:
-    orderer = f"{w.k}600"
-    ledger.register_business(orderer, "国土交通省 関東地方整備局", ADMIN)
-    return Actor(Role.ORDERER, orderer)
-
-
 def names_a_worker(node: Any) -> bool:
     if isinstance(node, dict):
         return "technician_id" in node or any(names_a_worker(v) for v in node.values())
@@ -125,15 +119,12 @@ def test_the_orderer_sees_aggregates_of_its_sites_only(
 ) -> None:
     w = build_world(ledger, 1)
     taps(ledger, w)
-    orderer = orderer_of(ledger, w)
+    orderer = Actor(Role.ORDERER, w.orderer)  # named by the site's prime in build_world
     prime = Actor(Role.PRIME_CONTRACTOR, w.prime)
-    named = api.post(f"/v1/sites/{w.site}/orderer", prime,
-                     {"orderer_business_id": orderer.id})
-    assert named.status_code == 200, named.text
     assert api.post(f"/v1/sites/{w.site}/shifts", prime,
                     {"rotating_shifts": True}).status_code == 200
     assert api.post(f"/v1/sites/{w.site}/orderer", Actor(Role.PRIME_CONTRACTOR, w.other),
-                    {"orderer_business_id": orderer.id}).status_code == 404
+                    {"orderer_business_id": w.other}).status_code == 404
     span = "date_from=2025-06-01&date_to=2025-06-28"
 
     summary = get(api, f"/v1/sites/{w.site}/labour-summary?{span}", orderer)
@@ -167,3 +158,11 @@ def test_the_orderer_sees_aggregates_of_its_sites_only(
     # Writes: the orderer changes nothing.
     assert api.post(f"/v1/sites/{w.site}/shifts", orderer,
                     {"rotating_shifts": False}).status_code == 403
+    # The prime names another orderer: the first one's view ends, the new one's begins.
+    successor = f"{w.k}650"
+    ledger.register_business(successor, "後任の発注者", ADMIN)
+    named = api.post(f"/v1/sites/{w.site}/orderer", prime, {"orderer_business_id": successor})
+    assert named.status_code == 200, named.text
+    assert get(api, f"/v1/sites/{w.site}/labour-summary?{span}", orderer).status_code == 404
+    assert get(api, f"/v1/sites/{w.site}/labour-summary?{span}",
+               Actor(Role.ORDERER, successor)).status_code == 200
