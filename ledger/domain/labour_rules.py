@@ -17,7 +17,8 @@ Project decisions, where the sources leave the ledger a choice:
   work. The 720 h year and the 6-month count still hold.
 - "At risk": the month that contains the as-of date is projected at its pace so far
   (figure × days in month ÷ days elapsed); the agreement year at its pace so far (year to date,
-  the current month projected, × months in the year ÷ months elapsed).
+  the current month projected, × 12 ÷ months of the agreement year so far). A month that is
+  over is judged on its figures alone.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class MonthJudgment:
     year_start: date
     year_overtime: int  # the agreement year's overtime up to and including this month
     months_over_45: int  # months of the agreement year so far with overtime over 45 h
-    averages: dict[int, Fraction]  # window length → average overtime + holiday work (minutes)
+    averages: dict[int, float]  # window length → average overtime + holiday work (minutes)
     limits: dict[Limit, Verdict]
     lifted: tuple[Limit, ...] = field(default=())  # by the disaster-work exception
     notice_owed: bool = False
@@ -122,25 +123,22 @@ def agreement_year_start(agreement: Agreement, month: date) -> date:
     return add_months(month, -offset)
 
 
-def _verdict(value: int | Fraction, projected: int | Fraction, violated_at: Fraction | int,
-             strict: bool = False) -> Verdict:
-    """``strict``: the limit is violated *at* ``violated_at`` (100 h: "under 100 h");
-    otherwise only above it."""
-    def over(figure: int | Fraction) -> bool:
-        return figure >= violated_at if strict else figure > violated_at
-
-    if over(value):
+def _verdict(over_now: bool, over_at_pace: bool) -> Verdict:
+    if over_now:
         return Verdict.VIOLATED
-    if over(projected):
+    if over_at_pace:
         return Verdict.AT_RISK
     return Verdict.OK
 
 
-def _pace(month: date, as_of: date | None) -> Fraction:
-    """How much of `month` had passed on `as_of`: the factor that projects its figures."""
+def _pace(month: date, as_of: date | None) -> tuple[int, int]:
+    """How much of `month` had passed on `as_of`, as the fraction (days in month, days passed)
+    that projects its figures; (1, 1) for a month that is over. The limits compare whole
+    numbers multiplied out, never rounded quotients (and a monitor of thousands of workers
+    spends no time in `Fraction`)."""
     if as_of is None or month_of(as_of) != month:
-        return Fraction(1)
-    return Fraction(days_in_month(month), as_of.day)
+        return 1, 1
+    return days_in_month(month), as_of.day
 
 
 def judge_month(
@@ -155,50 +153,58 @@ def judge_month(
     no overtime. `as_of` (the date the figures run to) makes the month that contains it a month
     in progress, judged also at its pace."""
     month = month_of(month)
-    now = history.get(month, MonthFigures(0))
-    pace = _pace(month, as_of)
-    projected_overtime = now.overtime * pace
-    projected_total = now.total * pace
+    none = MonthFigures(0)
+    now = history.get(month, none)
+    num, den = _pace(month, as_of)  # projected figure = figure * num / den
     year_start = agreement_year_start(agreement, month)
-    year_months = [add_months(year_start, i) for i in range(months_between(year_start, month) + 1)]
-    before = [history.get(m, MonthFigures(0)) for m in year_months[:-1]]
-    year_overtime = sum(f.overtime for f in before) + now.overtime
-    year_projected = (sum(f.overtime for f in before) + projected_overtime) * Fraction(
-        12, len(year_months)) if pace != 1 else Fraction(year_overtime)
+    passed = months_between(year_start, month) + 1  # months of the agreement year so far
+    before = [history.get(add_months(year_start, i), none) for i in range(passed - 1)]
+    overtime_before = sum(f.overtime for f in before)
+    year_overtime = overtime_before + now.overtime
     over_45_before = sum(1 for f in before if f.overtime > MONTH_OVERTIME_CAP)
     months_over_45 = over_45_before + (now.overtime > MONTH_OVERTIME_CAP)
-    months_over_45_projected = over_45_before + (projected_overtime > MONTH_OVERTIME_CAP)
+    over_45_at_pace = over_45_before + (now.overtime * num > MONTH_OVERTIME_CAP * den)
+
+    def year_verdict(cap: int) -> Verdict:
+        # At its pace, the year is (before + this month projected) × 12 / months passed.
+        at_pace = (num != den and (overtime_before * den + now.overtime * num) * 12
+                   > cap * den * passed)
+        return _verdict(year_overtime > cap, at_pace)
 
     limits: dict[Limit, Verdict] = {}
     lifted: list[Limit] = []
     if agreement.special_clause:
-        limits[Limit.YEAR_720] = _verdict(year_overtime, year_projected, SPECIAL_YEAR_OVERTIME_CAP)
-        limits[Limit.MONTHS_OVER_45] = _verdict(
-            months_over_45, months_over_45_projected, MONTHS_OVER_45_ALLOWED)
+        limits[Limit.YEAR_720] = year_verdict(SPECIAL_YEAR_OVERTIME_CAP)
+        limits[Limit.MONTHS_OVER_45] = _verdict(months_over_45 > MONTHS_OVER_45_ALLOWED,
+                                                over_45_at_pace > MONTHS_OVER_45_ALLOWED)
     else:
-        limits[Limit.MONTH_45] = _verdict(now.overtime, projected_overtime, MONTH_OVERTIME_CAP)
-        limits[Limit.YEAR_360] = _verdict(year_overtime, year_projected, YEAR_OVERTIME_CAP)
+        limits[Limit.MONTH_45] = _verdict(now.overtime > MONTH_OVERTIME_CAP,
+                                          now.overtime * num > MONTH_OVERTIME_CAP * den)
+        limits[Limit.YEAR_360] = year_verdict(YEAR_OVERTIME_CAP)
     if now.disaster:
         lifted.append(Limit.MONTH_100)
-    else:
-        limits[Limit.MONTH_100] = _verdict(
-            now.total, projected_total, MONTH_TOTAL_CEILING, strict=True)
+    else:  # "under 100 h": 100 h itself violates
+        limits[Limit.MONTH_100] = _verdict(now.total >= MONTH_TOTAL_CEILING,
+                                           now.total * num >= MONTH_TOTAL_CEILING * den)
 
-    averages: dict[int, Fraction] = {}
+    averages: dict[int, float] = {}
     average_verdicts = []
-    for length in AVERAGE_WINDOWS:
-        window = [history.get(add_months(month, -i), MonthFigures(0)) for i in range(1, length)]
-        counted = sum(f.total for f in window if not f.disaster)
-        this = 0 if now.disaster else now.total
-        this_projected = 0 if now.disaster else projected_total
-        averages[length] = Fraction(counted + this, length)
+    this = 0 if now.disaster else now.total
+    earlier = 0  # the window's months before this one, disaster months left out
+    earlier_disaster = False
+    for length in range(2, max(AVERAGE_WINDOWS) + 1):
+        previous = history.get(add_months(month, 1 - length), none)
+        earlier += 0 if previous.disaster else previous.total
+        earlier_disaster |= previous.disaster
+        if length not in AVERAGE_WINDOWS:
+            continue
+        averages[length] = (earlier + this) / length
         average_verdicts.append(_verdict(
-            Fraction(counted + this, length), Fraction(counted + this_projected, length),
-            AVERAGE_CAP))
-    if now.disaster or any(history.get(add_months(month, -i), MonthFigures(0)).disaster
-                           for i in range(1, max(AVERAGE_WINDOWS))):
+            earlier + this > AVERAGE_CAP * length,
+            earlier * den + this * num > AVERAGE_CAP * length * den))
+    if now.disaster or earlier_disaster:
         lifted.append(Limit.AVERAGE_80)  # in part: the disaster months' hours are left out
-    limits[Limit.AVERAGE_80] = max(average_verdicts, key=_SEVERITY.__getitem__)
+    limits[Limit.AVERAGE_80] = worst(average_verdicts)
     return MonthJudgment(
         month=month,
         overtime=now.overtime,
