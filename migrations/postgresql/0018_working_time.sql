@@ -76,3 +76,6 @@ ALTER TABLE api_keys DROP CONSTRAINT IF EXISTS api_keys_role_check;
 ALTER TABLE api_keys ADD CONSTRAINT api_keys_role_check
     CHECK (role IN ('reader', 'prime_contractor', 'site_manager', 'employer', 'worker',
                     'auditor', 'admin', 'orderer'));
+-- One employer's workers with counted work in a month (the overtime monitor's list): from the
+-- month rows (a row a worker, month, site, employer, trade), not a scan of every record.
+CREATE INDEX work_day_months_employer ON work_day_months (employer_business_id, month);

@@ -94,3 +94,6 @@ SELECT key_id, token_hash, role, subject_id, created_at, revoked_at, expires_at,
 DROP TABLE api_keys;
 ALTER TABLE api_keys_next RENAME TO api_keys;
 CREATE INDEX api_keys_role_idx ON api_keys (role) WHERE revoked_at IS NULL;
+-- One employer's workers with counted work in a month (the overtime monitor's list): from the
+-- month rows (a row a worker, month, site, employer, trade), not a scan of every record.
+CREATE INDEX work_day_months_employer ON work_day_months (employer_business_id, month);

@@ -223,9 +223,8 @@ def monitor(
                 "SELECT technician_id FROM {working_time_months} WHERE employer_business_id = %s "
                 "AND month = %s", [employer, month])}
             listed |= {r[0] for r in tx.execute(
-                "SELECT DISTINCT technician_id FROM {work_records} WHERE employer_business_id = %s "
-                "AND work_date >= %s AND work_date <= %s AND status = 'counted'",
-                [employer, month, add_months(month, 1) - timedelta(days=1)])}
+                "SELECT DISTINCT technician_id FROM {work_day_months} "
+                "WHERE employer_business_id = %s AND month = %s", [employer, month])}
             workers = sorted(listed)
         if not workers:
             return []
