@@ -7,7 +7,18 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from api.cli import audit, core, exceptions, jobs, keys, projections, register, requests, serve
+from api.cli import (
+    audit,
+    core,
+    exceptions,
+    jobs,
+    keys,
+    projections,
+    register,
+    requests,
+    serve,
+    working_time,
+)
 from api.cli.common import app
 
 COMMAND_MODULES: tuple[ModuleType, ...] = (
@@ -20,6 +31,7 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     register,  # business …, worker …, site …, reader …, card …
     requests,  # entry …
     serve,  # serve
+    working_time,  # working-time …
 )
 
 __all__ = ["COMMAND_MODULES", "app"]
