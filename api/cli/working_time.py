@@ -109,7 +109,8 @@ def print_monitor(business_id: str, month: str) -> None:
         store = ReadStore(get_settings())
         LogFollower(ledger, store).catch_up()
         with store.read() as tx:
-            rows = monitor(tx, business_id, first, last)
+            rows = monitor(tx, business_id, first, last,
+                           break_minutes=ledger.settings.working_time_break_minutes)
         store.close()
     table = Table("worker", "overtime h", "holiday h", "year h", "estimated", "limits", "notice")
     for row in rows:

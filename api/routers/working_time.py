@@ -295,19 +295,20 @@ def _as_of(first: date, last: date) -> date:
     return now if first <= now <= last else last
 
 
-def _employer_month(read: Reading, business_id: str, month: str) -> tuple[date, list[
-        wt.MonitorMonth]]:
+def _employer_month(read: Reading, business_id: str, month: str,
+                    break_minutes: int) -> tuple[date, list[wt.MonitorMonth]]:
     first, last = month_bounds(month)
     workers = employer_scope(read.tx, read.actor, business_id)
     as_of = _as_of(first, last)
     rows = wt.monitor(read.tx, business_id, first, as_of,
-                      sorted(workers) if workers is not None else None)
+                      sorted(workers) if workers is not None else None, break_minutes)
     return as_of, rows
 
 
 @router.get("/businesses/{business_id}/overtime", responses=READS)
 async def list_employer_overtime(
     business_id: BusinessIdPath, month: Month, reads: EmployerOvertimeReads, paging: PageDep,
+    ledger: LedgerDep,
 ) -> MonitorList:
     """The overtime monitor for the employer's month: per worker, the figures (reported, or
     estimated and said so), each limit ok / at_risk / violated, the 80 h notice owed, and the
@@ -315,7 +316,8 @@ async def list_employer_overtime(
 
     def listed(read: Reading) -> MonitorList:
         page = paging.page()
-        as_of, rows = _employer_month(read, business_id, month)
+        as_of, rows = _employer_month(read, business_id, month,
+                                      ledger.settings.working_time_break_minutes)
         items, next_cursor = page.take(rows, lambda r: (r.technician_id,))
         return MonitorList(month=month, as_of=as_of, items=[_monitor_public(r) for r in items],
                            next_cursor=next_cursor, projection_position=read.position)
@@ -326,12 +328,13 @@ async def list_employer_overtime(
 @router.get("/businesses/{business_id}/overtime.csv", response_class=Response,
             responses={**CSV_RESPONSE, **READS})
 async def download_employer_overtime(
-    business_id: BusinessIdPath, month: Month, reads: EmployerOvertimeReads,
+    business_id: BusinessIdPath, month: Month, reads: EmployerOvertimeReads, ledger: LedgerDep,
 ) -> Response:
     """The employer's month of the overtime monitor as CSV (UTF-8 with BOM)."""
 
     def download(read: Reading) -> Response:
-        _, rows = _employer_month(read, business_id, month)
+        _, rows = _employer_month(read, business_id, month,
+                                  ledger.settings.working_time_break_minutes)
         lines = ([month, r.technician_id, r.employer_business_id, r.estimated, r.statutory,
                   r.judgment.overtime, r.judgment.holiday, r.judgment.year_overtime,
                   r.judgment.months_over_45, round(float(max(r.judgment.averages.values())), 1),
@@ -345,6 +348,7 @@ async def download_employer_overtime(
 @router.get("/workers/{technician_id}/overtime", responses=READS)
 async def list_worker_overtime(
     technician_id: TechnicianIdPath, month: Month, reads: OvertimeReads, paging: PageDep,
+    ledger: LedgerDep,
 ) -> MonitorList:
     """One worker's month of the overtime monitor, per employer: the worker sees every
     employer's, an employer its own."""
@@ -358,7 +362,8 @@ async def list_worker_overtime(
             employers = [e for e in employers if e == scope.only_employer]
         as_of = _as_of(first, last)
         rows = [row for employer in employers
-                for row in wt.monitor(read.tx, employer, first, as_of, [technician_id])]
+                for row in wt.monitor(read.tx, employer, first, as_of, [technician_id],
+                                      ledger.settings.working_time_break_minutes)]
         items, next_cursor = page.take(rows, lambda r: (r.employer_business_id,))
         return MonitorList(month=month, as_of=as_of, items=[_monitor_public(r) for r in items],
                            next_cursor=next_cursor, projection_position=read.position)

@@ -68,6 +68,10 @@ def test_time_on_site_overnight_and_missing_exit(
     assert month.estimated and month.unknown_exits == 1
     assert month.judgment.overtime == 2 * H and month.statutory == 16 * H
     assert month.agreement is None
+    # The break is configured (LEDGER_WORKING_TIME_BREAK_MINUTES): none, 3 h + 1 h over 8 h.
+    (no_break,) = q.monitor(store, SUB, date(2025, 6, 1), as_of=date(2025, 6, 30),
+                            break_minutes=0)
+    assert no_break.judgment.overtime == 4 * H and no_break.estimated
 
 
 def test_reports_corrections_and_the_monitor(
