@@ -180,22 +180,24 @@ def _estimated(
 ) -> dict[str, dict[date, _Month]]:
     """Months estimated from time on site (every site of the day added, under this employer)."""
     end = add_months(last, 1) - timedelta(days=1)
-    params: list[Any] = [employer, first, end]
-    workers_sql = ""
-    if workers is not None:
-        workers_sql, worker_params = is_in(tx, "technician_id", list(workers))
-        workers_sql = " AND " + workers_sql
-        params.extend(worker_params)
     days: dict[tuple[str, date], list[tuple[int | None, tuple[int, ...]]]] = defaultdict(list)
-    for row in tx.execute(
-        "SELECT technician_id, work_date, minutes_on_site, event_positions FROM {work_records} "
-        "WHERE employer_business_id = %s AND work_date >= %s AND work_date <= %s "
-        "AND status = 'counted' AND first_entry IS NOT NULL" + workers_sql,
-        params,
-    ):
-        work_date = as_date(row[1])
-        assert work_date is not None
-        days[(row[0], work_date)].append((row[2], json_tuple(row[3])))
+    for part in chunks(list(workers)) if workers is not None else [None]:
+        params: list[Any] = [employer, first, end]
+        workers_sql = ""
+        if part is not None:
+            workers_sql, worker_params = is_in(tx, "technician_id", part)
+            workers_sql = " AND " + workers_sql
+            params.extend(worker_params)
+        for row in tx.execute(
+            "SELECT technician_id, work_date, minutes_on_site, event_positions "
+            "FROM {work_records} WHERE employer_business_id = %s AND work_date >= %s "
+            "AND work_date <= %s AND status = 'counted' AND first_entry IS NOT NULL"
+            + workers_sql,
+            params,
+        ):
+            work_date = as_date(row[1])
+            assert work_date is not None
+            days[(row[0], work_date)].append((row[2], json_tuple(row[3])))
     found: dict[str, dict[date, _Month]] = defaultdict(dict)
     for (technician_id, work_date), sites in days.items():
         month = found[technician_id].setdefault(work_date.replace(day=1), _Month(estimated=True))
