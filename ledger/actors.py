@@ -17,9 +17,10 @@ class Role(str, Enum):
     AUDITOR = "auditor"
     ADMIN = "admin"  # registration office of this ledger
     SYSTEM = "system"  # scheduled jobs (expiry, day close)
-    # 発注者 (orderer) is a later role: it would read its works' sites the way a prime does,
-    # without a roster of its own, and be one more member here and one more branch of the
-    # read scopes.
+    # 発注者: the public or private client of sites (a registered business). It reads only
+    # aggregates of the sites whose terms name it as their orderer (`SiteTerms.OrdererNamed`,
+    # set by the site's prime or admin), never personal data (`ledger.privacy`).
+    ORDERER = "orderer"
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,7 @@ from ledger.domain.worker import (
     proposal_basis,
     worker_aggregate_id,
 )
+from ledger.domain.working_time import ExclusionKind
 from ledger.errors import (
     AlreadyExists,
     InvalidState,
@@ -86,6 +87,7 @@ from ledger.storage import SkipsDuplicates, StoredStates
 from ledger.storage.lines import LineStore
 from ledger.storage.tap_events import RecordedTaps
 from ledger.transcoder import ledger_transcoder
+from ledger.working_time_cases import WorkingTimeCases
 
 ENUMS: tuple[type[Enum], ...] = (
     Role,
@@ -96,6 +98,7 @@ ENUMS: tuple[type[Enum], ...] = (
     RequestStatus,
     InsuranceStatus,
     CertifierRelation,
+    ExclusionKind,
 )
 A = TypeVar("A", bound=LedgerAggregate)
 CONFLICT_RETRIES = 3
@@ -219,7 +222,7 @@ def require_role(actor: Actor, *roles: Role) -> None:
         raise NotPermitted("actor", "actor.role", f"{actor.role.value} may not do this ({allowed})")
 
 
-class Ledger(Application[UUID]):
+class Ledger(WorkingTimeCases, Application[UUID]):
     """就業履歴の台帳: registrations, taps, manual entries and corrections, as immutable events."""
 
     name = "Ledger"

@@ -11,7 +11,13 @@ revokes) exactly the keys it could have issued:
   registers and retires the site's readers and so sets them up; only for a reader registered
   (and not retired) on such a site;
 - auditors read every key and key event and change none; workers and readers issue nothing,
-  and site managers nothing but reader keys.
+  and site managers nothing but reader keys;
+- orderer keys (発注者): only admin (the registration office) issues them, since an orderer is
+  another organisation than the prime and no business key may speak for it. The key names the
+  orderer's business (`subject_id`) and takes no scope: the sites it reads are those whose terms
+  name it (`SiteTerms.OrdererNamed`, recorded by the site's prime or admin), checked at each
+  read (`ledger.privacy.summary_scope`), so a prime that names another orderer ends the view.
+  An orderer's key issues and oversees no key.
 Whatever a key does not oversee is answered as absent (the 404 of an unknown key ID).
 """
 

@@ -36,6 +36,13 @@ Reads:
   (`SiteScope.figures`).
 - A key with a scope reads only within it: a key scoped to sites reads those sites, and a
   worker's records on them; a key scoped to workers reads those workers.
+- Working time (勤怠): a worker reads their own (every employer's); an employer its workers'
+  (`employer_scope`); on a site, the prime reads time on site of other employers' workers only
+  as totals by employer (`projections.queries.working_time.site_time_totals`).
+- An orderer (発注者) reads only aggregates of the sites whose terms name it as their orderer
+  (`summary_scope`: closure rates, worker-days per day, the share of records made without the
+  card, the Kentaikyo method) and never personal data: every worker's and site's per-worker
+  read refuses its role (403), and its own reads name no worker.
 - An auditor or an admin reads everything (and every such read is logged:
   `ledger.storage.audit_reads`).
 
@@ -284,6 +291,10 @@ class ReadFacts(Protocol):
 
     def business_registered(self, business_id: str) -> bool: ...
 
+    def orderer_of(self, site_id: str) -> str | None:
+        """The business the site's terms name as its orderer (発注者), if any."""
+        ...
+
 
 @dataclass(frozen=True)
 class WorkerScope:
@@ -389,15 +400,29 @@ def in_key_scope(actor: Actor, site_id: str) -> bool:
     return actor.scope.covers_site(site_id)
 
 
-def employer_scope(facts: ReadFacts, actor: Actor, business_id: str) -> str:
-    """A business reads its own employees (所属技能者) and their pending requests (a key scoped
-    to workers: those workers, `actor.scope.covers_worker`; a key scoped to sites reads no
-    worker list); auditors and admins any registered business's."""
+def summary_scope(facts: ReadFacts, actor: Actor, site_id: str) -> str:
+    """A site's aggregates without personal data (the orderer's view): its orderer, its prime
+    (and the prime's site managers of it, with keys of its scope) whether or not the site is
+    closed, auditors and admins. Anyone else, and an absent site: absent."""
+    site = facts.site(site_id)
+    if site is None or not actor.scope.covers_site(site_id) or actor.scope.workers is not None:
+        raise hidden("site_id", site_id)
+    prime, _ = site
+    if actor.role in SEES_EVERYTHING:
+        return site_id
+    if actor.role is Role.ORDERER and facts.orderer_of(site_id) == actor.id:
+        return site_id
+    if actor.role in (Role.PRIME_CONTRACTOR, Role.SITE_MANAGER) and actor.id == prime:
+        return site_id
+    raise hidden("site_id", site_id)
+
+
+def orderer_scope(facts: ReadFacts, actor: Actor, business_id: str) -> str:
+    """An orderer reads the list of its own sites; auditors and admins any business's."""
     if actor.role in SEES_EVERYTHING:
         if facts.business_registered(business_id):
             return business_id
-    elif (actor.role in BUSINESS_ROLES and actor.id == business_id
-          and actor.scope.sites is None):
+    elif actor.role is Role.ORDERER and actor.id == business_id:
         return business_id
     raise hidden("business_id", business_id)
 
@@ -412,4 +437,17 @@ def account_scope(facts: ReadFacts, actor: Actor, business_id: str) -> str:
     elif (actor.role in BUSINESS_ROLES and actor.id == business_id
           and actor.scope.sites is None and actor.scope.workers is None):
         return business_id
+    raise hidden("business_id", business_id)
+
+
+def employer_scope(facts: ReadFacts, actor: Actor, business_id: str) -> frozenset[str] | None:
+    """A business's own workers (所属技能者): their list, pending requests and working time. The
+    business itself reads them (a key scoped to workers: those only; a key scoped to sites: none
+    of them); auditors and admins any registered business's. Returns the workers the key is
+    limited to (None: all of the business's). Anyone else: absent."""
+    if actor.role in SEES_EVERYTHING:
+        if facts.business_registered(business_id):
+            return None
+    elif actor.role in BUSINESS_ROLES and actor.id == business_id and actor.scope.sites is None:
+        return actor.scope.workers
     raise hidden("business_id", business_id)

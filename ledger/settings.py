@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
     cipher_key: str | None = None
     max_shift_hours: int = 24
+    # The break taken off time on site where the overtime monitor estimates a day nobody
+    # reported (労基法34条: 1 h for a day over 8 h).
+    working_time_break_minutes: int = 60
     migrations_dir: Path = REPO_ROOT / "migrations"
     # The daily seals' Ed25519 signing key and the witness copy of every signed head: files
     # outside the database, so that whoever can write to it cannot also re-sign or erase a head.

@@ -33,6 +33,8 @@ from projections.resolutions import assign_unknown_card
 from projections.store import Tx
 from projections.tap_flags import NO_ENTRY_FACTS, CardRow, ReaderRow, entry_pair, judge
 from projections.work_records import DATED_REGISTRY_EVENTS, Pair, WorkRecords, counts
+from projections.working_time.handlers import EVENTS as WORKING_TIME_EVENTS
+from projections.working_time.handlers import Reports
 
 # The projection dispatches on the domain's event classes, as the library's `Projection` does,
 # each in one of the tables below (the registries' handlers in `projections.registry.HANDLERS`).
@@ -98,7 +100,7 @@ IGNORED: dict[EventClass, str] = {
 }
 # Every event class the projection projects.
 PROJECTED: frozenset[EventClass] = frozenset(
-    {*TAP_EVENTS, *REQUEST_EVENTS, ASSIGNMENT, *HANDLERS})
+    {*TAP_EVENTS, *REQUEST_EVENTS, ASSIGNMENT, *HANDLERS, *WORKING_TIME_EVENTS})
 # By name, for what is kept as a name (a quarantined event's type).
 EVENT_CLASSES: dict[str, EventClass] = {
     event_class.__qualname__: event_class
@@ -139,9 +141,12 @@ class LedgerProjection:
         changed_workers: set[str] = set()  # what their kept facts hold may have changed
         redated_workers: set[str] = set()  # their stored records may have changed too
         assignments: list[tuple[int, dict[str, Any]]] = []
+        reports = Reports()  # working time: written in bulk at the batch's end
         for position, event_class, state in batch:
             if event_class in TAP_EVENTS:
                 taps.append((position, state))
+            elif event_class in WORKING_TIME_EVENTS:
+                reports.add(position, event_class, state)
             elif event_class in REQUEST_EVENTS:
                 kind, status = REQUEST_EVENTS[event_class]
                 changed_workers.add(self._request(tx, position, kind, status, state, affected))
@@ -171,6 +176,7 @@ class LedgerProjection:
             assign_unknown_card(tx, position, state, affected)
         if affected:
             self.work_records.rebuild(tx, affected, new_taps)
+        reports.flush(tx)
 
     @staticmethod
     def _natural_key(

@@ -81,6 +81,9 @@ GROUP_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "site_exceptions": ("site_id",),
     "exit_resolutions": ("site_id",),
     "requests": ("technician_id",),
+    "working_time_days": ("technician_id",),
+    "working_time_months": ("technician_id",),
+    "closure_exclusions": ("site_id",),
 }
 DEFAULT_LIMIT = 20
 SHADOW_PREFIX = "read_model_check_"

@@ -48,6 +48,12 @@ READ_MODEL_TABLES = (
     "kentaikyo_account_entries",
     "kentaikyo_wage_payments",
     "kentaikyo_contributions",
+    "working_time_days",
+    "working_time_months",
+    "overtime_agreements",
+    "disaster_work_periods",
+    "site_terms",
+    "closure_exclusions",
 )
 
 

@@ -12,7 +12,8 @@ The world (all through the Ledger, not the API under test), with the clock at 20
       a pending manual entry of worker's for 06-18
 
 `worker` is employed by sub_a (primary) and sub_b, enrolled in Kentaikyo, as are sub_a and sub_b.
-A reader registered to no site ("ghost") sent a tap through an admin.
+A reader registered to no site ("ghost") sent a tap through an admin. orderer_a orders site_a
+(which works rotating shifts), orderer_b site_b (発注者, named by each prime).
 """
 
 from __future__ import annotations
@@ -106,13 +107,26 @@ class ReadWorld:
                                         Scope(sites=frozenset({self.site_a}))),
             "employer_other_workers": Actor(Role.EMPLOYER, self.sub_b,
                                             Scope(workers=frozenset({self.other_worker}))),
+            # 発注者 of site_a and of site_b: aggregates of its own site, no personal data.
+            "orderer_own": Actor(Role.ORDERER, self.orderer_a),
+            "orderer_other": Actor(Role.ORDERER, self.orderer_b),
         }
+
+    @property
+    def orderer_a(self) -> str:
+        return f"{self.k}600"
+
+    @property
+    def orderer_b(self) -> str:
+        return f"{self.k}700"
 
     def card(self, technician_id: str) -> str:
         return f"0C{technician_id[-6:]}"
 
     def sites_of(self, business_id: str) -> set[str]:
-        return {self.prime_a: {self.site_a}, self.prime_b: {self.site_b}}.get(business_id, set())
+        return {self.prime_a: {self.site_a}, self.prime_b: {self.site_b},
+                self.orderer_a: {self.site_a}, self.orderer_b: {self.site_b}}.get(
+                    business_id, set())
 
     def below(self, business_id: str) -> set[str]:
         """The business and the tiers under it, on any site of this world."""
@@ -140,6 +154,11 @@ def build_read_world(ledger: Ledger, k: int = 1) -> ReadWorld:
                                        (w.site_b, w.prime_b, staff_b, w.reader_b)):
         ledger.open_site(site, f"現場{site[-1]}", prime, "electronic", date(2024, 1, 9), ADMIN)
         ledger.register_reader(reader, site, "auto", staff)
+    for orderer, site, staff in ((w.orderer_a, w.site_a, staff_a),
+                                 (w.orderer_b, w.site_b, staff_b)):
+        ledger.register_business(orderer, f"発注者{orderer}", ADMIN)
+        ledger.name_site_orderer(site, orderer, staff)
+    ledger.set_rotating_shifts(w.site_a, True, staff_a)
     ledger.add_subcontract(w.site_a, w.sub_a, w.prime_a, staff_a)
     ledger.add_subcontract(w.site_a, w.lower_a, w.sub_a, staff_a)
     ledger.add_subcontract(w.site_b, w.sub_b, w.prime_b, staff_b)
@@ -209,6 +228,8 @@ def _tap(ledger: Ledger, w: ReadWorld,
 # -- the read endpoints and who may call them ---------------------------------------------------
 WORKER, SITE, PRIME, AUDIT, KEYS = "worker", "site", "prime", "audit", "keys"
 ACCOUNT = "account"  # a contracting employer's own points: the business, with an unscoped key
+EMPLOYMENT = "employment"  # a business's own workers' working time
+SUMMARY, ORDERER = "summary", "orderer"  # a site's aggregates; an orderer's list of its sites
 CONSENT, CLAIMS = "consent", "claims"  # claims on a worker: the worker's side, the claimant's
 CAREER = "career"  # a worker's whole career, records included (the career proof)
 
@@ -223,6 +244,7 @@ class ReadEndpoint:
     body: Callable[[ReadWorld, str], Any] = lambda w, target: None
     listed: bool = True  # answers `items` with `next_cursor`
     csv: bool = False
+    orderer: bool = False  # the orderer reads its own site's (aggregates); else its role is refused
 
     def expected(self) -> dict[tuple[str, str], int]:
         return {(role, target): scoped_status(self, role, target)
@@ -236,6 +258,8 @@ READ_ROLES = (*ROLES, *SCOPED_ROLES)
 
 def scoped_status(endpoint: ReadEndpoint, role: str, target: str) -> int:
     """The matrix's roles with a scope: what they may read of own and other data."""
+    if role.startswith("orderer"):  # 発注者: only its own site's aggregates
+        return (200 if role.endswith(target) else 404) if endpoint.orderer else 403
     if role not in SCOPED_ROLES:
         return endpoint.statuses(role, target)
     if endpoint.kind == AUDIT:
@@ -244,6 +268,14 @@ def scoped_status(endpoint: ReadEndpoint, role: str, target: str) -> int:
         return 403 if role.startswith("site_manager") else 404
     if endpoint.kind == KEYS:  # a site manager oversees its sites' reader keys
         return 404 if endpoint.name == "key" else 200
+    if endpoint.kind in (SUMMARY, ORDERER):
+        if role.startswith("site_manager") and endpoint.kind == SUMMARY:
+            return 200 if role.endswith(target) else 404
+        return 403
+    if endpoint.kind == EMPLOYMENT:  # the business's whole employment: not by site
+        if role == "employer_other_workers":
+            return 200 if target == "other" else 404
+        return 403
     if endpoint.kind in (CONSENT, CLAIMS):
         if role.startswith("site_manager") or (
                 endpoint.kind == CONSENT and role == "employer_own_sites"):
@@ -261,8 +293,9 @@ def scoped_status(endpoint: ReadEndpoint, role: str, target: str) -> int:
     if endpoint.name in ("site-exceptions", "prime-inbox", "site-expiry-alerts"):
         return 403  # a prime's reads
     if role == "employer_own_sites":  # sub_a on site_a: worker's records there, not the career
-        if endpoint.name in ("level-judgments", "career-proof", "worker-expiry-alerts"):
-            return 403  # a whole career's, or a worker's registration
+        if endpoint.name in ("level-judgments", "career-proof", "worker-expiry-alerts",
+                             "worker-overtime"):
+            return 403  # a whole career's, a worker's registration, or a worker's hours
         return 200 if target == "own" else 404
     # sub_b for other_worker only: no site's rows, no record of worker's
     return 200 if endpoint.kind in (WORKER, CAREER) and target == "other" and (
@@ -311,6 +344,37 @@ def _record_statuses(role: str, target: str) -> int:
     if role in ("auditor", "admin", "worker_self"):
         return 200
     return 200 if role in (f"prime_{target}", f"employer_{target}") else 404
+
+
+def _employment_statuses(role: str, target: str) -> int:
+    """own: sub_a's workers; other: sub_b's. Only the business itself (a prime for its own
+    employees, as a business; none here), auditors and admins."""
+    if role == "no_token":
+        return 401
+    if role in ("reader", "worker_self", "worker_other"):
+        return 403
+    if role in ("auditor", "admin"):
+        return 200
+    if role.startswith("prime"):
+        return 404  # a business key, but not this business's
+    return 200 if role == f"employer_{target}" else 404
+
+
+def _summary_statuses(role: str, target: str) -> int:
+    """own: site_a; other: site_b. Its prime (and site managers), its orderer, auditors."""
+    if role == "no_token":
+        return 401
+    if role in ("auditor", "admin"):
+        return 200
+    if role.startswith("prime"):
+        return 200 if role.endswith(target) else 404
+    return 403
+
+
+def _orderer_statuses(role: str, target: str) -> int:
+    if role == "no_token":
+        return 401
+    return 200 if role in ("auditor", "admin") else 403
 
 
 def _auditors_only(role: str, target: str) -> int:
@@ -386,6 +450,12 @@ def _record_events(w: ReadWorld, target: str) -> str:
 
 
 RANGE_QUERY = "?date_from=2025-06-01&date_to=2025-06-30"
+
+
+def _business_path(suffix: str) -> Callable[[ReadWorld, str], str]:
+    def path(w: ReadWorld, target: str) -> str:
+        return f"/v1/businesses/{w.sub_a if target == 'own' else w.sub_b}/{suffix}"
+    return path
 READ_ENDPOINTS: tuple[ReadEndpoint, ...] = (
     ReadEndpoint("work-records", WORKER, _worker_path("records", RANGE_QUERY),
                  _worker_statuses(True)),
@@ -447,6 +517,29 @@ READ_ENDPOINTS: tuple[ReadEndpoint, ...] = (
     # proofs, any other 409 (nothing sealed) from those who may read it.
     ReadEndpoint("career-proof", CAREER, _worker_path("career-proof", "?trade=鉄筋"),
                  _worker_statuses(False), listed=False),
+    # Working time (勤怠) and the orderer's aggregates.
+    ReadEndpoint("worker-time-on-site", WORKER, _worker_path("time-on-site", RANGE_QUERY),
+                 _worker_statuses(True)),
+    ReadEndpoint("worker-time-on-site-csv", WORKER, _worker_path("time-on-site.csv", RANGE_QUERY),
+                 _worker_statuses(True), listed=False, csv=True),
+    ReadEndpoint("worker-overtime", WORKER, _worker_path("overtime", f"?month={MONTH}"),
+                 _worker_statuses(False)),
+    ReadEndpoint("employer-overtime", EMPLOYMENT, _business_path(f"overtime?month={MONTH}"),
+                 _employment_statuses),
+    ReadEndpoint("employer-overtime-csv", EMPLOYMENT,
+                 _business_path(f"overtime.csv?month={MONTH}"), _employment_statuses,
+                 listed=False, csv=True),
+    ReadEndpoint("site-time-on-site", SITE, _site_path("time-on-site", RANGE_QUERY),
+                 _site_statuses(True), listed=False),
+    ReadEndpoint("site-closures", SITE, _site_path("closures", RANGE_QUERY),
+                 _site_statuses(True), listed=False, orderer=True),
+    ReadEndpoint("labour-summary", SUMMARY, _site_path("labour-summary", RANGE_QUERY),
+                 _summary_statuses, listed=False, orderer=True),
+    ReadEndpoint("labour-summary-csv", SUMMARY, _site_path("labour-summary.csv", RANGE_QUERY),
+                 _summary_statuses, listed=False, csv=True, orderer=True),
+    ReadEndpoint("ordered-sites", ORDERER, lambda w, t: f"/v1/orderers/"
+                 f"{w.orderer_a if t == 'own' else w.orderer_b}/sites", _orderer_statuses,
+                 orderer=True),
 )
 
 
@@ -481,9 +574,11 @@ def foreign(w: ReadWorld, actor: Actor | None, kind: str, item: dict[str, Any]) 
     """Why `actor` may not see `item`, or None if it may."""
     if actor is None or actor.role in (Role.AUDITOR, Role.ADMIN):
         return None
+    if actor.role is Role.ORDERER and "technician_id" in item:
+        return "an orderer shown a worker (personal data)"
     for key in ("site_id", "carrying_site_id"):
         site = item.get(key)
-        if actor.role in (Role.PRIME_CONTRACTOR, Role.SITE_MANAGER) and site and (
+        if actor.role in (Role.PRIME_CONTRACTOR, Role.SITE_MANAGER, Role.ORDERER) and site and (
                 site not in w.sites_of(actor.id)):
             return f"{key} {site} is another company's site"
         if site and actor.scope.sites is not None and site not in actor.scope.sites:
@@ -496,7 +591,7 @@ def foreign(w: ReadWorld, actor: Actor | None, kind: str, item: dict[str, Any]) 
     # worker by their employment reads every employer's records in it (DESIGN §2: the employer
     # sees what the worker sees).
     if actor.role is Role.EMPLOYER and "employer_business_id" in item and kind != CAREER:
-        allowed = {actor.id} if kind == WORKER else w.below(actor.id)
+        allowed = {actor.id} if kind in (WORKER, EMPLOYMENT) else w.below(actor.id)
         if employer not in allowed:
             return f"employer {employer} is not {actor.id} or below it"
     if kind == CLAIMS:  # a claimant reads its own claims, once answered

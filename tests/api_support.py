@@ -34,7 +34,7 @@ ADMIN = Actor(Role.ADMIN, "ops")
 AUDITOR = Actor(Role.AUDITOR, "audit")
 PROBLEM_JSON = "application/problem+json"
 ROLES = ("reader", "prime_own", "prime_other", "employer_own", "employer_other", "worker_self",
-         "worker_other", "auditor", "admin", "no_token")
+         "worker_other", "auditor", "admin", "no_token", "orderer_own", "orderer_other")
 
 
 class Api:
@@ -118,6 +118,15 @@ class World:
     def absent_worker(self) -> str:
         return f"{self.k:04d}9999999999"
 
+    @property
+    def orderer(self) -> str:
+        """発注者 of `site` (named by its prime); `other_orderer` orders `other_site`."""
+        return f"{self.k}600"
+
+    @property
+    def other_orderer(self) -> str:
+        return f"{self.k}700"
+
     def absent_site(self) -> str:
         return f"{self.k:04d}9000000009"
 
@@ -133,6 +142,8 @@ class World:
             "auditor": AUDITOR,
             "admin": ADMIN,
             "no_token": None,
+            "orderer_own": Actor(Role.ORDERER, self.orderer),
+            "orderer_other": Actor(Role.ORDERER, self.other_orderer),
         }
 
 
@@ -156,6 +167,10 @@ def build_world(ledger: Ledger, k: int) -> World:
     ledger.set_roster_entry(w.site, w.worker, w.sub, "鉄筋", "一般", date(2024, 1, 9), prime_staff)
     ledger.register_reader(w.reader, w.site, "auto", prime_staff)
     ledger.issue_card(w.card, w.worker, ADMIN)
+    for orderer, site, prime in ((w.orderer, w.site, w.prime),
+                                 (w.other_orderer, w.other_site, w.other)):
+        ledger.register_business(orderer, f"発注者{orderer}", ADMIN)
+        ledger.name_site_orderer(site, orderer, Actor(Role.PRIME_CONTRACTOR, prime))
     worker = Actor(Role.WORKER, w.worker)
     entry = ledger.request_manual_entry(w.worker, w.site, WORK_DATE, w.sub, "鉄筋", "一般", "配筋",
                                         worker, note="forgot my card")
@@ -602,4 +617,68 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     *ENTRY_CHECK_ENDPOINTS,
     *ACCOUNT_ENDPOINTS,
+    # Working time (勤怠): the employer reports its workers' hours; a business records its own
+    # 36 agreement and disaster work; the prime sets its site's terms. The world declares no
+    # disaster period and excludes no closure period, so withdrawing one is a 409 to those who
+    # may.
+    *(Endpoint(
+        f"report-working-{kind}", "POST",
+        lambda w, kind=kind: f"/v1/workers/{w.worker}/working-time/{kind}s",
+        lambda w, a, body=body: body | ({"employer_business_id": w.sub}
+                                        if a is not None and a.role is Role.ADMIN else {}),
+        {"employer_own": 200, "admin": 200, "employer_other": 404},
+        (lambda w, kind=kind, body=body: (f"/v1/workers/{w.worker}/working-time/{kind}s",
+                                          body | {"statutory_minutes": -1}),
+         "statutory_minutes"),
+        ("employer_other", lambda w, kind=kind, body=body: (
+            f"/v1/workers/{w.absent_worker()}/working-time/{kind}s", body)),
+    ) for kind, body in (
+        ("day", {"work_date": "2025-06-16", "statutory_minutes": 480, "overtime_minutes": 60}),
+        ("month", {"month": "2025-06", "statutory_minutes": 9600, "overtime_minutes": 600}))),
+    *(Endpoint(
+        name, "POST", lambda w, suffix=suffix: f"/v1/businesses/{w.sub}/{suffix}",
+        lambda w, a, body=body: body, statuses,
+        (lambda w, suffix=suffix, body=body, bad=bad: (
+            f"/v1/businesses/{w.sub}/{suffix}", body | bad), next(iter(bad))),
+        ("employer_other", lambda w, suffix=suffix, body=body: (
+            f"/v1/businesses/{w.k}999/{suffix}", body)),
+    ) for name, suffix, body, bad, statuses in (
+        ("overtime-agreement", "overtime-agreements",
+         {"start_month": "2025-04", "special_clause": True}, {"start_month": "2025-13"},
+         {"employer_own": 200, "admin": 200, "employer_other": 404, "prime_own": 404,
+          "prime_other": 404}),
+        ("declare-disaster-work", "disaster-work",
+         {"first_day": "2025-07-01", "last_day": "2025-07-05", "reason": "豪雨災害の復旧"},
+         {"last_day": "x"},
+         {"employer_own": 200, "admin": 200, "employer_other": 404, "prime_own": 404,
+          "prime_other": 404}),
+        ("withdraw-disaster-work", "disaster-work/withdraw",
+         {"first_day": "2025-07-01", "last_day": "2025-07-05", "reason": "誤登録"},
+         {"first_day": "x"},
+         {"employer_own": 409, "admin": 409, "employer_other": 404, "prime_own": 404,
+          "prime_other": 404}),
+    )),
+    *(Endpoint(
+        name, "POST", lambda w, suffix=suffix: f"/v1/sites/{w.site}/{suffix}",
+        lambda w, a, body=body: body(w), statuses,
+        (lambda w, suffix=suffix, body=body, bad=bad: (
+            f"/v1/sites/{w.site}/{suffix}", body(w) | bad), next(iter(bad))),
+        ("prime_other", lambda w, suffix=suffix, body=body: (
+            f"/v1/sites/{w.absent_site()}/{suffix}", body(w))),
+    ) for name, suffix, body, bad, statuses in (
+        ("name-site-orderer", "orderer", lambda w: {"orderer_business_id": w.spare},
+         {"orderer_business_id": "12-34"},
+         {"prime_own": 200, "admin": 200, "prime_other": 404}),
+        ("exclude-closure-period", "closure-exclusions",
+         lambda w: {"first_day": "2025-12-29", "last_day": "2026-01-03", "kind": "year_end",
+                    "reason": "年末年始"}, {"kind": "お盆"},
+         {"prime_own": 200, "admin": 200, "prime_other": 404}),
+        ("withdraw-closure-exclusion", "closure-exclusions/withdraw",
+         lambda w: {"first_day": "2025-12-29", "last_day": "2026-01-03", "reason": "誤登録"},
+         {"last_day": "x"},
+         {"prime_own": 409, "admin": 409, "prime_other": 404}),
+        ("set-rotating-shifts", "shifts", lambda w: {"rotating_shifts": True},
+         {"rotating_shifts": "sometimes"},
+         {"prime_own": 200, "admin": 200, "prime_other": 404}),
+    )),
 )

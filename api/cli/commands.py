@@ -20,6 +20,7 @@ from api.cli import (
     requests,
     seals,
     serve,
+    working_time,
 )
 from api.cli.common import app
 
@@ -36,6 +37,7 @@ COMMAND_MODULES: tuple[ModuleType, ...] = (
     serve,  # serve
     career_proof,  # career-proof, verify-proof
     kentaikyo,  # kentaikyo …, site require-…, worker insurance, worker qualification-expiry
+    working_time,  # working-time …
 )
 
 __all__ = ["COMMAND_MODULES", "app"]

@@ -26,7 +26,7 @@ app.add_typer(keys, name="keys")
 SUBJECT_OPTION = {
     Role.READER: "--reader", Role.PRIME_CONTRACTOR: "--business", Role.EMPLOYER: "--business",
     Role.SITE_MANAGER: "--business", Role.WORKER: "--worker", Role.AUDITOR: "--name",
-    Role.ADMIN: "--name",
+    Role.ADMIN: "--name", Role.ORDERER: "--business",
 }
 
 

@@ -25,10 +25,11 @@ from api.routers import (
     sites,
     taps,
     workers,
+    working_time,
 )
 
 PREFIX = "/v1"
 ROUTERS: tuple[APIRouter, ...] = tuple(module.router for module in (
     health, taps, businesses, workers, sites, site_exceptions, readers, cards, manual_entries,
     corrections, careers, career_proofs, consents, attendance, inbox, audit, keys, seals,
-    site_fees, kentaikyo))
+    site_fees, kentaikyo, working_time))

@@ -14,7 +14,7 @@ from ledger.clock import now
 from ledger.storage.keys import ApiKey, KeyEvent
 
 IssuableRole = Literal["reader", "prime_contractor", "site_manager", "employer", "worker",
-                       "auditor", "admin"]
+                       "auditor", "admin", "orderer"]
 
 
 class KeyScopeModel(CreateModel):
@@ -34,7 +34,8 @@ class KeyScopeModel(CreateModel):
 class KeyCreate(CreateModel):
     role: IssuableRole
     subject_id: str = Field(min_length=1, max_length=100, description=(
-        "What the key acts as: the business ID (prime, employer, site manager), technician ID "
+        "What the key acts as: the business ID (prime, employer, site manager, orderer), "
+        "technician ID "
         "(worker), reader ID (reader), or a person's name (auditor, admin)"))
     holder: str | None = Field(default=None, min_length=1, max_length=100,
                                pattern=r"^[^\x00-\x1f\x7f]+$",

@@ -35,8 +35,8 @@ class Staff:
 
 
 def staff_of(read: Reading, business_id: str, today: date) -> Staff:
-    business = privacy.employer_scope(ReadModelFacts(read.tx), read.actor, business_id)
-    covered = read.actor.scope.covers_worker
+    privacy.employer_scope(ReadModelFacts(read.tx), read.actor, business_id)  # or absent
+    business, covered = business_id, read.actor.scope.covers_worker
     workers = [w for w in employees(read.tx, business, today) if covered(w.technician_id)]
     mine = {w.technician_id for w in workers}
     pending = [(p, approval_deadline(p.work_date).astimezone(JST).date() - timedelta(days=1))

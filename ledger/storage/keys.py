@@ -36,7 +36,7 @@ TOKEN_PREFIX = "ldg"
 KEY_ROLES = tuple(r for r in Role if r is not Role.SYSTEM)  # scheduled jobs run in-process
 SUBJECT_TYPES: dict[Role, type[str]] = {
     Role.READER: ReaderId, Role.PRIME_CONTRACTOR: BusinessId, Role.EMPLOYER: BusinessId,
-    Role.SITE_MANAGER: BusinessId, Role.WORKER: TechnicianId,
+    Role.SITE_MANAGER: BusinessId, Role.WORKER: TechnicianId, Role.ORDERER: BusinessId,
 }
 BUSINESS_KEY_ROLES = (Role.PRIME_CONTRACTOR, Role.EMPLOYER, Role.SITE_MANAGER)
 SCOPE_LIMIT = 1000  # sites or workers in one key's scope

@@ -70,6 +70,11 @@ class ReadModelFacts:
     def business_registered(self, business_id: str) -> bool:
         return self._exists("SELECT 1 FROM {businesses} WHERE business_id = %s", [business_id])
 
+    def orderer_of(self, site_id: str) -> str | None:
+        rows = self.tx.execute(
+            "SELECT orderer_business_id FROM {site_terms} WHERE site_id = %s", [site_id])
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
     def _exists(self, sql: str, params: list[Any]) -> bool:
         return bool(self.tx.execute(sql + " LIMIT 1", params))
 
@@ -88,6 +93,18 @@ def prime_scope(tx: Tx, actor: Actor, business_id: str) -> str:
 
 def account_scope(tx: Tx, actor: Actor, business_id: str) -> str:
     return privacy.account_scope(ReadModelFacts(tx), actor, business_id)
+
+
+def summary_scope(tx: Tx, actor: Actor, site_id: str) -> str:
+    return privacy.summary_scope(ReadModelFacts(tx), actor, site_id)
+
+
+def orderer_scope(tx: Tx, actor: Actor, business_id: str) -> str:
+    return privacy.orderer_scope(ReadModelFacts(tx), actor, business_id)
+
+
+def employer_scope(tx: Tx, actor: Actor, business_id: str) -> frozenset[str] | None:
+    return privacy.employer_scope(ReadModelFacts(tx), actor, business_id)
 
 
 def reader_sites(tx: Tx) -> dict[str, ReaderSite]:

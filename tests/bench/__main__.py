@@ -15,6 +15,7 @@ SECTIONS = [
     "tests.bench.settlement",
     "tests.bench.proofs",
     "tests.bench.kentaikyo_accounts",
+    "tests.bench.working_time",
 ]
 
 

@@ -361,3 +361,22 @@ def test_every_key_endpoint_is_tested_here(read_api: tuple[Api, ReadWorld]) -> N
     assert documented == {("POST", "/v1/keys"), ("GET", "/v1/keys"), ("GET", "/v1/keys/events"),
                           ("GET", "/v1/keys/{key_id}"), ("POST", "/v1/keys/{key_id}/expire"),
                           ("POST", "/v1/keys/{key_id}/revoke")}
+
+
+def test_only_admin_issues_an_orderer_key_and_it_issues_none(
+        read_api: tuple[Api, ReadWorld], prime_token: str) -> None:
+    """発注者 (Issue 17): another organisation than the prime, so no business key speaks for
+    it; its key takes no scope (its sites are those whose terms name it) and issues nothing."""
+    api, world = read_api
+    before = key_rows(api)
+    refused(issue(api, prime_token, role="orderer", subject_id=world.orderer_a), 403, "role")
+    refused(issue(api, api.token(ADMIN), role="orderer", subject_id=world.orderer_a,
+                  scope={"sites": [world.site_a]}), 422, "scope")
+    assert key_rows(api) == before
+    orderer = issued(api, api.token(ADMIN), role="orderer", subject_id=world.orderer_a)
+    assert orderer["role"] == "orderer" and orderer["subject_id"] == world.orderer_a
+    refused(issue(api, str(orderer["token"]), role="orderer", subject_id=world.orderer_a),
+            403, "actor")
+    sites = api.client.get(f"/v1/orderers/{world.orderer_a}/sites?min_position="
+                           f"{api.ledger.log_position()}", headers=bearer(str(orderer["token"])))
+    assert [s["site_id"] for s in sites.json()["items"]] == [world.site_a]

@@ -94,3 +94,32 @@ def test_an_upper_subcontractor_reads_its_lower_tier_on_the_site_not_their_caree
     career = api.request("GET", f"/v1/workers/{lower_worker}/career?date_from=2025-06-01"
                          f"&date_to=2025-06-30&min_position={head}", sub)
     assert career.status_code == 404
+
+
+def test_time_on_site_adds_both_sites_and_the_prime_reads_other_employers_as_totals(
+    api: Api, two_sites: tuple[World, str]
+) -> None:
+    """Working time (Issue 17): the worker's day is both sites added (4 h + 4 h); the prime reads
+    its sites' time on site by employer, as totals, never one worker's day of another employer
+    through the site; an orderer of one site reads that site's aggregates and nothing else."""
+    w, site2 = two_sites
+    head = api.ledger.log_position()
+    span = f"date_from=2025-06-01&date_to=2025-06-30&min_position={head}"
+    mine = api.request("GET", f"/v1/workers/{w.worker}/time-on-site?{span}",
+                       Actor(Role.WORKER, w.worker)).json()["items"]
+    assert [(d["minutes_on_site"], len(d["sites"])) for d in mine] == [(8 * 60, 2)]
+    # The employer `spare` reads only its part of the day.
+    spares = api.request("GET", f"/v1/workers/{w.worker}/time-on-site?{span}",
+                         Actor(Role.EMPLOYER, w.spare)).json()["items"]
+    assert [[s["site_id"] for s in d["sites"]] for d in spares] == [[site2]]
+    totals = api.request("GET", f"/v1/sites/{site2}/time-on-site?{span}",
+                         Actor(Role.PRIME_CONTRACTOR, w.prime)).json()
+    assert totals["items"] == [{"employer_business_id": w.spare, "worker_days": 1,
+                                "minutes_on_site": 4 * 60, "unknown_exits": 0}]
+    # The orderer of `site` (build_world names it) reads nothing of site2 nor of the worker.
+    orderer = Actor(Role.ORDERER, w.orderer)
+    assert api.request("GET", f"/v1/sites/{site2}/labour-summary?{span}",
+                       orderer).status_code == 404
+    summary = api.request("GET", f"/v1/sites/{w.site}/labour-summary?{span}", orderer)
+    assert summary.status_code == 200 and w.worker not in summary.text
+    assert "山田" not in summary.text

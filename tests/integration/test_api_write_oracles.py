@@ -35,6 +35,7 @@ MASKS = (
     re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),  # request IDs
     re.compile(r"\b[0-9]{14}\b"),  # technician and site IDs
     re.compile(r"GATE[0-9A-Za-z-]+"),  # reader IDs
+    re.compile(r"(?<=business_id: )[0-9]+\b"),  # a business ID named as absent
 )
 Request = Callable[[World], tuple[str, Any]]
 

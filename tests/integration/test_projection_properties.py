@@ -215,6 +215,17 @@ entry_ops = st.one_of(
         st.integers(1, 5_000),
     ),
 )
+# Working time: reports of a day (a second report of the same day is a correction), of a month,
+# 36 agreements, disaster work and a site's terms, all projected into their own tables.
+working_time_ops = st.one_of(
+    st.tuples(st.just("report_day"), st.sampled_from(WORKERS), day, st.integers(0, 8),
+              st.integers(0, 6)),
+    st.tuples(st.just("report_month"), st.sampled_from(WORKERS), st.integers(0, 200)),
+    st.tuples(st.just("agreement"), st.sampled_from([SUB, OTHER]), st.booleans()),
+    st.tuples(st.just("disaster"), st.sampled_from([SUB, OTHER]), offset, st.booleans()),
+    st.tuples(st.just("site_terms"), st.sampled_from(SITES), offset, st.sampled_from(
+        ["orderer", "exclude", "withdraw", "shifts"])),
+)
 
 
 def weighted(*choices: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
@@ -239,6 +250,7 @@ operation = weighted(
     (3, record_registry_ops),
     (3, other_registry_ops),
     (2, entry_ops),
+    (2, working_time_ops),
 )
 step = st.tuples(operation, st.booleans())
 history = st.lists(step, min_size=8, max_size=40)
@@ -445,6 +457,40 @@ class History:
             site, tap.card_id, tap.tap_id, worker, "名簿と顔写真で確認", SITE_MANAGER
         )
 
+    def report_day(self, n: int, worker: str, day: int, hours: int, overtime: int) -> None:
+        self.ledger.report_working_day(
+            worker, _day(day), hours * 60, overtime * 60, 0, Actor(Role.EMPLOYER, SUB),
+            reason=f"訂正 {n}")
+
+    def report_month(self, n: int, worker: str, overtime: int) -> None:
+        self.ledger.report_working_month(
+            worker, DAY0.replace(day=1), 160 * 60, overtime * 60, 0, Actor(Role.EMPLOYER, SUB),
+            reason=f"訂正 {n}")
+
+    def agreement(self, n: int, business: str, special: bool) -> None:
+        self.ledger.conclude_overtime_agreement(
+            business, date(2025, 4, 1), special, ADMIN, reason=f"訂正 {n}")
+
+    def disaster(self, n: int, business: str, first: int, withdraw: bool) -> None:
+        if withdraw:
+            self.ledger.withdraw_disaster_work(business, _day(first), _day(first + 3), "誤り",
+                                               ADMIN)
+        else:
+            self.ledger.declare_disaster_work(business, _day(first), _day(first + 3), "災害",
+                                              ADMIN)
+
+    def site_terms(self, n: int, site: str, first: int, what: str) -> None:
+        if what == "orderer":
+            self.ledger.name_site_orderer(site, OTHER if n % 2 else SUB, ADMIN)
+        elif what == "exclude":
+            self.ledger.exclude_closure_period(site, _day(first), _day(first + 2), "year_end",
+                                               "年末年始", ADMIN)
+        elif what == "withdraw":
+            self.ledger.withdraw_closure_exclusion(site, _day(first), _day(first + 2), "誤り",
+                                                   ADMIN)
+        else:
+            self.ledger.set_rotating_shifts(site, n % 2 == 0, ADMIN)
+
 
 OPERATIONS: dict[str, Callable[..., None]] = {
     name: getattr(History, name)
@@ -480,6 +526,11 @@ OPERATIONS: dict[str, Callable[..., None]] = {
         "qualification_expiry",
         "record_insurance",
         "points",
+        "report_day",
+        "report_month",
+        "agreement",
+        "disaster",
+        "site_terms",
     )
 }
 

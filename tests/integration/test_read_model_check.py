@@ -54,7 +54,7 @@ SETTLEMENT_TABLES = {"day_close_exceptions", "day_closes", "daily_seals",
 
 # The read-model tables of the migrated database: the ledger projection's and the settlement
 # projection's (the catalog, less the log, keys, jobs' bookkeeping and positions).
-COMPARED_TABLES = 31  # exit_resolutions (0013), entry checks and accounts (0019) among them
+COMPARED_TABLES = 37  # exit_resolutions (0013), working time (0018), entry checks, accounts (0019)
 
 
 @pytest.fixture

@@ -30,6 +30,13 @@ SENDS_IT = {
     "/v1/sites/{site_id}/expiry-alerts",
     "/v1/sites/{site_id}/kentaikyo/coverage",
     "/v1/sites/{site_id}/roster",
+    "/v1/workers/{technician_id}/time-on-site",
+    "/v1/workers/{technician_id}/time-on-site.csv",
+    "/v1/workers/{technician_id}/overtime",
+    "/v1/sites/{site_id}/time-on-site",
+    "/v1/sites/{site_id}/closures",
+    "/v1/sites/{site_id}/labour-summary",
+    "/v1/sites/{site_id}/labour-summary.csv",
 }
 
 

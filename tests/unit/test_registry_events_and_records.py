@@ -23,6 +23,7 @@ from ledger.domain.settlement import (
 from ledger.domain.site import Site
 from ledger.domain.taps import Tap
 from ledger.domain.worker import Worker
+from ledger.domain.working_time import OvertimeAgreement, SiteTerms, WorkingTimeMonth
 from projections.work_records import DATED_REGISTRY_EVENTS
 from tests.unit.domain_events import domain_event_classes
 
@@ -100,6 +101,20 @@ NOT_READ_BY_RECORDS = {
     KentaikyoAccount.PointsUsed,
     KentaikyoAccount.RebateCredited,
     KentaikyoAccount.WagePaymentDateSet,
+    # Working time: what employers report and the site's terms; read at query time beside the
+    # records (projections/queries/working_time.py), never an input of one.
+    WorkingTimeMonth.Started,
+    WorkingTimeMonth.DayReported,
+    WorkingTimeMonth.MonthReported,
+    OvertimeAgreement.Started,
+    OvertimeAgreement.Concluded,
+    OvertimeAgreement.DisasterWorkDeclared,
+    OvertimeAgreement.DisasterWorkWithdrawn,
+    SiteTerms.Started,
+    SiteTerms.OrdererNamed,
+    SiteTerms.PeriodExcluded,
+    SiteTerms.ExclusionWithdrawn,
+    SiteTerms.ShiftsSet,
 }
 
 
