@@ -75,7 +75,7 @@ def create_app(
         state.read_pool = ReadPool(ledger.settings, api_settings.read_connections,
                                    api_settings.read_connection_wait_seconds)
         state.audit_reads = AuditReadLog(ledger.settings)
-        state.replays = Replays(ledger, api_settings.replay_dir)
+        state.replays = Replays(ledger, api_settings.replay_dir or ledger.settings.replay_home)
         state.projection = ProjectionService(ledger, ledger.settings) if (
             api_settings.projection) else None
         if state.projection is not None:
