@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
-        if not value.startswith(("sqlite:", "postgresql:", "postgres:")):
+        # Empty is unset (`LEDGER_DATABASE_URL=`): SQLite in the data directory.
+        if value and not value.startswith(("sqlite:", "postgresql:", "postgres:")):
             raise ValueError("LEDGER_DATABASE_URL must start with sqlite: or postgresql:")
         return value
 
