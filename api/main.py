@@ -19,6 +19,7 @@ from api import problems
 from api.body_limit import BodySizeLimit
 from api.config import ApiSettings, get_api_settings
 from api.deps import authenticate_first
+from api.logs import RequestIds, configure_logging
 from api.openapi import openapi_builder
 from api.reader_directory import ReaderDirectory
 from api.reading import ReadPool
@@ -103,7 +104,14 @@ def create_app(
     problems.install(app)
     app.add_exception_handler(RequestValidationError, authenticate_first)
     app.add_middleware(BodySizeLimit, max_bytes=api_settings.max_body_bytes)
+    app.add_middleware(RequestIds)  # outermost: every line a request causes names it
     for router in ROUTERS:
         app.include_router(router, prefix=PREFIX)
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     return app
+
+
+def served_app() -> FastAPI:
+    """The app `ledger serve` runs, in each worker: its logs configured first (LEDGER_LOG_*)."""
+    configure_logging()
+    return create_app()

@@ -62,11 +62,12 @@ def serve(
     os.environ.setdefault("LEDGER_API_SCHEDULER", "true")  # read by each worker's settings
     console.print(f"serving http://{host}:{port}/v1 — OpenAPI at /v1/docs", highlight=False)
     if workers == 1:
-        uvicorn.run("api.main:create_app", factory=True, host=host, port=port,
-                    access_log=access_log, log_level="info")
+        uvicorn.run("api.main:served_app", factory=True, host=host, port=port,
+                    access_log=access_log, log_level="info", log_config=None)
         return
-    config = uvicorn.Config("api.main:create_app", factory=True, host=host, port=port,
-                            workers=workers, access_log=access_log, log_level="info")
+    config = uvicorn.Config("api.main:served_app", factory=True, host=host, port=port,
+                            workers=workers, access_log=access_log, log_level="info",
+                            log_config=None)  # api.logs configures every logger
     address = listening_socket(host, port)
     bound_port = address.getsockname()[1]
     logging.getLogger("uvicorn.error").info(
