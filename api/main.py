@@ -20,11 +20,13 @@ from api.body_limit import BodySizeLimit
 from api.config import ApiSettings, get_api_settings
 from api.deps import authenticate_first
 from api.logs import RequestIds, configure_logging
+from api.metrics import RequestMetrics
 from api.openapi import openapi_builder
 from api.reader_directory import ReaderDirectory
 from api.reading import ReadPool
 from api.replays import Replays
 from api.routers import PREFIX, ROUTERS
+from api.routers.metrics import router as metrics_router
 from ledger.application import Ledger
 from ledger.settings import Settings, get_settings
 from ledger.storage.audit_reads import AuditReadLog
@@ -104,9 +106,11 @@ def create_app(
     problems.install(app)
     app.add_exception_handler(RequestValidationError, authenticate_first)
     app.add_middleware(BodySizeLimit, max_bytes=api_settings.max_body_bytes)
+    app.add_middleware(RequestMetrics, prefix=PREFIX)
     app.add_middleware(RequestIds)  # outermost: every line a request causes names it
     for router in ROUTERS:
         app.include_router(router, prefix=PREFIX)
+    app.include_router(metrics_router)  # at /metrics, where scrapers look by default
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     return app
 
