@@ -57,3 +57,46 @@ def test_served_logs_are_json_lines_with_the_request_id(
     assert any(line["logger"] == "projections.jobs" for line in lines)
     # Noisy libraries are kept to warnings.
     assert not any(line["logger"].startswith("yoyo") for line in lines)
+
+
+def test_metrics_of_every_worker_are_summed_in_one_scrape(sqlite_url: str, tmp_path: Path) -> None:
+    """`ledger serve --workers 2`: each request opens a new connection, so the kernel spreads
+    them over both workers; whichever worker answers the scrape counts all of them."""
+    env = {**os.environ, "LEDGER_DATABASE_URL": sqlite_url,
+           "LEDGER_JOBS_OUTPUT_DIR": str(tmp_path / "settlements"),
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "counter_1.db").write_bytes(b"")  # a previous run's: emptied
+    stderr = tmp_path / "stderr.log"
+    with stderr.open("wb") as err:
+        process = subprocess.Popen([*LEDGER, "serve", "--port", "0", "--workers", "2"], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        while not (found := LISTENING.search(stderr.read_text())):
+            assert process.poll() is None, f"the server exited:\n{stderr.read_text()}"
+            time.sleep(0.05)
+        url = found.group(1)
+        while not answers(url):  # the supervisor says where before its workers listen
+            assert process.poll() is None, f"the server exited:\n{stderr.read_text()}"
+            time.sleep(0.05)
+        for _ in range(40):
+            assert httpx.get(f"{url}/v1/health", timeout=None).status_code == 200
+        scrapes = [httpx.get(f"{url}/metrics", timeout=None).text for _ in range(4)]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait()
+    pids = {path.name.rsplit("_", 1)[-1] for path in (tmp_path / "metrics").glob("*.db")}
+    assert len(pids) >= 2, pids  # more than one process counted
+    pattern = re.compile(r'^ledger_http_request_duration_seconds_count\{method="GET",'
+                         r'route="/v1/health",status="200"\} (\S+)$', re.M)
+    for text in scrapes:
+        counted = pattern.search(text)
+        assert counted is not None, text
+        assert float(counted.group(1)) >= 40  # every worker's requests, not one worker's
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/v1/health", timeout=None).status_code == 200
+    except httpx.ConnectError:
+        return False
