@@ -91,6 +91,7 @@ def share_metrics_between_workers() -> None:
     emptied, since counts left by a previous run would be added to this one's."""
     folder = os.environ.get(MULTIPROC_ENV)
     if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
         for stale in Path(folder).glob("*.db"):
             stale.unlink()
     else:
