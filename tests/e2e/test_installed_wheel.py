@@ -28,17 +28,51 @@ def run(*args: str | Path, cwd: Path, env: dict[str, str]) -> str:
     return done.stdout
 
 
+# Modules the gate agent must not load: the server's stack.
+SERVER_STACK = ("eventsourcing", "fastapi", "psycopg", "uvicorn", "starlette", "pydantic",
+                "pydantic_settings", "yoyo", "apscheduler", "openpyxl", "prometheus_client",
+                "orjson")
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel, built as a release would be (`python -m build`)."""
+    dist = tmp_path_factory.mktemp("dist")
+    run(sys.executable, "-m", "build", "--wheel", "--outdir", dist, CHECKOUT, cwd=dist,
+        env=clean_env())
+    return next(dist.glob("ccus_ledger-*.whl"))
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(("LEDGER_", "PYTHON", "VIRTUAL_ENV", "PROMETHEUS_"))}
+
+
+def fresh_venv(folder: Path, requirement: str) -> Path:
+    run(sys.executable, "-m", "venv", folder, cwd=folder.parent, env=clean_env())
+    run(folder / "bin" / "pip", "install", "-q", requirement, cwd=folder.parent, env=clean_env())
+    return folder / "bin"
+
+
+def test_the_gate_agent_installs_without_the_servers_stack(wheel: Path, tmp_path: Path) -> None:
+    bin_dir = fresh_venv(tmp_path / "gate", f"{wheel}[reader]")
+    installed = run(bin_dir / "pip", "list", "--format=freeze", cwd=tmp_path, env=clean_env())
+    names = {line.split("==")[0].lower() for line in installed.splitlines()}
+    assert "pyscard" in names
+    assert not names & {"eventsourcing", "fastapi", "psycopg", "uvicorn", "yoyo-migrations",
+                        "apscheduler", "openpyxl", "prometheus-client", "pydantic"}, names
+    loaded = run(bin_dir / "python", "-c", "import sys, readers.cli, readers.wiring, "
+                 "readers.agent, readers.http_transport, readers.uploader, readers.monitor; "
+                 "print(' '.join(sorted(sys.modules)))", cwd=tmp_path, env=clean_env()).split()
+    assert not set(loaded) & set(SERVER_STACK)
+    assert "upload" in run(bin_dir / "ledger-reader", "--help", cwd=tmp_path, env=clean_env())
+
+
 def test_a_wheel_installed_outside_the_checkout_migrates_serves_and_runs_the_jobs(
-    tmp_path: Path,
+    wheel: Path, tmp_path: Path,
 ) -> None:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("LEDGER_", "PYTHON", "VIRTUAL_ENV", "PROMETHEUS_"))}
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp_path / "dist",
-        CHECKOUT, cwd=tmp_path, env=env)
-    wheel = next((tmp_path / "dist").glob("ccus_ledger-*.whl"))
-    run(sys.executable, "-m", "venv", tmp_path / "venv", cwd=tmp_path, env=env)
-    bin_dir = tmp_path / "venv" / "bin"
-    run(bin_dir / "pip", "install", "-q", wheel, cwd=tmp_path, env=env)
+    env = clean_env()
+    bin_dir = fresh_venv(tmp_path / "venv", f"{wheel}[server]")
     ledger = bin_dir / "ledger"
     site = Path(run(bin_dir / "python", "-c", "import ledger, pathlib; "
                     "print(pathlib.Path(ledger.__file__).parent.parent)", cwd=tmp_path,
