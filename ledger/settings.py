@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The migrations: the source tree's top-level folder in a checkout, else the copy the wheel
-# ships inside the package (pyproject maps `migrations/` to `ledger/migrations`).
+# ships inside the package (setup.py maps `migrations/` to `ledger/migrations`).
 SOURCE_MIGRATIONS = REPO_ROOT / "migrations"
 PACKAGED_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -30,7 +30,9 @@ def default_data_dir() -> Path:
 
 
 def default_migrations_dir() -> Path:
-    return SOURCE_MIGRATIONS if SOURCE_MIGRATIONS.is_dir() else PACKAGED_MIGRATIONS
+    # Not "a migrations/ beside the package": installed, that would be site-packages/migrations,
+    # which another distribution may own.
+    return SOURCE_MIGRATIONS if in_checkout() else PACKAGED_MIGRATIONS
 
 
 DEFAULT_SQLITE_PATH = default_data_dir() / "ledger.db"
