@@ -26,7 +26,8 @@ def migrate_command() -> None:
     settings = get_settings()
     applied = migrate(settings)
     target = "PostgreSQL" if settings.is_postgres else f"SQLite {settings.sqlite_path}"
-    console.print(f"{target}: applied {len(applied)} migration(s) {' '.join(applied)}".strip())
+    console.print(f"{target}: applied {len(applied)} migration(s) {' '.join(applied)}".strip(),
+                  soft_wrap=True)  # one line, whatever the width: scripts read it
 
 
 @command("tap")
