@@ -5,7 +5,7 @@ STAMP   := $(VENV)/.installed
 APT_PKGS := libpcsclite-dev swig pcscd vsmartcard-vpcd chromium fonts-ipafont-gothic  # chromium and a Japanese font: the web app's browser tests
 export LEDGER_DATABASE_URL ?= sqlite:///$(CURDIR)/var/ledger.db
 
-.PHONY: setup system-packages bench-packages run test bench lint clean
+.PHONY: setup system-packages bench-packages run test bench lint lock clean
 
 setup: $(STAMP)
 
@@ -18,11 +18,22 @@ system-packages:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	else echo "WARNING: missing Debian packages:$$missing (install them as root); reader tests will fail"; fi
 
-$(STAMP): pyproject.toml | system-packages
+# Every package at the version (and hash) pinned in requirements.lock, then the project itself;
+# a new release of a dependency changes nothing until `make lock` pins it.
+$(STAMP): pyproject.toml requirements.lock | system-packages
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,reader]'
+	$(PY) -m pip install -q --require-hashes -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e '.[server,dev,reader]'
 	touch $(STAMP)
+
+# Re-pin every dependency of pyproject.toml (all extras) with pip-tools, after adding or
+# changing one there; tests/unit/test_lock_file.py fails until this is run.
+LOCK_EXTRAS := --extra server --extra dev --extra reader
+lock:
+	@[ -x $(PY) ] || python3 -m venv $(VENV)
+	$(PY) -m pip install -q 'pip-tools>=7.4,<8'
+	$(PY) -m piptools compile -q --allow-unsafe --generate-hashes --strip-extras \
+	  --no-emit-index-url --no-emit-find-links $(LOCK_EXTRAS) -o requirements.lock pyproject.toml
 
 run: setup
 	$(VENV)/bin/ledger migrate

@@ -8,8 +8,6 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ledger.settings import REPO_ROOT
-
 
 class ApiSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEDGER_API_", extra="ignore")
@@ -32,7 +30,8 @@ class ApiSettings(BaseSettings):
     read_connections: int = Field(default=4, ge=1, le=200)
     read_connection_wait_seconds: float = Field(default=10.0, gt=0)
     # As-of replays (auditors) are projected into SQLite files here, one at a time, then deleted.
-    replay_dir: Path = REPO_ROOT / "var" / "replays"
+    # Unset: the database's own folder (`Settings.replay_home`).
+    replay_dir: Path | None = None
 
 
 @lru_cache(maxsize=1)

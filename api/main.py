@@ -19,11 +19,14 @@ from api import problems, web
 from api.body_limit import BodySizeLimit
 from api.config import ApiSettings, get_api_settings
 from api.deps import authenticate_first
+from api.logs import RequestIds, configure_logging
+from api.metrics import RequestMetrics
 from api.openapi import openapi_builder
 from api.reader_directory import ReaderDirectory
 from api.reading import ReadPool
 from api.replays import Replays
 from api.routers import PREFIX, ROUTERS
+from api.routers.metrics import router as metrics_router
 from api.web.sessions import WebSessions
 from ledger.application import Ledger
 from ledger.settings import Settings, get_settings
@@ -79,7 +82,7 @@ def create_app(
                                    api_settings.read_connection_wait_seconds)
         state.audit_reads = AuditReadLog(ledger.settings)
         state.web_sessions = WebSessions(ledger.settings)
-        state.replays = Replays(ledger, api_settings.replay_dir)
+        state.replays = Replays(ledger, api_settings.replay_dir or ledger.settings.replay_home)
         state.projection = ProjectionService(ledger, ledger.settings) if (
             api_settings.projection) else None
         if state.projection is not None:
@@ -109,8 +112,17 @@ def create_app(
     problems.install(app)
     app.add_exception_handler(RequestValidationError, authenticate_first)
     app.add_middleware(BodySizeLimit, max_bytes=api_settings.max_body_bytes)
+    app.add_middleware(RequestMetrics, prefix=PREFIX)
+    app.add_middleware(RequestIds)  # outermost: every line a request causes names it
     for router in ROUTERS:
         app.include_router(router, prefix=PREFIX)
     web.mount(app)  # the web app under /app (api/web)
+    app.include_router(metrics_router)  # at /metrics, where scrapers look by default
     app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     return app
+
+
+def served_app() -> FastAPI:
+    """The app `ledger serve` runs, in each worker: its logs configured first (LEDGER_LOG_*)."""
+    configure_logging()
+    return create_app()

@@ -8,23 +8,49 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from pydantic import field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SQLITE_PATH = REPO_ROOT / "var" / "ledger.db"
+# The migrations: the source tree's top-level folder in a checkout, else the copy the wheel
+# ships inside the package (setup.py maps `migrations/` to `ledger/migrations`).
+SOURCE_MIGRATIONS = REPO_ROOT / "migrations"
+PACKAGED_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def in_checkout() -> bool:
+    """Run from the source tree (an editable install), not from an installed wheel."""
+    return (REPO_ROOT / "pyproject.toml").is_file() and SOURCE_MIGRATIONS.is_dir()
+
+
+def default_data_dir() -> Path:
+    """The checkout's var/ (what `make run` has always used); installed, ./var in the working
+    directory. Never the installed package's folder."""
+    return REPO_ROOT / "var" if in_checkout() else Path.cwd() / "var"
+
+
+def default_migrations_dir() -> Path:
+    # Not "a migrations/ beside the package": installed, that would be site-packages/migrations,
+    # which another distribution may own.
+    return SOURCE_MIGRATIONS if in_checkout() else PACKAGED_MIGRATIONS
+
+
+DEFAULT_SQLITE_PATH = default_data_dir() / "ledger.db"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEDGER_", extra="ignore")
 
-    database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    # Every file the ledger writes (SQLite database, settlement files, replays, …) lives under
+    # here unless its own setting says otherwise.
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str = ""  # default: SQLite at <data_dir>/ledger.db
     cipher_key: str | None = None
     max_shift_hours: int = 24
     # The break taken off time on site where the overtime monitor estimates a day nobody
     # reported (労基法34条: 1 h for a day over 8 h).
     working_time_break_minutes: int = 60
-    migrations_dir: Path = REPO_ROOT / "migrations"
+    migrations_dir: Path = Field(default_factory=default_migrations_dir)
     # The daily seals' Ed25519 signing key and the witness copy of every signed head: files
     # outside the database, so that whoever can write to it cannot also re-sign or erase a head.
     # Unset, both live in the seal directory of this database (see `seal_home`).
@@ -39,9 +65,16 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
-        if not value.startswith(("sqlite:", "postgresql:", "postgres:")):
+        # Empty is unset (`LEDGER_DATABASE_URL=`): SQLite in the data directory.
+        if value and not value.startswith(("sqlite:", "postgresql:", "postgres:")):
             raise ValueError("LEDGER_DATABASE_URL must start with sqlite: or postgresql:")
         return value
+
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir.resolve() / 'ledger.db'}"
+        return self
 
     @field_validator("cipher_key")
     @classmethod
@@ -65,16 +98,29 @@ class Settings(BaseSettings):
         path = self.database_url.removeprefix("sqlite://")
         return path[1:] if path.startswith("//") else path  # sqlite:////abs → /abs
 
+    def database_home(self, kind: str) -> Path:
+        """Where this database's files of a kind (settlements, replays) live unless set: beside
+        a SQLite file (``ledger.db.settlements``), or ``<data_dir>/<kind>/<host>-<port>-<db>`` for
+        PostgreSQL, so two databases used from one checkout never share them."""
+        if not self.is_postgres:
+            return Path(f"{self.sqlite_path}.{kind}")
+        params = postgres_params(self.database_url)
+        return self.data_dir / kind / f"{params['host']}-{params['port']}-{params['dbname']}"
+
+    @property
+    def settlement_home(self) -> Path:
+        return self.database_home("settlements")
+
+    @property
+    def replay_home(self) -> Path:
+        return self.database_home("replays")
 
     @property
     def seal_home(self) -> Path:
         """Where a database's seal key and witness live unless set: beside a SQLite file
-        (``ledger.db.seals``), or ``var/seals/<host>-<port>-<database>`` for PostgreSQL, so two
-        databases used from one checkout never share a key or a witness."""
-        if not self.is_postgres:
-            return Path(f"{self.sqlite_path}.seals")
-        params = postgres_params(self.database_url)
-        return REPO_ROOT / "var" / "seals" / f"{params['host']}-{params['port']}-{params['dbname']}"
+        (``ledger.db.seals``), or ``<data_dir>/seals/<host>-<port>-<database>`` for PostgreSQL,
+        so two databases never share a key or a witness."""
+        return self.database_home("seals")
 
     @property
     def seal_key_path(self) -> Path:

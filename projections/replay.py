@@ -54,7 +54,8 @@ def replay_as_of(
     """Project the events recorded up to ``as_of`` into a fresh SQLite file; return its store."""
     if into.exists():
         into.unlink()
-    settings = Settings(database_url=f"sqlite:///{into}")
+    # Resolved here: "sqlite:///" + a relative path would read as an absolute one.
+    settings = Settings(database_url=f"sqlite:///{into.resolve()}")
     migrate(settings)
     store = ReadStore(settings)
     runner = LogFollower(ledger, store, batch_size=batch_size, as_of=as_of)

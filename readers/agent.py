@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from ledger.clock import Clock, SystemClock
-from ledger.domain.registry import DirectionMode
+from ledger.directions import DirectionMode
 from readers.feedback import Feedback, LogFeedback
 from readers.identity import CardIdentity
 from readers.spool import Spool, SpooledTap, SpoolError

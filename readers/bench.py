@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from ledger.clock import JST
-from ledger.domain.registry import DirectionMode
+from ledger.directions import DirectionMode
 from readers.identity import CardIdentity
 from readers.simulator import worker_cards
 from readers.spool import Spool

@@ -44,7 +44,8 @@ ServerOpt = Annotated[str | None, typer.Option(
     "--server", envvar="LEDGER_READER_SERVER", help="Ledger API base URL (http transport).")]
 TokenOpt = Annotated[str | None, typer.Option(
     "--token", envvar="LEDGER_READER_TOKEN", help="The reader's bearer token.")]
-BatchOpt = Annotated[int, typer.Option("--batch-size", help="Taps per upload (1-1000).")]
+BatchOpt = Annotated[int, typer.Option(
+    "--batch-size", help="Taps per upload (1-5000, the API's limit per request).")]
 BackoffOpt = Annotated[float, typer.Option("--max-backoff",
                                            help="Longest wait between retries, seconds.")]
 DirectionOpt = Annotated[str, typer.Option("--direction", help="in, out or auto.")]

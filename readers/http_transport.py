@@ -5,10 +5,10 @@ from __future__ import annotations
 import http.client
 import json
 import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from readers.delivery import TapResult, UploadAck
 from readers.spool import SpooledTap
@@ -24,41 +24,72 @@ MALFORMED = {400, 413, 422}
 
 
 class HttpTransport:
+    """One connection kept alive across uploads (HTTP/1.1): a gate uploads every few seconds,
+    and a new TCP (and TLS) handshake each time cost more than the batch. A kept connection the
+    server closed while idle is found on the next send and that send is made once more on a
+    new connection; a resent batch is harmless (its taps are answered `duplicate`)."""
+
     def __init__(self, base_url: str, token: str, timeout: float = 30.0) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"server URL {base_url!r} must start with http:// or https://")
         if not token:
             raise ValueError("a reader token is needed for the HTTP transport (--token)")
         self.url = base_url.rstrip("/") + "/v1/taps"
+        parts = urlsplit(self.url)
+        self._https = parts.scheme == "https"
+        self._host, self._port, self._path = parts.hostname or "", parts.port, parts.path
         self._token = token
         self.timeout = timeout
+        self._connection: http.client.HTTPConnection | None = None
+        self.connections_opened = 0
 
     def send(self, taps: Sequence[SpooledTap]) -> UploadAck:
         body = json.dumps({"taps": [tap_payload(tap) for tap in taps]}).encode()
-        request = urllib.request.Request(
-            self.url, data=body, method="POST",
-            headers={"Authorization": f"Bearer {self._token}",
-                     "Content-Type": "application/json", "Accept": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+        headers = {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json",
+                   "Accept": "application/json"}
+        while True:
+            reused = self._connection is not None
+            connection = self._connect()
+            try:
+                connection.request("POST", self._path, body, headers)
+                response = connection.getresponse()
                 payload = response.read()
-        except urllib.error.HTTPError as error:
-            raise _refusal(error) from None
-        except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
-            reason = getattr(error, "reason", error)
-            raise TransportUnavailable(f"{self.url}: {reason}") from None
-        return parse_ack(payload, self.url)
+            except (http.client.HTTPException, OSError) as error:
+                self.close()
+                if reused and not isinstance(error, TimeoutError):
+                    continue  # closed by the server while idle: once more, on a new one
+                raise TransportUnavailable(f"{self.url}: {error}") from None
+            if response.will_close:
+                self.close()
+            if response.status >= 400:
+                raise _refused(response.status, payload, self.url)
+            return parse_ack(payload, self.url)
+
+    def _connect(self) -> http.client.HTTPConnection:
+        if self._connection is None:
+            kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            self._connection = kind(self._host, self._port, timeout=self.timeout)
+            self.connections_opened += 1
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 def _refusal(error: urllib.error.HTTPError) -> Exception:
-    detail = error.read()[:500].decode("utf-8", "replace")
-    message = f"{error.url}: HTTP {error.code} {detail}".strip()
-    if error.code in (401, 403):
+    return _refused(error.code, error.read(), error.url)
+
+
+def _refused(code: int, body: bytes, url: str) -> Exception:
+    detail = body[:500].decode("utf-8", "replace")
+    message = f"{url}: HTTP {code} {detail}".strip()
+    if code in (401, 403):
         return TransportUnauthorized(message)
-    if error.code in MALFORMED:
+    if code in MALFORMED:
         return BatchRefused(message)
-    if error.code in RETRYABLE or error.code >= 500:
+    if code in RETRYABLE or code >= 500:
         return TransportUnavailable(message)
     # 404, 405 …: a wrong --server, not a bad tap. Never dead-letter taps for it; keep them.
     return TransportUnavailable(f"{message} (is the server URL right?)")

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ledger.domain.registry import DirectionMode
-from ledger.domain.taps import Direction
+from ledger.directions import Direction, DirectionMode
 
 
 def is_repeat(last_tap_at: datetime | None, now: datetime, window: timedelta) -> bool:

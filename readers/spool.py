@@ -17,8 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ledger.clock import JST, Clock, SystemClock, require_aware, work_date_of
-from ledger.domain.registry import DirectionMode
-from ledger.domain.taps import Direction
+from ledger.directions import Direction, DirectionMode
 from ledger.ids import ReaderId
 from readers.delivery import TapResult
 from readers.identity import CardIdentity

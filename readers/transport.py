@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from readers.delivery import UploadAck
 from readers.spool import SpooledTap
 
-MAX_BATCH = 1000  # the /v1/taps contract's limit per request
+MAX_BATCH = 5_000  # the /v1/taps contract's limit per request (api.schemas.taps.MAX_TAPS)
 
 
 class TransportUnavailable(Exception):

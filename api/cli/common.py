@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from typing import Annotated, Any, ParamSpec, TypeVar
 
+import psycopg
 import typer
 from eventsourcing.persistence import PersistenceError
 from rich.console import Console, ConsoleDimensions
@@ -18,7 +20,7 @@ from ledger.actors import Actor, Role
 from ledger.application import Ledger
 from ledger.domain.text import check_text
 from ledger.errors import InvalidValue, LedgerError
-from ledger.settings import get_settings
+from ledger.settings import get_settings, postgres_params
 
 app = typer.Typer(
     help="CCUS attendance ledger (就業履歴台帳).",
@@ -92,11 +94,35 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
                 f"(rule {escape(error.rule)})"
             )
             sys.exit(2)
-        except PersistenceError as error:
-            err_console.print(f"[red]database error[/red] {escape(str(error))}")
+        except (PersistenceError, sqlite3.Error, psycopg.Error) as error:
+            # The database's own refusals (not migrated, unreachable, unwritable) are one line
+            # each, like the ledger's: a traceback adds nothing an operator can act on.
+            err_console.print(f"[red]database error[/red] {escape(describe_database_error(error))}")
             sys.exit(3)
 
     return wrapper
+
+
+def describe_database_error(error: Exception) -> str:
+    text = str(error).strip() or type(error).__name__
+    cause = error.__cause__ or error.__context__
+    missing = (isinstance(error, psycopg.errors.UndefinedTable)
+               or isinstance(cause, psycopg.errors.UndefinedTable)
+               or "no such table" in text)
+    where = database_name()
+    if missing:
+        return (f"{text.splitlines()[0]} in {where}: the database is not migrated; "
+                "run `ledger migrate` first")
+    return f"{text} ({where})"
+
+
+def database_name() -> str:
+    """The database in use, without a password: SQLite's file, or PostgreSQL's host:port/db."""
+    settings = get_settings()
+    if not settings.is_postgres:
+        return settings.sqlite_path
+    params = postgres_params(settings.database_url)
+    return f"{params['host']}:{params['port']}/{params['dbname']}"
 
 
 def command(

@@ -26,7 +26,8 @@ def migrate_command() -> None:
     settings = get_settings()
     applied = migrate(settings)
     target = "PostgreSQL" if settings.is_postgres else f"SQLite {settings.sqlite_path}"
-    console.print(f"{target}: applied {len(applied)} migration(s) {' '.join(applied)}".strip())
+    console.print(f"{target}: applied {len(applied)} migration(s) {' '.join(applied)}".strip(),
+                  soft_wrap=True)  # one line, whatever the width: scripts read it
 
 
 @command("tap")
@@ -111,36 +112,61 @@ def events_command(
     after: Annotated[int, typer.Option(help="Start after this log position")] = 0,
     limit: Annotated[int, typer.Option(min=1)] = 100,
 ) -> None:
-    """List the event log in recorded order, optionally about one worker or one site."""
+    """List the event log in recorded order, optionally about one worker or one site. An event
+    is about the worker or site it names, or that its aggregate was created for (a worker's
+    employment, a request's decision), or that its reader and card were registered to."""
     table = Table("position", "recorded at", "event", "actor", "about")
-    # Taps name a reader and a card; follow the registrations seen so far to place them.
-    reader_site: dict[str, str] = {}
-    card_worker: dict[str, str] = {}
+    about = EventSubjects()
     shown = 0
     with open_ledger() as ledger:
+        # The registrations before --after still place the events after it.
+        for _, event in ledger.iter_log(stop=after) if after > 0 else ():
+            about.learn(event)
         for position, event in ledger.iter_log(after=after):
-            state = vars(event)
-            kind = type(event).__qualname__
-            if kind == "Reader.Registered":
-                reader_site[state["reader_id"]] = state["site_id"]
-            elif kind == "Card.Issued":
-                card_worker[state["card_id"]] = state["technician_id"]
-            technician = state.get("technician_id") or card_worker.get(state.get("card_id") or "")
-            site_id = state.get("site_id") or reader_site.get(state.get("reader_id") or "")
+            technician, site_id = about.learn(event)
             if (worker and technician != worker) or (site and site_id != site):
                 continue
-            about = " ".join(
+            state = vars(event)
+            named = " ".join(
                 f"{k}={v}" for k, v in (("worker", technician), ("site", site_id)) if v
             )
             timestamp: datetime = state["timestamp"]
             table.add_row(
                 str(position),
                 timestamp.astimezone(clock.JST).isoformat(timespec="seconds"),
-                kind,
+                type(event).__qualname__,
                 str(state.get("actor", "")),
-                about,
+                named,
             )
             shown += 1
             if shown >= limit:
                 break
     console.print(table)
+
+
+class EventSubjects:
+    """The worker and site each event is about, learnt from the log read in order: taps name a
+    reader and a card (placed by their registrations), and an aggregate's later events (an
+    employment confirmed, a request approved) are about what its first event named."""
+
+    def __init__(self) -> None:
+        self.reader_site: dict[str, str] = {}
+        self.card_worker: dict[str, str] = {}
+        self.aggregate: dict[Any, tuple[str | None, str | None]] = {}
+
+    def learn(self, event: Any) -> tuple[str | None, str | None]:
+        state = vars(event)
+        kind = type(event).__qualname__
+        if kind == "Reader.Registered":
+            self.reader_site[state["reader_id"]] = state["site_id"]
+        elif kind == "Card.Issued":
+            self.card_worker[state["card_id"]] = state["technician_id"]
+        first = self.aggregate.get(event.originator_id, (None, None))
+        technician = (state.get("technician_id") or self.card_worker.get(state.get("card_id") or "")
+                      or first[0])
+        site_id = (state.get("site_id") or self.reader_site.get(state.get("reader_id") or "")
+                   or first[1])
+        if event.originator_version == 1:
+            # Only the creation: a site's later roster event names a worker the site is not.
+            self.aggregate[event.originator_id] = (technician, site_id)
+        return technician, site_id

@@ -93,9 +93,9 @@ def replay_command(
         str | None,
         typer.Option(help="ISO time, e.g. 2025-06-30T23:59:59+09:00: the ledger as it was then"),
     ] = None,
-    into: Annotated[Path, typer.Option(help="With --as-of: the SQLite file to write")] = Path(
-        "var/as-of.db"
-    ),
+    into: Annotated[Path | None, typer.Option(
+        help="With --as-of: the SQLite file to write (relative to the working directory) "
+        "[default: as-of.db in the database's replay folder]")] = None,
 ) -> None:
     """Rebuild the read models from the whole log and swap them in atomically, or (--as-of)
     replay into a separate file without touching the live tables."""
@@ -120,6 +120,7 @@ def replay_command(
                 store.close()
                 return
             moment = parse_datetime(as_of, "--as-of")
+            into = into or get_settings().replay_home / "as-of.db"
             into.parent.mkdir(parents=True, exist_ok=True)
             store = replay_as_of(ledger, moment, into, progress=advance)
             store.close()

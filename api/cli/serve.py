@@ -7,11 +7,15 @@ several workers the projection runs in the process that supervises them, not in 
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any, cast
 
 import typer
@@ -28,6 +32,7 @@ from ledger.storage.migrate import migrate
 from projections.leader import ProjectionService
 
 FIRST_ADMIN = "first-admin"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # api.metrics's; not imported: see below
 
 
 def ensure_an_admin(store: KeyStore) -> None:
@@ -50,6 +55,7 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="Log every request")] = True,
 ) -> None:
     """Run the HTTP API (uvicorn), migrating the database first."""
+    share_metrics_between_workers()
     settings = get_settings()
     applied = migrate(settings)
     target = "PostgreSQL" if settings.is_postgres else f"SQLite {settings.sqlite_path}"
@@ -63,11 +69,12 @@ def serve(
     console.print(f"serving http://{host}:{port}/v1 — OpenAPI at /v1/docs", highlight=False)
     console.print(f"web app http://{host}:{port}/app/ — sign in with a key", highlight=False)
     if workers == 1:
-        uvicorn.run("api.main:create_app", factory=True, host=host, port=port,
-                    access_log=access_log, log_level="info")
+        uvicorn.run("api.main:served_app", factory=True, host=host, port=port,
+                    access_log=access_log, log_level="info", log_config=None)
         return
-    config = uvicorn.Config("api.main:create_app", factory=True, host=host, port=port,
-                            workers=workers, access_log=access_log, log_level="info")
+    config = uvicorn.Config("api.main:served_app", factory=True, host=host, port=port,
+                            workers=workers, access_log=access_log, log_level="info",
+                            log_config=None)  # api.logs configures every logger
     address = listening_socket(host, port)
     bound_port = address.getsockname()[1]
     logging.getLogger("uvicorn.error").info(
@@ -76,6 +83,22 @@ def serve(
     with projecting_beside_the_workers(settings):
         Multiprocess(config, sockets=[listener]).run()
     address.close()
+
+
+def share_metrics_between_workers() -> None:
+    """prometheus-client's multi-process mode: every process of this service (workers, and
+    the supervisor that projects) counts into files in one folder, and /metrics sums them.
+    Set before the library is first imported (it chooses its storage then); the folder is
+    emptied, since counts left by a previous run would be added to this one's."""
+    folder = os.environ.get(MULTIPROC_ENV)
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for stale in Path(folder).glob("*.db"):
+            stale.unlink()
+    else:
+        created = tempfile.mkdtemp(prefix="ledger-metrics-")
+        os.environ[MULTIPROC_ENV] = created
+        atexit.register(shutil.rmtree, created, ignore_errors=True)
 
 
 @contextmanager

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from api.deps import CurrentActor, LedgerDep, ReadersDep, ReadPoolDep
 from api.intake import check_reader_taps, parse_tap, position_after, tap_results
+from api.metrics import count_taps
 from api.openapi import AUTHENTICATED, problems
 from api.schemas.taps import TapBatchCreate, TapBatchPublic
 from ledger import clock
@@ -38,5 +39,7 @@ def record_taps(
     receipts = ledger.record_taps(observations, actor) if observations else []
     with pool.store() as store, store.read() as tx:
         answers = answer_taps(tx, ledger, parsed, receipts)
-    return TapBatchPublic(results=tap_results(answers),
+    results = tap_results(answers)
+    count_taps(result.status for result in results)
+    return TapBatchPublic(results=results,
                           position=position_after(ledger, receipts), server_time=clock.now())

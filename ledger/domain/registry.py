@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
 
 from ledger.actors import Actor
+from ledger.directions import DirectionMode as DirectionMode  # there for the gate agent
 from ledger.domain.base import LedgerAggregate, require_text
 from ledger.errors import InvalidState, InvalidValue
 from ledger.ids import CardId, ReaderId, SiteId, TechnicianId, aggregate_id
@@ -20,12 +20,6 @@ def reader_aggregate_id(reader_id: str) -> UUID:
 
 def card_aggregate_id(card_id: str) -> UUID:
     return aggregate_id("card", card_id)
-
-
-class DirectionMode(str, Enum):
-    IN = "in"
-    OUT = "out"
-    AUTO = "auto"  # alternates per worker per day
 
 
 class Reader(LedgerAggregate):

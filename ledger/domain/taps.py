@@ -10,7 +10,6 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import Enum
 from typing import Any
 from uuid import UUID
 
@@ -19,15 +18,10 @@ from eventsourcing.utils import get_topic
 
 from ledger.actors import Actor
 from ledger.clock import require_aware
+from ledger.directions import Direction as Direction  # defined there for the gate agent
 from ledger.domain.base import LedgerAggregate
 from ledger.errors import InvalidValue
 from ledger.ids import CardId, ReaderId, TapId, TechnicianId, aggregate_id
-
-
-class Direction(str, Enum):
-    IN = "in"
-    OUT = "out"
-    UNKNOWN = "unknown"
 
 
 def tap_aggregate_id(tap_id: str) -> UUID:

@@ -11,8 +11,6 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ledger.settings import REPO_ROOT
-
 
 class JobSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEDGER_JOBS_", extra="ignore")
@@ -30,4 +28,6 @@ class JobSettings(BaseSettings):
     catch_up_days: int = Field(default=7, ge=1)  # how far back a restart closes missed days
     catch_up_months: int = Field(default=3, ge=1)  # … and settles or bills missed months
     lock_ttl_seconds: int = 2 * 3600  # a SQLite lock row older than this is taken over
-    output_dir: Path = REPO_ROOT / "var" / "settlements"  # issued CSV / xlsx files
+    # Issued CSV / xlsx files. Unset: the database's own folder (`Settings.settlement_home`), so
+    # two databases never write into each other's months.
+    output_dir: Path | None = None

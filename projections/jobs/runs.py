@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from ledger import clock
+from ledger.errors import LedgerError
 from projections.jobs.locks import job_lock, owner_name
 from projections.store import ReadStore, as_datetime
 
@@ -80,7 +81,12 @@ def run_job(
         try:
             counts = dict(work())
         except Exception as error:  # recorded, then reported to the caller
-            log.exception("%s %s failed", job, period)
+            if isinstance(error, LedgerError):
+                # A refusal (a day not over, a month not closed) is the caller's to report; a
+                # traceback would only hide its one line.
+                log.warning("%s %s refused: %s", job, period, error)
+            else:
+                log.exception("%s %s failed", job, period)
             found = error.counts if isinstance(error, JobFindings) else {}
             _finish(store, run_id, FAILED, found, f"{type(error).__name__}: {error}")
             return RunResult(job, period, FAILED, found, error)

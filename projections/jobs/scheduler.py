@@ -121,7 +121,7 @@ class Jobs:
         if job == SEAL:
             return lambda: seal_days(ledger, store, date.fromisoformat(period), actor)
         if job == SETTLE:
-            out = self.job_settings.output_dir
+            out = self.job_settings.output_dir or self.settings.settlement_home
             return lambda: settle_kentaikyo(ledger, store, period, actor, out)
         if job == BILL:
             return lambda: bill_site_fees(ledger, store, period, actor)

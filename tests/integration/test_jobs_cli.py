@@ -84,9 +84,11 @@ def test_the_scheduler_command_starts_catches_up_and_stops_on_sigterm(tmp_path: 
     url = f"sqlite:///{tmp_path}/ledger.db"
     env = {**os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_JOBS_OUTPUT_DIR": str(tmp_path)}
     migrate(Settings(database_url=url))
+    # Its log lines (stderr, configured by `ledger`) go to a file; its stdout is the report.
+    log = (tmp_path / "scheduler.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-c", "from api.cli import main; main()", "scheduler"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        env=env, stdout=subprocess.PIPE, stderr=log, text=True)
     try:
         assert process.stdout is not None
         first_line = process.stdout.readline()
@@ -105,3 +107,4 @@ def test_the_scheduler_command_starts_catches_up_and_stops_on_sigterm(tmp_path: 
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
+        log.close()

@@ -110,7 +110,7 @@ def test_requeue_dead_puts_dead_letters_back_in_the_queue(tmp_path: Path) -> Non
         (["run", "--reader-id", "R1"], "needs --server"),
         (["run", "--reader-id", "R1", "--server", "http://x"], "a reader token is needed"),
         (["run", "--reader-id", "R1", "--server", "http://x", "--token", "t", "--batch-size",
-          "5000"], "batch size 5000 is not 1-1000"),
+          "5001"], "batch size 5001 is not 1-5000"),  # the API's limit (MAX_TAPS)
         (["simulate", "--site", "123"], "not a 14-digit CCUS site ID"),
         (["simulate", "--site", "12345678901234", "--date", "June"], "is not a date"),
     ],

@@ -156,8 +156,9 @@ def test_the_background_thread_wakes_for_a_new_tap_and_stops_on_request(spool: S
 
 
 def test_a_batch_size_beyond_the_contract_is_refused(spool: Spool) -> None:
-    with pytest.raises(ValueError, match="batch size 1001 is not 1-1000"):
-        Uploader(spool, ScriptedLedger(), batch_size=1001)
+    # The contract's limit is the API's (MAX_TAPS, 5,000 taps a request).
+    with pytest.raises(ValueError, match="batch size 5001 is not 1-5000"):
+        Uploader(spool, ScriptedLedger(), batch_size=5001)
 
 
 def test_taps_delivered_longer_ago_than_the_retention_are_forgotten_hourly(spool: Spool) -> None:
