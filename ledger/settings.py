@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     # Unset, both live in the seal directory of this database (see `seal_home`).
     seal_key_file: Path | None = None
     witness_dir: Path | None = None
+    # The key that signs the gate codes phones scan (phone entry): outside the database too.
+    gate_code_key_file: Path | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -67,6 +69,10 @@ class Settings(BaseSettings):
             return Path(f"{self.sqlite_path}.seals")
         params = postgres_params(self.database_url)
         return REPO_ROOT / "var" / "seals" / f"{params['host']}-{params['port']}-{params['dbname']}"
+
+    @property
+    def gate_code_key_path(self) -> Path:
+        return self.gate_code_key_file or self.seal_home / "gate-code-hmac.key"
 
     @property
     def seal_key_path(self) -> Path:

@@ -12,6 +12,7 @@ from eventsourcing.domain import Aggregate, CanMutateAggregate
 
 from ledger.domain.business import Business
 from ledger.domain.registry import Card, Reader
+from ledger.domain.phone import PhoneTap, SiteArea
 from ledger.domain.requests import ApprovableRequest, Correction, ManualEntry, RequestStatus
 from ledger.domain.settlement import (
     DailySeal,
@@ -45,8 +46,10 @@ def events_of(aggregate: type[Aggregate]) -> list[EventClass]:
 
 # A resend with other content (ConflictingObservation) goes with the taps: it is listed in the
 # site's exceptions only.
+# A phone's tap (PhoneTap.Recorded, スマホ入場) is a tap like a card's, judged by the same rule.
+PHONE_TAP_RECORDED: EventClass = PhoneTap.Recorded  # type: ignore[attr-defined]
 TAP_EVENTS: frozenset[EventClass] = frozenset(
-    {TAP_RECORDED, Tap.ConflictingObservation})
+    {TAP_RECORDED, Tap.ConflictingObservation, PHONE_TAP_RECORDED})
 # Requests and their decisions: (the kind the requests table keeps, the status a decision
 # sets; None for the request itself). Decisions are declared on the shared base class, which
 # the library declares again on each subclass.
@@ -91,6 +94,10 @@ IGNORED: dict[EventClass, str] = {
     DailySeal.Sealed: _NIGHTLY,
     SealKeys.Started: _NIGHTLY,
     SealKeys.Rotated: _NIGHTLY,
+    # The write side checks a phone's position against the area when the tap comes and stores
+    # the result in the tap's event: the read side needs the flag, not the area.
+    SiteArea.Started: "a site's phone-entry area: judged on the write side, into the tap",  # type: ignore[attr-defined]
+    SiteArea.Set: "a site's phone-entry area: judged on the write side, into the tap",  # type: ignore[attr-defined]
 }
 # Every event class the projection projects.
 PROJECTED: frozenset[EventClass] = frozenset(
@@ -262,7 +269,7 @@ class LedgerProjection:
         ``stored_content_hash``) is listed in the site's exceptions only: it is not a tap fact
         and makes no work record."""
         readers = sorted({s["reader_id"] for _, s in taps})
-        cards = sorted({s["card_id"] for _, s in taps if s["card_id"]})
+        cards = sorted({s["card_id"] for _, s in taps if s.get("card_id")})
         reader_in, reader_params = tx.is_in("reader_id", readers)
         reader_rows: dict[str, ReaderRow] = {
             r[0]: (r[1], r[2], r[3])
@@ -288,9 +295,11 @@ class LedgerProjection:
         facts, exceptions, counted = [], [], []
         for position, s in taps:
             conflict = "stored_content_hash" in s
+            phone = (s["site_id"], tuple(s["phone_flags"])) if "phone_flags" in s else None
+            card_id = s.get("card_id")
             site_id, technician_id, flags = judge(
                 position, s["technician_id"], s["reader_time"], s["received_at"],
-                reader_rows.get(s["reader_id"]), card_rows.get(s["card_id"]), conflict,
+                reader_rows.get(s["reader_id"]), card_rows.get(card_id or ""), conflict, phone,
             )
             direction = DIRECTION_VALUES[s["direction"]]
             if flags:
@@ -298,13 +307,13 @@ class LedgerProjection:
                     [
                         s["tap_id"],
                         s["content_hash"] if conflict else content_hash(
-                            s["reader_id"], s["card_id"], s["technician_id"], direction,
+                            s["reader_id"], card_id, s["technician_id"], direction,
                             s["reader_time"]),
                         site_id,
                         s["reader_id"],
                         ",".join(flags),
                         technician_id,
-                        s["card_id"],
+                        card_id,
                         s["reader_time"],
                         position,
                         s["stored_content_hash"] if conflict else None,
@@ -318,7 +327,7 @@ class LedgerProjection:
                     technician_id,
                     site_id,
                     s["reader_id"],
-                    s["card_id"],
+                    card_id,
                     direction,
                     s["reader_time"],
                     s["received_at"],

@@ -21,6 +21,10 @@ CLOCK_SKEW = timedelta(minutes=5)
 CLOCK_BEHIND = timedelta(days=3 * 366)
 # Every flag, in the order answers and exceptions list them.
 FLAGS = ("unknown_card", "revoked_card", "unregistered_reader", "clock_skew", "conflict")
+# A phone tap's own flags (スマホ入場), decided once when it is recorded and stored in its event
+# (`ledger.domain.phone`): made with the site's printed day code (counted, marked); outside the
+# site's area or without a position (stored, listed, not counted until a manual entry is approved).
+PHONE_FLAGS = ("printed_code", "outside_area", "no_position")
 
 # A registry row with the log positions its state holds between (see projections/registry.py).
 ReaderRow = tuple[str, int, int | None]  # (site_id, registered_at_position, retired_at_position)
@@ -41,10 +45,13 @@ def judge(
     reader: ReaderRow | None,
     card: CardRow | None,
     conflict: bool = False,
+    phone: tuple[str, tuple[str, ...]] | None = None,
 ) -> Judgement:
     """A stored tap at log `position`, judged by the registries as they were there: `reader`
     is its reader's row and `card` its card's (None: not in the registry). `conflict`: it is a
-    `Tap.ConflictingObservation`, a resend of a tap ID with other content."""
+    `Tap.ConflictingObservation`, a resend of a tap ID with other content. `phone`: a phone
+    tap's (site of the gate code it scanned, its stored phone flags): its site is the code's,
+    whose signature was checked when it was recorded, not a registered reader's."""
     flags: list[str] = []
     if technician_id is None:
         if card is None or card[1] > position:
@@ -54,7 +61,9 @@ def judge(
             if card[2] is not None and card[2] < position:
                 flags.append("revoked_card")
     site_id = None
-    if reader is not None and reader[1] <= position and (reader[2] is None
+    if phone is not None:
+        site_id = phone[0]
+    elif reader is not None and reader[1] <= position and (reader[2] is None
                                                           or reader[2] > position):
         site_id = reader[0]
     else:
@@ -63,4 +72,6 @@ def judge(
         flags.append("clock_skew")
     if conflict:
         flags.append("conflict")
+    if phone is not None:
+        flags.extend(flag for flag in PHONE_FLAGS if flag in phone[1])
     return Judgement(site_id, technician_id, tuple(flags))
