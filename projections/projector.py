@@ -11,8 +11,8 @@ import orjson
 from eventsourcing.domain import Aggregate, CanMutateAggregate
 
 from ledger.domain.business import Business
+from ledger.domain.phone import PhoneDevice, PhoneTap, SiteArea
 from ledger.domain.registry import Card, Reader
-from ledger.domain.phone import PhoneTap, SiteArea
 from ledger.domain.requests import ApprovableRequest, Correction, ManualEntry, RequestStatus
 from ledger.domain.settlement import (
     DailySeal,
@@ -98,6 +98,9 @@ IGNORED: dict[EventClass, str] = {
     # the result in the tap's event: the read side needs the flag, not the area.
     SiteArea.Started: "a site's phone-entry area: judged on the write side, into the tap",  # type: ignore[attr-defined]
     SiteArea.Set: "a site's phone-entry area: judged on the write side, into the tap",  # type: ignore[attr-defined]
+    # A tap's passkey is checked when it is recorded; a phone revoked later keeps its taps.
+    PhoneDevice.Registered: "a worker's phone (passkey): checked on the write side",  # type: ignore[attr-defined]
+    PhoneDevice.Revoked: "a worker's phone (passkey): checked on the write side",  # type: ignore[attr-defined]
 }
 # Every event class the projection projects.
 PROJECTED: frozenset[EventClass] = frozenset(

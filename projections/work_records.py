@@ -21,8 +21,8 @@ from typing import Any
 import orjson
 
 from ledger.clock import JST
-from ledger.domain.worker import Worker
 from ledger.domain.phone import PHONE_READER_PREFIX
+from ledger.domain.worker import Worker
 from projections.decoding import EventClass
 from projections.derive import CardDay, TapFact, derive_card_days
 from projections.records import RecordSource, RecordStatus

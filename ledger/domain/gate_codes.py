@@ -70,7 +70,8 @@ def _unb64(text: str) -> bytes:
 
 
 def _sign(key: bytes, payload: str) -> str:
-    return f"{_b64(payload.encode())}.{_b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())}"
+    tag = hmac.new(key, payload.encode(), hashlib.sha256).digest()
+    return f"{_b64(payload.encode())}.{_b64(tag)}"
 
 
 def _direction(direction: str | None) -> str:
@@ -121,7 +122,9 @@ def read_code(key: bytes, token: str) -> GateCode:
                     hashlib.sha256(token.encode()).hexdigest())
 
 
-def scan_moment(received_at: datetime, phone_scanned_at: datetime, phone_sent_at: datetime) -> datetime:
+def scan_moment(
+    received_at: datetime, phone_scanned_at: datetime, phone_sent_at: datetime
+) -> datetime:
     """When the phone scanned, on the server's clock: the receive time less the delay the phone
     measured on its own clock between scanning and sending (kept offline, that is hours)."""
     require_aware(received_at, "received_at")

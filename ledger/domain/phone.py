@@ -24,7 +24,7 @@ from ledger.domain.base import LedgerAggregate
 from ledger.domain.gate_codes import GateCode
 from ledger.domain.geo import Area, Fix, position_flag
 from ledger.domain.taps import Direction
-from ledger.errors import InvalidValue
+from ledger.errors import InvalidState, InvalidValue
 from ledger.ids import ReaderId, SiteId, TapId, TechnicianId, aggregate_id
 
 PHONE_READER_PREFIX = "phone-"
@@ -150,3 +150,57 @@ class PhoneTap(LedgerAggregate):
         self.received_at = received_at
         self.code_digest = code_digest
         self.phone_flags = phone_flags
+
+
+def phone_device_aggregate_id(credential_id: str) -> UUID:
+    return aggregate_id("phone-device", credential_id)
+
+
+def device_id_of(credential_id: str) -> str:
+    """A phone's short ID (its reader ID's tail): the first 16 hex digits of the SHA-256 of its
+    passkey's credential ID. The credential ID itself is up to 1023 bytes."""
+    import hashlib
+
+    return hashlib.sha256(credential_id.encode()).hexdigest()[:16]
+
+
+class PhoneDevice(LedgerAggregate):
+    """A worker's phone, bound to them by a passkey (WebAuthn) registered through their employer
+    or an administrator. Its taps are signed by the passkey, so the phone cannot be lent to a
+    colleague who taps for the worker without the worker's own unlock (user verification)."""
+
+    @staticmethod
+    def create_id(credential_id: str, **_: Any) -> UUID:
+        return phone_device_aggregate_id(credential_id)
+
+    @classmethod
+    def register(cls, credential_id: str, public_key: str, technician_id: str,
+                 actor: Actor) -> PhoneDevice:
+        if not credential_id or len(credential_id) > 1400:
+            raise InvalidValue("credential_id", "credential_id.format", "is not a credential ID")
+        device: PhoneDevice = cls(
+            credential_id=credential_id, device_id=device_id_of(credential_id),
+            public_key=public_key, technician_id=str(TechnicianId(technician_id)), actor=actor)
+        return device
+
+    @event("Registered")
+    def __init__(self, credential_id: str, device_id: str, public_key: str, technician_id: str,
+                 actor: Actor) -> None:
+        self.credential_id = credential_id
+        self.device_id = device_id
+        self.public_key = public_key  # COSE, base64url
+        self.technician_id = technician_id
+        self.revoked = False
+
+    @property
+    def reader_id(self) -> str:
+        return phone_reader_id(self.device_id)
+
+    def revoke(self, reason: str, actor: Actor) -> None:
+        if self.revoked:
+            raise InvalidState("credential_id", "phone.revoked", "this phone is revoked already")
+        self._revoke(reason, actor)
+
+    @event("Revoked")
+    def _revoke(self, reason: str, actor: Actor) -> None:
+        self.revoked = True
