@@ -45,6 +45,7 @@ FLAG_NAMES = {
     "clock_skew": "時計のずれ", "conflict": "内容の衝突", "missing_exit": "退場なし",
     "missing_entry": "入場なし", "not_on_roster": "名簿外", "entry_pending": "直接入力の承認待ち",
     "correction_pending": "訂正の承認待ち",
+    "printed_code": "印刷コード", "outside_area": "現場の範囲外", "no_position": "位置情報なし",
 }
 
 
@@ -53,7 +54,16 @@ def flags(values: Iterable[str]) -> str:
     return "、".join(f"{FLAG_NAMES.get(v, v)}（{v}）" for v in values)
 
 
+CHANNEL_NAMES = {"card": "カード", "phone": "スマホ", "manual": "直接入力", "corrected": "訂正"}
+
+
+def channel(source: str) -> str:
+    """Which channel made a record (card, phone, manual), as the site office reads it."""
+    return CHANNEL_NAMES.get(source, source)
+
+
 TEMPLATES.env.filters.update(jst=jst, hhmm=hhmm, day=day, when=when, flags=flags)
+TEMPLATES.env.filters.update(channel=channel)
 TEMPLATES.env.globals.update(ROLE_NAMES=ROLE_NAMES, JST=JST)
 
 
