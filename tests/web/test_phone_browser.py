@@ -214,3 +214,23 @@ def test_the_gate_page_is_staff_only_and_the_phone_page_reads_nothing(
     page.get_by_label("読み取ったコード").fill("x.y")
     page.get_by_role("button", name="入場", exact=True).click()
     expect(page.locator("#phone-tap-result")).to_have_text("このスマホは登録されていません")
+
+
+def test_a_phone_without_signal_keeps_the_tap_and_sends_it_later(
+    browser: Browser, served: Served
+) -> None:
+    phone = phone_registered_by(browser, served, "employer", AT_GATE)
+    gate = context(browser, served).new_page()
+    sign_in(gate, served, "prime")
+    gate.goto(f"/app/sites/{SITE}/gate/printed")  # today's printed code: marked as such
+    code = gate_code(gate)
+    phone.goto("/app/phone")
+    phone.context.set_offline(True)
+    phone.get_by_label("読み取ったコード").fill(code)
+    phone.get_by_role("button", name="入場", exact=True).click()
+    expect(phone.locator("#phone-tap-result")).to_have_text(
+        "電波がありません。打刻は保存しました。")
+    expect(phone.locator("#phone-pending")).to_contain_text("未送信の打刻 1 件")
+    phone.context.set_offline(False)  # back online: the page sends what it kept
+    expect(phone.locator("#phone-tap-result")).to_have_text("入場を記録しました（印刷コード）")
+    expect(phone.locator("#phone-pending")).to_be_empty()

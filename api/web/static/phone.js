@@ -93,7 +93,19 @@ function describe(receipt) {
   return what + "を記録しました" + (flags.length ? "（" + flags.join("、") + "）" : "");
 }
 
+let flushing = false;  // one sender at a time (a resend would only be answered "duplicate")
+
 async function flush() {
+  if (flushing) return;
+  flushing = true;
+  try {
+    await send();
+  } finally {
+    flushing = false;
+  }
+}
+
+async function send() {
   const result = document.getElementById("phone-tap-result");
   let items = queue();
   while (items.length) {
