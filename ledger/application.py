@@ -18,7 +18,7 @@ from eventsourcing.utils import resolve_topic
 
 from ledger import clock
 from ledger.actors import Actor, Role
-from ledger.domain.base import LedgerAggregate, Position, require_date
+from ledger.domain.base import LedgerAggregate, Position, require_date, require_text
 from ledger.domain.business import Business, business_aggregate_id
 from ledger.domain.gate_codes import (
     check_code,
@@ -1122,6 +1122,13 @@ class Ledger(Application[UUID]):
         device = PhoneDevice.register(credential_id, public_key, worker.technician_id, actor)
         self._create(device, "credential_id", "this passkey")
         return device.reader_id
+
+    def revoke_phone(self, credential_id: str, reason: str, actor: Actor) -> None:
+        """A lost or replaced phone: its passkey signs no more taps (its taps stay)."""
+        device = self.phone_device(credential_id)
+        self._phone_registrar(device.technician_id, actor)
+        device.revoke(require_text(reason, "reason", 500), actor)
+        self.save(device)
 
     def phone_device(self, credential_id: str) -> PhoneDevice:
         return self._load(PhoneDevice, phone_device_aggregate_id(credential_id), "credential_id",

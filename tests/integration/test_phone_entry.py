@@ -19,6 +19,7 @@ from ledger.clock import JST
 from ledger.domain.gate_codes import OFFLINE_BOUND, WINDOW, issue_screen_code
 from ledger.domain.geo import Area
 from ledger.errors import AlreadyExists, InvalidValue, NotPermitted, UnknownReference
+from ledger.phone_entry import b64url
 from ledger.settings import Settings
 from projections.follower import LogFollower
 from projections.queries.attendance import site_attendance
@@ -145,6 +146,16 @@ def test_a_request_replayed_from_another_phone_is_refused(
     # A passkey no one registered.
     with pytest.raises(UnknownReference):
         send(ledger, SoftPasskey().tap(code, "in", MORNING), MORNING)
+
+
+def test_a_revoked_phone_signs_no_more_taps(ledger: Ledger, phone: SoftPasskey) -> None:
+    credential_id = b64url(phone.credential_id)
+    with pytest.raises(UnknownReference):  # not the worker's employer: as if absent
+        ledger.revoke_phone(credential_id, "紛失", Actor(Role.EMPLOYER, OTHER))
+    ledger.revoke_phone(credential_id, "紛失", EMPLOYER_ADMIN)
+    with pytest.raises(NotPermitted) as error:
+        send(ledger, phone.tap(ledger.gate_code(SITE, PRIME_STAFF), "in", MORNING), MORNING)
+    assert error.value.rule == "phone.revoked"
 
 
 def test_a_code_past_its_window_or_of_another_key_is_refused(
