@@ -191,6 +191,10 @@ def test_a_phone_taps_in_and_out_and_the_day_counts(browser: Browser, served: Se
     worker.goto(f"/app/workers/{WORKER}/days/{SITE}/{today.isoformat()}")
     expect(worker.get_by_role("heading", level=2).first).to_have_text("計上されています")
     worker.screenshot(path=str(served.shots / "22-phone-day-receipt.png"), full_page=True)
+    # The site's month: the phone's record is a tap's, not a direct input (経審 W1-⑩).
+    gate.goto(f"/app/sites/{SITE}/month")
+    expect(gate.locator("main")).to_contain_text("計上された履歴 1 件 ・ うち直接入力 0 件（0.0%）")
+    gate.goto(f"/app/sites/{SITE}/gate")
     # The same code again from another phone of the worker's (a photo forwarded to it).
     second = phone_registered_by(browser, served, "admin", AT_HOME)
     refused = tap(second, first, "入場")
