@@ -104,7 +104,22 @@ async def phone_page(request: Request) -> Response:
 
 @router.post("/phone/taps")
 async def phone_tap(request: Request, body: Annotated[dict[str, Any], Body()]) -> Response:
-    """A tap the phone's passkey signed (JSON: payload, sent_at, credential): the receipt."""
+    """A tap the phone's passkey signed (JSON: payload, sent_at, credential): the receipt, or
+    the API's problem+json (the page's script reads either)."""
+    try:
+        payload, credential, sent_at = _tap_body(body)
+        rp_id, origin = relying_party(request)
+        receipt = await in_thread(lambda: ledger_of(request).record_phone_tap(
+            payload, sent_at, credential, rp_id, origin))
+    except LedgerError as error:
+        return await problems.ledger_error(request, error)
+    return JSONResponse({
+        "tap_id": receipt.tap_id, "status": receipt.status, "position": receipt.position,
+        "site_id": receipt.site_id, "direction": receipt.direction,
+        "flags": list(receipt.flags)})
+
+
+def _tap_body(body: dict[str, Any]) -> tuple[str, dict[str, Any], datetime]:
     payload, credential = body.get("payload"), body.get("credential")
     if not isinstance(payload, str):
         raise InvalidValue("payload", "payload.required", "must be the signed tap's text")
@@ -114,13 +129,4 @@ async def phone_tap(request: Request, body: Annotated[dict[str, Any], Body()]) -
         sent_at = datetime.fromisoformat(str(body.get("sent_at")).replace("Z", "+00:00"))
     except ValueError:
         raise InvalidValue("sent_at", "sent_at.format", "is not an ISO 8601 time") from None
-    rp_id, origin = relying_party(request)
-    try:
-        receipt = await in_thread(lambda: ledger_of(request).record_phone_tap(
-            payload, sent_at, credential, rp_id, origin))
-    except LedgerError as error:  # the page's script reads the API's problem+json
-        return await problems.ledger_error(request, error)
-    return JSONResponse({
-        "tap_id": receipt.tap_id, "status": receipt.status, "position": receipt.position,
-        "site_id": receipt.site_id, "direction": receipt.direction,
-        "flags": list(receipt.flags)})
+    return payload, credential, sent_at
