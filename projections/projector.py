@@ -302,7 +302,8 @@ class LedgerProjection:
             card_id = s.get("card_id")
             site_id, technician_id, flags = judge(
                 position, s["technician_id"], s["reader_time"], s["received_at"],
-                reader_rows.get(s["reader_id"]), card_rows.get(card_id or ""), conflict, phone,
+                reader_rows.get(s["reader_id"]), card_rows.get(card_id or ""), conflict,
+                phone=phone,
             )
             direction = DIRECTION_VALUES[s["direction"]]
             if flags:
