@@ -13,6 +13,7 @@ phone, a replayed request) collides with the first use and is refused.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -159,8 +160,6 @@ def phone_device_aggregate_id(credential_id: str) -> UUID:
 def device_id_of(credential_id: str) -> str:
     """A phone's short ID (its reader ID's tail): the first 16 hex digits of the SHA-256 of its
     passkey's credential ID. The credential ID itself is up to 1023 bytes."""
-    import hashlib
-
     return hashlib.sha256(credential_id.encode()).hexdigest()[:16]
 
 
