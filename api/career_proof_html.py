@@ -112,7 +112,7 @@ def is_page(data: bytes) -> bool:
     return data.lstrip()[:15].lower().startswith(b"<!doctype html")
 
 
-_SOURCE = {"card": "カード", "manual": "直接入力", "corrected": "修正"}
+_SOURCE = {"card": "カード", "manual": "直接入力", "corrected": "修正", "phone": "スマホ"}
 
 
 def _e(value: Any) -> str:

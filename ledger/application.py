@@ -18,12 +18,26 @@ from eventsourcing.utils import resolve_topic
 
 from ledger import clock
 from ledger.actors import Actor, Role
-from ledger.domain.base import LedgerAggregate, Position, require_date
+from ledger.domain.base import LedgerAggregate, Position, require_date, require_text
 from ledger.domain.business import Business, business_aggregate_id
+from ledger.domain.gate_codes import (
+    check_code,
+    issue_printed_code,
+    issue_screen_code,
+    scan_moment,
+)
+from ledger.domain.geo import Area
 from ledger.domain.kentaikyo_account import (
     KentaikyoAccount,
     ReportedDay,
     account_aggregate_id,
+)
+from ledger.domain.phone import (
+    PhoneDevice,
+    PhoneTap,
+    SiteArea,
+    phone_device_aggregate_id,
+    site_area_aggregate_id,
 )
 from ledger.domain.registry import (
     Card,
@@ -81,9 +95,16 @@ from ledger.errors import (
     UnknownReference,
 )
 from ledger.ids import BusinessId, CardId, ReaderId, SiteId, TapId, TechnicianId
-from ledger.privacy import relates_to_site
+from ledger.phone_entry import (
+    credential_id_of,
+    parse_payload,
+    registration_options,
+    verify_registration,
+    verify_tap,
+)
+from ledger.privacy import may_show_gate_code, relates_to_site, visible_worker
 from ledger.settings import Settings, get_settings
-from ledger.storage import SkipsDuplicates, StoredStates
+from ledger.storage import SkipsDuplicates, StoredStates, gate_code_key
 from ledger.storage.lines import LineStore
 from ledger.storage.tap_events import RecordedTaps
 from ledger.transcoder import ledger_transcoder
@@ -122,6 +143,16 @@ class TapReceipt:
     # A conflict's content hash and that of the version stored first under its tap ID.
     content_hash: str | None = None
     stored_content_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class PhoneTapReceipt:
+    tap_id: str
+    status: str  # "accepted" | "duplicate"
+    position: int | None  # the stored event's notification ID (None for a duplicate)
+    site_id: str
+    direction: str
+    flags: tuple[str, ...]  # the phone's own: printed_code, outside_area, no_position
 
 
 class _Resends:
@@ -1160,3 +1191,128 @@ class Ledger(WorkingTimeCases, Application[UUID]):
                               actor: Actor) -> None:
         self._update_account(business_id, actor, lambda a: a.set_wage_payment_date(
             month, paid_on, actor))
+
+    # -- phone entry (スマホ入場) ------------------------------------------------------------------
+    @cached_property
+    def gate_code_key(self) -> bytes:
+        """The HMAC key of the gate codes: a file outside the database, made on first use."""
+        return gate_code_key.load_or_create(self.settings.gate_code_key_path)
+
+    def _gate_site(self, site_id: str, actor: Actor) -> Site:
+        """The site, if the actor may show its gate code; a site it may not know of is absent."""
+        site = self.site(site_id)
+        reader_site = None
+        if actor.role is Role.READER:
+            with contextlib.suppress(UnknownReference):
+                reader = self.reader(actor.id)
+                reader_site = None if reader.retired else reader.site_id
+        if not may_show_gate_code(actor, site, reader_site):
+            if actor.role is Role.READER or not relates_to_site(actor, site):
+                raise UnknownReference("site_id", "site_id.exists", f"{site_id} is not registered")
+            raise NotPermitted("actor", "gate_code.staff",
+                               "only the site's prime, its site manager or its reader shows it")
+        return site
+
+    def gate_code(self, site_id: str, actor: Actor, direction: str | None = None) -> str:
+        """The code the site's gate page shows now (it changes every `gate_codes.STEP`)."""
+        site = self._gate_site(site_id, actor)
+        return issue_screen_code(self.gate_code_key, site.site_id, clock.now(), direction)
+
+    def printed_gate_code(self, site_id: str, day: date, actor: Actor,
+                          direction: str | None = None) -> str:
+        """A printed code valid for one JST day, for a site with no screen at its gate."""
+        site = self._gate_site(site_id, actor)
+        require_date(day, "day")
+        return issue_printed_code(self.gate_code_key, site.site_id, day, direction)
+
+    def set_site_area(self, site_id: str, area: Area | None, actor: Actor) -> None:
+        """Where the site's phone taps are expected from (None: anywhere)."""
+        site = self.site(site_id)
+        if not relates_to_site(actor, site):
+            raise UnknownReference("site_id", "site_id.exists", f"{site_id} is not registered")
+        site.check_staff(actor)
+        try:
+            found: object = self.repository.get(site_area_aggregate_id(site.site_id))
+            holder = found if isinstance(found, SiteArea) else None
+        except AggregateNotFoundError:
+            holder = None
+        if holder is None:
+            holder = SiteArea.start(site.site_id, actor)
+        holder.set(area, actor)
+        self.save(holder)
+
+    def site_area(self, site_id: str) -> Area | None:
+        try:
+            found: object = self.repository.get(site_area_aggregate_id(SiteId(site_id)))
+        except AggregateNotFoundError:
+            return None
+        return found.area if isinstance(found, SiteArea) else None
+
+    def _phone_registrar(self, technician_id: str, actor: Actor) -> Worker:
+        require_role(actor, Role.ADMIN, Role.EMPLOYER)
+        worker = visible_worker(self, actor, technician_id)
+        self._worker_admin(actor, worker)
+        return worker
+
+    def phone_registration_options(self, technician_id: str, rp_id: str, actor: Actor) -> str:
+        """The WebAuthn options (JSON) to make the worker's passkey on their phone: asked by
+        their employer or an administrator, with the phone in hand."""
+        worker = self._phone_registrar(technician_id, actor)
+        return registration_options(self.gate_code_key, worker.technician_id, worker.name,
+                                    rp_id, clock.now())
+
+    def register_phone(self, technician_id: str, credential: dict[str, Any], rp_id: str,
+                       origin: str, actor: Actor) -> str:
+        """Bind a phone to the worker by the passkey it made; returns the phone's reader ID."""
+        worker = self._phone_registrar(technician_id, actor)
+        credential_id, public_key = verify_registration(
+            self.gate_code_key, credential, worker.technician_id, rp_id, origin, clock.now())
+        device = PhoneDevice.register(credential_id, public_key, worker.technician_id, actor)
+        self._create(device, "credential_id", "this passkey")
+        return device.reader_id
+
+    def revoke_phone(self, credential_id: str, reason: str, actor: Actor) -> None:
+        """A lost or replaced phone: its passkey signs no more taps (its taps stay)."""
+        device = self.phone_device(credential_id)
+        self._phone_registrar(device.technician_id, actor)
+        device.revoke(require_text(reason, "reason", 500), actor)
+        self.save(device)
+
+    def phone_device(self, credential_id: str) -> PhoneDevice:
+        return self._load(PhoneDevice, phone_device_aggregate_id(credential_id), "credential_id",
+                          "this passkey")
+
+    def record_phone_tap(self, payload: str, sent_at: datetime, credential: dict[str, Any],
+                         rp_id: str, origin: str) -> PhoneTapReceipt:
+        """Record a tap a worker's phone made at a site's gate code and signed with its passkey.
+
+        Refused (nothing stored): a passkey not registered or revoked, a signature that does not
+        hold, a code not signed by this server, not valid when scanned, or sent after the
+        offline bound, and a code already used for this worker by another tap (a forwarded photo,
+        another phone). Stored and flagged: a position outside the site's area or none."""
+        device = self.phone_device(credential_id_of(credential))
+        if device.revoked:
+            raise NotPermitted("credential", "phone.revoked", "this phone is revoked")
+        verify_tap(credential, payload, device.public_key, rp_id, origin)
+        tap = parse_payload(payload)
+        if TapId(tap.tap_id).split(":", 1)[0] != device.reader_id:
+            raise NotPermitted("tap_id", "tap.reader", "a phone appends its own taps only")
+        received_at = clock.now()
+        scanned = scan_moment(received_at, tap.scanned_at, sent_at)
+        code = check_code(self.gate_code_key, tap.code, None, scanned, received_at)
+        actor = Actor(Role.WORKER, device.technician_id)
+        recorded = PhoneTap.observed(
+            tap.tap_id, device.technician_id, code, tap.direction, scanned, tap.scanned_at,
+            received_at, self.site_area(code.site_id), tap.fix, actor)
+        try:
+            recordings = self.save(recorded)
+        except RecordConflictError:
+            stored: object = self.repository.get(recorded.id)
+            if isinstance(stored, PhoneTap) and stored.tap_id == recorded.tap_id:
+                return PhoneTapReceipt(stored.tap_id, "duplicate", None, stored.site_id,
+                                       stored.direction.value, tuple(stored.phone_flags))
+            raise AlreadyExists("code", "code.used",
+                                "this code was used for this worker already") from None
+        return PhoneTapReceipt(recorded.tap_id, "accepted", recordings[-1].notification.id,
+                               recorded.site_id, recorded.direction.value,
+                               tuple(recorded.phone_flags))

@@ -451,3 +451,15 @@ def employer_scope(facts: ReadFacts, actor: Actor, business_id: str) -> frozense
     elif actor.role in BUSINESS_ROLES and actor.id == business_id and actor.scope.sites is None:
         return actor.scope.workers
     raise hidden("business_id", business_id)
+def may_show_gate_code(actor: Actor, site: Site, reader_site: str | None) -> bool:
+    """Who may show a site's gate code (スマホ入場) at its gate: an admin, the prime or its site
+    manager with the site in the key's scope, or a reader key registered to the site
+    (`reader_site`: the actor's reader's site, when the actor is a reader). An auditor reads
+    everything but stands at no gate."""
+    if actor.role is Role.ADMIN:
+        return True
+    if actor.role in (Role.PRIME_CONTRACTOR, Role.SITE_MANAGER):
+        return actor.id == site.prime_business_id and actor.scope.covers_site(site.site_id)
+    if actor.role is Role.READER:
+        return reader_site == site.site_id
+    return False

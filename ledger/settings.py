@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     promotion_fund_business_id: str | None = None
     # Qualifications expiring within this many days are listed in the expiry alerts.
     qualification_alert_days: int = 30
+    # The key that signs the gate codes phones scan (phone entry): outside the database too.
+    gate_code_key_file: Path | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -121,6 +123,10 @@ class Settings(BaseSettings):
         (``ledger.db.seals``), or ``<data_dir>/seals/<host>-<port>-<database>`` for PostgreSQL,
         so two databases never share a key or a witness."""
         return self.database_home("seals")
+
+    @property
+    def gate_code_key_path(self) -> Path:
+        return self.gate_code_key_file or self.seal_home / "gate-code-hmac.key"
 
     @property
     def seal_key_path(self) -> Path:

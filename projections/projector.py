@@ -12,6 +12,7 @@ from eventsourcing.domain import Aggregate, CanMutateAggregate
 
 from ledger.domain.business import Business
 from ledger.domain.kentaikyo_account import KentaikyoAccount
+from ledger.domain.phone import PhoneDevice, PhoneTap, SiteArea
 from ledger.domain.registry import Card, Reader
 from ledger.domain.requests import ApprovableRequest, Correction, ManualEntry, RequestStatus
 from ledger.domain.settlement import (
@@ -50,8 +51,10 @@ def events_of(aggregate: type[Aggregate]) -> list[EventClass]:
 
 # A resend with other content (ConflictingObservation) goes with the taps: it is listed in the
 # site's exceptions only.
+# A phone's tap (PhoneTap.Recorded, スマホ入場) is a tap like a card's, judged by the same rule.
+PHONE_TAP_RECORDED: EventClass = PhoneTap.Recorded  # type: ignore[attr-defined]
 TAP_EVENTS: frozenset[EventClass] = frozenset(
-    {TAP_RECORDED, Tap.ConflictingObservation})
+    {TAP_RECORDED, Tap.ConflictingObservation, PHONE_TAP_RECORDED})
 # Requests and their decisions: (the kind the requests table keeps, the status a decision
 # sets; None for the request itself). Decisions are declared on the shared base class, which
 # the library declares again on each subclass.
@@ -97,6 +100,13 @@ IGNORED: dict[EventClass, str] = {
     DailySeal.Sealed: _NIGHTLY,
     SealKeys.Started: _NIGHTLY,
     SealKeys.Rotated: _NIGHTLY,
+    # The write side checks a phone's position against the area when the tap comes and stores
+    # the result in the tap's event: the read side needs the flag, not the area.
+    SiteArea.Started: "a site's phone-entry area: judged on the write side, into the tap",  # type: ignore[attr-defined]
+    SiteArea.Set: "a site's phone-entry area: judged on the write side, into the tap",  # type: ignore[attr-defined]
+    # A tap's passkey is checked when it is recorded; a phone revoked later keeps its taps.
+    PhoneDevice.Registered: "a worker's phone (passkey): checked on the write side",  # type: ignore[attr-defined]
+    PhoneDevice.Revoked: "a worker's phone (passkey): checked on the write side",  # type: ignore[attr-defined]
 }
 # Every event class the projection projects.
 PROJECTED: frozenset[EventClass] = frozenset(
@@ -106,6 +116,14 @@ EVENT_CLASSES: dict[str, EventClass] = {
     event_class.__qualname__: event_class
     for event_class in (*PROJECTED, *IGNORED, *NATURAL_KEYS)
 }
+
+def phone_of(state: dict[str, Any]) -> tuple[str, tuple[str, ...]] | None:
+    """A phone tap's (gate code's site, stored phone flags), as `judge` takes it; None for a
+    card tap."""
+    if "phone_flags" not in state:
+        return None
+    return state["site_id"], tuple(state["phone_flags"])
+
 
 DIRECTION_VALUES = {member: member.value for member in Direction}  # faster than .value, per tap
 TAP_FACT_TYPES = (*["text"] * 6, "timestamptz", "timestamptz", "int8", "text")
@@ -272,7 +290,7 @@ class LedgerProjection:
         ``stored_content_hash``) is listed in the site's exceptions only: it is not a tap fact
         and makes no work record."""
         readers = sorted({s["reader_id"] for _, s in taps})
-        cards = sorted({s["card_id"] for _, s in taps if s["card_id"]})
+        cards = sorted({s["card_id"] for _, s in taps if s.get("card_id")})
         reader_in, reader_params = tx.is_in("reader_id", readers)
         reader_rows: dict[str, ReaderRow] = {
             r[0]: (r[1], r[2], r[3])
@@ -298,16 +316,20 @@ class LedgerProjection:
         entries = entry_facts(tx, {
             pair for position, s in taps if (pair := entry_pair(
                 position, s["technician_id"], reader_rows.get(s["reader_id"]),
-                card_rows.get(s["card_id"]))) is not None})
+                card_rows.get(s.get("card_id") or ""), phone_of(s))) is not None})
         facts, exceptions, counted = [], [], []
         for position, s in taps:
             conflict = "stored_content_hash" in s
-            reader, card = reader_rows.get(s["reader_id"]), card_rows.get(s["card_id"])
-            pair = entry_pair(position, s["technician_id"], reader, card) if entries else None
+            phone = phone_of(s)
+            card_id = s.get("card_id")
+            reader, card = reader_rows.get(s["reader_id"]), card_rows.get(card_id or "")
+            pair = (entry_pair(position, s["technician_id"], reader, card, phone) if entries
+                    else None)
             site_id, technician_id, flags = judge(
                 position, s["technician_id"], s["reader_time"], s["received_at"],
                 reader, card, conflict,
                 entries.get(pair, NO_ENTRY_FACTS) if pair else NO_ENTRY_FACTS, s["reader_id"],
+                phone=phone,
             )
             direction = DIRECTION_VALUES[s["direction"]]
             if flags:
@@ -315,13 +337,13 @@ class LedgerProjection:
                     [
                         s["tap_id"],
                         s["content_hash"] if conflict else content_hash(
-                            s["reader_id"], s["card_id"], s["technician_id"], direction,
+                            s["reader_id"], card_id, s["technician_id"], direction,
                             s["reader_time"]),
                         site_id,
                         s["reader_id"],
                         ",".join(flags),
                         technician_id,
-                        s["card_id"],
+                        card_id,
                         s["reader_time"],
                         position,
                         s["stored_content_hash"] if conflict else None,
@@ -335,7 +357,7 @@ class LedgerProjection:
                     technician_id,
                     site_id,
                     s["reader_id"],
-                    s["card_id"],
+                    card_id,
                     direction,
                     s["reader_time"],
                     s["received_at"],

@@ -9,6 +9,7 @@ from enum import Enum
 
 class RecordSource(str, Enum):
     CARD = "card"  # from gate taps
+    PHONE = "phone"  # from the worker's phone at the site's gate code only (スマホ入場)
     MANUAL = "manual"  # an approved (or pending) manual entry 直接入力
     CORRECTED = "corrected"  # card or manual, then changed by an approved correction 訂正
 

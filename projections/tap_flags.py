@@ -22,10 +22,15 @@ CLOCK_SKEW = timedelta(minutes=5)
 # are kept (3 years) is flagged: a clock reset to 1970 or 2000 is, a backlog is not.
 CLOCK_BEHIND = timedelta(days=3 * 366)
 # Every flag, in the order answers and exceptions list them.
-# The entry checks (入場時の確認) come last: they flag a tap that still counts.
+# The entry checks (入場時の確認) come after the card's and reader's: they flag a tap that still
+# counts.
 FLAGS = ("unknown_card", "revoked_card", "unregistered_reader", "clock_skew", "conflict",
          "not_on_roster", "insurance_unconfirmed", "insurance_not_enrolled",
          "qualification_missing", "qualification_expired")
+# A phone tap's own flags (スマホ入場), decided once when it is recorded and stored in its event
+# (`ledger.domain.phone`): made with the site's printed day code (counted, marked); outside the
+# site's area or without a position (stored, listed, not counted until a manual entry is approved).
+PHONE_FLAGS = ("printed_code", "outside_area", "no_position")
 
 # A registry row with the log positions its state holds between (see projections/registry.py).
 ReaderRow = tuple[str, int, int | None]  # (site_id, registered_at_position, retired_at_position)
@@ -107,12 +112,15 @@ def judge(
     conflict: bool = False,
     entry: EntryFacts = NO_ENTRY_FACTS,
     reader_id: str = "",
+    phone: tuple[str, tuple[str, ...]] | None = None,
 ) -> Judgement:
     """A stored tap at log `position`, judged by the registries as they were there: `reader`
     is its reader's row and `card` its card's (None: not in the registry). `conflict`: it is a
     `Tap.ConflictingObservation`, a resend of a tap ID with other content. `entry`: the entry
     checks' facts of the tap's worker at the tap's site (see `entry_pair` for which pair), and
-    `reader_id` the tap's reader (its gate's work area)."""
+    `reader_id` the tap's reader (its gate's work area). `phone`: a phone tap's (site of the
+    gate code it scanned, its stored phone flags): its site is the code's, whose signature was
+    checked when it was recorded, not a registered reader's."""
     flags: list[str] = []
     if technician_id is None:
         if card is None or card[1] > position:
@@ -122,7 +130,9 @@ def judge(
             if card[2] is not None and card[2] < position:
                 flags.append("revoked_card")
     site_id = None
-    if reader is not None and reader[1] <= position and (reader[2] is None
+    if phone is not None:
+        site_id = phone[0]
+    elif reader is not None and reader[1] <= position and (reader[2] is None
                                                           or reader[2] > position):
         site_id = reader[0]
     else:
@@ -133,16 +143,20 @@ def judge(
         flags.append("conflict")
     if site_id is not None and technician_id is not None and entry is not NO_ENTRY_FACTS:
         flags += entry_flags(position, jst_date(reader_time), entry, reader_id)
+    if phone is not None:
+        flags.extend(flag for flag in PHONE_FLAGS if flag in phone[1])
     return Judgement(site_id, technician_id, tuple(flags))
 
 
 def entry_pair(
-    position: int, technician_id: str | None, reader: ReaderRow | None, card: CardRow | None
+    position: int, technician_id: str | None, reader: ReaderRow | None, card: CardRow | None,
+    phone: tuple[str, tuple[str, ...]] | None = None,
 ) -> tuple[str, str] | None:
     """The (site, worker) whose entry facts `judge` needs for this tap, by the same rule (a
-    caller loads them before judging); None when the tap has no site or no worker."""
+    caller loads them before judging); None when the tap has no site or no worker. A phone
+    tap's site is its gate code's (`phone`, as `judge` takes it)."""
     site_id, technician_id, _ = judge(position, technician_id, datetime.min, datetime.min,
-                                      reader, card)
+                                      reader, card, phone=phone)
     if site_id is None or technician_id is None:
         return None
     return site_id, technician_id

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from ledger.clock import JST
+from ledger.domain.phone import PHONE_READER_PREFIX
 from ledger.domain.worker import Worker
 from projections.decoding import EventClass
 from projections.derive import CardDay, TapFact, derive_card_days
@@ -29,7 +30,8 @@ from projections.store import Tx, as_date, as_datetime, sqlite_value
 from projections.work_days import DayChanges
 
 # Taps with these flags are kept for the exceptions list but make no record.
-NOT_COUNTED_FLAGS = frozenset({"unknown_card", "revoked_card", "unregistered_reader"})
+NOT_COUNTED_FLAGS = frozenset({"unknown_card", "revoked_card", "unregistered_reader",
+                               "outside_area", "no_position"})
 
 
 def counts(flags: Sequence[str]) -> bool:
@@ -408,7 +410,9 @@ def _record_row(
         fields = _card_fields(site_id, work_date, day, facts)
         flags.update(day.flags)
         positions.update(day.positions)
-        source, status = RecordSource.CARD, RecordStatus.COUNTED
+        source = RecordSource.PHONE if all(
+            tap.tap_id.startswith(PHONE_READER_PREFIX) for tap in day.taps) else RecordSource.CARD
+        status = RecordStatus.COUNTED
         if _roster_entry_at(facts, site_id, day.first_tap.position) is None:
             flags.add("not_on_roster")
     elif approved:

@@ -37,6 +37,7 @@ def seal_files(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
     home = tmp_path_factory.mktemp("seals")
     monkeypatch.setenv("LEDGER_SEAL_KEY_FILE", str(home / "seal-ed25519.pem"))
     monkeypatch.setenv("LEDGER_WITNESS_DIR", str(home / "witness"))
+    monkeypatch.setenv("LEDGER_GATE_CODE_KEY_FILE", str(home / "gate-code-hmac.key"))
     return home
 
 

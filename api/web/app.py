@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import problems
-from api.web import audit, auth, employer, keys, prime, receipt, site, worker
+from api.web import audit, auth, employer, keys, phone, prime, receipt, site, worker
 from api.web.render import render
 from ledger.errors import LedgerError
 
@@ -66,7 +66,7 @@ def create_web_app(parent: FastAPI) -> FastAPI:
     web.middleware("http")(page_headers)
     web.state = parent.state  # the API's Ledger, keys, read pool, made in its lifespan
     for router in (auth.router, prime.router, site.router, worker.router, receipt.router,
-                   employer.router, audit.router, keys.router):
+                   employer.router, audit.router, keys.router, phone.router):
         web.include_router(router)
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
     for error in (LedgerError, RequestValidationError, StarletteHTTPException,

@@ -47,6 +47,7 @@ FLAG_NAMES = {
     "correction_pending": "訂正の承認待ち", "insurance_unconfirmed": "社会保険未確認",
     "insurance_not_enrolled": "社会保険未加入", "qualification_missing": "必要資格なし",
     "qualification_expired": "資格期限切れ",
+    "printed_code": "印刷コード", "outside_area": "現場の範囲外", "no_position": "位置情報なし",
 }
 
 
@@ -55,7 +56,16 @@ def flags(values: Iterable[str]) -> str:
     return "、".join(f"{FLAG_NAMES.get(v, v)}（{v}）" for v in values)
 
 
+CHANNEL_NAMES = {"card": "カード", "phone": "スマホ", "manual": "直接入力", "corrected": "訂正"}
+
+
+def channel(source: str) -> str:
+    """Which channel made a record (card, phone, manual), as the site office reads it."""
+    return CHANNEL_NAMES.get(source, source)
+
+
 TEMPLATES.env.filters.update(jst=jst, hhmm=hhmm, day=day, when=when, flags=flags)
+TEMPLATES.env.filters.update(channel=channel)
 TEMPLATES.env.globals.update(ROLE_NAMES=ROLE_NAMES, JST=JST)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ledger.domain.business import Business
 from ledger.domain.kentaikyo_account import KentaikyoAccount
+from ledger.domain.phone import PhoneDevice, PhoneTap, SiteArea
 from ledger.domain.registry import Card, Reader
 from ledger.domain.requests import ApprovableRequest, Correction, ManualEntry
 from ledger.domain.settlement import (
@@ -65,6 +66,8 @@ OWN_INPUTS = {
     # A decision on an unknown card gives the worker the card's flagged taps at the site logged
     # before it (by position); their dates are rebuilt in the batch the decision comes in.
     Site.UnknownCardAssigned,
+    # A phone's tap (スマホ入場) is a tap like a card's.
+    PhoneTap.Recorded,
 }
 # Never read by a work record: levels, Kentaikyo, privacy and the jobs read them at query time.
 NOT_READ_BY_RECORDS = {
@@ -115,6 +118,12 @@ NOT_READ_BY_RECORDS = {
     SiteTerms.PeriodExcluded,
     SiteTerms.ExclusionWithdrawn,
     SiteTerms.ShiftsSet,
+    # Phone entry: the area and the passkey are checked when a phone tap is recorded, and what
+    # they said is stored in the tap's event (its flags), so a later change reads nothing back.
+    SiteArea.Started,
+    SiteArea.Set,
+    PhoneDevice.Registered,
+    PhoneDevice.Revoked,
 }
 
 
