@@ -52,10 +52,13 @@ async def sign_in(request: Request, api_key: Annotated[str, Form()],
         return signin_page(request, "フォームの有効期限が切れました。もう一度入力してください。")
     keys: KeyStore = request.app.state.keys
     key = await run_in_threadpool(keys.authenticate_key, api_key.strip())
-    if key is None or key.role is Role.READER:
+    if key is None:
         return signin_page(request, "キーが正しくないか、失効しています。")
     secret, session = await run_in_threadpool(web_sessions(request).start, key)
-    response = RedirectResponse("/app/", status_code=303)
+    # A gate reader's key (a tablet at the gate) opens its site's gate code and nothing else:
+    # every other page's role check refuses the reader role.
+    response = RedirectResponse("/app/gate" if key.role is Role.READER else "/app/",
+                                status_code=303)
     max_age = max(int((session.expires_at - clock.now()).total_seconds()), 1)
     set_cookie(request, response, SESSION_COOKIE, secret, min(max_age,
                                                               int(SESSION_LIFETIME.total_seconds())))
@@ -77,6 +80,8 @@ async def sign_out(request: Request, session: FormSession) -> Response:
 async def home(request: Request, session: SessionDep) -> Response:
     """メニュー: the pages for the session's role, and a business's own sites."""
     actor = session.actor
+    if actor.role is Role.READER:
+        return RedirectResponse("/app/gate", status_code=303)
     sites: list[BusinessSite] = []
     if actor.role in (Role.PRIME_CONTRACTOR, Role.EMPLOYER, Role.SITE_MANAGER):
         found = await reads_for(request, session, actor.role).run(

@@ -14,16 +14,17 @@ from typing import Annotated, Any
 
 import segno
 from fastapi import APIRouter, Body, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from api import problems
 from api.schemas.common import SiteIdPath, TechnicianIdPath
 from api.web.deps import SessionDep, in_thread, ledger_of
 from api.web.render import render
 from ledger import clock
+from ledger.actors import Role
 from ledger.clock import JST
 from ledger.domain.gate_codes import STEP, WINDOW
-from ledger.errors import InvalidValue, LedgerError, NotPermitted
+from ledger.errors import InvalidValue, LedgerError, NotPermitted, UnknownReference
 
 router = APIRouter()
 Direction = Annotated[str | None, Query(pattern="^(in|out)$")]
@@ -38,6 +39,22 @@ def relying_party(request: Request) -> tuple[str, str]:
 
 def qr_svg(token: str) -> str:
     return str(segno.make(token, error="m").svg_inline(scale=6, border=2))
+
+
+@router.get("/gate")
+async def reader_gate(request: Request, session: SessionDep) -> Response:
+    """A gate reader's key lands here: its registered site's gate code (a retired reader's, or
+    anyone else's: the menu)."""
+    actor = session.actor
+    if actor.role is not Role.READER:
+        return RedirectResponse("/app/", status_code=303)
+    try:
+        reader = await in_thread(lambda: ledger_of(request).reader(actor.id))
+    except UnknownReference:
+        reader = None
+    if reader is None or reader.retired or reader.site_id is None:
+        raise NotPermitted("actor", "gate_code.reader", "this reader stands at no site's gate")
+    return RedirectResponse(f"/app/sites/{reader.site_id}/gate", status_code=303)
 
 
 @router.get("/sites/{site_id}/gate")

@@ -110,13 +110,39 @@ def test_no_page_shows_another_primes_site_or_worker(
     assert other.text.replace(world.site_a, "X") == absent.text.replace("99991000000001", "X")
 
 
-def test_readers_and_unknown_keys_sign_in_to_nothing(read_api: tuple[Api, ReadWorld]) -> None:
-    api, world = read_api
-    for token in (api.token(world.actors()["reader"]), "ldg_0000000000000000_nope"):
-        with pytest.raises(AssertionError):
-            WebSession(api.client, token)
+def test_unknown_keys_sign_in_to_nothing(read_api: tuple[Api, ReadWorld]) -> None:
+    api, _ = read_api
+    with pytest.raises(AssertionError):
+        WebSession(api.client, "ldg_0000000000000000_nope")
     api.client.cookies.clear()
     assert api.client.get("/app/", follow_redirects=False).headers["location"] == "/app/signin"
+
+
+def test_a_gate_readers_key_opens_its_sites_gate_code_and_nothing_else(
+    read_api: tuple[Api, ReadWorld]
+) -> None:
+    """A tablet at the gate signs in with the site's reader key (スマホ入場): it lands on the
+    site's rotating code, which shows no personal data; every other page refuses it."""
+    api, world = read_api
+    reader = WebSession(api.client, api.token(world.actors()["reader"]))
+    assert reader.signed_in_answer.headers["location"] == "/app/gate"
+    landing = reader.get("/app/gate")
+    assert landing.status_code == 303
+    gate = landing.headers["location"]
+    assert gate == f"/app/sites/{world.site_a}/gate"
+    page = reader.get(gate)
+    assert page.status_code == 200 and "<svg" in page.text
+    assert world.worker not in page.text and world.other_worker not in page.text
+    assert reader.get("/app/").headers["location"] == "/app/gate"
+    other = reader.get(f"/app/sites/{world.site_b}/gate")
+    absent = reader.get("/app/sites/99991000000001/gate")
+    assert other.status_code == absent.status_code == 404
+    refused = {path: reader.get(path).status_code for path in (
+        f"/app/sites/{world.site_a}/today", f"/app/sites/{world.site_a}/month",
+        f"/app/workers/{world.worker}", f"/app/primes/{world.prime_a}/inbox", "/app/keys",
+        f"/app/audit?technician_id={world.worker}&site_id={world.site_a}&work_date={D1}",
+        f"/app/businesses/{world.sub_a}/workers", f"/app/workers/{world.worker}/phone")}
+    assert all(status in (403, 404) for status in refused.values()), refused
 
 
 def test_a_site_managers_menu_lists_its_sites(
