@@ -61,9 +61,23 @@ async def worker_context(request: Request, session: WebSession, technician_id: s
                for r in records.items if r.status is RecordStatus.PENDING]
     return {"technician_id": technician_id, "today": today, "month": month, "total": total,
             "levels": levels, "records": records, "pending": pending,
+            "month_roles": roles_by_trade(records.items, first),
             "mine": [j for j in levels or [] if worked_in(j)],
             "others": [j for j in levels or [] if not worked_in(j)],
             "positions": [p.value for p in Position]}
+
+
+def roles_by_trade(records: list[Any], first: date) -> dict[str, dict[str, int]]:
+    """This month's 職長 and 班長 days per trade: counted records from `first` on, a day once
+    whatever the number of sites (as level judgment counts days)."""
+    days: dict[str, dict[str, set[date]]] = {}
+    for record in records:
+        if record.status is RecordStatus.COUNTED and record.work_date >= first and (
+                record.position in (Position.FOREMAN.value, Position.TEAM_LEADER.value)):
+            by_role = days.setdefault(record.trade or "", {})
+            by_role.setdefault(record.position, set()).add(record.work_date)
+    return {trade: {role: len(dates) for role, dates in roles.items()}
+            for trade, roles in days.items()}
 
 
 def judged(read: Reading, technician_id: str) -> list[LevelJudgment]:
