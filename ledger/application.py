@@ -153,6 +153,10 @@ class PhoneTapReceipt:
     site_id: str
     direction: str
     flags: tuple[str, ...]  # the phone's own: printed_code, outside_area, no_position
+    technician_id: str = ""
+    reader_id: str = ""
+    reader_time: datetime | None = None
+    received_at: datetime | None = None
 
 
 class _Resends:
@@ -1315,4 +1319,5 @@ class Ledger(WorkingTimeCases, Application[UUID]):
                                 "this code was used for this worker already") from None
         return PhoneTapReceipt(recorded.tap_id, "accepted", recordings[-1].notification.id,
                                recorded.site_id, recorded.direction.value,
-                               tuple(recorded.phone_flags))
+                               tuple(recorded.phone_flags), recorded.technician_id,
+                               recorded.reader_id, recorded.reader_time, recorded.received_at)

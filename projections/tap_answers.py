@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
@@ -134,6 +135,21 @@ def answer_taps(
         answers.append(TapAnswer(receipt.tap_id, status, flags, None, receipt.position,
                                  receipt.content_hash, receipt.stored_content_hash))
     return answers
+
+
+def phone_tap_flags(
+    tx: Tx, ledger: Ledger, position: int, technician_id: str, site_id: str,
+    reader_id: str, reader_time: datetime, received_at: datetime, phone_flags: Sequence[str],
+) -> tuple[str, ...]:
+    """A stored phone tap's flags, as the site's exceptions list will show them: the same
+    `judge`, its site the gate code's, with the entry checks' facts of its worker at that site
+    as they were at its position (the read models, the log laid over them)."""
+    phone = (site_id, tuple(phone_flags))
+    pair = entry_pair(position, technician_id, None, None, phone)
+    entries = _entries(tx, ledger, {pair} if pair else set(), position)
+    return judge(position, technician_id, reader_time, received_at, None, None, False,
+                 entries.get(pair, NO_ENTRY_FACTS) if pair else NO_ENTRY_FACTS, reader_id,
+                 phone=phone).flags
 
 
 def _registries(

@@ -17,14 +17,17 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from api import problems
+from api.reading import ReadPool
 from api.schemas.common import SiteIdPath, TechnicianIdPath
 from api.web.deps import SessionDep, in_thread, ledger_of
 from api.web.render import render
 from ledger import clock
 from ledger.actors import Role
+from ledger.application import PhoneTapReceipt
 from ledger.clock import JST
 from ledger.domain.gate_codes import STEP, WINDOW
 from ledger.errors import InvalidValue, LedgerError, NotPermitted, UnknownReference
+from projections.tap_answers import phone_tap_flags
 
 router = APIRouter()
 Direction = Annotated[str | None, Query(pattern="^(in|out)$")]
@@ -128,12 +131,24 @@ async def phone_tap(request: Request, body: Annotated[dict[str, Any], Body()]) -
         rp_id, origin = relying_party(request)
         receipt = await in_thread(lambda: ledger_of(request).record_phone_tap(
             payload, sent_at, credential, rp_id, origin))
+        flags = await in_thread(lambda: answer_flags(request, receipt))
     except LedgerError as error:
         return await problems.ledger_error(request, error)
     return JSONResponse({
         "tap_id": receipt.tap_id, "status": receipt.status, "position": receipt.position,
-        "site_id": receipt.site_id, "direction": receipt.direction,
-        "flags": list(receipt.flags)})
+        "site_id": receipt.site_id, "direction": receipt.direction, "flags": list(flags)})
+
+
+def answer_flags(request: Request, receipt: PhoneTapReceipt) -> tuple[str, ...]:
+    """A new tap's flags by the one rule the site's exceptions list uses (its entry checks
+    too); a duplicate's are the stored phone flags, as first answered."""
+    if receipt.position is None or receipt.reader_time is None or receipt.received_at is None:
+        return receipt.flags
+    pool: ReadPool = request.app.state.read_pool
+    with pool.store() as store, store.read() as tx:
+        return phone_tap_flags(tx, ledger_of(request), receipt.position, receipt.technician_id,
+                               receipt.site_id, receipt.reader_id, receipt.reader_time,
+                               receipt.received_at, receipt.flags)
 
 
 def _tap_body(body: dict[str, Any]) -> tuple[str, dict[str, Any], datetime]:

@@ -27,6 +27,7 @@ from projections.queries.exceptions import site_exceptions
 from projections.records import RecordSource, RecordStatus
 from projections.replay import rebuild
 from projections.store import ReadStore
+from projections.tap_answers import phone_tap_flags
 from tests.integration.world import (
     ADMIN,
     EMPLOYER_ADMIN,
@@ -266,3 +267,28 @@ def snapshot(store: ReadStore) -> dict[str, list[Any]]:
     with store.read() as tx:
         return {table: sorted(map(tuple, tx.execute(f"SELECT * FROM {{{table}}}")), key=repr)
                 for table in ("tap_facts", "site_exceptions", "work_records")}
+
+
+def test_the_phones_answer_is_what_the_exceptions_list_shows_entry_checks_included(
+    ledger: Ledger, store: ReadStore, phone: SoftPasskey
+) -> None:
+    """One rule, one answer, for a phone tap too: at a site that checks entries, a worker with
+    no social insurance recorded is flagged (the tap still counts), in the phone's answer and in
+    the site's exceptions alike, before and after the projection reaches the tap."""
+    ledger.require_entry_checks(SITE, PRIME_STAFF)
+    receipt = send(ledger, phone.tap(ledger.gate_code(SITE, PRIME_STAFF), "in", MORNING),
+                   MORNING)
+    assert receipt.flags == ()  # the phone's own flags: none
+    with store.read() as tx:  # the read models have not reached the tap: the log's events
+        answered = phone_tap_flags(tx, ledger, receipt.position, receipt.technician_id,
+                                   receipt.site_id, receipt.reader_id, receipt.reader_time,
+                                   receipt.received_at, receipt.flags)
+    assert answered == ("insurance_unconfirmed",)
+    project(ledger, store)
+    listed = [e for e in site_exceptions(store, SITE, DAY, DAY) if e.tap_id == receipt.tap_id]
+    assert [tuple(e.kinds) for e in listed] == [answered]
+    with store.read() as tx:  # and from the read models, once they hold it
+        assert phone_tap_flags(tx, ledger, receipt.position, receipt.technician_id,
+                               receipt.site_id, receipt.reader_id, receipt.reader_time,
+                               receipt.received_at, receipt.flags) == answered
+    assert day_row(store).status is RecordStatus.COUNTED
