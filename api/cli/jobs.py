@@ -212,7 +212,8 @@ def scheduler_command() -> None:
         store = ReadStore(settings)
         scheduler = start_scheduler(ledger, store, settings)
         console.print("scheduler running; jobs: " + ", ".join(
-            f"{job.id} next {job.next_run_time}" for job in scheduler.get_jobs()))
+            f"{job.id} next {job.next_run_time}" for job in scheduler.get_jobs()),
+            soft_wrap=True)  # one line, whatever the width: scripts and tests read it
         try:
             stop.wait()
         finally:

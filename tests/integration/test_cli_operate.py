@@ -63,7 +63,10 @@ def test_replay_into_a_relative_path_writes_under_the_working_directory(
     assert str(cwd / "out" / "as-of.db") in done.stdout
 
 
-def test_two_databases_have_their_own_settlement_and_replay_folders(tmp_path: Path) -> None:
+def test_two_databases_have_their_own_settlement_and_replay_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LEDGER_DATABASE_URL", raising=False)  # `make test` exports one
     one = Settings(database_url=f"sqlite:///{tmp_path}/one.db", data_dir=tmp_path / "data")
     two = Settings(database_url=f"sqlite:///{tmp_path}/two.db", data_dir=tmp_path / "data")
     assert one.settlement_home == tmp_path / "one.db.settlements"
