@@ -108,7 +108,8 @@ def verify_seals(
     seals, broken = _stored_seals(ledger.mapper, store)
     if broken is not None:
         return Verification(0, 0, broken, None, 0)
-    ring, trust_notes = _key_ring(ledger, public_keys or [], witnesses or [])
+    own = WitnessDirectory(ledger.settings.witness_path).read()  # read once: keys and heads
+    ring, trust_notes = _key_ring(ledger, own, public_keys or [], witnesses or [])
     start = next((i for i, s in enumerate(seals) if from_day is None or s.day >= from_day),
                  len(seals))
     events, head_leaves, signed = 0, [], 0
@@ -130,14 +131,14 @@ def verify_seals(
                                  trusted_keys=ring.key_ids)
     last = seals[-1] if seals else None
     unsealed = count_after(store, last.state["last_position"] if last else 0)
-    problems, notes = _cross_check(ledger, store, seals, ring, witnesses or [])
+    problems, notes = _cross_check(store, seals, ring, own, witnesses or [])
     return Verification(len(seals) - start, events, None, last.day if last else None,
                         unsealed, problems, trust_notes + notes, signed, ring.key_ids)
 
 
 # -- keys ----------------------------------------------------------------------------------------
 def _key_ring(
-    ledger: Ledger, public_keys: list[bytes], witnesses: list[WitnessCopy]
+    ledger: Ledger, own: WitnessCopy, public_keys: list[bytes], witnesses: list[WitnessCopy]
 ) -> tuple[KeyRing, list[str]]:
     """Anchors from outside the database (the key file, keys given, the first key statement in
     the ledger's witness), joined by every rotation statement whose signatures hold."""
@@ -148,10 +149,8 @@ def _key_ring(
             anchors.append(public_key_bytes(seal_key.load(path)))
         except InvalidState as error:
             notes.append(f"the key file was not used: {error.message}")
-    own = WitnessDirectory(ledger.settings.witness_path).read()
-    statements: list[KeyStatement] = []
-    keys = ledger.seal_keys()
-    statements += [] if keys is None else keys.statements
+    keys = ledger.seal_keys()  # the log's statements, each checked once (a row may be altered)
+    statements = [] if keys is None else [s for s in keys.statements if _holds(s)]
     for copy in [own, *witnesses]:
         for raw in copy.keys:
             try:
@@ -163,7 +162,7 @@ def _key_ring(
             statements.append(statement)
             if statement.previous_key_id is None and copy is own:
                 anchors.append(base64.b64decode(statement.public_key))
-    unique = {s.key_id: s for s in statements if _holds(s)}
+    unique = {s.key_id: s for s in statements}
     return KeyRing(anchors, list(unique.values())), notes
 
 
@@ -298,12 +297,11 @@ def _stored_runs(ledger: Ledger, full: dict[str, Any]) -> bytes | None:
 
 # -- the copies ----------------------------------------------------------------------------------
 def _cross_check(
-    ledger: Ledger, store: ReadStore, seals: list[_Seal], ring: KeyRing,
+    store: ReadStore, seals: list[_Seal], ring: KeyRing, own: WitnessCopy,
     witnesses: list[WitnessCopy],
 ) -> tuple[list[str], list[str]]:
     by_day = {seal.day: seal for seal in seals}
     problems, notes = _against_table(store, by_day)
-    own = WitnessDirectory(ledger.settings.witness_path).read()
     signed_days = sorted(day for day, seal in by_day.items() if seal.signed is not None)
     for copy, required in [(own, True), *((w, False) for w in witnesses)]:
         found, seen = _against_witness(copy, by_day, ring, signed_days, required)
