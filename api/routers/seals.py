@@ -8,7 +8,7 @@ a party of the ledger must be able to keep a copy and check later heads against 
 from __future__ import annotations
 
 import base64
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -41,7 +41,7 @@ def list_heads(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> SignedHeadList:
     """Every signed daily head, oldest first, paged by day."""
-    heads = [s.head for s in _sealed(pool) if after is None or s.day > after]
+    heads = [s.head for s in _sealed(pool, after, limit + 1)]  # one more: is there a next page
     page = heads[:limit]
     return SignedHeadList(items=[SignedHeadPublic.of(h.as_dict()) for h in page],
                           next_after=page[-1].body.day if len(heads) > limit else None)
@@ -86,15 +86,15 @@ def consistency(
 @router.get("/{day}", responses=problems(404, 422, 503))
 def get_head(day: Day, pool: ReadPoolDep) -> SignedHeadPublic:
     """One day's signed head."""
-    for sealed in _sealed(pool):
+    for sealed in _sealed(pool, day - timedelta(days=1), 1):
         if sealed.day == day:
             return SignedHeadPublic.of(sealed.head.as_dict())
     raise UnknownReference("day", "seal.exists", f"{day} has no signed seal")
 
 
-def _sealed(pool: ReadPoolDep) -> list[SealedDay]:
+def _sealed(pool: ReadPoolDep, after: date | None, limit: int) -> list[SealedDay]:
     try:
         with pool.store() as store:
-            return sealed_days(store)
+            return sealed_days(store, after, limit)
     except Exception as error:  # whatever the driver raises: the database does not answer
         raise Unavailable(str(error)) from error

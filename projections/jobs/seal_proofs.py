@@ -37,10 +37,17 @@ class SealedDay:
     head: SignedHead
 
 
-def sealed_days(store: ReadStore) -> list[SealedDay]:
+def sealed_days(
+    store: ReadStore, after: date | None = None, limit: int | None = None
+) -> list[SealedDay]:
+    """The signed days in order: all of them, or (a page) at most `limit` after `after`."""
+    where, params = "head IS NOT NULL", []
+    if after is not None:
+        where, params = f"{where} AND day > %s", [after]
+    bound = "" if limit is None else f" LIMIT {int(limit)}"
     with store.read() as tx:
         rows = tx.execute("SELECT day, first_position, last_position, head, signature "
-                          "FROM daily_seals WHERE head IS NOT NULL ORDER BY day")
+                          f"FROM daily_seals WHERE {where} ORDER BY day{bound}", params)
     days = []
     for day, first, last, head, signature in rows:
         found = as_date(day)
