@@ -17,9 +17,12 @@ from ledger import clock
 from ledger.actors import Actor
 from ledger.settings import Settings
 from ledger.storage.keys import ApiKey, active_key_actor
-from ledger.storage.sql import Database, as_moment
+from ledger.storage.sql import Database, Statements, as_moment
 
 SESSION_LIFETIME = timedelta(hours=8)  # a working day at the site office
+# A session that ended or expired is kept this long (who was signed in, as what key, until when),
+# then swept by the next sign-in: the table holds about a day of sign-ins, never years of them.
+SESSION_KEPT_AFTER_END = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,13 @@ class WebSession:
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _sweep(tx: Statements, now: datetime) -> None:
+    """Remove the sessions that ended or expired more than SESSION_KEPT_AFTER_END ago."""
+    cutoff = now - SESSION_KEPT_AFTER_END
+    tx.execute("DELETE FROM web_sessions WHERE expires_at < %s OR ended_at < %s",
+               (cutoff, cutoff))
 
 
 class WebSessions:
@@ -55,6 +65,7 @@ class WebSessions:
         if key.expires_at is not None:
             expires_at = min(expires_at, key.expires_at)
         with self._database.transaction() as tx:
+            _sweep(tx, now)
             tx.execute("INSERT INTO web_sessions (session_hash, key_id, csrf_token, created_at, "
                        "expires_at) VALUES (%s, %s, %s, %s, %s)",
                        (_hash(secret), key.key_id, csrf, now, expires_at))
