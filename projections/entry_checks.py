@@ -20,9 +20,8 @@ import orjson
 from ledger.domain.site import Site
 from ledger.domain.worker import INSURANCE_SCHEMES, Worker
 from projections.decoding import EventClass
-from projections.queries._common import chunks
 from projections.registry import handles
-from projections.store import Tx, as_date
+from projections.store import Tx, as_date, chunks
 from projections.tap_flags import EntryFacts
 
 Pair = tuple[str, str]  # (site_id, technician_id)

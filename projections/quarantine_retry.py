@@ -21,11 +21,11 @@ from ledger import clock
 from ledger.application import Ledger
 from ledger.settings import Settings
 from projections.decoding import LoggedEvent, decode
-from projections.jobs.projection import HANDLED as JOBS_EVENTS
-from projections.jobs.projection import JobsProjection
 from projections.projector import EVENT_CLASSES, REQUEST_EVENTS, TAP_EVENTS, LedgerProjection
 from projections.quarantine import QuarantinedEvent, describe, is_event_fault, quarantined
 from projections.replay import rebuild
+from projections.settlement import HANDLED as JOBS_EVENTS
+from projections.settlement import JobsProjection
 from projections.store import ReadStore, Tx
 
 

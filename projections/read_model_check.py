@@ -37,9 +37,9 @@ from psycopg import sql
 from ledger.application import Ledger
 from ledger.settings import Settings
 from projections.follower import DEFAULT_BATCH, LogFollower
-from projections.jobs.projection import NAME as DECISIONS
-from projections.jobs.projection import catch_up as project_decisions
 from projections.projector import LedgerProjection
+from projections.settlement import NAME as DECISIONS
+from projections.settlement import catch_up as project_decisions
 from projections.store import ReadStore
 
 # Tables in the read side's database that are not read models. Every other table is compared, so

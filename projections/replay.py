@@ -16,7 +16,7 @@ from ledger.application import Ledger
 from ledger.settings import Settings
 from ledger.storage.migrate import migrate
 from projections.follower import DEFAULT_BATCH, LogFollower
-from projections.jobs.projection import HANDLED as JOBS_EVENTS
+from projections.settlement import HANDLED as JOBS_EVENTS
 from projections.store import READ_MODEL_TABLES, ReadStore, Tx
 
 NEXT = "__next"

@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 
@@ -19,6 +19,15 @@ from ledger.storage.sql import Statements
 from ledger.storage.sql import as_date as as_date  # the read models' readers import them here
 from ledger.storage.sql import as_datetime as as_datetime
 from ledger.storage.sql import sqlite_value as sqlite_value
+
+T = TypeVar("T")
+CHUNK = 500  # values per IN (…) list: well under SQLite's and PostgreSQL's parameter limits
+
+
+def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
 
 READ_MODEL_TABLES = (
     "projection_positions",

@@ -31,8 +31,7 @@ from ledger.tap_records import observation_from_mapping
 from projections.decoding import EventClass, decode
 from projections.entry_checks import entry_facts
 from projections.projector import LedgerProjection
-from projections.queries._common import chunks
-from projections.store import Tx
+from projections.store import Tx, chunks
 from projections.tap_flags import NO_ENTRY_FACTS, CardRow, EntryFacts, ReaderRow, entry_pair, judge
 
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from ledger.application import Ledger
 from projections.follower import LogFollower
-from projections.jobs.projection import catch_up as project_decisions
 from projections.projector import LedgerProjection
+from projections.settlement import catch_up as project_decisions
 from projections.store import ReadStore
 
 

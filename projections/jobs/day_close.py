@@ -13,7 +13,7 @@ from ledger.actors import Actor
 from ledger.application import Ledger
 from ledger.domain.settlement import check_day_over, check_job_actor, start_of_day
 from projections.jobs.common import catch_up
-from projections.jobs.projection import catch_up as project_decisions
+from projections.settlement import catch_up as project_decisions
 from projections.store import ReadStore, Tx, as_datetime
 
 

@@ -40,7 +40,6 @@ from ledger.domain.settlement import (
 from ledger.domain.site import KentaikyoMethod
 from projections.jobs.common import catch_up
 from projections.jobs.files import place_files, render_kentaikyo_to
-from projections.jobs.projection import catch_up as project_decisions
 from projections.kentaikyo import (
     AlreadyCovered,
     Eligible,
@@ -51,6 +50,7 @@ from projections.kentaikyo import (
     month_report,
 )
 from projections.records import RecordSource, RecordStatus, WorkRecord
+from projections.settlement import catch_up as project_decisions
 from projections.store import ReadStore, Tx, as_date, as_datetime
 
 REPORT_CHUNK = 1000  # workers per month_report call

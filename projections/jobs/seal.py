@@ -54,11 +54,11 @@ from ledger.domain.settlement.merkle import MerkleAccumulator, root_of
 from ledger.errors import InvalidState
 from ledger.storage import seal_key
 from ledger.storage.witness import WitnessDirectory
-from projections.jobs.projection import catch_up as project_decisions
 from projections.jobs.rawlog import (
     RawEvent,
     iter_raw,
 )
+from projections.settlement import catch_up as project_decisions
 from projections.store import ReadStore, as_date
 
 LOG = logging.getLogger(__name__)

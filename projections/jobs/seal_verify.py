@@ -40,9 +40,9 @@ from ledger.domain.settlement.merkle import root_of
 from ledger.errors import InvalidState
 from ledger.storage import seal_key
 from ledger.storage.witness import WitnessCopy, WitnessDirectory
-from projections.jobs.projection import NAME as JOBS_PROJECTION
 from projections.jobs.rawlog import RawEvent, count_after, iter_raw, positions_with_topic, raw_at
 from projections.jobs.seal import SEAL_TOPICS, DayTree, leaf_of, stored_bytes
+from projections.settlement import NAME as JOBS_PROJECTION
 from projections.store import ReadStore, as_date
 
 

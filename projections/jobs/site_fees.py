@@ -20,8 +20,8 @@ from ledger.domain.settlement import (
     parse_month,
 )
 from projections.jobs.common import catch_up
-from projections.jobs.projection import catch_up as project_decisions
 from projections.kentaikyo import month_bounds
+from projections.settlement import catch_up as project_decisions
 from projections.store import ReadStore, Tx, as_date
 
 

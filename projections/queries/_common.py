@@ -5,19 +5,19 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 
 from ledger.clock import JST
 from projections.records import RecordSource, RecordStatus, WorkRecord
+from projections.store import CHUNK as CHUNK  # the queries' modules import them here
 from projections.store import ReadStore, Tx, as_date, as_datetime
+from projections.store import chunks as chunks
 
 Source = Tx | ReadStore
 """A query reads from an open read transaction, or opens one on the store for itself."""
 
-T = TypeVar("T")
-CHUNK = 500  # values per IN (…) list: well under SQLite's and PostgreSQL's parameter limits
 
 # Enum(value) costs microseconds a call; a career is thousands of rows (2,150 days in 10 years).
 SOURCES = {source.value: source for source in RecordSource}
@@ -101,6 +101,3 @@ def is_in(tx: Tx, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
     return f"{column} = ANY(%s)", [list(values)]
 
 
-def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]

@@ -20,7 +20,7 @@ from projections.store import READ_MODEL_TABLES, ReadStore, Tx
 # The ledger projection's own position row is compared here like any other table (the check
 # compares positions apart, since it builds its shadow up to the live ones).
 COMPARED_POSITIONS = frozenset({"projection_positions"})
-# The settlement projection (projections/jobs/projection.py) follows the log on its own position
+# The settlement projection (projections/settlement.py) follows the log on its own position
 # and is not rebuilt by `ledger replay`; its tables are the jobs' read models, not this one's.
 SETTLEMENT_TABLES = frozenset({
     "day_close_exceptions", "day_closes", "daily_seals", "kentaikyo_settlements",

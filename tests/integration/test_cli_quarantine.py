@@ -13,9 +13,9 @@ from ledger.actors import SYSTEM
 from ledger.application import Ledger
 from ledger.settings import Settings, get_settings
 from projections.follower import LogFollower
-from projections.jobs.projection import JobsProjection
 from projections.jobs.queries import closed_days
 from projections.replay import rebuild
+from projections.settlement import JobsProjection
 from projections.store import ReadStore, Tx
 from tests.integration.test_quarantine import FailingAt, at, tap
 from tests.integration.world import ADMIN, SITE, TECHNICIAN, register_world

@@ -35,7 +35,6 @@ from ledger.settings import Settings
 from ledger.storage import seal_key
 from ledger.storage.migrate import migrate
 from ledger.storage.witness import WitnessDirectory
-from projections.jobs.projection import catch_up as project_decisions
 from projections.jobs.rawlog import iter_raw
 from projections.jobs.seal import plain_state, rotate_seal_key, seal_days
 from projections.jobs.seal_proofs import (
@@ -45,6 +44,7 @@ from projections.jobs.seal_proofs import (
     sealed_days,
 )
 from projections.jobs.seal_verify import verify_seals
+from projections.settlement import catch_up as project_decisions
 from tests.integration.jobs_world import CARDS, SITE, T1, T2, World, jst
 from tests.integration.test_jobs_seal import execute
 from tests.unit.test_merkle import _mth

@@ -28,8 +28,8 @@ from ledger.settings import Settings
 from ledger.storage.migrate import migrate
 from projections.follower import LogFollower
 from projections.jobs.common import catch_up
-from projections.jobs.projection import JobsProjection
 from projections.replay import rebuild
+from projections.settlement import JobsProjection
 from projections.store import ReadStore
 from tests.integration.jobs_world import jst
 from tests.integration.test_work_day_months import migrate_before

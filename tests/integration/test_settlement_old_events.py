@@ -35,11 +35,11 @@ from ledger.settings import Settings
 from projections.jobs import kentaikyo as kentaikyo_job
 from projections.jobs.files import render_kentaikyo
 from projections.jobs.kentaikyo import settle_kentaikyo
-from projections.jobs.projection import catch_up as project_decisions
 from projections.jobs.queries import kentaikyo_settlements
 from projections.jobs.rawlog import iter_raw
 from projections.jobs.seal import seal_days
 from projections.jobs.seal_verify import verify_seals
+from projections.settlement import catch_up as project_decisions
 from tests.integration.jobs_world import CARDS, SITE, SITE_B, SUB, T1, T2, T3, World, jst
 from tests.integration.test_jobs_kentaikyo import PRIME_STAFF
 from tests.integration.test_jobs_seal import tamper_state
