@@ -29,9 +29,12 @@ from ledger import clock
 from ledger.actors import Actor, Role, Scope
 from ledger.application import Ledger
 from ledger.clock import JST
+from ledger.domain.gate_codes import issue_printed_code, issue_screen_code
+from ledger.domain.geo import Area
 from ledger.domain.taps import TapObservation
 from ledger.domain.worker import CertificateClaim, CertifierRelation, InsuranceRecord
 from ledger.errors import LedgerError
+from ledger.phone_entry import b64url
 from ledger.settings import Settings
 from ledger.storage.migrate import migrate
 from projections.follower import DEFAULT_BATCH, LogFollower
@@ -50,6 +53,7 @@ from tests.integration.world import (
     TECHNICIAN,
     register_world,
 )
+from tests.phone_support import ORIGIN, RP_ID, SoftPasskey
 
 SITE_B = "10000000000002"
 WORKER_B = "22345678901234"
@@ -227,6 +231,23 @@ working_time_ops = st.one_of(
         ["orderer", "exclude", "withdraw", "shifts"])),
 )
 
+# スマホ入場: a worker's phone (bound on its first tap) scans a site's screen or printed gate
+# code, from inside the site's area, outside it, or with no position; a signed tap sent again is
+# the same tap; a phone revoked signs no more.
+phone_ops = st.one_of(
+    st.tuples(st.just("phone_tap"), st.sampled_from(WORKERS), st.sampled_from(SITES), day,
+              st.integers(0, 47), st.sampled_from(["in", "out"]),
+              st.sampled_from(["screen", "printed"]),
+              st.sampled_from(["inside", "outside", "none"])),
+    st.tuples(st.just("resend_phone_tap"), st.sampled_from(WORKERS)),
+    st.tuples(st.just("site_area"), st.sampled_from(SITES), st.booleans()),
+    st.tuples(st.just("revoke_phone"), st.sampled_from(WORKERS)),
+)
+SITE_AREA = Area(35.681, 139.767, 300)
+POSITIONS = {"inside": {"latitude": 35.681, "longitude": 139.767, "accuracy": 10.0},
+             "outside": {"latitude": 35.70, "longitude": 139.80, "accuracy": 10.0},
+             "none": None}
+
 
 def weighted(*choices: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
     """One of the strategies, in proportion to the weights (`st.one_of` flattens nested choices
@@ -251,6 +272,7 @@ operation = weighted(
     (3, other_registry_ops),
     (2, entry_ops),
     (2, working_time_ops),
+    (3, phone_ops),
 )
 step = st.tuples(operation, st.booleans())
 history = st.lists(step, min_size=8, max_size=40)
@@ -284,6 +306,8 @@ class History:
     pending: list[UUID] = field(default_factory=list)
     taps: dict[int, TapObservation] = field(default_factory=dict)
     certificates: list[tuple[str, str]] = field(default_factory=list)
+    phones: dict[str, SoftPasskey] = field(default_factory=dict)
+    phone_taps: dict[str, tuple[str, dict[str, Any], datetime]] = field(default_factory=dict)
 
     def apply(self, op: tuple[Any, ...], n: int) -> None:
         # A command a rule refuses (leaving an employer twice …) writes nothing: skip it.
@@ -423,6 +447,44 @@ class History:
                     self.ledger.decline_career_certificate(worker, certificate_id, ADMIN)
                 return
 
+    def phone_tap(self, n: int, worker: str, site: str, day: int, half_hour: int, way: str,
+                  code_kind: str, where: str) -> None:
+        """A phone tap scanned and sent at its moment (the clock set there: a phone's code is
+        good for seconds, and a tap is accepted within days of its scan)."""
+        at = _on(day) + timedelta(minutes=30 * half_hour)
+        with clock.clock_at(at + timedelta(seconds=5)):
+            phone = self._phone_of(worker)
+            key = self.ledger.gate_code_key
+            code = (issue_screen_code(key, site, at) if code_kind == "screen"
+                    else issue_printed_code(key, site, _day(day)))
+            payload, credential = phone.tap(code, way, at, POSITIONS[where])
+            self.phone_taps[worker] = (payload, credential, at)
+            self.ledger.record_phone_tap(payload, at, credential, RP_ID, ORIGIN)
+
+    def _phone_of(self, worker: str) -> SoftPasskey:
+        if worker not in self.phones:
+            phone = SoftPasskey()
+            options = self.ledger.phone_registration_options(worker, RP_ID, ADMIN)
+            self.ledger.register_phone(worker, phone.create(options), RP_ID, ORIGIN, ADMIN)
+            self.phones[worker] = phone
+        return self.phones[worker]
+
+    def resend_phone_tap(self, n: int, worker: str) -> None:
+        """The worker's last phone tap sent again (no answer reached the phone): a duplicate."""
+        if worker not in self.phone_taps:
+            return
+        payload, credential, at = self.phone_taps[worker]
+        with clock.clock_at(at + timedelta(seconds=20)):
+            self.ledger.record_phone_tap(payload, at, credential, RP_ID, ORIGIN)
+
+    def site_area(self, n: int, site: str, drawn: bool) -> None:
+        self.ledger.set_site_area(site, SITE_AREA if drawn else None, ADMIN)
+
+    def revoke_phone(self, n: int, worker: str) -> None:
+        phone = self.phones.pop(worker, None)
+        if phone is not None:
+            self.ledger.revoke_phone(b64url(phone.credential_id), "機種変更", ADMIN)
+
     def resend_tap(self, n: int, earlier: int) -> None:
         """The tap of an earlier step sent again with its direction changed (a conflict)."""
         sent = self.taps.get(earlier % max(len(self.taps), 1)) if self.taps else None
@@ -531,6 +593,10 @@ OPERATIONS: dict[str, Callable[..., None]] = {
         "agreement",
         "disaster",
         "site_terms",
+        "phone_tap",
+        "resend_phone_tap",
+        "site_area",
+        "revoke_phone",
     )
 }
 
