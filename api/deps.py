@@ -185,7 +185,8 @@ async def get_replays(request: Request) -> Replays:
 ReplaysDep = Annotated[Replays, Depends(get_replays)]
 
 
-PUBLIC_PATHS = frozenset({"/v1/health", "/v1/ready"})
+# /v1/phone-taps: a passkey signs each tap instead of a key (api.routers.phone_taps)
+PUBLIC_PATHS = frozenset({"/v1/health", "/v1/ready", "/v1/phone-taps"})
 PUBLIC_PREFIXES = ("/v1/seals",)  # signed heads, for monitors (api.routers.seals)
 
 

@@ -18,6 +18,7 @@ from api.routers import (
     kentaikyo,
     keys,
     manual_entries,
+    phone_taps,
     readers,
     seals,
     site_exceptions,
@@ -32,4 +33,4 @@ PREFIX = "/v1"
 ROUTERS: tuple[APIRouter, ...] = tuple(module.router for module in (
     health, taps, businesses, workers, sites, site_exceptions, readers, cards, manual_entries,
     corrections, careers, career_proofs, consents, attendance, inbox, audit, keys, seals,
-    site_fees, kentaikyo, working_time))
+    site_fees, kentaikyo, working_time, phone_taps))

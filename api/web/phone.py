@@ -17,27 +17,19 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from api import problems
-from api.reading import ReadPool
+from api.routers.phone_taps import record_phone_tap, relying_party
 from api.schemas.common import SiteIdPath, TechnicianIdPath
+from api.schemas.phone_taps import PhoneTapCreate
 from api.web.deps import SessionDep, in_thread, ledger_of
 from api.web.render import render
 from ledger import clock
 from ledger.actors import Role
-from ledger.application import PhoneTapReceipt
 from ledger.clock import JST
 from ledger.domain.gate_codes import STEP, WINDOW
 from ledger.errors import InvalidValue, LedgerError, NotPermitted, UnknownReference
-from projections.tap_answers import phone_tap_flags
 
 router = APIRouter()
 Direction = Annotated[str | None, Query(pattern="^(in|out)$")]
-
-
-def relying_party(request: Request) -> tuple[str, str]:
-    """The passkey's relying party: this server's host name and the page's origin, as the
-    browser sees them (a passkey is bound to the host name it was made on)."""
-    host = request.url.hostname or "localhost"
-    return host, f"{request.url.scheme}://{request.url.netloc}"
 
 
 def qr_svg(token: str) -> str:
@@ -125,30 +117,16 @@ async def phone_page(request: Request) -> Response:
 @router.post("/phone/taps")
 async def phone_tap(request: Request, body: Annotated[dict[str, Any], Body()]) -> Response:
     """A tap the phone's passkey signed (JSON: payload, sent_at, credential): the receipt, or
-    the API's problem+json (the page's script reads either)."""
+    the API's problem+json (the page's script reads either); the same as `POST /v1/phone-taps`."""
     try:
         payload, credential, sent_at = _tap_body(body)
-        rp_id, origin = relying_party(request)
-        receipt = await in_thread(lambda: ledger_of(request).record_phone_tap(
-            payload, sent_at, credential, rp_id, origin))
-        flags = await in_thread(lambda: answer_flags(request, receipt))
+        # checked by the ledger as the route's body is (a too long payload named the same way)
+        tap = PhoneTapCreate.model_construct(payload=payload, sent_at=sent_at,
+                                             credential=credential)
+        answer = await in_thread(lambda: record_phone_tap(request, ledger_of(request), tap))
     except LedgerError as error:
         return await problems.ledger_error(request, error)
-    return JSONResponse({
-        "tap_id": receipt.tap_id, "status": receipt.status, "position": receipt.position,
-        "site_id": receipt.site_id, "direction": receipt.direction, "flags": list(flags)})
-
-
-def answer_flags(request: Request, receipt: PhoneTapReceipt) -> tuple[str, ...]:
-    """A new tap's flags by the one rule the site's exceptions list uses (its entry checks
-    too); a duplicate's are the stored phone flags, as first answered."""
-    if receipt.position is None or receipt.reader_time is None or receipt.received_at is None:
-        return receipt.flags
-    pool: ReadPool = request.app.state.read_pool
-    with pool.store() as store, store.read() as tx:
-        return phone_tap_flags(tx, ledger_of(request), receipt.position, receipt.technician_id,
-                               receipt.site_id, receipt.reader_id, receipt.reader_time,
-                               receipt.received_at, receipt.flags)
+    return JSONResponse(answer.model_dump())
 
 
 def _tap_body(body: dict[str, Any]) -> tuple[str, dict[str, Any], datetime]:
