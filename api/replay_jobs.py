@@ -4,7 +4,7 @@ of them answers a job's status, and a job is run by whichever process claims it 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -125,7 +125,7 @@ class ReplayJobs:
             tx.execute("UPDATE replay_jobs SET status = %s, owner = %s, started_at = %s, "
                        "heartbeat_at = %s WHERE replay_id = %s",
                        [RUNNING, owner, now, now, job.replay_id])
-        return job
+        return replace(job, status=RUNNING, owner=owner, started_at=now, heartbeat_at=now)
 
     def cut(self, replay_id: str, owner: str, stop_position: int, events: int) -> None:
         self._database.execute(
