@@ -93,8 +93,12 @@ class Replays:
         self._wake.set()
         for thread in self._threads:
             thread.join()
-        self.jobs.requeue(self.owner)
-        self.jobs.close()
+        try:
+            self.jobs.requeue(self.owner)
+        except Exception:  # the database is gone: the next start fails the job instead
+            log.exception("as-of replays: could not give back the jobs of %s", self.owner)
+        finally:
+            self.jobs.close()
 
     def _work(self) -> None:
         while not self._stop.is_set():

@@ -24,6 +24,7 @@ from api.schemas.audit import (
     ReplayJobPublic,
 )
 from api.schemas.common import SiteIdPath, TechnicianIdPath
+from ledger.clock import require_moment
 from ledger.errors import InvalidValue, UnknownReference
 from projections.audit import audit_work_record, events_after
 from projections.queries import career_records
@@ -113,6 +114,7 @@ async def replay_career(body: ReplayCreate, reads: AuditorReads, replays: Replay
 
     def requested(read: Reading) -> ReplayJobPublic:
         check_range(body.date_from, body.date_to)
+        require_moment(body.as_of, "as_of")  # one the job can compute with, on both databases
         # Workers are never removed: one unknown now was unknown then (404 at once). One
         # registered after the moment is known only to the replay, whose job fails with 404.
         worker_scope(read.tx, read.actor, body.technician_id)

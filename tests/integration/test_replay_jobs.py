@@ -319,6 +319,11 @@ def test_who_reads_a_job_and_what_absent_looks_like(served: Served) -> None:
         assert auditor.get("/v1/audit/replays/not-an-id").status_code == 422
         unknown = ask(auditor, MOMENT, technician_id="99999999999999")
         assert (unknown.status_code, unknown.json()["field"]) == (404, "technician_id")
+        for moment in ("9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+09:00"):
+            far = auditor.post("/v1/audit/replays", json={
+                "as_of": moment, "technician_id": TECHNICIAN, "date_from": "2025-06-01",
+                "date_to": "2025-06-30"})
+            assert (far.status_code, far.json()["field"]) == (422, "as_of"), far.text
 
 
 def test_a_job_kept_its_time_answers_as_absent_and_is_removed(served: Served) -> None:
