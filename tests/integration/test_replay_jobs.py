@@ -396,3 +396,24 @@ def test_a_job_whose_process_was_killed_is_failed_at_the_next_start(
     assert job["status"] == FAILED, job
     assert job["failure"]["rule"] == "replay.abandoned"
     assert job["kept_until"] is not None and job["result"] is None
+
+
+def test_a_finished_answer_outlives_the_process_that_found_it(
+    settings: Settings, ledger: Ledger, now: clock.FixedClock, tmp_path: Path
+) -> None:
+    work_two_days(ledger, now)
+    keys = KeyStore(settings)
+    try:
+        headers = {"Authorization": f"Bearer {keys.create(Role.AUDITOR, 'audit').token}"}
+        answers = []
+        for run in range(2):  # the second app is "the next start": it only reads
+            app = create_app(settings, ApiSettings(replay_dir=tmp_path / "replays"))
+            with uvicorn_serving(app) as url, httpx.Client(base_url=url,
+                                                           headers=headers) as client:
+                if run == 0:
+                    location = ask(client, MOMENT).headers["location"]
+                answers.append(ended(client, location))
+    finally:
+        keys.close()
+    assert answers[0]["status"] == DONE
+    assert answers[1] == answers[0]
