@@ -44,6 +44,7 @@ from projections.queries import career_summary
 from projections.replay import LogCut, cut_at, replay_as_of
 from projections.store import ReadStore
 from tests.api_read_support import DATABASES, database
+from tests.conftest import TEST_CIPHER_KEY
 from tests.integration.world import ADMIN, TECHNICIAN, register_world
 
 REGISTERED = datetime(2025, 6, 20, 10, 0, tzinfo=JST)
@@ -122,6 +123,21 @@ def test_the_replay_reads_no_event_recorded_after_the_moment(
             assert [e.position for e in quarantined(tx)] == [head - 1, head]
     finally:
         whole.close()
+
+
+def test_the_cut_reads_the_recorded_times_of_encrypted_events(
+    database_url: str, now: clock.FixedClock
+) -> None:
+    settings = Settings(database_url=database_url, cipher_key=TEST_CIPHER_KEY)
+    migrate(settings)
+    ledger = Ledger(settings)
+    store = ReadStore(settings)
+    try:
+        work_two_days(ledger, now)
+        assert cut_at(ledger, store, MOMENT).position == ledger.log_position() - 2
+    finally:
+        store.close()
+        ledger.close()
 
 
 def test_a_replay_as_of_a_sealed_days_end_stops_where_its_seal_does(
