@@ -29,9 +29,12 @@ class ApiSettings(BaseSettings):
     # one process than the machine has cores mostly contend for the interpreter.
     read_connections: int = Field(default=4, ge=1, le=200)
     read_connection_wait_seconds: float = Field(default=10.0, gt=0)
-    # As-of replays (auditors) are projected into SQLite files here, one at a time, then deleted.
+    # As-of replays (auditors) are projected into SQLite files here, then deleted.
     # Unset: the database's own folder (`Settings.replay_home`).
     replay_dir: Path | None = None
+    # As-of replays running at once, across the API's processes on one database (each reads the
+    # log and writes a file as large as the read models); more requests wait in the queue.
+    replays_at_once: int = Field(default=1, ge=1, le=32)
 
 
 @lru_cache(maxsize=1)

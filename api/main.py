@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -82,7 +83,10 @@ def create_app(
                                    api_settings.read_connection_wait_seconds)
         state.audit_reads = AuditReadLog(ledger.settings)
         state.web_sessions = WebSessions(ledger.settings)
-        state.replays = Replays(ledger, api_settings.replay_dir or ledger.settings.replay_home)
+        state.replays = Replays(ledger, api_settings.replay_dir or ledger.settings.replay_home,
+                                keep=timedelta(hours=ledger.settings.replay_keep_hours),
+                                at_once=api_settings.replays_at_once)
+        state.replays.start()
         state.projection = ProjectionService(ledger, ledger.settings) if (
             api_settings.projection) else None
         if state.projection is not None:
@@ -101,6 +105,7 @@ def create_app(
                 state.scheduler.shutdown(wait=True)
             if state.projection is not None:
                 state.projection.stop()
+            state.replays.stop()
             for resource in (jobs_store, state.read_pool, state.audit_reads, state.keys,
                              state.web_sessions, ledger):
                 resource.close()

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     qualification_alert_days: int = 30
     # The key that signs the gate codes phones scan (phone entry): outside the database too.
     gate_code_key_file: Path | None = None
+    # How long an as-of replay's answer is kept after the job ends (api/replays.py); then the
+    # job is removed and its status URL answers 404.
+    replay_keep_hours: float = Field(default=24.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -53,6 +53,8 @@ NOT_READ_MODELS = frozenset({
     "api_keys", "api_key_scopes", "key_events", "audit_reads",
     # the web app's sessions (0017): access, not facts
     "web_sessions",
+    # as-of replays asked for and their answers (0020): a replay reads the log, adds nothing
+    "replay_jobs",
     # the jobs' bookkeeping: runs and locks
     "job_runs", "job_locks",
     # write side beside the log: the lines settlements and seals name by SHA-256 (0015)

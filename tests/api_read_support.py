@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from fastapi.testclient import TestClient
 
 from api.config import ApiSettings
 from api.main import create_app
+from api.replay_jobs import ReplayJobs, ReplayRequest
 from ledger import clock
 from ledger.actors import SYSTEM, Actor, Role, Scope
 from ledger.application import Ledger
@@ -381,6 +383,15 @@ def _auditors_only(role: str, target: str) -> int:
     return {"no_token": 401, "auditor": 200, "admin": 200}.get(role, 403)
 
 
+def _auditors_only_accepted(role: str, target: str) -> int:
+    """A job (the as-of replay) is accepted (202) for auditors and admins only."""
+    return {"no_token": 401, "auditor": 202, "admin": 202}.get(role, 403)
+
+
+# An as-of replay job asked for before the app starts, so that its status URL is in the matrix.
+MATRIX_REPLAY_ID = "0" * 31 + "1"
+
+
 def _key_viewers(absent: bool) -> Callable[[str, str], int]:
     """Keys are listed to admins, auditors and business keys (each its own); a key ID no one
     oversees (here: none issued) is absent."""
@@ -486,10 +497,14 @@ READ_ENDPOINTS: tuple[ReadEndpoint, ...] = (
     ReadEndpoint("event-log", AUDIT, lambda w, t: "/v1/audit/events", _auditors_only),
     ReadEndpoint("unregistered-readers", AUDIT,
                  lambda w, t: f"/v1/readers/unregistered{RANGE_QUERY}", _auditors_only),
-    ReadEndpoint("as-of-replay", AUDIT, lambda w, t: "/v1/audit/replays", _auditors_only,
-                 method="POST", listed=False, body=lambda w, t: {
+    ReadEndpoint("as-of-replay", AUDIT, lambda w, t: "/v1/audit/replays",
+                 _auditors_only_accepted, method="POST", listed=False, body=lambda w, t: {
                      "as_of": "2025-06-20T10:00:00+09:00", "technician_id": w.worker,
                      "date_from": "2025-06-01", "date_to": "2025-06-30"}),
+    ReadEndpoint("as-of-replay-status", AUDIT,
+                 lambda w, t: f"/v1/audit/replays/{MATRIX_REPLAY_ID}", _auditors_only,
+                 listed=False),
+    ReadEndpoint("as-of-replays", AUDIT, lambda w, t: "/v1/audit/replays", _auditors_only),
     ReadEndpoint("worker-employment-requests", CONSENT, _worker_path("employment-requests"),
                  _consent_statuses),
     ReadEndpoint("worker-certificate-proposals", CONSENT,
@@ -648,6 +663,7 @@ def read_api_fixture(
                 seal_days(ledger, seal_store, sealed_through, SYSTEM)
             seal_store.close()
         keys = KeyStore(settings)
+        ask_for_replay(settings, MATRIX_REPLAY_ID, world.worker)
         app = create_app(settings, ApiSettings(replay_dir=folder / "replays"))
         try:
             with TestClient(app) as client:
@@ -655,6 +671,30 @@ def read_api_fixture(
         finally:
             keys.close()
             ledger.close()
+
+
+def ask_for_replay(settings: Settings, replay_id: str, technician_id: str) -> None:
+    jobs = ReplayJobs(settings)
+    try:
+        jobs.add(replay_id, str(AUDITOR), ReplayRequest(NOW, technician_id, D1, TODAY), NOW)
+    finally:
+        jobs.close()
+
+
+def replay_ended(api: Api, status_url: str, actor: Actor = AUDITOR) -> dict[str, Any]:
+    """The job at `status_url` once it is done or failed (read until then: each read ends on
+    the server's answer; the bound is on how many, not on a clock)."""
+    for _ in range(REPLAY_READS):
+        answer = api.request("GET", status_url, actor)
+        assert answer.status_code == 200, answer.text
+        job: dict[str, Any] = answer.json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.02)
+    raise AssertionError(f"{status_url} did not end: {job}")
+
+
+REPLAY_READS = 3_000
 
 
 def with_query(path: str, **params: Any) -> str:

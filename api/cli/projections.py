@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -24,13 +25,14 @@ from rich.progress import (
 from rich.text import Text
 
 from api.cli.common import app, command, console, err_console, open_ledger
+from ledger.application import Ledger
 from ledger.clock import parse_datetime
 from ledger.errors import InvalidValue
 from ledger.settings import get_settings
 from projections.follower import LogFollower
 from projections.quarantine import QuarantinedEvent, quarantined
 from projections.quarantine_retry import retry
-from projections.replay import rebuild, replay_as_of
+from projections.replay import LogCut, cut_at, rebuild, replay_as_of
 from projections.store import ReadStore
 
 quarantine_group = typer.Typer(
@@ -106,7 +108,10 @@ def replay_command(
             f"{projection!r} is not one of {', '.join(PROJECTIONS)}",
         )
     with open_ledger() as ledger:
-        bar, task = progress_bar(ledger.log_position())
+        moment = None if as_of is None else parse_datetime(as_of, "--as-of")
+        # As of a moment, the log is read up to its cut only (projections.replay.cut_at).
+        cut = None if moment is None else cut_at_moment(ledger, moment)
+        bar, task = progress_bar(ledger.log_position() if cut is None else cut.events)
         with bar:
 
             def advance(count: int) -> None:
@@ -119,15 +124,24 @@ def replay_command(
                 warn_of_quarantine(store)
                 store.close()
                 return
-            moment = parse_datetime(as_of, "--as-of")
+            assert moment is not None and cut is not None
             into = into or get_settings().replay_home / "as-of.db"
             into.parent.mkdir(parents=True, exist_ok=True)
-            store = replay_as_of(ledger, moment, into, progress=advance)
+            store = replay_as_of(ledger, moment, into, progress=advance, cut=cut)
             store.close()
     console.print(
-        f"the ledger as of {moment.isoformat()} is in {into} (SQLite); "
+        f"the ledger as of {moment.isoformat()} (the log up to position {cut.position}) is in "
+        f"{into} (SQLite); "
         "query it with LEDGER_DATABASE_URL=sqlite:///" + str(into.resolve())
     )
+
+
+def cut_at_moment(ledger: Ledger, moment: datetime) -> LogCut:
+    store = ReadStore(get_settings())
+    try:
+        return cut_at(ledger, store, moment)
+    finally:
+        store.close()
 
 
 def warn_of_quarantine(store: ReadStore) -> None:

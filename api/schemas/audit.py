@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from api.query_params import DayField
 from api.schemas.careers import CareerSummaryPublic
@@ -41,3 +42,45 @@ class ReplayPublic(PublicModel):
     as_of: datetime
     events_replayed_through: int = Field(description="The log position the replay read up to")
     career: CareerSummaryPublic
+
+
+class ReplayProgress(BaseModel):
+    events_read: int = Field(description="Events of the log the replay has read so far")
+    events_to_read: int | None = Field(
+        description="The events stored up to `stop_position`; null until the cut is found")
+
+
+class ReplayFailure(BaseModel):
+    """Why a replay ended without an answer, as the problem a synchronous answer would be."""
+
+    status: int = Field(examples=[404])
+    field: str | None = Field(default=None, examples=["technician_id"])
+    rule: str = Field(examples=["technician_id.exists"])
+    detail: str
+
+
+class ReplayJobPublic(PublicModel):
+    """An as-of replay asked for: queued, running, done (with its answer) or failed (why)."""
+
+    replay_id: str
+    status_url: str = Field(description="Where this job's status is read (GET)")
+    status: Literal["queued", "running", "done", "failed"]
+    as_of: datetime
+    technician_id: str
+    date_from: date
+    date_to: date
+    requested_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    stop_position: int | None = Field(
+        description="The log position the replay stops at: the last event recorded at or "
+        "before `as_of`; null until found")
+    progress: ReplayProgress
+    kept_until: datetime | None = Field(
+        description="Once the job has ended: when it is removed (then its URL answers 404)")
+    result: ReplayPublic | None = Field(description="The answer, once done")
+    failure: ReplayFailure | None = Field(description="Why it failed, once failed")
+
+
+class ReplayJobList(ListPublic):
+    items: list[ReplayJobPublic]

@@ -21,6 +21,7 @@ from tests.api_read_support import (  # noqa: F401  (read_api_fixture is a fixtu
     ReadWorld,
     csv_rows,
     read_api_fixture,
+    replay_ended,
     with_query,
 )
 from tests.api_support import ADMIN, AUDITOR, PROBLEM_JSON, Api, same_not_found
@@ -279,15 +280,34 @@ def test_readers_registered_to_no_site_are_listed_for_auditors(read_api: ReadApi
 def test_a_replay_answers_as_the_ledger_was_then(read_api: ReadApi) -> None:
     api, w = read_api
     body = {"technician_id": w.worker, "date_from": "2025-06-01", "date_to": "2025-06-30"}
-    now = api.post("/v1/audit/replays", AUDITOR, body | {"as_of": "2025-06-20T10:00:00+09:00"})
-    assert now.status_code == 200, now.text
-    assert now.json()["career"]["work_days"] == 3
-    assert now.json()["events_replayed_through"] == api.ledger.log_position()
-    before = api.post("/v1/audit/replays", AUDITOR, body | {"as_of": "2025-06-20T09:59:59+09:00"})
-    assert before.status_code == 404  # the worker was not registered yet
-    assert before.json()["field"] == "technician_id"
+    asked = api.post("/v1/audit/replays", AUDITOR, body | {"as_of": "2025-06-20T10:00:00+09:00"})
+    assert asked.status_code == 202, asked.text
+    status_url = f"/v1/audit/replays/{asked.json()['replay_id']}"
+    assert asked.headers["location"] == asked.json()["status_url"] == status_url
+    now = replay_ended(api, status_url)
+    assert now["status"] == "done", now
+    assert now["result"]["career"]["work_days"] == 3
+    head = api.ledger.log_position()
+    assert now["result"]["events_replayed_through"] == now["stop_position"] == head
+    assert now["progress"]["events_read"] == now["progress"]["events_to_read"] > 0
+    # The world was recorded at 10:00: a second before, the worker was not registered yet. The
+    # API knows them now, so it takes the job; the replay does not, and fails as 404 would.
+    asked = api.post("/v1/audit/replays", AUDITOR, body | {"as_of": "2025-06-20T09:59:59+09:00"})
+    assert asked.status_code == 202, asked.text
+    before = replay_ended(api, asked.json()["status_url"])
+    assert before["status"] == "failed" and before["result"] is None
+    assert before["failure"]["status"] == 404
+    assert before["failure"]["field"] == "technician_id"
+    assert before["stop_position"] == 0 and before["progress"]["events_to_read"] == 0
     naive = api.post("/v1/audit/replays", AUDITOR, body | {"as_of": "2025-06-20T10:00:00"})
     assert (naive.status_code, naive.json()["field"]) == (422, "as_of")
+    unknown = api.post("/v1/audit/replays", AUDITOR, body | {
+        "as_of": "2025-06-20T10:00:00+09:00", "technician_id": "99999999999999"})
+    assert (unknown.status_code, unknown.json()["field"]) == (404, "technician_id")
+    backwards = api.post("/v1/audit/replays", AUDITOR, body | {
+        "as_of": "2025-06-20T10:00:00+09:00", "date_from": "2025-06-30",
+        "date_to": "2025-06-01"})
+    assert backwards.status_code == 422, backwards.text
 
 
 def test_every_auditor_and_admin_read_is_logged_and_no_one_elses(read_api: ReadApi) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,8 +20,10 @@ from tests.api_read_support import (  # noqa: F401  (read_api_fixture is a fixtu
     MONTH,
     READ_ENDPOINTS,
     READ_ROLES,
+    REPLAY_READS,
     ReadWorld,
     read_api_fixture,
+    replay_ended,
     with_query,
 )
 from tests.api_support import Api
@@ -215,14 +218,41 @@ def test_the_audit_page_is_for_auditors_and_shows_a_record_as_of_a_moment(
     assert statuses == {role: 200 if role in ("auditor", "admin") else 403 for role in WEB_ROLES}
     page = sessions["auditor"].get(path).text
     assert "Tap.Recorded" in page or "Recorded" in page
-    # The world was recorded at 2025-06-20 10:00 (JST): before then the worker was unknown, as
-    # the API's as-of replay answers too.
-    before = sessions["auditor"].get(path + "&as_of=2025-06-20T09:00")
-    assert before.status_code == 404 == api.request("POST", "/v1/audit/replays", world.actors()[
-        "auditor"], {"as_of": "2025-06-20T09:00:00+09:00", "technician_id": world.worker,
-                     "date_from": str(D1), "date_to": str(D1)}).status_code
-    after = sessions["auditor"].get(path + "&as_of=2025-06-20T11:00").text
+    # The world was recorded at 2025-06-20 10:00 (JST): before then the worker was unknown. The
+    # page starts a replay job and sends the browser on to follow it, as the API answers 202.
+    before = followed_replay(sessions["auditor"], path + "&as_of=2025-06-20T09:00")
+    asked = api.request("POST", "/v1/audit/replays", world.actors()["auditor"], {
+        "as_of": "2025-06-20T09:00:00+09:00", "technician_id": world.worker,
+        "date_from": str(D1), "date_to": str(D1)})
+    assert asked.status_code == 202
+    failed = replay_ended(api, asked.json()["status_url"])
+    assert (failed["status"], failed["failure"]["status"]) == ("failed", 404)
+    assert "再生できませんでした" in before and failed["failure"]["detail"] in before
+    after = followed_replay(sessions["auditor"], path + "&as_of=2025-06-20T11:00")
     assert "2025-06-20 11:00 時点" in after and "この日の就業日数 1 日" in after
+    assert "まで保存されます" in after
+    # Another role may not follow an auditor's job either.
+    replay_id = after.split('id="replay" data-replay="')[1].split('"')[0]
+    assert sessions["prime_own"].get(f"/app/audit/replays/{replay_id}").status_code == 403
+
+
+def followed_replay(session: WebSession, path: str) -> str:
+    """The audit page asked for a moment: sent on (303) to its job, whose part of the page
+    refreshes itself (htmx) until the job has ended; the page as it then shows."""
+    started = session.get(path)
+    assert started.status_code == 303, started.text
+    page = session.get(started.headers["location"])
+    assert page.status_code == 200, page.text
+    part = page.text
+    for _ in range(REPLAY_READS):
+        if 'hx-trigger="every 1s"' not in part:
+            return page.text if part is page.text else part
+        refresh = part.split('hx-get="')[1].split('"')[0]
+        answer = session.get(refresh)
+        assert answer.status_code == 200, answer.text
+        part = answer.text
+        time.sleep(0.02)
+    raise AssertionError(f"{path}: the replay did not end")
 
 
 def test_the_keys_page_lists_what_the_key_oversees(

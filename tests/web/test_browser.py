@@ -307,6 +307,18 @@ def test_the_auditor_reads_the_events_behind_a_record(browser: Browser, served: 
     expect(page.locator("tbody")).to_contain_text("Tap")
     accessible(page)
     shot(page, served, "14-auditor-events")
+    # As of a moment: the page starts a replay job and follows it (htmx) until it is done.
+    then = (datetime.now(JST) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")
+    page.get_by_label("この時点の状態（任意・日本時間）").fill(then)
+    page.get_by_role("button", name="表示").click()
+    page.wait_for_url("**replay_id=*")
+    replay = page.locator("#replay")
+    expect(replay).to_contain_text("時点")
+    expect(replay).to_contain_text("まで保存されます")  # shown once the job has ended
+    expect(replay).to_contain_text("この日の就業日数 1 日")
+    expect(replay).not_to_have_attribute("hx-trigger", "every 1s")  # it stopped refreshing
+    accessible(page)
+    shot(page, served, "14b-auditor-as-of")
 
 
 def test_the_admin_issues_a_key_on_the_keys_page(browser: Browser, served: Served) -> None:
