@@ -15,6 +15,7 @@ import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
@@ -38,6 +39,7 @@ from tests.pg_replica import ReplicaPair, replica_pair
 
 DB = "bench_replicas"
 CAREER = f"/v1/workers/{CAREER_WORKER}/career?date_from=2015-01-01&date_to=2025-12-31"
+ORDER = ("primary alone", "primary + 1 standby", "primary + 1 standby", "primary alone")
 COMMITS = "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
 
 
@@ -60,22 +62,32 @@ def run() -> None:
             ledger.close()
         pair.wait_caught_up()
         with TemporaryDirectory(prefix="bench-replicas-") as folder:
-            alone = measure(pair, Path(folder) / "alone", token, replicas="")
-            with_standby = measure(pair, Path(folder) / "standby", token,
-                                   replicas=pair.standby_url(DB))
-    for name, (p50, p99, rate, on_primary, on_standby) in (
-            ("primary alone", alone), ("primary + 1 standby", with_standby)):
-        note = (f"transactions during the run (warm-up included): primary {on_primary:,}, "
-                f"standby {on_standby:,}")
-        report(f"career, {CAREER_CLIENTS} clients, {name}: throughput", rate, "req/s", note)
-        report(f"career, {CAREER_CLIENTS} clients, {name}: p50", p50, "ms")
-        report(f"career, {CAREER_CLIENTS} clients, {name}: p99", p99, "ms")
-    report("throughput with the standby / primary alone", with_standby[2] / alone[2], "×",
-           "same run, same two cores")
+            runs = {"primary alone": "", "primary + 1 standby": pair.standby_url(DB)}
+            measured: dict[str, list[Measured]] = {name: [] for name in runs}
+            for n, name in enumerate(ORDER):  # A B B A: a load that drifts weighs on both
+                measured[name].append(measure(pair, Path(folder) / str(n), token, runs[name]))
+    for name, (first, second) in measured.items():
+        for run_of, figures in (("1st", first), ("2nd", second)):
+            note = (f"transactions during the run (warm-up included): primary "
+                    f"{figures.on_primary:,}, standby {figures.on_standby:,}")
+            what = f"career, {CAREER_CLIENTS} clients, {name}, {run_of} run"
+            report(f"{what}: throughput", figures.rate, "req/s", note)
+            report(f"{what}: p50 / p99", figures.p50, "ms", f"p99 {figures.p99:,.1f} ms")
+    rates = {name: sum(m.rate for m in runs_of) for name, runs_of in measured.items()}
+    report("throughput with the standby / primary alone", rates["primary + 1 standby"]
+           / rates["primary alone"], "×", "both runs of each; same run, same two cores")
 
 
-def measure(pair: ReplicaPair, folder: Path, token: str,
-            replicas: str) -> tuple[float, float, float, int, int]:
+@dataclass(frozen=True)
+class Measured:
+    p50: float  # ms
+    p99: float  # ms
+    rate: float  # requests/s
+    on_primary: int  # transactions committed on each cluster meanwhile
+    on_standby: int
+
+
+def measure(pair: ReplicaPair, folder: Path, token: str, replicas: str) -> Measured:
     """p50, p99 (ms) and requests/s of wrk against a server reading on `replicas` (none: the
     primary), and how many transactions each cluster committed meanwhile (every read statement
     is one: the read connections are in autocommit)."""
@@ -88,7 +100,7 @@ def measure(pair: ReplicaPair, folder: Path, token: str,
         before = commits(pair)
         p50, p99, rate = wrk(base + CAREER, token)
         after = commits(pair)
-    return p50, p99, rate, after[0] - before[0], after[1] - before[1]
+    return Measured(p50, p99, rate, after[0] - before[0], after[1] - before[1])
 
 
 def wrk(url: str, token: str) -> tuple[float, float, float]:
