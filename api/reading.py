@@ -116,7 +116,7 @@ class ReadPool:
         self.replicas = [Source(source_name(url), replica_settings(settings, url), replica=True)
                          for url in settings.read_urls]
         self._turn = itertools.count()  # round robin over the usable standbys
-        self._health = threading.Lock()
+        self.health_lock = threading.Lock()  # a standby's usable/down_until
         self._threads = ThreadPoolExecutor(size, thread_name_prefix="read")
         self._turns: asyncio.Semaphore | None = None  # made in the event loop, on first use
         self._quarantine: list[tuple[int, str | None, str | None]] = []
@@ -184,7 +184,7 @@ class ReadPool:
         if isinstance(error, psycopg.errors.SerializationFailure):
             log.info("%s cancelled a query (recovery conflict); asked elsewhere", replica.name)
             return
-        with self._health:
+        with self.health_lock:
             was_usable = replica.usable
             replica.usable = False
             replica.down_until = time.monotonic() + self.settings.read_replica_retry_seconds
@@ -261,7 +261,10 @@ class ReplicaMonitor:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.check()
+            try:
+                self.check()
+            except Exception:  # never let the checks stop: the standbys would stay as they are
+                log.exception("replica monitor: a check failed")
             self._stop.wait(self.interval)
 
     def check(self) -> None:
@@ -291,9 +294,11 @@ class ReplicaMonitor:
         except BROKEN_CONNECTION as error:
             self.pool.failed(replica, error)
             return
-        lag = replay_lag(self.samples, int(replayed)) if in_recovery else math.inf
+        # A standby that has replayed nothing yet (NULL) is as far behind as can be.
+        lag = (replay_lag(self.samples, int(replayed)) if in_recovery and replayed is not None
+               else math.inf)
         usable = lag <= self.max_lag
-        with self.pool._health:
+        with self.pool.health_lock:
             if time.monotonic() < replica.down_until:
                 return  # a query found it failing meanwhile
             was_usable, replica.usable, replica.lag_seconds = replica.usable, usable, lag
