@@ -73,6 +73,8 @@ def run() -> None:
             what = f"career, {CAREER_CLIENTS} clients, {name}, {run_of} run"
             report(f"{what}: throughput", figures.rate, "req/s", note)
             report(f"{what}: p50 / p99", figures.p50, "ms", f"p99 {figures.p99:,.1f} ms")
+            report(f"{what}: primary's CPU", figures.cpu_primary, "s",
+                   f"standby's {figures.cpu_standby:,.1f} s (PostgreSQL processes, whole run)")
     rates = {name: sum(m.rate for m in runs_of) for name, runs_of in measured.items()}
     report("throughput with the standby / primary alone", rates["primary + 1 standby"]
            / rates["primary alone"], "×", "both runs of each; same run, same two cores")
@@ -85,6 +87,8 @@ class Measured:
     rate: float  # requests/s
     on_primary: int  # transactions committed on each cluster meanwhile
     on_standby: int
+    cpu_primary: float  # CPU seconds its server processes used meanwhile
+    cpu_standby: float
 
 
 def measure(pair: ReplicaPair, folder: Path, token: str, replicas: str) -> Measured:
@@ -97,10 +101,11 @@ def measure(pair: ReplicaPair, folder: Path, token: str, replicas: str) -> Measu
                      LEDGER_WITNESS_DIR=str(folder / "witness"),
                      LEDGER_GATE_CODE_KEY_FILE=str(folder / "gate-code.key")), \
             serving(pair.primary_url(DB), folder) as base:
-        before = commits(pair)
+        before, cpu_before = commits(pair), cpu_seconds(pair)
         p50, p99, rate = wrk(base + CAREER, token)
-        after = commits(pair)
-    return Measured(p50, p99, rate, after[0] - before[0], after[1] - before[1])
+        after, cpu_after = commits(pair), cpu_seconds(pair)
+    return Measured(p50, p99, rate, after[0] - before[0], after[1] - before[1],
+                    cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1])
 
 
 def wrk(url: str, token: str) -> tuple[float, float, float]:
@@ -132,6 +137,27 @@ def commits(pair: ReplicaPair) -> tuple[int, int]:
             row = conn.execute(COMMITS).fetchone()
         counts.append(int(row[0]) if row else 0)
     return counts[0], counts[1]
+
+
+def cpu_seconds(pair: ReplicaPair) -> tuple[float, float]:
+    """CPU seconds (user + system) the primary's and the standby's server processes have used:
+    the postmaster's and its children's, from /proc (a backend that exited meanwhile is not
+    counted; the servers' read connections stay open through a run)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    used = []
+    for data in ("primary", "standby"):
+        postmaster = int((pair.folder / data / "postmaster.pid").read_text().split()[0])
+        used.append(sum(cpu for pid, (parent, cpu) in stats.items()
+                        if pid == postmaster or parent == postmaster))
+    return used[0], used[1]
 
 
 @contextmanager
