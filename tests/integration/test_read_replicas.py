@@ -85,13 +85,14 @@ def tokens(pair: ReplicaPair) -> dict[str, str]:
 
 @contextmanager
 def served(pair: ReplicaPair, folder: Path, max_lag: float,
-           name: str = "ledger-read") -> Iterator[Server]:
-    """`ledger serve` on the primary, reading on the standby (its connections there named
-    `name`), measuring its lag 5 times a second; a standby that failed is tried again half a
-    second later."""
+           names: tuple[str, ...] = ("ledger-read",)) -> Iterator[Server]:
+    """`ledger serve` on the primary, reading on the standby (named once per name in `names`,
+    its connections there named so), measuring its lag 5 times a second; a standby that
+    failed is tried again half a second later."""
     folder.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "LEDGER_DATABASE_URL": pair.primary_url(DB),
-           "LEDGER_READ_DATABASE_URLS": f"{pair.standby_url(DB)}?application_name={name}",
+           "LEDGER_READ_DATABASE_URLS": ",".join(f"{pair.standby_url(DB)}?application_name="
+                                                 f"{name}" for name in names),
            "LEDGER_READ_REPLICA_MAX_LAG_SECONDS": str(max_lag),
            "LEDGER_READ_REPLICA_CHECK_SECONDS": "0.2", "LEDGER_READ_REPLICA_RETRY_SECONDS": "0.5",
            "LEDGER_API_SCHEDULER": "false", "LEDGER_DATA_DIR": str(folder),
@@ -250,7 +251,7 @@ def test_min_position_past_the_logs_head_is_refused(server: Server, tokens: dict
 def test_a_standby_too_far_behind_is_skipped(pair: ReplicaPair, tokens: dict[str, str],
                                             tmp_path: Path) -> None:
     strict_name = "ledger-read-strict"
-    with served(pair, tmp_path / "strict", max_lag=1.0, name=strict_name) as strict:
+    with served(pair, tmp_path / "strict", max_lag=1.0, names=(strict_name,)) as strict:
         settled(pair)
 
         def read_on_the_standby() -> bool:
@@ -269,6 +270,22 @@ def test_a_standby_too_far_behind_is_skipped(pair: ReplicaPair, tokens: dict[str
                 assert answer["projection_position"] >= written
                 assert "2025-06-05" in days(answer)
             assert standby_projection(pair) == behind
+
+
+def test_reads_take_the_replicas_in_turn(pair: ReplicaPair, tokens: dict[str, str],
+                                         tmp_path: Path) -> None:
+    """Two replicas (the one standby named twice, its connections told apart by name): the
+    reads go to both."""
+    names = ("ledger-read-first", "ledger-read-second")
+    with served(pair, tmp_path / "two", max_lag=3600, names=names) as two:
+        settled(pair)
+
+        def both_read() -> bool:
+            for _ in range(4):
+                records(two, tokens["worker"])
+            return all(standby_readers(pair, name) > 0 for name in names)
+
+        eventually(both_read)
 
 
 def test_the_standby_killed_during_reads_fails_no_read(
