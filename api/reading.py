@@ -246,6 +246,7 @@ class ReplicaMonitor:
         self.max_lag = settings.read_replica_max_lag_seconds
         self.interval = settings.read_replica_check_seconds
         self.samples: deque[tuple[float, int]] = deque()
+        self._primary_failing = False  # said once, not every check
         self._stores: dict[str, ReadStore] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="replica-monitor", daemon=True)
@@ -280,8 +281,11 @@ class ReplicaMonitor:
         except BROKEN_CONNECTION as error:
             # Without the primary the standbys are measured against its last position: they
             # go on answering reads (what is read is what it had) until it is back.
-            log.warning("replica monitor: the primary does not answer (%s)", error)
+            if not self._primary_failing:
+                log.warning("replica monitor: the primary does not answer (%s)", error)
+            self._primary_failing = True
             return
+        self._primary_failing = False
         now = time.monotonic()
         self.samples.append((now, position))
         keep = now - (self.max_lag + 2 * self.interval)  # the oldest sample that still matters

@@ -101,6 +101,12 @@ class ReplicaPair:
         """`immediate`: the standby killed, no shutdown checkpoint, its clients cut off."""
         self.pg_ctl("standby", "-m", mode, "stop")
 
+    def stop_primary(self, mode: str = "immediate") -> None:
+        self.pg_ctl("primary", "-m", mode, "stop")
+
+    def start_primary(self) -> None:
+        self.start("primary", self.primary_port, "wal_level=replica", "max_wal_senders=4")
+
     def on_standby(self, statement: str, dbname: str = "postgres") -> object:
         with psycopg.connect(self.standby_url(dbname), autocommit=True) as conn:
             row = conn.execute(statement).fetchone()

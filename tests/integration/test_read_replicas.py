@@ -326,6 +326,23 @@ def test_the_standby_killed_during_reads_fails_no_read(
     answered_by_the_standby(server, tokens, pair, day=7)  # back, it is read from again
 
 
+def test_reads_go_on_from_the_standby_while_the_primary_is_down(
+        server: Server, tokens: dict[str, str], pair: ReplicaPair) -> None:
+    """Last in the module: the primary stopped, a worker's reads are still answered (by the
+    standby, measured against the primary's last WAL position); then the primary is back."""
+    settled(pair)
+    before = records(server, tokens["worker"])
+    pair.stop_primary("immediate")
+    try:
+        for _ in range(20):
+            answer = records(server, tokens["worker"])
+            assert answer["projection_position"] == before["projection_position"]
+            assert days(answer) == days(before)
+    finally:
+        pair.start_primary()
+    settled(pair)
+
+
 # -- without a pair: the settings and the lag arithmetic -------------------------------------------
 def test_read_replicas_are_refused_on_sqlite(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="LEDGER_READ_DATABASE_URLS needs PostgreSQL"):
