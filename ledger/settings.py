@@ -66,6 +66,16 @@ class Settings(BaseSettings):
     # How long an as-of replay's answer is kept after the job ends (api/replays.py); then the
     # job is removed and its status URL answers 404.
     replay_keep_hours: float = Field(default=24.0, gt=0)
+    # Read replicas (PostgreSQL hot standbys of this database), comma-separated URLs: the API's
+    # query routes read there; writes, the projection and the jobs stay on the primary. Empty:
+    # every read on the primary. See `api.reading.ReadPool`.
+    read_database_urls: str = ""
+    # A standby whose replay is further behind the primary than this is not read from.
+    read_replica_max_lag_seconds: float = Field(default=5.0, gt=0)
+    # How often each process measures its standbys' lag (one small query on each, and one on
+    # the primary), and how long a standby that failed is left alone before it is tried again.
+    read_replica_check_seconds: float = Field(default=1.0, gt=0)
+    read_replica_retry_seconds: float = Field(default=5.0, gt=0)
 
     @field_validator("database_url")
     @classmethod
@@ -80,6 +90,22 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir.resolve() / 'ledger.db'}"
         return self
+
+    @model_validator(mode="after")
+    def _replicas_of_postgres(self) -> Settings:
+        for url in self.read_urls:
+            if not url.startswith(("postgresql:", "postgres:")):
+                raise ValueError(f"LEDGER_READ_DATABASE_URLS: {url!r} is not a postgresql: URL")
+        if self.read_urls and not self.is_postgres:
+            raise ValueError("LEDGER_READ_DATABASE_URLS needs PostgreSQL: a read replica is a "
+                             "hot standby of a PostgreSQL primary, and LEDGER_DATABASE_URL is "
+                             "SQLite")
+        return self
+
+    @property
+    def read_urls(self) -> list[str]:
+        """The read replicas' URLs (`read_database_urls`, comma-separated)."""
+        return [url.strip() for url in self.read_database_urls.split(",") if url.strip()]
 
     @field_validator("cipher_key")
     @classmethod
