@@ -65,6 +65,19 @@ def scope_filter(
     return sql, params
 
 
+def employers_filter(
+    tx: Tx, column: str, employers: Collection[str] | None
+) -> tuple[str, list[Any]]:
+    """SQL (``AND …``) keeping rows of those employers (a subcontractor's tiers on a site);
+    None: every row; none: no row."""
+    if employers is None:
+        return "", []
+    if not employers:
+        return " AND 1 = 0", []
+    listed, params = tx.is_in(column, sorted(employers))
+    return f" AND {listed}", params
+
+
 def work_record(row: Sequence[Any]) -> WorkRecord:
     """A row selected with RECORD_COLUMNS."""
     work_date = as_date(row[2])
