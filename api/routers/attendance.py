@@ -19,7 +19,7 @@ from api.csv_export import CSV_RESPONSE, csv_response
 from api.deps import PrimeReads, SiteReads
 from api.openapi import AUTHENTICATED, problems
 from api.paging import Key, Page, PageDep, day, moment, number, text
-from api.query_params import DateFrom, DateTo, Month, WorkDate, check_range
+from api.query_params import SITE_RANGE_DAYS, DateFrom, DateTo, Month, WorkDate, check_range
 from api.reading import Reading
 from api.schemas.careers import KentaikyoLinePublic
 from api.schemas.common import SiteIdPath
@@ -103,7 +103,7 @@ async def list_missing_exits(
 
     def listed(read: Reading) -> AttendanceList:
         page = paging.page()
-        check_range(date_from, date_to)
+        check_range(date_from, date_to, SITE_RANGE_DAYS)
         scope = site_scope(read.tx, read.actor, site_id)
         found = missing_exits_page(read.tx, site_id, date_from, date_to,
                                    page.keyset(day, text), scope.employers)
@@ -120,7 +120,7 @@ async def list_site_exceptions(
 
     def listed(read: Reading) -> TapExceptionList:
         page = paging.page()
-        check_range(date_from, date_to)
+        check_range(date_from, date_to, SITE_RANGE_DAYS)
         if site_scope(read.tx, read.actor, site_id).employers is not None:
             raise hidden("site_id", site_id)  # a subcontractor's prime key: not its site's taps
         rows = site_exceptions_page(read.tx, site_id, date_from, date_to,

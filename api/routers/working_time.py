@@ -18,7 +18,7 @@ from api.csv_export import CSV_RESPONSE, csv_response
 from api.deps import AUDITORS, CurrentActor, LedgerDep, reads_as
 from api.openapi import AUTHENTICATED, problems
 from api.paging import PageDep
-from api.query_params import DateFrom, DateTo, Month, check_range
+from api.query_params import SITE_RANGE_DAYS, DateFrom, DateTo, Month, check_range
 from api.reading import Reading, Reads
 from api.schemas.common import BusinessIdPath, Receipt, SiteIdPath, TechnicianIdPath
 from api.schemas.working_time import (
@@ -258,7 +258,7 @@ async def get_site_time_totals(
     with an unknown exit): the prime's view of other employers' workers."""
 
     def totals(read: Reading) -> SiteTimeTotals:
-        check_range(date_from, date_to)
+        check_range(date_from, date_to, SITE_RANGE_DAYS)
         scope = site_scope(read.tx, read.actor, site_id)
         rows = wt.site_time_totals(read.tx, site_id, date_from, date_to, scope.employers)
         return SiteTimeTotals(
@@ -404,7 +404,7 @@ async def get_site_closures(
     those who read every row of the site."""
 
     def closures(read: Reading) -> SiteClosuresPublic:
-        check_range(date_from, date_to)
+        check_range(date_from, date_to, SITE_RANGE_DAYS)
         scope = _closure_scope(read, site_id)
         every_row = scope is not None and scope.employers is None
         report = wt.site_closures(read.tx, site_id, date_from, date_to, per_worker=every_row)
@@ -430,7 +430,7 @@ async def get_labour_summary(
     without direct input, the Kentaikyo method. No worker is named."""
 
     def summary(read: Reading) -> LabourSummaryPublic:
-        check_range(date_from, date_to)
+        check_range(date_from, date_to, SITE_RANGE_DAYS)
         summary_scope(read.tx, read.actor, site_id)
         s = wt.labour_summary(read.tx, site_id, date_from, date_to)
         share = s.without_direct_input_share
@@ -455,7 +455,7 @@ async def download_labour_summary(
     closed, excluded. No worker is named."""
 
     def download(read: Reading) -> Response:
-        check_range(date_from, date_to)
+        check_range(date_from, date_to, SITE_RANGE_DAYS)
         summary_scope(read.tx, read.actor, site_id)
         report = wt.site_closures(read.tx, site_id, date_from, date_to, per_worker=False)
         rows = ([d.work_date, d.worker_days, d.manual, d.worker_days == 0, d.excluded]
