@@ -157,7 +157,7 @@ def _exit_resolutions(
 # partial index of open entries (migration 0021): few on any site, however long its history.
 
 PAGE_ORDER = ("w.work_date", "w.technician_id")
-_DAY = "AND w.work_date = %s AND w.status IN ('counted', 'pending') "
+_DAY = "AND w.work_date <= %s AND w.status IN ('counted', 'pending') "  # from the day: `start`
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ def site_attendance_page(
     """A page of `site_attendance`: who was on the site on the day. The headcount counts the
     day's rows in the index: as many as were on the site that day, not the site's history."""
     with reading(source) as tx:
-        return _page(tx, _DAY, [site_id, work_date], page, employers)
+        return _page(tx, _DAY, [site_id, work_date], page, employers, work_date)
 
 
 def on_site_now_page(
@@ -184,10 +184,9 @@ def on_site_now_page(
     now = now or clock.now()
     today = clock.work_date_of(now)
     with reading(source) as tx:
-        return _page(tx, _OPEN + "AND w.work_date >= %s AND w.work_date <= %s "
-                     "AND w.first_entry >= %s ",
-                     [site_id, today - timedelta(days=1), today, now - max_shift],
-                     page, employers)
+        return _page(tx, _OPEN + "AND w.work_date <= %s AND w.first_entry >= %s ",
+                     [site_id, today, now - max_shift], page, employers,
+                     today - timedelta(days=1))
 
 
 def missing_exits_page(
@@ -199,9 +198,8 @@ def missing_exits_page(
     now = now or clock.now()
     last = min(date_to, clock.work_date_of(now) - timedelta(days=1))
     with reading(source) as tx:
-        found = _page(tx, _OPEN + "AND w.work_date >= %s AND w.work_date <= %s "
-                      "AND w.first_entry < %s ", [site_id, date_from, last, now - max_shift],
-                      page, employers)
+        found = _page(tx, _OPEN + "AND w.work_date <= %s AND w.first_entry < %s ",
+                      [site_id, last, now - max_shift], page, employers, date_from)
         if not found.rows:
             return found
         resolved = _exit_resolutions(tx, site_id, found.rows[0].work_date,
@@ -213,14 +211,16 @@ def missing_exits_page(
 
 def _page(
     tx: Tx, where: str, params: Sequence[Any], page: Keyset,
-    employers: Collection[str] | None,
+    employers: Collection[str] | None, first_day: date,
 ) -> AttendancePage:
+    """A page of the site's rows `where` says, from `first_day` on, and the count of them all."""
     shown_sql, shown_params = employers_filter(tx, "w.employer_business_id", employers)
-    after, tail, keyset_params = page.clauses(PAGE_ORDER)
+    after, tail, keyset_params = page.clauses(PAGE_ORDER, first_day)
     rows = _select(tx, where + shown_sql + after + tail, [*params, *shown_params,
                                                           *keyset_params])
     counted = tx.execute("SELECT COUNT(*) FROM {work_records} w WHERE w.site_id = %s "
-                         + where + shown_sql, [*params, *shown_params])
+                         "AND w.work_date >= %s " + where + shown_sql,
+                         [params[0], first_day, *params[1:], *shown_params])
     return AttendancePage(rows, int(counted[0][0]))
 
 

@@ -78,11 +78,10 @@ def site_exceptions_page(
     """A page of `site_exceptions` in SQL (keyset on reader time and log position): at most the
     page's limit + 1 rows, read from the site's index in that order."""
     start, end = jst_bounds(date_from, date_to)
-    after, tail, keyset_params = page.clauses(("reader_time", "position"))
+    after, tail, keyset_params = page.clauses(("reader_time", "position"), start)
     with reading(source) as tx:
-        rows = tx.execute(_COLUMNS + "WHERE site_id = %s AND reader_time >= %s "
-                          f"AND reader_time < %s{after}{tail}",
-                          [site_id, start, end, *keyset_params])
+        rows = tx.execute(_COLUMNS + f"WHERE site_id = %s AND reader_time < %s{after}{tail}",
+                          [site_id, end, *keyset_params])
     return [_exception(row) for row in rows]
 
 
