@@ -438,28 +438,30 @@ def test_a_page_reads_as_many_rows_on_a_site_of_a_million_records_as_on_a_small_
             read.headcount <= read.counted_rows_read <= 4 * read.headcount)
 
 
-def walk(world: World, site: Site, listed: List, limit: int) -> list[Key]:
-    """Every item's key, page after page, each page from the cursor of the one before."""
+def walk(world: World, site: Site, listed: List, limit: int, pages: int) -> list[Key]:
+    """Every item's key, page after page (`pages` at most), each page from the cursor of the one
+    before."""
     keys: list[Key] = []
     page = Page(limit, None, "bounded")
-    while True:
+    for _ in range(pages):
         with world.store.read() as tx:
             items, cursor = page.answer(listed.read(tx, site, page.keyset(*listed.parts)),
                                         listed.key)
         keys += [listed.key(item) for item in items]
         if cursor is None:
-            return keys
+            break
         page = Page(limit, decode(cursor, "bounded"), "bounded")
+    return keys
 
 
 @pytest.mark.parametrize("listed", LISTS, ids=[listed.name for listed in LISTS])
 def test_pages_chain_to_the_whole_list_without_gaps_or_repeats(
     world: World, listed: List
 ) -> None:
-    for site, limit in ((world.small, 7), (world.big, 1000)):
-        expected = listed.expected(site)
-        assert expected  # (the generated rows make every list)
-        assert walk(world, site, listed, limit) == expected
+    small = listed.expected(world.small)
+    assert walk(world, world.small, listed, 7, len(small)) == small  # every page, to the end
+    big = listed.expected(world.big)  # the first five pages, or to the end if fewer
+    assert big and walk(world, world.big, listed, 1000, 5) == big[:5000]
 
 
 def test_a_key_of_another_site_reads_nothing_of_the_prime_s_inbox(world: World) -> None:
