@@ -145,7 +145,11 @@ async def get_site_kentaikyo(
     def settle(read: Reading) -> SiteKentaikyoList:
         page = paging.page()
         scope = site_scope(read.tx, read.actor, site_id)
-        settled = kentaikyo_month(read.tx, month, only_sites_of_prime=scope.prime_business_id)
+        # The site's month, settled over its workers' months (their records elsewhere too),
+        # whole: the employer totals sum every line. A month of one site is bounded by the site's
+        # workers that month, not by its history; the lines are paged from it.
+        settled = kentaikyo_month(read.tx, month, only_sites_of_prime=scope.prime_business_id,
+                                  only_sites=[site_id])
         lines = site_lines(settled.lines, scope)
         # The site's settlement figures stay with the prime once the site is closed, when its
         # per-worker lines are each employer's again (ledger.privacy).

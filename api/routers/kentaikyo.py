@@ -26,7 +26,7 @@ from api.deps import (
     reads_as,
 )
 from api.openapi import AUTHENTICATED, problems
-from api.paging import PageDep
+from api.paging import PageDep, text
 from api.query_params import Month
 from api.reading import Reading, Reads
 from api.schemas.common import BusinessIdPath, Receipt, SiteIdPath, TechnicianIdPath
@@ -63,7 +63,7 @@ from projections.queries.kentaikyo_accounts import (
     reconcile,
     report_deadlines,
 )
-from projections.queries.roster import site_roster
+from projections.queries.roster import site_roster_page
 from projections.queries.scopes import account_scope, site_scope, worker_scope
 
 router = APIRouter(tags=["kentaikyo"], responses=AUTHENTICATED)
@@ -259,8 +259,8 @@ async def list_site_roster(site_id: SiteIdPath, reads: SiteReads, paging: PageDe
     def listed(read: Reading) -> RosterList:
         page = paging.page()
         scope = site_scope(read.tx, read.actor, site_id)
-        lines = site_roster(read.tx, site_id, scope.employers)
-        items, next_cursor = page.take(lines, lambda r: (r.technician_id,))
+        lines = site_roster_page(read.tx, site_id, page.keyset(text), scope.employers)
+        items, next_cursor = page.answer(lines, lambda r: (r.technician_id,))
         return RosterList(site_id=site_id, items=[RosterLinePublic.model_validate(r)
                                                   for r in items],
                           next_cursor=next_cursor, projection_position=read.position)

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Response
 from api.csv_export import CSV_RESPONSE, csv_response
 from api.deps import AUDITORS, CurrentActor, LedgerDep, reads_as
 from api.openapi import AUTHENTICATED, problems
-from api.paging import PageDep
+from api.paging import PageDep, text
 from api.query_params import SITE_RANGE_DAYS, DateFrom, DateTo, Month, check_range
 from api.reading import Reading, Reads
 from api.schemas.common import BusinessIdPath, Receipt, SiteIdPath, TechnicianIdPath
@@ -316,9 +316,14 @@ async def list_employer_overtime(
 
     def listed(read: Reading) -> MonitorList:
         page = paging.page()
-        as_of, rows = _employer_month(read, business_id, month,
-                                      ledger.settings.working_time_break_minutes)
-        items, next_cursor = page.take(rows, lambda r: (r.technician_id,))
+        first, last = month_bounds(month)
+        workers = employer_scope(read.tx, read.actor, business_id)
+        # The page's workers in SQL, then the figures of those workers alone.
+        listed = wt.monitored_workers(read.tx, business_id, first, page.keyset(text), workers)
+        shown, next_cursor = page.answer(listed, lambda technician_id: (technician_id,))
+        as_of = _as_of(first, last)
+        items = wt.monitor(read.tx, business_id, first, as_of, shown,
+                           ledger.settings.working_time_break_minutes) if shown else []
         return MonitorList(month=month, as_of=as_of, items=[_monitor_public(r) for r in items],
                            next_cursor=next_cursor, projection_position=read.position)
 

@@ -14,3 +14,11 @@ CREATE INDEX site_exceptions_site_time ON site_exceptions (site_id, reader_time,
 -- The prime's inbox: pending requests only, oldest first.
 CREATE INDEX requests_prime_pending ON requests (prime_business_id, requested_at, request_id)
     WHERE status = 'pending';
+-- The overtime monitor's workers of an employer's month, by worker (they extend the indexes of
+-- 0018, which go).
+DROP INDEX working_time_months_employer;
+CREATE INDEX working_time_months_employer_worker
+    ON working_time_months (employer_business_id, month, technician_id);
+DROP INDEX work_day_months_employer;
+CREATE INDEX work_day_months_employer_worker
+    ON work_day_months (employer_business_id, month, technician_id);

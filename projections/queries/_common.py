@@ -65,16 +65,18 @@ def scope_filter(
     return sql, params
 
 
-def employers_filter(
-    tx: Tx, column: str, employers: Collection[str] | None
+def values_filter(
+    tx: Tx, column: str, allowed: Collection[str] | None
 ) -> tuple[str, list[Any]]:
-    """SQL (``AND …``) keeping rows of those employers (a subcontractor's tiers on a site);
-    None: every row; none: no row."""
-    if employers is None:
+    """SQL (``AND …``) keeping rows whose `column` is one of `allowed` (a subcontractor's tiers
+    on a site, a key's sites, an employer's workers a key may see); None: every row; none: no
+    row. The privacy filter of a paged list, so a page is never filled by reading hidden rows
+    in Python."""
+    if allowed is None:
         return "", []
-    if not employers:
+    if not allowed:
         return " AND 1 = 0", []
-    listed, params = tx.is_in(column, sorted(employers))
+    listed, params = tx.is_in(column, sorted(allowed))
     return f" AND {listed}", params
 
 

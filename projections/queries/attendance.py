@@ -19,9 +19,9 @@ from projections.queries._common import (
     SOURCES,
     STATUSES,
     Source,
-    employers_filter,
     json_tuple,
     reading,
+    values_filter,
 )
 from projections.queries.paging import Keyset
 from projections.records import RecordSource, RecordStatus
@@ -214,7 +214,7 @@ def _page(
     employers: Collection[str] | None, first_day: date,
 ) -> AttendancePage:
     """A page of the site's rows `where` says, from `first_day` on, and the count of them all."""
-    shown_sql, shown_params = employers_filter(tx, "w.employer_business_id", employers)
+    shown_sql, shown_params = values_filter(tx, "w.employer_business_id", employers)
     after, tail, keyset_params = page.clauses(PAGE_ORDER, first_day)
     rows = _select(tx, where + shown_sql + after + tail, [*params, *shown_params,
                                                           *keyset_params])

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from ledger.clock import approval_deadline
-from projections.queries._common import Source, employers_filter, reading
+from projections.queries._common import Source, reading, values_filter
 from projections.queries.paging import Keyset
 from projections.store import as_date, as_datetime
 
@@ -65,7 +65,7 @@ def prime_inbox_page(
         " AND r.site_id = %s", [prime_business_id, site_id])
     after, tail, keyset_params = page.clauses(("r.requested_at", "r.request_id"))
     with reading(source) as tx:
-        shown_sql, shown_params = employers_filter(tx, "r.site_id", only_sites)
+        shown_sql, shown_params = values_filter(tx, "r.site_id", only_sites)
         rows = tx.execute(
             "SELECT r.request_id, r.kind, r.technician_id, r.site_id, r.work_date, "
             "r.employer_business_id, r.requested_by, r.requested_at, r.payload, r.positions "

@@ -121,7 +121,8 @@ def scoped_report(
     the scope shows (see `kentaikyo_month`)."""
     first, last = month_bounds(month)
     with reading(source) as tx:
-        workers = _candidates(tx, first, last, only_sites_of_prime, only_employer, technician_id)
+        workers = _candidates(tx, first, last, only_sites_of_prime, only_employer, technician_id,
+                              only_sites)
         records = _counted_records(tx, workers, first, last)
         report = month_report(records, _worker_enrollments(tx, workers),
                               _employer_enrollments(tx, records), _sites(tx, records), month)
@@ -135,12 +136,22 @@ def scoped_report(
 
 def _candidates(
     tx: Tx, first: date, last: date, prime: str | None, employer: str | None,
-    technician_id: str | None,
+    technician_id: str | None, only_sites: Collection[str] | None = None,
 ) -> list[str]:
     """Workers who may have a line in the scope (their other sites' records are read too)."""
     if technician_id is not None:
         return [technician_id]
     in_month = "w.work_date >= %s AND w.work_date <= %s AND w.status = 'counted'"
+    if only_sites is not None:
+        # A line on given sites is a worker's with a record there: read those sites' month, not
+        # every site of the prime's (each worker's month is settled on its own, so the lines
+        # of these workers are the same).
+        if not only_sites:
+            return []
+        sites_in, site_params = is_in(tx, "w.site_id", sorted(only_sites))
+        return sorted({row[0] for row in tx.execute(
+            f"SELECT DISTINCT w.technician_id FROM {{work_records}} w WHERE {sites_in} "
+            f"AND {in_month}", [*site_params, first, last])})
     if prime is not None:
         sql = ("SELECT DISTINCT w.technician_id FROM {sites} s JOIN {work_records} w "
                f"ON w.site_id = s.site_id WHERE s.prime_business_id = %s AND {in_month}")
