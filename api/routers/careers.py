@@ -111,6 +111,7 @@ async def list_level_judgments(
             judged = level_judgments(read.tx, technician_id, trade)
         except UnknownTradeError as error:
             raise InvalidValue("trade", "trade.known", str(error)) from None
+        # One worker's trades: a few, bounded by nature; paged as judged.
         items, next_cursor = page.take(judged, lambda j: (j.trade,))
         return LevelJudgmentList(
             technician_id=technician_id, items=[LevelJudgmentPublic.of(j) for j in items],

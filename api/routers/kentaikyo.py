@@ -242,6 +242,8 @@ async def get_site_coverage(
         scope = site_scope(read.tx, read.actor, site_id)
         result = reconcile(read.tx, month, only_sites_of_prime=scope.prime_business_id,
                            only_sites=[site_id], employers=scope.employers)
+        # Reconciled whole (the counts sum every day) over the site's workers that month: one
+        # site's month, not its history (`kentaikyo_month` narrows to the site); paged from it.
         items, next_cursor = page.take(
             result.days, lambda d: (d.technician_id, d.work_date.isoformat()))
         return CoverageList(site_id=site_id, month=month, counts=result.counts(),
@@ -281,6 +283,7 @@ async def list_site_expiry_alerts(
             raise hidden("site_id", site_id)  # a subcontractor's key: not the site's roster
         days = _within(reads, within)
         alerts = site_expiry_alerts(read.tx, site_id, clock.work_date_of(clock.now()), days)
+        # Qualifications of the roster's workers within the window: not yet paged in SQL.
         items, next_cursor = page.take(
             alerts, lambda a: (a.expires_on.isoformat(), a.technician_id, a.qualification))
         return ExpiryAlertList(within_days=days, items=[
@@ -304,6 +307,7 @@ async def list_worker_expiry_alerts(
         days = _within(reads, within)
         alerts = worker_expiry_alerts(read.tx, technician_id, clock.work_date_of(clock.now()),
                                       days)
+        # One worker's qualifications: a few, bounded by nature.
         items, next_cursor = page.take(
             alerts, lambda a: (a.expires_on.isoformat(), a.qualification))
         return ExpiryAlertList(within_days=days, items=[

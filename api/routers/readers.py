@@ -57,6 +57,8 @@ async def list_unregistered_readers(
         page = paging.page()
         check_range(date_from, date_to, SITE_RANGE_DAYS)
         found = unregistered_readers(read.tx, date_from, date_to)
+        # Readers registered to no site (auditors, admins), over a year at most: not yet paged
+        # in SQL, as its taps are grouped per reader.
         items, next_cursor = page.take(found, lambda r: (r.reader_id,))
         return UnregisteredReaderList(
             items=[UnregisteredReaderPublic.model_validate(r) for r in items],

@@ -199,7 +199,9 @@ def set_rotating_shifts(
 
 def _time_on_site(read: Reading, technician_id: str, date_from: date,
                   date_to: date) -> list[wt.TimeOnSiteDay]:
-    check_range(date_from, date_to)
+    # Derived day by day from the worker's taps: a year at most, as a site's lists. The days are
+    # paged from it (one worker's year is bounded: 366 rows at most).
+    check_range(date_from, date_to, SITE_RANGE_DAYS)
     scope = worker_scope(read.tx, read.actor, technician_id)
     return wt.time_on_site(read.tx, technician_id, date_from, date_to, **scope.kwargs())
 
@@ -369,6 +371,7 @@ async def list_worker_overtime(
         rows = [row for employer in employers
                 for row in wt.monitor(read.tx, employer, first, as_of, [technician_id],
                                       ledger.settings.working_time_break_minutes)]
+        # One worker's employers in a month: a handful; paged as derived.
         items, next_cursor = page.take(rows, lambda r: (r.employer_business_id,))
         return MonitorList(month=month, as_of=as_of, items=[_monitor_public(r) for r in items],
                            next_cursor=next_cursor, projection_position=read.position)
@@ -480,6 +483,7 @@ async def list_ordered_sites(
         page = paging.page()
         orderer_scope(read.tx, read.actor, business_id)
         sites = wt.orderer_sites(read.tx, business_id)
+        # Not yet paged in SQL: the sites whose terms name this orderer, each with its figures.
         items, next_cursor = page.take(sites, lambda s: (s.site_id,))
         return OrderedSiteList(
             orderer_business_id=business_id,
