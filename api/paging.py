@@ -95,13 +95,13 @@ def not_of_this_list() -> InvalidValue:
 # A cursor key's parts back into column values (`Page.keyset`); each refuses a part of another type.
 
 def text(part: object) -> str:
-    if not isinstance(part, str):
+    if not isinstance(part, str) or "\x00" in part:  # PostgreSQL's text holds no NUL
         raise TypeError(part)
     return part
 
 
 def number(part: object) -> int:
-    if not isinstance(part, int):
+    if not isinstance(part, int) or not -2**63 <= part < 2**63:  # a BIGINT column's
         raise TypeError(part)
     return part
 

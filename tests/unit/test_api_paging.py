@@ -126,7 +126,7 @@ def test_a_cursor_key_that_does_not_fit_the_columns_is_refused_naming_the_field(
 
 
 def test_a_key_part_of_another_type_is_refused_by_its_parser() -> None:
-    for parse, part in ((number, "7"), (number, 7.5), (text, 7), (moment, "2025-06-01"),
-                        (day, 20250601)):
+    for parse, part in ((number, "7"), (number, 7.5), (number, 2**63), (text, 7),
+                        (text, "A\x00"), (moment, "2025-06-01"), (day, 20250601)):
         with pytest.raises(TypeError):
             parse(part)
