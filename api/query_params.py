@@ -39,10 +39,11 @@ MinPosition = Annotated[int | None, Query(
 
 # The longest date range a read takes, in days counted inclusively, so no range reads an unbounded
 # share of the log. A site's, a business's or the readers' lists grow with every worker on them:
-# a year at most (a leap year's 366 days). One worker's records grow one day at a time: a working
-# life (60 years, from 15 to 75) at most, so a whole career stays one request.
+# a year at most (a leap year's 366 days). One worker's records grow one day at a time, at most
+# one a site a day, so a whole career is one request (the web app's total reads it "ever"):
+# every day the ledger holds.
 SITE_RANGE_DAYS = 366
-WORKER_RANGE_DAYS = 60 * 366
+WORKER_RANGE_DAYS = (LAST_DAY - FIRST_DAY).days + 1
 
 
 def check_range(date_from: date, date_to: date, longest: int = WORKER_RANGE_DAYS) -> None:

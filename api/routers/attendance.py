@@ -149,7 +149,7 @@ async def get_site_kentaikyo(
         # whole: the employer totals sum every line. A month of one site is bounded by the site's
         # workers that month, not by its history; the lines are paged from it.
         settled = kentaikyo_month(read.tx, month, only_sites_of_prime=scope.prime_business_id,
-                                  only_sites=[site_id])
+                                  workers_on=[site_id])
         lines = site_lines(settled.lines, scope)
         # The site's settlement figures stay with the prime once the site is closed, when its
         # per-worker lines are each employer's again (ledger.privacy).

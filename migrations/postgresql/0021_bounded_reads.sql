@@ -14,19 +14,15 @@ CREATE INDEX requests_prime_pending ON requests (prime_business_id, requested_at
     WHERE status = 'pending';
 -- The overtime monitor's workers of an employer's month, by worker (they extend the indexes of
 -- 0018).
-CREATE INDEX working_time_months_employer_worker
-    ON working_time_months (employer_business_id, month, technician_id);
-CREATE INDEX work_day_months_employer_worker
-    ON work_day_months (employer_business_id, month, technician_id);
+CREATE INDEX working_time_months_employer_worker ON working_time_months (employer_business_id, month, technician_id);
+CREATE INDEX work_day_months_employer_worker ON work_day_months (employer_business_id, month, technician_id);
 -- A worker's records by date, then site (the records list's page order; it extends the index of
 -- 0003).
 CREATE INDEX work_records_worker_day_site ON work_records (technician_id, work_date, site_id);
 -- A business's employment claims and a certifier's proposed certificates, in the order made (one
 -- worker's own are few: its primary keys and 0011's index serve them).
-CREATE INDEX worker_employment_requests_business_made
-    ON worker_employment_requests (business_id, requested_position);
-CREATE INDEX worker_certificate_proposals_certifier_made
-    ON worker_certificate_proposals (certifier_business_id, proposed_position);
+CREATE INDEX worker_employment_requests_business_made ON worker_employment_requests (business_id, requested_position);
+CREATE INDEX worker_certificate_proposals_certifier_made ON worker_certificate_proposals (certifier_business_id, proposed_position);
 
 -- The indexes the new ones extend, by table and columns.
 DO $$
