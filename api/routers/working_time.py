@@ -482,9 +482,8 @@ async def list_ordered_sites(
     def listed(read: Reading) -> OrderedSiteList:
         page = paging.page()
         orderer_scope(read.tx, read.actor, business_id)
-        sites = wt.orderer_sites(read.tx, business_id)
-        # Not yet paged in SQL: the sites whose terms name this orderer, each with its figures.
-        items, next_cursor = page.take(sites, lambda s: (s.site_id,))
+        sites = wt.orderer_sites(read.tx, business_id, page.keyset(text))
+        items, next_cursor = page.answer(sites, lambda s: (s.site_id,))
         return OrderedSiteList(
             orderer_business_id=business_id,
             items=[OrderedSitePublic.model_validate(s, from_attributes=True) for s in items],

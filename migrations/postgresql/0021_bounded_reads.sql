@@ -23,6 +23,8 @@ CREATE INDEX work_records_worker_day_site ON work_records (technician_id, work_d
 -- worker's own are few: its primary keys and 0011's index serve them).
 CREATE INDEX worker_employment_requests_business_made ON worker_employment_requests (business_id, requested_position);
 CREATE INDEX worker_certificate_proposals_certifier_made ON worker_certificate_proposals (certifier_business_id, proposed_position);
+-- An orderer's sites, by site ID (it extends 0018's index).
+CREATE INDEX site_terms_orderer_site ON site_terms (orderer_business_id, site_id);
 
 -- The indexes the new ones extend, by table and columns.
 DO $$
@@ -38,7 +40,8 @@ BEGIN
                   ('site_exceptions', '(site_id, reader_time)'),
                   ('working_time_months', '(employer_business_id, month)'),
                   ('work_day_months', '(employer_business_id, month)'),
-                  ('worker_employment_requests', '(business_id)'))
+                  ('worker_employment_requests', '(business_id)'),
+                  ('site_terms', '(orderer_business_id)'))
     LOOP
         EXECUTE format('DROP INDEX %s', superseded.name);
     END LOOP;

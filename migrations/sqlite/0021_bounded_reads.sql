@@ -29,3 +29,6 @@ CREATE INDEX work_records_worker_day_site ON work_records (technician_id, work_d
 DROP INDEX worker_employment_requests_business;
 CREATE INDEX worker_employment_requests_business_made ON worker_employment_requests (business_id, requested_position);
 CREATE INDEX worker_certificate_proposals_certifier_made ON worker_certificate_proposals (certifier_business_id, proposed_position);
+-- An orderer's sites, by site ID (it extends 0018's index, which goes).
+DROP INDEX site_terms_orderer;
+CREATE INDEX site_terms_orderer_site ON site_terms (orderer_business_id, site_id);

@@ -432,13 +432,18 @@ class OrderedSite:
     closed_on: date | None
 
 
-def orderer_sites(source: Source, orderer_business_id: str) -> list[OrderedSite]:
-    """The sites whose terms name the business as their orderer (発注者), by site ID."""
+def orderer_sites(source: Source, orderer_business_id: str, page: Keyset | None = None
+                  ) -> list[OrderedSite]:
+    """The sites whose terms name the business as their orderer (発注者), by site ID; `page`: a
+    page of them (keyset on the site ID in the orderer's index), None: all."""
+    after, tail, keyset_params = (("", " ORDER BY t.site_id", []) if page is None
+                                  else page.clauses(("t.site_id",)))
     with reading(source) as tx:
         rows = tx.execute(
             "SELECT s.site_id, s.name, s.prime_business_id, s.kentaikyo_method, s.opened_on, "
             "s.closed_on FROM {site_terms} t JOIN {sites} s ON s.site_id = t.site_id "
-            "WHERE t.orderer_business_id = %s ORDER BY s.site_id", [orderer_business_id])
+            f"WHERE t.orderer_business_id = %s{after}{tail}",
+            [orderer_business_id, *keyset_params])
     found = []
     for row in rows:
         opened_on = as_date(row[4])
