@@ -12,12 +12,14 @@ import binascii
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import Depends, Query, Request
 
 from ledger.errors import InvalidValue
+from projections.queries.paging import Keyset
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -44,8 +46,31 @@ class Page:
         body = orjson.dumps({"q": self.query, "k": list(key)})
         return base64.urlsafe_b64encode(body).rstrip(b"=").decode()
 
+    def keyset(self, *parts: Callable[[Any], Any]) -> Keyset:
+        """This page for a keyset query (`projections.queries.paging`): the cursor's key turned
+        back into column values, one `parts` function a column (`text`, `day`, `moment`,
+        `number`); a key of another shape is refused as `take` refuses it."""
+        if self.after is None:
+            return Keyset(None, self.limit)
+        if len(self.after) != len(parts):
+            raise not_of_this_list()
+        try:
+            return Keyset(tuple(part(value) for part, value in zip(parts, self.after,
+                                                                     strict=True)), self.limit)
+        except (TypeError, ValueError, OverflowError, OSError):
+            raise not_of_this_list() from None
+
+    def answer(self, rows: Sequence[T], key: Callable[[T], Key]) -> tuple[list[T], str | None]:
+        """The page from the rows a keyset query read: in key order, after the cursor, at most
+        `limit + 1` of them (the one more tells that a next page exists)."""
+        shown = list(rows[:self.limit])
+        more = len(rows) > self.limit
+        return shown, self.cursor_after(key(shown[-1])) if more else None
+
     def take(self, items: Iterable[T], key: Callable[[T], Key]) -> tuple[list[T], str | None]:
-        """The page of `items` (in any order) after the cursor, and the next page's cursor."""
+        """The page of `items` (in any order) after the cursor, and the next page's cursor.
+        For lists bounded by nature (one worker's trades); a list that grows with a site or a
+        business is paged in SQL (`keyset`, `answer`)."""
         keyed = sorted(((key(item), item) for item in items), key=lambda pair: pair[0])
         if self.after is not None:
             after = self.after
@@ -60,7 +85,38 @@ class Page:
 def check_comparable(cursor_key: Sequence[object], item_key: Sequence[object]) -> None:
     if len(cursor_key) != len(item_key) or any(
             type(a) is not type(b) for a, b in zip(cursor_key, item_key, strict=True)):
-        raise InvalidValue("cursor", "cursor.format", "is not a cursor of this list")
+        raise not_of_this_list()
+
+
+def not_of_this_list() -> InvalidValue:
+    return InvalidValue("cursor", "cursor.format", "is not a cursor of this list")
+
+
+# A cursor key's parts back into column values (`Page.keyset`); each refuses a part of another type.
+
+def text(part: object) -> str:
+    if not isinstance(part, str) or "\x00" in part:  # PostgreSQL's text holds no NUL
+        raise TypeError(part)
+    return part
+
+
+def number(part: object) -> int:
+    if not isinstance(part, int) or not -2**63 <= part < 2**63:  # a BIGINT column's
+        raise TypeError(part)
+    return part
+
+
+def day(part: object) -> date:
+    """A date key part: ISO text (`work_date.isoformat()`)."""
+    return date.fromisoformat(text(part))
+
+
+def moment(part: object) -> datetime:
+    """A time key part: seconds since the epoch (`datetime.timestamp()`, exact to the
+    microsecond at today's dates)."""
+    if not isinstance(part, int | float):
+        raise TypeError(part)
+    return datetime.fromtimestamp(part, UTC)
 
 
 def fingerprint(request: Request) -> str:

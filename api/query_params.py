@@ -37,7 +37,22 @@ MinPosition = Annotated[int | None, Query(
     "most) until the read models include it, else 503 with Retry-After")]
 
 
-def check_range(date_from: date, date_to: date) -> None:
+# The longest date range a read takes, in days counted inclusively, so no range reads an unbounded
+# share of the log. A site's, a business's or the readers' lists grow with every worker on them:
+# a year at most (a leap year's 366 days). One worker's records grow one day at a time, at most
+# one a site a day, so a whole career is one request (the web app's total reads it "ever"):
+# every day the ledger holds.
+SITE_RANGE_DAYS = 366
+WORKER_RANGE_DAYS = (LAST_DAY - FIRST_DAY).days + 1
+
+
+def check_range(date_from: date, date_to: date, longest: int = WORKER_RANGE_DAYS) -> None:
+    """The one rule of a read's date range: in order, and at most `longest` days (inclusive);
+    else 422 naming `date_to`."""
     if date_to < date_from:
         raise InvalidValue("date_to", "date_range.order",
                            f"{date_to} is before date_from {date_from}")
+    if (date_to - date_from).days + 1 > longest:
+        raise InvalidValue("date_to", "date_range.length",
+                           f"{date_from} to {date_to} is {(date_to - date_from).days + 1} days; "
+                           f"this list takes at most {longest} days a request")

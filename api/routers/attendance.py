@@ -18,8 +18,8 @@ from fastapi import APIRouter, Response
 from api.csv_export import CSV_RESPONSE, csv_response
 from api.deps import PrimeReads, SiteReads
 from api.openapi import AUTHENTICATED, problems
-from api.paging import Key, Page, PageDep
-from api.query_params import DateFrom, DateTo, Month, WorkDate, check_range
+from api.paging import Key, Page, PageDep, day, moment, number, text
+from api.query_params import SITE_RANGE_DAYS, DateFrom, DateTo, Month, WorkDate, check_range
 from api.reading import Reading
 from api.schemas.careers import KentaikyoLinePublic
 from api.schemas.common import SiteIdPath
@@ -35,15 +35,14 @@ from api.schemas.sites_read import (
 from ledger.privacy import SiteScope, hidden
 from projections.jobs.queries import findings_in
 from projections.kentaikyo import month_bounds
-from projections.queries import (
-    Attendance,
-    KentaikyoLine,
-    kentaikyo_month,
-    missing_exits,
-    on_site_now,
-    site_attendance,
-    site_exceptions,
+from projections.queries import Attendance, KentaikyoLine, kentaikyo_month, site_attendance
+from projections.queries.attendance import (
+    AttendancePage,
+    missing_exits_page,
+    on_site_now_page,
+    site_attendance_page,
 )
+from projections.queries.exceptions import site_exceptions_page
 from projections.queries.scopes import site_scope
 
 router = APIRouter(prefix="/sites", tags=["attendance"], responses=AUTHENTICATED)
@@ -57,11 +56,10 @@ def attendance_key(row: Attendance) -> Key:
 
 
 def attendance_page(
-    scope: SiteScope, rows: Iterable[Attendance], page: Page, position: int
+    scope: SiteScope, found: AttendancePage, page: Page, position: int
 ) -> AttendanceList:
-    visible = [row for row in rows if scope.shows(row.employer_business_id)]
-    items, next_cursor = page.take(visible, attendance_key)
-    return AttendanceList(site_id=scope.site_id, headcount=len(visible),
+    items, next_cursor = page.answer(found.rows, attendance_key)
+    return AttendanceList(site_id=scope.site_id, headcount=found.headcount,
                           items=[AttendancePublic.model_validate(row) for row in items],
                           next_cursor=next_cursor, projection_position=position)
 
@@ -75,8 +73,9 @@ async def get_site_attendance(
     def listed(read: Reading) -> AttendanceList:
         page = paging.page()
         scope = site_scope(read.tx, read.actor, site_id)
-        day = site_attendance(read.tx, site_id, work_date)
-        return attendance_page(scope, day.rows, page, read.position)
+        found = site_attendance_page(read.tx, site_id, work_date, page.keyset(day, text),
+                                     scope.employers)
+        return attendance_page(scope, found, page, read.position)
 
     return await reads.run(listed)
 
@@ -90,7 +89,8 @@ async def list_on_site_now(
     def listed(read: Reading) -> AttendanceList:
         page = paging.page()
         scope = site_scope(read.tx, read.actor, site_id)
-        return attendance_page(scope, on_site_now(read.tx, site_id), page, read.position)
+        found = on_site_now_page(read.tx, site_id, page.keyset(day, text), scope.employers)
+        return attendance_page(scope, found, page, read.position)
 
     return await reads.run(listed)
 
@@ -103,10 +103,11 @@ async def list_missing_exits(
 
     def listed(read: Reading) -> AttendanceList:
         page = paging.page()
-        check_range(date_from, date_to)
+        check_range(date_from, date_to, SITE_RANGE_DAYS)
         scope = site_scope(read.tx, read.actor, site_id)
-        rows = missing_exits(read.tx, site_id, date_from, date_to)
-        return attendance_page(scope, rows, page, read.position)
+        found = missing_exits_page(read.tx, site_id, date_from, date_to,
+                                   page.keyset(day, text), scope.employers)
+        return attendance_page(scope, found, page, read.position)
 
     return await reads.run(listed)
 
@@ -119,11 +120,12 @@ async def list_site_exceptions(
 
     def listed(read: Reading) -> TapExceptionList:
         page = paging.page()
-        check_range(date_from, date_to)
+        check_range(date_from, date_to, SITE_RANGE_DAYS)
         if site_scope(read.tx, read.actor, site_id).employers is not None:
             raise hidden("site_id", site_id)  # a subcontractor's prime key: not its site's taps
-        rows = site_exceptions(read.tx, site_id, date_from, date_to)
-        items, next_cursor = page.take(rows, lambda e: (e.reader_time.timestamp(), e.position))
+        rows = site_exceptions_page(read.tx, site_id, date_from, date_to,
+                                    page.keyset(moment, number))
+        items, next_cursor = page.answer(rows, lambda e: (e.reader_time.timestamp(), e.position))
         findings = ([] if page.after is not None
                     else findings_in(read.tx, site_id, date_from, date_to))
         return TapExceptionList(items=[TapExceptionPublic.model_validate(e) for e in items],
@@ -143,7 +145,11 @@ async def get_site_kentaikyo(
     def settle(read: Reading) -> SiteKentaikyoList:
         page = paging.page()
         scope = site_scope(read.tx, read.actor, site_id)
-        settled = kentaikyo_month(read.tx, month, only_sites_of_prime=scope.prime_business_id)
+        # The site's month, settled over its workers' months (their records elsewhere too),
+        # whole: the employer totals sum every line. A month of one site is bounded by the site's
+        # workers that month, not by its history; the lines are paged from it.
+        settled = kentaikyo_month(read.tx, month, only_sites_of_prime=scope.prime_business_id,
+                                  workers_on=[site_id])
         lines = site_lines(settled.lines, scope)
         # The site's settlement figures stay with the prime once the site is closed, when its
         # per-worker lines are each employer's again (ledger.privacy).

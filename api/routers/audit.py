@@ -53,6 +53,7 @@ async def list_record_events(
             raise UnknownReference("work_record", "work_record.exists",
                                    f"{technician_id} has no record at {site_id} on {work_date}")
         entries = audit_work_record(ledger, read.tx, technician_id, site_id, work_date)
+        # One record's events: bounded by nature (its taps, requests and decisions).
         items, next_cursor = page.take(entries, lambda e: (e.position,))
         return AuditEntryList(items=[AuditEntryPublic.model_validate(e) for e in items],
                               next_cursor=next_cursor, projection_position=read.position,

@@ -7,14 +7,12 @@ of an unregistered worker (`ledger.privacy`).
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Response
 
 from api.csv_export import CSV_RESPONSE, csv_response
 from api.deps import LevelReads, WorkerReads
 from api.openapi import AUTHENTICATED, problems
-from api.paging import Key, PageDep
+from api.paging import Key, PageDep, day, text
 from api.query_params import DateFrom, DateTo, Month, Trade, check_range
 from api.reading import Reading
 from api.schemas.careers import (
@@ -30,6 +28,7 @@ from api.schemas.common import TechnicianIdPath
 from ledger.errors import InvalidValue
 from projections.levels import UnknownTradeError
 from projections.queries import career_records, career_summary, kentaikyo_month, level_judgments
+from projections.queries.records import career_records_page
 from projections.queries.scopes import worker_scope
 from projections.records import WorkRecord
 
@@ -43,14 +42,6 @@ def record_key(record: WorkRecord) -> Key:
     return record.work_date.isoformat(), record.site_id
 
 
-def resume_from(after: Key | None, date_from: date) -> date:
-    """A records page after the cursor starts on the cursor's date (the query reads less)."""
-    try:
-        return date_from if after is None else max(date_from, date.fromisoformat(str(after[0])))
-    except ValueError:
-        raise InvalidValue("cursor", "cursor.format", "is not a cursor of this list") from None
-
-
 @router.get("/{technician_id}/records", responses=READS)
 async def list_work_records(
     technician_id: TechnicianIdPath, date_from: DateFrom, date_to: DateTo, reads: WorkerReads,
@@ -62,9 +53,9 @@ async def list_work_records(
         page = paging.page()
         check_range(date_from, date_to)
         scope = worker_scope(read.tx, read.actor, technician_id)
-        records = career_records(read.tx, technician_id, resume_from(page.after, date_from),
-                                 date_to, **scope.kwargs())
-        items, next_cursor = page.take(records, record_key)
+        records = career_records_page(read.tx, technician_id, date_from, date_to,
+                                      page.keyset(day, text), **scope.kwargs())
+        items, next_cursor = page.answer(records, record_key)
         return WorkRecordList(
             technician_id=technician_id, items=[WorkRecordPublic.model_validate(r) for r in items],
             next_cursor=next_cursor, projection_position=read.position)
@@ -120,6 +111,7 @@ async def list_level_judgments(
             judged = level_judgments(read.tx, technician_id, trade)
         except UnknownTradeError as error:
             raise InvalidValue("trade", "trade.known", str(error)) from None
+        # One worker's trades: a few, bounded by nature; paged as judged.
         items, next_cursor = page.take(judged, lambda j: (j.trade,))
         return LevelJudgmentList(
             technician_id=technician_id, items=[LevelJudgmentPublic.of(j) for j in items],

@@ -17,14 +17,14 @@ Anything the reader may not see is answered as absent (404), as every read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from api.deps import AUDITORS, reads_as
 from api.openapi import AUTHENTICATED, problems
-from api.paging import Page, PageDep
+from api.paging import Page, PageDep, number
 from api.reading import Reading, Reads
 from api.schemas.common import BusinessIdPath, TechnicianIdPath
 from api.schemas.consents import (
@@ -92,18 +92,20 @@ def chosen(statuses: frozenset[ConsentStatus], status: ConsentStatus | None
 
 
 def requests_page(page: Page, read: Reading,
-                  found: Iterable[EmploymentRequest]) -> EmploymentRequestList:
-    """One page of employment claims, in the order they were made (either side's list)."""
-    items, next_cursor = page.take(found, lambda r: (r.requested_position,))
+                  found: Sequence[EmploymentRequest]) -> EmploymentRequestList:
+    """One page of employment claims, in the order they were made (either side's list), from
+    the page's rows read in SQL (`Page.keyset`)."""
+    items, next_cursor = page.answer(found, lambda r: (r.requested_position,))
     return EmploymentRequestList(
         items=[EmploymentRequestPublic.model_validate(r) for r in items],
         next_cursor=next_cursor, projection_position=read.position)
 
 
 def proposals_page(page: Page, read: Reading,
-                   found: Iterable[CertificateProposal]) -> CertificateProposalList:
-    """One page of proposed certificates, in the order they were proposed (either side's list)."""
-    items, next_cursor = page.take(found, lambda r: (r.proposed_position,))
+                   found: Sequence[CertificateProposal]) -> CertificateProposalList:
+    """One page of proposed certificates, in the order they were proposed (either side's list),
+    from the page's rows read in SQL (`Page.keyset`)."""
+    items, next_cursor = page.answer(found, lambda r: (r.proposed_position,))
     return CertificateProposalList(
         items=[CertificateProposalPublic.model_validate(r) for r in items],
         next_cursor=next_cursor, projection_position=read.position)
@@ -121,7 +123,8 @@ async def list_worker_employment_requests(
         page = paging.page()
         answering_for(read.tx, read.actor, technician_id)
         found = employment_requests(read.tx, technician_id=technician_id,
-                                    statuses=chosen(frozenset(ConsentStatus), status))
+                                    statuses=chosen(frozenset(ConsentStatus), status),
+                                    page=page.keyset(number))
         return requests_page(page, read, found)
 
     return await reads.run(listed)
@@ -139,7 +142,8 @@ async def list_worker_certificate_proposals(
         page = paging.page()
         answering_for(read.tx, read.actor, technician_id)
         found = certificate_proposals(read.tx, technician_id=technician_id,
-                                      statuses=chosen(frozenset(ConsentStatus), status))
+                                      statuses=chosen(frozenset(ConsentStatus), status),
+                                      page=page.keyset(number))
         return proposals_page(page, read, found)
 
     return await reads.run(listed)
@@ -156,9 +160,8 @@ async def list_business_employment_requests(
     def listed(read: Reading) -> EmploymentRequestList:
         page = paging.page()
         statuses = chosen(claimant(read.tx, read.actor, business_id), status)
-        found = [r for r in employment_requests(read.tx, business_id=business_id,
-                                                statuses=statuses)
-                 if read.actor.scope.covers_worker(r.technician_id)]
+        found = employment_requests(read.tx, business_id=business_id, statuses=statuses,
+                                    page=page.keyset(number), workers=read.actor.scope.workers)
         return requests_page(page, read, found)
 
     return await reads.run(listed)
@@ -175,9 +178,9 @@ async def list_business_certificate_proposals(
     def listed(read: Reading) -> CertificateProposalList:
         page = paging.page()
         statuses = chosen(claimant(read.tx, read.actor, business_id), status)
-        found = [r for r in certificate_proposals(read.tx, certifier_business_id=business_id,
-                                                  statuses=statuses)
-                 if read.actor.scope.covers_worker(r.technician_id)]
+        found = certificate_proposals(read.tx, certifier_business_id=business_id,
+                                      statuses=statuses, page=page.keyset(number),
+                                      workers=read.actor.scope.workers)
         return proposals_page(page, read, found)
 
     return await reads.run(listed)

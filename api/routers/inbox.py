@@ -7,17 +7,15 @@ from fastapi import APIRouter
 
 from api.deps import PrimeReads
 from api.openapi import AUTHENTICATED, problems
-from api.paging import PageDep
+from api.paging import PageDep, moment, text
 from api.query_params import SiteFilter
 from api.reading import Reading
 from api.schemas.common import BusinessIdPath
 from api.schemas.sites_read import InboxList, PendingRequestPublic
-from ledger.privacy import in_key_scope
-from projections.queries import prime_inbox
+from projections.queries.inbox import prime_inbox_page
 from projections.queries.scopes import prime_scope
 
 router = APIRouter(prefix="/primes", tags=["inbox"], responses=AUTHENTICATED)
-ALL_PENDING = 1_000_000  # decisions close a month after the work month: the inbox stays small
 
 
 @router.get("/{business_id}/inbox", responses=problems(404))
@@ -29,9 +27,9 @@ async def list_inbox(
     def listed(read: Reading) -> InboxList:
         page = paging.page()
         prime = prime_scope(read.tx, read.actor, business_id)
-        pending = [r for r in prime_inbox(read.tx, prime, site_id, limit=ALL_PENDING)
-                   if in_key_scope(read.actor, r.site_id)]
-        items, next_cursor = page.take(
+        pending = prime_inbox_page(read.tx, prime, page.keyset(moment, text), site_id,
+                                   only_sites=read.actor.scope.sites)
+        items, next_cursor = page.answer(
             pending, lambda r: (r.requested_at.timestamp(), r.request_id))
         return InboxList(business_id=prime, items=[PendingRequestPublic.model_validate(r)
                                                    for r in items],

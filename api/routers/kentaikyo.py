@@ -26,7 +26,7 @@ from api.deps import (
     reads_as,
 )
 from api.openapi import AUTHENTICATED, problems
-from api.paging import PageDep
+from api.paging import PageDep, text
 from api.query_params import Month
 from api.reading import Reading, Reads
 from api.schemas.common import BusinessIdPath, Receipt, SiteIdPath, TechnicianIdPath
@@ -63,7 +63,7 @@ from projections.queries.kentaikyo_accounts import (
     reconcile,
     report_deadlines,
 )
-from projections.queries.roster import site_roster
+from projections.queries.roster import site_roster_page
 from projections.queries.scopes import account_scope, site_scope, worker_scope
 
 router = APIRouter(tags=["kentaikyo"], responses=AUTHENTICATED)
@@ -242,6 +242,8 @@ async def get_site_coverage(
         scope = site_scope(read.tx, read.actor, site_id)
         result = reconcile(read.tx, month, only_sites_of_prime=scope.prime_business_id,
                            only_sites=[site_id], employers=scope.employers)
+        # Reconciled whole (the counts sum every day) over the site's workers that month: one
+        # site's month, not its history (`kentaikyo_month` narrows to the site); paged from it.
         items, next_cursor = page.take(
             result.days, lambda d: (d.technician_id, d.work_date.isoformat()))
         return CoverageList(site_id=site_id, month=month, counts=result.counts(),
@@ -259,8 +261,8 @@ async def list_site_roster(site_id: SiteIdPath, reads: SiteReads, paging: PageDe
     def listed(read: Reading) -> RosterList:
         page = paging.page()
         scope = site_scope(read.tx, read.actor, site_id)
-        lines = site_roster(read.tx, site_id, scope.employers)
-        items, next_cursor = page.take(lines, lambda r: (r.technician_id,))
+        lines = site_roster_page(read.tx, site_id, page.keyset(text), scope.employers)
+        items, next_cursor = page.answer(lines, lambda r: (r.technician_id,))
         return RosterList(site_id=site_id, items=[RosterLinePublic.model_validate(r)
                                                   for r in items],
                           next_cursor=next_cursor, projection_position=read.position)
@@ -281,6 +283,7 @@ async def list_site_expiry_alerts(
             raise hidden("site_id", site_id)  # a subcontractor's key: not the site's roster
         days = _within(reads, within)
         alerts = site_expiry_alerts(read.tx, site_id, clock.work_date_of(clock.now()), days)
+        # Qualifications of the roster's workers within the window: not yet paged in SQL.
         items, next_cursor = page.take(
             alerts, lambda a: (a.expires_on.isoformat(), a.technician_id, a.qualification))
         return ExpiryAlertList(within_days=days, items=[
@@ -304,6 +307,7 @@ async def list_worker_expiry_alerts(
         days = _within(reads, within)
         alerts = worker_expiry_alerts(read.tx, technician_id, clock.work_date_of(clock.now()),
                                       days)
+        # One worker's qualifications: a few, bounded by nature.
         items, next_cursor = page.take(
             alerts, lambda a: (a.expires_on.isoformat(), a.qualification))
         return ExpiryAlertList(within_days=days, items=[

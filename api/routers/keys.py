@@ -82,6 +82,8 @@ def list_keys(request: Request, viewer: CurrentKey, keys: KeyStoreDep, pool: Rea
     readers = readers_of(pool, actor)
     shown = [key for key in keys.list()
              if actor.role is Role.AUDITOR or oversees(actor, key, readers.get)]
+    # Not yet paged in SQL: who oversees which key is decided in Python (`oversees`) over the
+    # key store's list.
     items, next_cursor = page.take(shown, lambda k: (k.created_at.timestamp(), k.key_id))
     return KeyList(items=[KeyPublic.of(key) for key in items], next_cursor=next_cursor)
 

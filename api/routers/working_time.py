@@ -17,8 +17,8 @@ from fastapi import APIRouter, Response
 from api.csv_export import CSV_RESPONSE, csv_response
 from api.deps import AUDITORS, CurrentActor, LedgerDep, reads_as
 from api.openapi import AUTHENTICATED, problems
-from api.paging import PageDep
-from api.query_params import DateFrom, DateTo, Month, check_range
+from api.paging import PageDep, text
+from api.query_params import SITE_RANGE_DAYS, DateFrom, DateTo, Month, check_range
 from api.reading import Reading, Reads
 from api.schemas.common import BusinessIdPath, Receipt, SiteIdPath, TechnicianIdPath
 from api.schemas.working_time import (
@@ -199,7 +199,9 @@ def set_rotating_shifts(
 
 def _time_on_site(read: Reading, technician_id: str, date_from: date,
                   date_to: date) -> list[wt.TimeOnSiteDay]:
-    check_range(date_from, date_to)
+    # Derived day by day from the worker's taps: a year at most, as a site's lists. The days are
+    # paged from it (one worker's year is bounded: 366 rows at most).
+    check_range(date_from, date_to, SITE_RANGE_DAYS)
     scope = worker_scope(read.tx, read.actor, technician_id)
     return wt.time_on_site(read.tx, technician_id, date_from, date_to, **scope.kwargs())
 
@@ -258,7 +260,7 @@ async def get_site_time_totals(
     with an unknown exit): the prime's view of other employers' workers."""
 
     def totals(read: Reading) -> SiteTimeTotals:
-        check_range(date_from, date_to)
+        check_range(date_from, date_to, SITE_RANGE_DAYS)
         scope = site_scope(read.tx, read.actor, site_id)
         rows = wt.site_time_totals(read.tx, site_id, date_from, date_to, scope.employers)
         return SiteTimeTotals(
@@ -316,9 +318,14 @@ async def list_employer_overtime(
 
     def listed(read: Reading) -> MonitorList:
         page = paging.page()
-        as_of, rows = _employer_month(read, business_id, month,
-                                      ledger.settings.working_time_break_minutes)
-        items, next_cursor = page.take(rows, lambda r: (r.technician_id,))
+        first, last = month_bounds(month)
+        workers = employer_scope(read.tx, read.actor, business_id)
+        # The page's workers in SQL, then the figures of those workers alone.
+        listed = wt.monitored_workers(read.tx, business_id, first, page.keyset(text), workers)
+        shown, next_cursor = page.answer(listed, lambda technician_id: (technician_id,))
+        as_of = _as_of(first, last)
+        items = wt.monitor(read.tx, business_id, first, as_of, shown,
+                           ledger.settings.working_time_break_minutes) if shown else []
         return MonitorList(month=month, as_of=as_of, items=[_monitor_public(r) for r in items],
                            next_cursor=next_cursor, projection_position=read.position)
 
@@ -364,6 +371,7 @@ async def list_worker_overtime(
         rows = [row for employer in employers
                 for row in wt.monitor(read.tx, employer, first, as_of, [technician_id],
                                       ledger.settings.working_time_break_minutes)]
+        # One worker's employers in a month: a handful; paged as derived.
         items, next_cursor = page.take(rows, lambda r: (r.employer_business_id,))
         return MonitorList(month=month, as_of=as_of, items=[_monitor_public(r) for r in items],
                            next_cursor=next_cursor, projection_position=read.position)
@@ -404,7 +412,7 @@ async def get_site_closures(
     those who read every row of the site."""
 
     def closures(read: Reading) -> SiteClosuresPublic:
-        check_range(date_from, date_to)
+        check_range(date_from, date_to, SITE_RANGE_DAYS)
         scope = _closure_scope(read, site_id)
         every_row = scope is not None and scope.employers is None
         report = wt.site_closures(read.tx, site_id, date_from, date_to, per_worker=every_row)
@@ -430,7 +438,7 @@ async def get_labour_summary(
     without direct input, the Kentaikyo method. No worker is named."""
 
     def summary(read: Reading) -> LabourSummaryPublic:
-        check_range(date_from, date_to)
+        check_range(date_from, date_to, SITE_RANGE_DAYS)
         summary_scope(read.tx, read.actor, site_id)
         s = wt.labour_summary(read.tx, site_id, date_from, date_to)
         share = s.without_direct_input_share
@@ -455,7 +463,7 @@ async def download_labour_summary(
     closed, excluded. No worker is named."""
 
     def download(read: Reading) -> Response:
-        check_range(date_from, date_to)
+        check_range(date_from, date_to, SITE_RANGE_DAYS)
         summary_scope(read.tx, read.actor, site_id)
         report = wt.site_closures(read.tx, site_id, date_from, date_to, per_worker=False)
         rows = ([d.work_date, d.worker_days, d.manual, d.worker_days == 0, d.excluded]
@@ -474,8 +482,8 @@ async def list_ordered_sites(
     def listed(read: Reading) -> OrderedSiteList:
         page = paging.page()
         orderer_scope(read.tx, read.actor, business_id)
-        sites = wt.orderer_sites(read.tx, business_id)
-        items, next_cursor = page.take(sites, lambda s: (s.site_id,))
+        sites = wt.orderer_sites(read.tx, business_id, page.keyset(text))
+        items, next_cursor = page.answer(sites, lambda s: (s.site_id,))
         return OrderedSiteList(
             orderer_business_id=business_id,
             items=[OrderedSitePublic.model_validate(s, from_attributes=True) for s in items],

@@ -65,6 +65,21 @@ def scope_filter(
     return sql, params
 
 
+def values_filter(
+    tx: Tx, column: str, allowed: Collection[str] | None
+) -> tuple[str, list[Any]]:
+    """SQL (``AND …``) keeping rows whose `column` is one of `allowed` (a subcontractor's tiers
+    on a site, a key's sites, an employer's workers a key may see); None: every row; none: no
+    row. The privacy filter of a paged list, so a page is never filled by reading hidden rows
+    in Python."""
+    if allowed is None:
+        return "", []
+    if not allowed:
+        return " AND 1 = 0", []
+    listed, params = tx.is_in(column, sorted(allowed))
+    return f" AND {listed}", params
+
+
 def work_record(row: Sequence[Any]) -> WorkRecord:
     """A row selected with RECORD_COLUMNS."""
     work_date = as_date(row[2])

@@ -8,14 +8,22 @@ expired entries were never attendance. Tier 0 is the prime, 1 its direct subcont
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
 from ledger import clock
-from projections.queries._common import SOURCES, STATUSES, Source, json_tuple, reading
+from projections.queries._common import (
+    SOURCES,
+    STATUSES,
+    Source,
+    json_tuple,
+    reading,
+    values_filter,
+)
+from projections.queries.paging import Keyset
 from projections.records import RecordSource, RecordStatus
 from projections.store import Tx, as_date, as_datetime
 
@@ -141,6 +149,79 @@ def _exit_resolutions(
             "exit_at": as_datetime(exit_at), "time_unknown": exit_at is None, "reason": reason,
             "resolved_by": by, "resolved_at": as_datetime(at), "position": int(position)}
     return latest
+
+
+# Pages of the lists above, in SQL: keyset on (work_date, technician_id) of the site's index,
+# the caller's employers (a subcontractor's tiers; None: every row) in the WHERE clause, so a page
+# reads its own rows and never skips hidden ones in Python. An open entry's rows come from the
+# partial index of open entries (migration 0021): few on any site, however long its history.
+
+PAGE_ORDER = ("w.work_date", "w.technician_id")
+_DAY = "AND w.work_date <= %s AND w.status IN ('counted', 'pending') "  # from the day: `start`
+
+
+@dataclass(frozen=True)
+class AttendancePage:
+    rows: list[Attendance]  # in (work_date, technician_id) order, at most the page's limit + 1
+    headcount: int  # rows of the whole list the caller may see (every page)
+
+
+def site_attendance_page(
+    source: Source, site_id: str, work_date: date, page: Keyset,
+    employers: Collection[str] | None = None,
+) -> AttendancePage:
+    """A page of `site_attendance`: who was on the site on the day. The headcount counts the
+    day's rows in the index: as many as were on the site that day, not the site's history."""
+    with reading(source) as tx:
+        return _page(tx, _DAY, [site_id, work_date], page, employers, work_date)
+
+
+def on_site_now_page(
+    source: Source, site_id: str, page: Keyset, employers: Collection[str] | None = None,
+    now: datetime | None = None, max_shift: timedelta = MAX_SHIFT,
+) -> AttendancePage:
+    """A page of `on_site_now`."""
+    now = now or clock.now()
+    today = clock.work_date_of(now)
+    with reading(source) as tx:
+        return _page(tx, _OPEN + "AND w.work_date <= %s AND w.first_entry >= %s ",
+                     [site_id, today, now - max_shift], page, employers,
+                     today - timedelta(days=1))
+
+
+def missing_exits_page(
+    source: Source, site_id: str, date_from: date, date_to: date, page: Keyset,
+    employers: Collection[str] | None = None,
+    now: datetime | None = None, max_shift: timedelta = MAX_SHIFT,
+) -> AttendancePage:
+    """A page of `missing_exits`, each row with the staff's latest decision on it."""
+    now = now or clock.now()
+    last = min(date_to, clock.work_date_of(now) - timedelta(days=1))
+    with reading(source) as tx:
+        found = _page(tx, _OPEN + "AND w.work_date <= %s AND w.first_entry < %s ",
+                      [site_id, last, now - max_shift], page, employers, date_from)
+        if not found.rows:
+            return found
+        resolved = _exit_resolutions(tx, site_id, found.rows[0].work_date,
+                                     found.rows[-1].work_date)
+    return replace(found, rows=[
+        replace(row, exit_resolution=resolved.get((row.technician_id, row.work_date)))
+        for row in found.rows])
+
+
+def _page(
+    tx: Tx, where: str, params: Sequence[Any], page: Keyset,
+    employers: Collection[str] | None, first_day: date,
+) -> AttendancePage:
+    """A page of the site's rows `where` says, from `first_day` on, and the count of them all."""
+    shown_sql, shown_params = values_filter(tx, "w.employer_business_id", employers)
+    after, tail, keyset_params = page.clauses(PAGE_ORDER, first_day)
+    rows = _select(tx, where + shown_sql + after + tail, [*params, *shown_params,
+                                                          *keyset_params])
+    counted = tx.execute("SELECT COUNT(*) FROM {work_records} w WHERE w.site_id = %s "
+                         "AND w.work_date >= %s " + where + shown_sql,
+                         [params[0], first_day, *params[1:], *shown_params])
+    return AttendancePage(rows, int(counted[0][0]))
 
 
 _OPEN = ("AND w.status = 'counted' AND w.first_entry IS NOT NULL AND w.last_exit IS NULL ")

@@ -10,8 +10,9 @@ from datetime import date
 from enum import Enum
 from typing import Any
 
-from projections.queries._common import Source, reading
-from projections.store import as_date
+from projections.queries._common import Source, reading, values_filter
+from projections.queries.paging import Keyset
+from projections.store import Tx, as_date
 
 
 class ConsentStatus(str, Enum):
@@ -58,12 +59,24 @@ def _where(column: str, value: str, statuses: Collection[ConsentStatus]) -> tupl
             [value, *(status.value for status in statuses)])
 
 
+def _paged(tx: Tx, order: str, page: Keyset | None, workers: Collection[str] | None
+           ) -> tuple[str, list[Any]]:
+    """The scope's workers (None: all) and the page (None: every row), in SQL."""
+    shown_sql, shown_params = values_filter(tx, "technician_id", workers)
+    if page is None:
+        return f"{shown_sql} ORDER BY {order}", shown_params
+    after, tail, keyset_params = page.clauses((order,))
+    return shown_sql + after + tail, [*shown_params, *keyset_params]
+
+
 def employment_requests(
     source: Source, *, statuses: Collection[ConsentStatus], technician_id: str | None = None,
-    business_id: str | None = None,
+    business_id: str | None = None, page: Keyset | None = None,
+    workers: Collection[str] | None = None,
 ) -> list[EmploymentRequest]:
     """One worker's requests (`technician_id`) or one business's (`business_id`), in the order
-    they were made."""
+    they were made; `page`: a page of them (keyset on the log position of the request);
+    `workers`: only those workers' (a key's scope), None: all."""
     column, value = (("technician_id", technician_id) if technician_id is not None
                      else ("business_id", business_id))
     assert value is not None, "a worker or a business"
@@ -71,10 +84,11 @@ def employment_requests(
         return []
     where, params = _where(column, value, statuses)
     with reading(source) as tx:
+        paged, paged_params = _paged(tx, "requested_position", page, workers)
         rows = tx.execute(
             "SELECT technician_id, business_id, since, is_primary, status, requested_position, "
-            f"decided_position FROM {{worker_employment_requests}} {where} "
-            "ORDER BY requested_position", params)
+            f"decided_position FROM {{worker_employment_requests}} {where}{paged}",
+            [*params, *paged_params])
     return [_employment_request(row) for row in rows]
 
 
@@ -89,10 +103,11 @@ def _employment_request(row: Sequence[Any]) -> EmploymentRequest:
 
 def certificate_proposals(
     source: Source, *, statuses: Collection[ConsentStatus], technician_id: str | None = None,
-    certifier_business_id: str | None = None,
+    certifier_business_id: str | None = None, page: Keyset | None = None,
+    workers: Collection[str] | None = None,
 ) -> list[CertificateProposal]:
     """One worker's proposed certificates (`technician_id`) or one certifier's, in the order they
-    were proposed."""
+    were proposed; `page` and `workers` as for `employment_requests`."""
     column, value = (("technician_id", technician_id) if technician_id is not None
                      else ("certifier_business_id", certifier_business_id))
     assert value is not None, "a worker or a certifier"
@@ -100,11 +115,12 @@ def certificate_proposals(
         return []
     where, params = _where(column, value, statuses)
     with reading(source) as tx:
+        paged, paged_params = _paged(tx, "proposed_position", page, workers)
         rows = tx.execute(
             "SELECT certificate_id, technician_id, certifier_business_id, relation, trade, "
             "period_start, period_end, work_days, foreman_days, team_leader_days, basis, status, "
-            f"proposed_position, decided_position FROM {{worker_certificate_proposals}} {where} "
-            "ORDER BY proposed_position", params)
+            f"proposed_position, decided_position FROM {{worker_certificate_proposals}} "
+            f"{where}{paged}", [*params, *paged_params])
     return [_proposal(row) for row in rows]
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from projections.queries._common import Source, jst_bounds, reading
+from projections.queries.paging import Keyset
 from projections.store import as_datetime
 
 _COLUMNS = ("SELECT tap_id, site_id, reader_id, kind, technician_id, card_id, reader_time, "
@@ -68,6 +69,19 @@ def site_exceptions(
         rows = tx.execute(_COLUMNS + "WHERE site_id = %s AND reader_time >= %s "
                           "AND reader_time < %s ORDER BY reader_time, position",
                           [site_id, start, end])
+    return [_exception(row) for row in rows]
+
+
+def site_exceptions_page(
+    source: Source, site_id: str, date_from: date, date_to: date, page: Keyset
+) -> list[TapException]:
+    """A page of `site_exceptions` in SQL (keyset on reader time and log position): at most the
+    page's limit + 1 rows, read from the site's index in that order."""
+    start, end = jst_bounds(date_from, date_to)
+    after, tail, keyset_params = page.clauses(("reader_time", "position"), start)
+    with reading(source) as tx:
+        rows = tx.execute(_COLUMNS + f"WHERE site_id = %s AND reader_time < %s{after}{tail}",
+                          [site_id, end, *keyset_params])
     return [_exception(row) for row in rows]
 
 

@@ -3,7 +3,7 @@ sites, oldest first, each with its deadline — the end of the month after the w
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import MappingProxyType
@@ -12,7 +12,8 @@ from typing import Any
 import orjson
 
 from ledger.clock import approval_deadline
-from projections.queries._common import Source, reading
+from projections.queries._common import Source, reading, values_filter
+from projections.queries.paging import Keyset
 from projections.store import as_date, as_datetime
 
 
@@ -51,6 +52,26 @@ def prime_inbox(
             "FROM {sites} s JOIN {requests} r ON r.site_id = s.site_id AND r.status = 'pending' "
             f"WHERE s.prime_business_id = %s{site_sql} "
             "ORDER BY r.requested_at, r.request_id LIMIT %s", [*params, limit])
+    return [_pending(row) for row in rows]
+
+
+def prime_inbox_page(
+    source: Source, prime_business_id: str, page: Keyset, site_id: str | None = None,
+    only_sites: Collection[str] | None = None,
+) -> list[PendingRequest]:
+    """A page of `prime_inbox` in SQL: keyset on (requested_at, request_id) over the pending
+    requests' index, the caller's sites (a key scoped to some sites; None: all) in the WHERE."""
+    site_sql, params = ("", [prime_business_id]) if site_id is None else (
+        " AND r.site_id = %s", [prime_business_id, site_id])
+    after, tail, keyset_params = page.clauses(("r.requested_at", "r.request_id"))
+    with reading(source) as tx:
+        shown_sql, shown_params = values_filter(tx, "r.site_id", only_sites)
+        rows = tx.execute(
+            "SELECT r.request_id, r.kind, r.technician_id, r.site_id, r.work_date, "
+            "r.employer_business_id, r.requested_by, r.requested_at, r.payload, r.positions "
+            "FROM {requests} r WHERE r.status = 'pending' AND r.prime_business_id = %s"
+            f"{site_sql}{shown_sql}{after}{tail}",
+            [*params, *shown_params, *keyset_params])
     return [_pending(row) for row in rows]
 
 

@@ -100,12 +100,15 @@ def kentaikyo_month(
     only_employer: str | None = None,
     technician_id: str | None = None,
     only_sites: Collection[str] | None = None,
+    workers_on: Collection[str] | None = None,
 ) -> KentaikyoMonth:
     """Settle ``month`` ('YYYY-MM'). Scopes: lines on the prime's sites (its subcontractors'
     workers included), lines whose employer is the business, one worker's lines, lines on the
-    given sites; none: all."""
+    given sites; none: all. ``workers_on``: settle only the workers with a record on these sites
+    that month (a site's month: its lines, without reading every site of the prime's); their
+    lines elsewhere stay in the scope's, so a day carried there is named as before."""
     report, visible = scoped_report(source, month, only_sites_of_prime, only_employer,
-                                    technician_id, only_sites)
+                                    technician_id, only_sites, workers_on)
     return _result(report, visible)
 
 
@@ -116,12 +119,14 @@ def scoped_report(
     only_employer: str | None = None,
     technician_id: str | None = None,
     only_sites: Collection[str] | None = None,
+    workers_on: Collection[str] | None = None,
 ) -> tuple[MonthReport, list[ReportLine]]:
     """The month settled over every counted record of the scope's workers, and the lines of it
     the scope shows (see `kentaikyo_month`)."""
     first, last = month_bounds(month)
     with reading(source) as tx:
-        workers = _candidates(tx, first, last, only_sites_of_prime, only_employer, technician_id)
+        workers = _candidates(tx, first, last, only_sites_of_prime, only_employer, technician_id,
+                              only_sites if workers_on is None else workers_on)
         records = _counted_records(tx, workers, first, last)
         report = month_report(records, _worker_enrollments(tx, workers),
                               _employer_enrollments(tx, records), _sites(tx, records), month)
@@ -135,12 +140,23 @@ def scoped_report(
 
 def _candidates(
     tx: Tx, first: date, last: date, prime: str | None, employer: str | None,
-    technician_id: str | None,
+    technician_id: str | None, sites: Collection[str] | None = None,
 ) -> list[str]:
-    """Workers who may have a line in the scope (their other sites' records are read too)."""
+    """Workers who may have a line in the scope (their other sites' records are read too);
+    `sites`: only those with a record on these sites."""
     if technician_id is not None:
         return [technician_id]
     in_month = "w.work_date >= %s AND w.work_date <= %s AND w.status = 'counted'"
+    if sites is not None:
+        # A line on given sites is a worker's with a record there: read those sites' month, not
+        # every site of the prime's (each worker's month is settled on its own, so the lines
+        # of these workers are the same).
+        if not sites:
+            return []
+        sites_in, site_params = is_in(tx, "w.site_id", sorted(sites))
+        return sorted({row[0] for row in tx.execute(
+            f"SELECT DISTINCT w.technician_id FROM {{work_records}} w WHERE {sites_in} "
+            f"AND {in_month}", [*site_params, first, last])})
     if prime is not None:
         sql = ("SELECT DISTINCT w.technician_id FROM {sites} s JOIN {work_records} w "
                f"ON w.site_id = s.site_id WHERE s.prime_business_id = %s AND {in_month}")

@@ -11,8 +11,9 @@ from datetime import date, datetime
 
 import orjson
 
-from projections.queries._common import Source, reading
-from projections.store import as_date, as_datetime
+from projections.queries._common import Source, reading, values_filter
+from projections.queries.paging import Keyset
+from projections.store import Tx, as_date, as_datetime
 
 ENTRY_FLAGS = frozenset({"not_on_roster", "insurance_unconfirmed", "insurance_not_enrolled",
                          "qualification_missing", "qualification_expired"})
@@ -33,36 +34,40 @@ class RosterLine:
     entry_flags: tuple[str, ...]  # that tap's entry-check flags
 
 
-def site_roster(source: Source, site_id: str, employers: Collection[str] | None = None
-                ) -> list[RosterLine]:
-    """The site's roster; `employers`: only entries of these employers (a subcontractor's
-    view: its tiers), None: all."""
+def site_roster_page(source: Source, site_id: str, page: Keyset,
+                     employers: Collection[str] | None = None) -> list[RosterLine]:
+    """A page of the site's roster in SQL: each worker's latest entry (keyset on technician_id
+    over the roster's primary key); `employers`: only entries of these employers (a
+    subcontractor's view: its tiers), None: all, in the WHERE. Insurance and the latest tap are
+    looked up for the page's workers only."""
+    after, tail, keyset_params = page.clauses(("r.technician_id",))
     with reading(source) as tx:
-        latest: dict[str, tuple[str, str, str, object]] = {}
-        for worker, employer, trade, role, since in tx.execute(
-                "SELECT technician_id, employer_business_id, trade, role_position, since "
-                "FROM {roster_history} WHERE site_id = %s ORDER BY from_position", [site_id]):
-            latest[worker] = (employer, trade, role, since)
-        shown = sorted(w for w, entry in latest.items()
-                       if employers is None or entry[0] in employers)
-        lines = []
-        for worker in shown:
-            employer, trade, role, since = latest[worker]
-            insurance = tx.execute(
-                "SELECT health, pension, employment, as_of FROM {worker_insurance_history} "
-                "WHERE technician_id = %s ORDER BY as_of DESC, position DESC LIMIT 1", [worker])
-            tap = tx.execute(
-                "SELECT reader_time, flags FROM {tap_facts} WHERE technician_id = %s "
-                "AND site_id = %s ORDER BY position DESC LIMIT 1", [worker, site_id])
-            health, pension, employment, as_of = (insurance[0] if insurance else
-                                                  ("unconfirmed",) * 3 + (None,))
-            flags = tuple(f for f in orjson.loads(tap[0][1]) if f in ENTRY_FLAGS) if tap else ()
-            day = as_date(since)
-            assert day is not None
-            lines.append(RosterLine(
-                worker, employer, trade, role, day, health, pension, employment,
-                as_date(as_of), as_datetime(tap[0][0]) if tap else None, flags))
-    return lines
+        shown_sql, shown_params = values_filter(tx, "r.employer_business_id", employers)
+        rows = tx.execute(
+            "SELECT r.technician_id, r.employer_business_id, r.trade, r.role_position, r.since "
+            "FROM {roster_history} r WHERE r.site_id = %s AND r.from_position = "
+            "(SELECT MAX(x.from_position) FROM {roster_history} x WHERE x.site_id = r.site_id "
+            f"AND x.technician_id = r.technician_id){shown_sql}{after}{tail}",
+            [site_id, *shown_params, *keyset_params])
+        return [_line(tx, site_id, *row) for row in rows]
+
+
+def _line(tx: Tx, site_id: str, worker: str, employer: str, trade: str, role: str,
+          since: object) -> RosterLine:
+    """A worker's roster line: their entry, insurance as recorded last, their latest tap."""
+    insurance = tx.execute(
+        "SELECT health, pension, employment, as_of FROM {worker_insurance_history} "
+        "WHERE technician_id = %s ORDER BY as_of DESC, position DESC LIMIT 1", [worker])
+    tap = tx.execute(
+        "SELECT reader_time, flags FROM {tap_facts} WHERE technician_id = %s "
+        "AND site_id = %s ORDER BY position DESC LIMIT 1", [worker, site_id])
+    health, pension, employment, as_of = (insurance[0] if insurance else
+                                          ("unconfirmed",) * 3 + (None,))
+    flags = tuple(f for f in orjson.loads(tap[0][1]) if f in ENTRY_FLAGS) if tap else ()
+    day = as_date(since)
+    assert day is not None
+    return RosterLine(worker, employer, trade, role, day, health, pension, employment,
+                      as_date(as_of), as_datetime(tap[0][0]) if tap else None, flags)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -33,7 +33,16 @@ from ledger.domain.labour_rules import (
     expand_periods,
     judge_month,
 )
-from projections.queries._common import Source, chunks, is_in, json_tuple, reading, scope_filter
+from projections.queries._common import (
+    Source,
+    chunks,
+    is_in,
+    json_tuple,
+    reading,
+    scope_filter,
+    values_filter,
+)
+from projections.queries.paging import Keyset
 from projections.store import Tx, as_date
 
 DEFAULT_BREAK_MINUTES = 60  # 休憩 deducted from time on site for an estimate (労基法34条: 1 h)
@@ -248,6 +257,27 @@ def monitor(
     return answers
 
 
+def monitored_workers(
+    source: Source, employer: str, month: date, page: Keyset,
+    workers: Collection[str] | None = None,
+) -> list[str]:
+    """A page of the workers `monitor` lists for the employer's month (reported or estimated
+    figures), in SQL: keyset on technician_id in each table's employer index, the caller's
+    `workers` (None: all) in the WHERE; `monitor` then derives the page's rows alone."""
+    month = month.replace(day=1)
+    after, tail, keyset_params = page.clauses(("technician_id",))
+    with reading(source) as tx:
+        shown_sql, shown_params = values_filter(tx, "technician_id", workers)
+        where = f"employer_business_id = %s AND month = %s{shown_sql}{after}{tail}"
+        params = [employer, month, *shown_params, *keyset_params]
+        rows = tx.execute(
+            "SELECT technician_id FROM (SELECT * FROM (SELECT technician_id FROM "
+            f"{{working_time_months}} WHERE {where}) AS reported UNION SELECT * FROM (SELECT "
+            f"technician_id FROM {{work_day_months}} WHERE {where}) AS worked) AS listed "
+            "ORDER BY technician_id LIMIT %s", [*params, *params, page.limit + 1])
+    return [str(row[0]) for row in rows]
+
+
 def employers_of_worker(source: Source, technician_id: str, month: date) -> list[str]:
     """Employers with reported or estimated figures for the worker in the month."""
     end = add_months(month, 1) - timedelta(days=1)
@@ -402,13 +432,18 @@ class OrderedSite:
     closed_on: date | None
 
 
-def orderer_sites(source: Source, orderer_business_id: str) -> list[OrderedSite]:
-    """The sites whose terms name the business as their orderer (発注者), by site ID."""
+def orderer_sites(source: Source, orderer_business_id: str, page: Keyset | None = None
+                  ) -> list[OrderedSite]:
+    """The sites whose terms name the business as their orderer (発注者), by site ID; `page`: a
+    page of them (keyset on the site ID in the orderer's index), None: all."""
+    after, tail, keyset_params = (("", " ORDER BY t.site_id", []) if page is None
+                                  else page.clauses(("t.site_id",)))
     with reading(source) as tx:
         rows = tx.execute(
             "SELECT s.site_id, s.name, s.prime_business_id, s.kentaikyo_method, s.opened_on, "
             "s.closed_on FROM {site_terms} t JOIN {sites} s ON s.site_id = t.site_id "
-            "WHERE t.orderer_business_id = %s ORDER BY s.site_id", [orderer_business_id])
+            f"WHERE t.orderer_business_id = %s{after}{tail}",
+            [orderer_business_id, *keyset_params])
     found = []
     for row in rows:
         opened_on = as_date(row[4])
