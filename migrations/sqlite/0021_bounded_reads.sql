@@ -1,4 +1,4 @@
--- depends: 0019_entry_checks_accounts
+-- depends: 0020_replay_jobs
 -- Bounded reads (projections/queries/paging.py): each site-level list reads one page in index
 -- order with LIMIT, after the previous page's key, so a page costs the same on a site of a
 -- million rows as on a small one. An index per list, its equality columns then its page order.
