@@ -48,7 +48,7 @@ def record_phone_tap(request: Request, ledger: Ledger, body: PhoneTapCreate) -> 
                           flags=list(flags))
 
 
-@router.post("", responses=problems(403, 404, 409))
+@router.post("", responses=problems(403, 404, 409, 413, 422, 503))
 def send_phone_tap(body: PhoneTapCreate, request: Request, ledger: LedgerDep) -> PhoneTapAnswer:
     """A tap the phone's passkey signed. Refused, nothing stored: a passkey not registered
     (404) or revoked, a signature that does not hold, a tap ID not the phone's own (403), a gate
