@@ -16,6 +16,7 @@ SECTIONS = [
     "tests.bench.proofs",
     "tests.bench.kentaikyo_accounts",
     "tests.bench.working_time",
+    "tests.bench.storage",
 ]
 
 
