@@ -7,6 +7,11 @@ Next to them, in the same database, the same rows as the library's own mapper st
 JSON and the class's full topic: what every tap was before the compact layout), and the floor:
 the same rows with an empty state. All three tables have the event table's columns and indexes
 and are filled in the same order (so their B-trees split alike), then vacuumed and analysed.
+
+The event table as written holds the same rows on more pages than a copy written in one
+statement ("packed"): the recorder's pooled connections each fill a page of their own and leave
+it part full (a backend keeps its own insertion page). VACUUM records that space and later taps
+fill it, so a long-lived table comes near the packed figure; both are printed.
 """
 
 from __future__ import annotations
@@ -76,7 +81,7 @@ def month_of_taps(count: int, seed: int = 20) -> list[Upload]:
                 f"{reader}:{sequence[reader]}", reader, "in" if moment.hour < 12 else "out",
                 moment, **identity))
             taps = pending[reader]
-            if len(taps) >= 20 or moment - taps[0].reader_time > timedelta(minutes=5):
+            if len(taps) >= 50 or moment - taps[0].reader_time > timedelta(minutes=15):
                 uploads.append(_upload(reader, pending.pop(reader), rng))
             made += 1
         uploads += [_upload(reader, taps, rng) for reader, taps in pending.items()]
@@ -184,13 +189,17 @@ def library_form(mapper: Mapper[Any], notification: Notification) -> StoredEvent
     return Mapper.to_stored_event(mapper, mapper.to_domain_event(notification))
 
 
-def fill_copies(url: str, mapper: Mapper[Any]) -> tuple[Sizes, Sizes, Sizes, Sizes]:
-    """(library form empty, filled, floor empty, filled): the same rows in the same order."""
+def fill_copies(url: str, mapper: Mapper[Any]) -> dict[str, tuple[Sizes, Sizes]]:
+    """Tables of the event table's shape holding, in log order, each in one statement: the
+    stored rows as they are ("packed"), the same events as the library's mapper stores them
+    ("library"), and the rows with an empty state ("floor"). (empty, filled) sizes of each."""
     with psycopg.connect(url) as conn:
-        library_empty = copy_of_event_table(conn, "library_form_events")
-        floor_empty = copy_of_event_table(conn, "floor_events")
+        empty = {name: copy_of_event_table(conn, f"{name}_events")
+                 for name in ("packed", "library", "floor")}
+        conn.execute("INSERT INTO packed_events SELECT * FROM ledger_events "
+                     "ORDER BY notification_id")
         with conn.cursor() as curs, curs.copy(
-            "COPY library_form_events (originator_id, originator_version, topic, state, "
+            "COPY library_events (originator_id, originator_version, topic, state, "
             "notification_id) FROM STDIN"
         ) as copy:
             for position, notification in stored_rows(url):
@@ -200,10 +209,9 @@ def fill_copies(url: str, mapper: Mapper[Any]) -> tuple[Sizes, Sizes, Sizes, Siz
         conn.execute("INSERT INTO floor_events SELECT originator_id, originator_version, topic, "
                      "''::bytea, notification_id FROM ledger_events ORDER BY notification_id")
         conn.commit()
-    vacuum(url, "library_form_events", "floor_events")
+    vacuum(url, *(f"{name}_events" for name in empty))
     with psycopg.connect(url) as conn:
-        return (library_empty, sizes(conn, "library_form_events"), floor_empty,
-                sizes(conn, "floor_events"))
+        return {name: (before, sizes(conn, f"{name}_events")) for name, before in empty.items()}
 
 
 def per_tap(after: Sizes, before: Sizes, taps: int) -> float:
@@ -215,42 +223,45 @@ def postgres(uploads: Sequence[Upload], taps: int, fields: float, cipher_key: st
     with bench_database(f"bench_storage_{kind}") as url:
         settings = Settings(database_url=url, cipher_key=cipher_key)
         migrate(settings)
-        ledger = Ledger(settings)
-        with psycopg.connect(url) as conn:
+        with psycopg.connect(url, autocommit=True) as conn:
+            # Bytes on disk do not depend on waiting for each commit's flush; the run does.
+            conn.execute(f'ALTER DATABASE "{conn.info.dbname}" SET synchronous_commit = off')
             empty, others_before = sizes(conn, "ledger_events"), other_tables(conn)
+        ledger = Ledger(settings)
         record(ledger, uploads)
         vacuum(url, "ledger_events")
         with psycopg.connect(url) as conn:
             stored, others_after = sizes(conn, "ledger_events"), other_tables(conn)
             topics = conn.execute("SELECT topic, count(*), avg(octet_length(state)) "
                                   "FROM ledger_events GROUP BY topic ORDER BY 2 DESC").fetchall()
-        library_empty, library, floor_empty, floor = fill_copies(url, ledger.mapper)
+        copies = fill_copies(url, ledger.mapper)
         ledger.close()
-    ours, theirs = per_tap(stored, empty, taps), per_tap(library, library_empty, taps)
-    bottom = per_tap(floor, floor_empty, taps)
-    report(f"PostgreSQL {kind}: event table + indexes, per tap", ours, "B",
-           f"{ours / bottom:.2f}× the floor; {ours / fields:.1f}× the fields' raw size")
-    report("  heap (main fork) / fsm + vm, per tap", (stored.heap - empty.heap) / taps, "B",
-           f"maps {(stored.maps - empty.maps) / taps:.1f} B")
+    written = per_tap(stored, empty, taps)
+    packed, library, floor = (per_tap(copies[name][1], copies[name][0], taps)
+                              for name in ("packed", "library", "floor"))
+    heap = {name: (after.heap - before.heap) / taps for name, (before, after) in copies.items()}
+    report(f"PostgreSQL {kind}: event table + indexes as written, per tap", written, "B",
+           f"{written / floor:.2f}× the floor; {written / fields:.1f}× the fields' raw size")
+    report("  heap (main fork), per tap", (stored.heap - empty.heap) / taps, "B",
+           f"{(stored.heap - empty.heap) / taps / heap['packed'] - 1:.0%} more than packed; "
+           f"fsm + vm {(stored.maps - empty.maps) / taps:.1f} B")
     for name, size in stored.indexes.items():
         report(f"  index {name}, per tap", (size - empty.indexes[name]) / taps, "B")
     for topic, count, state in topics:
-        report(f"  stored state of topic {topic!r} ({count:,} rows)", float(state), "B",
-               f"{len(topic)} characters of topic")
-    report(f"PostgreSQL {kind}: the library's form (tagged JSON, full topic)", theirs, "B",
-           f"{theirs / bottom:.2f}× the floor; the same rows, the same indexes")
-    report(f"PostgreSQL {kind}: floor (same rows and topic, empty state)", bottom, "B",
-           f"heap {(floor.heap - floor_empty.heap) / taps:.1f} B, indexes "
-           f"{sum(floor.indexes.values()) - sum(floor_empty.indexes.values()):,} B "
-           f"= {(sum(floor.indexes.values()) - sum(floor_empty.indexes.values())) / taps:.1f} B")
+        report(f"  stored state, topic {topic!r} ({count:,} rows)", float(state), "B")
+    report(f"PostgreSQL {kind}: the same rows packed (one statement)", packed, "B",
+           f"{packed / floor:.2f}× the floor; heap {heap['packed']:.1f} B")
+    report(f"PostgreSQL {kind}: the library's form packed (tagged JSON)", library, "B",
+           f"{library / floor:.2f}× the floor; heap {heap['library']:.1f} B")
+    report(f"PostgreSQL {kind}: floor packed (same rows and topic, empty state)", floor, "B",
+           f"heap {heap['floor']:.1f} B, indexes {floor - heap['floor']:.1f} B")
     report(f"PostgreSQL {kind}: other tables written by record_taps, per tap",
            (others_after - others_before) / taps, "B", "every other table, indexes included")
-    met = ours <= TARGET_BYTES
-    within = ours <= FLOOR_RATIO * bottom
-    report(f"PostgreSQL {kind}: verdict", ours, "B",
-           f"target ≤ {TARGET_BYTES} B: {'met' if met else 'NOT met'}; within "
-           f"{FLOOR_RATIO}× the floor ({FLOOR_RATIO * bottom:.0f} B): "
-           f"{'yes' if within else 'NO'}")
+    for name, figure in (("as written", written), ("packed", packed)):
+        report(f"PostgreSQL {kind}: verdict, {name}", figure, "B",
+               f"target ≤ {TARGET_BYTES} B: {'met' if figure <= TARGET_BYTES else 'NOT met'}; "
+               f"≤ {FLOOR_RATIO}× the floor ({FLOOR_RATIO * floor:.0f} B): "
+               f"{'yes' if figure <= FLOOR_RATIO * floor else 'NO'}")
 
 
 def sqlite(uploads: Sequence[Upload], taps: int) -> None:
