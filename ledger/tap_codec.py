@@ -33,6 +33,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 import cbor2
@@ -54,7 +55,7 @@ _ROLES = {role.value: role for role in Role}
 _FIELDS = 9  # items always present; up to 4 optional ones follow, each with its default:
 _DEFAULTS = {9: (None,), 10: (None,), 11: (0,), 12: (0,)}
 _HEX = frozenset("0123456789ABCDEF")
-_ZONES: dict[int, timezone] = {}
+_EPOCHS: dict[int, datetime] = {}  # 1970-01-01T00:00 on the wall clock of each UTC offset
 
 
 def is_compact(plain: bytes) -> bool:
@@ -140,11 +141,13 @@ def unpack(items: Any) -> dict[str, Any]:
         received, stamp, reader, reader_offset, sequence, reader_id, card, code = items[1:9]
         technician, actor, received_offset, stamp_offset = (
             items[9:] + [None, None, 0, 0][len(items) - _FIELDS:])
-        local = _EPOCH + timedelta(microseconds=received)
         if type(reader_id) is not str:
             raise TypeError("reader_id is not text")
+        # Each moment's wall clock in µs since 1970-01-01T00:00 on that wall clock, added to
+        # that wall clock's 1970 (aware + timedelta moves the wall clock only).
+        instant = received - received_offset * 1_000_000
         return {
-            "timestamp": _moment(local, received_offset, stamp, stamp_offset),
+            "timestamp": _moment(instant + stamp, stamp_offset),
             "originator_topic": TAP_TOPIC,
             "tap_id": f"{reader_id}:{sequence}" if type(sequence) is int else _text(sequence),
             "reader_id": reader_id,
@@ -152,12 +155,12 @@ def unpack(items: Any) -> dict[str, Any]:
             "technician_id": (f"{technician:014d}" if type(technician) is int
                               else _text_or_none(technician)),
             "direction": _DIRECTIONS[code],
-            "reader_time": _moment(local, received_offset, reader, reader_offset),
-            "received_at": local.replace(tzinfo=_zone(received_offset)),
-            "actor": (Actor(Role.READER, reader_id) if actor is None
-                      else Actor(_ROLES[actor[0]], _text(actor[1]))),
+            "reader_time": _moment(instant + reader, reader_offset),
+            "received_at": _moment(instant, received_offset),
+            "actor": _reader_actor(reader_id) if actor is None else Actor(
+                _ROLES[actor[0]], _text(actor[1])),
         }
-    except (IndexError, KeyError, TypeError, OverflowError) as error:
+    except (IndexError, KeyError, TypeError, ValueError, OverflowError) as error:
         raise ValueError(f"a tap in layout 1 with a bad item: {error!r}") from None
 
 
@@ -181,20 +184,22 @@ def _seconds(moment: datetime) -> int | None:
     return offset // _SECOND
 
 
-def _moment(local: datetime, local_offset: int, delta: int, offset: int) -> datetime:
-    """`delta` µs after the moment whose wall clock is `local` at `local_offset`, on the wall
-    clock of `offset` (computed on wall clocks: no step leaves the year range)."""
-    shift = timedelta(microseconds=delta, seconds=offset - local_offset)
-    return (local + shift).replace(tzinfo=_zone(offset))
-
-
-def _zone(offset: int) -> timezone:
-    zone = _ZONES.get(offset)
-    if zone is None:
+def _moment(instant: int, offset: int) -> datetime:
+    """The moment `instant` µs after 1970-01-01T00:00Z, on the wall clock of `offset` seconds.
+    Wall-clock arithmetic only, so no step leaves the year range the moment itself is in."""
+    epoch = _EPOCHS.get(offset)
+    if epoch is None:
         if type(offset) is not int:
             raise TypeError("a UTC offset is not an integer")
-        zone = _ZONES.setdefault(offset, timezone(timedelta(seconds=offset)))
-    return zone
+        epoch = _EPOCHS.setdefault(offset, _EPOCH.replace(tzinfo=timezone(timedelta(
+            seconds=offset))))
+    return epoch + timedelta(0, offset, instant)
+
+
+@lru_cache(maxsize=65_536)
+def _reader_actor(reader_id: str) -> Actor:
+    """A reader appending its own taps (the default actor); frozen, so one per reader."""
+    return Actor(Role.READER, reader_id)
 
 
 def _canonical(sequence: str) -> bool:
