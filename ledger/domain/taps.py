@@ -193,7 +193,8 @@ def _recorded_state(
 _TAP_TOPIC = get_topic(Tap)
 
 # A tap's topic is stored in its row, and taps are nearly the whole log: those stored in the
-# compact layout (`ledger.tap_codec`) name their class by this short topic. Taps stored before
-# keep the class's full topic; both resolve to `Tap.Recorded`.
-COMPACT_TOPIC = "tap"
+# compact layout (`ledger.tap_codec`) name their class by this short topic (one character: a
+# row's length is rounded up to 8 bytes, and two bytes more put many taps a step up). Taps
+# stored before keep the class's full topic; both resolve to `Tap.Recorded`.
+COMPACT_TOPIC = "t"
 register_topic(COMPACT_TOPIC, Tap.Recorded)  # type: ignore[attr-defined]

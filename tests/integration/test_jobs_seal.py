@@ -137,7 +137,7 @@ def test_verify_names_the_first_event_whose_stored_bytes_changed(world: World) -
 
     assert not result.ok and result.first_mismatch is not None
     assert (result.first_mismatch.position, result.first_mismatch.day) == (second, D19)
-    assert result.first_mismatch.topic == "tap"  # Tap.Recorded's short topic
+    assert result.first_mismatch.topic == "t"  # Tap.Recorded's short topic
     assert first_mismatch(world, from_day=D19).position == second
 
 

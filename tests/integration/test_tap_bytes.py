@@ -117,9 +117,9 @@ def is_read_model(table: str) -> bool:
 def test_an_old_and_a_new_tap_decode_to_the_same_event(worlds: tuple[World, World]) -> None:
     mixed, compact = worlds
     forms = [(topic, tap_codec.is_compact(plain)) for _, topic, plain in tap_rows(mixed)]
-    assert forms == [(LIBRARY_TOPIC, False)] * 4 + [("tap", True)] * 4  # the log holds both
+    assert forms == [(LIBRARY_TOPIC, False)] * 4 + [("t", True)] * 4  # the log holds both
     assert [(topic, tap_codec.is_compact(plain)) for _, topic, plain in tap_rows(compact)] == [
-        ("tap", True)] * 8
+        ("t", True)] * 8
     sizes = [len(plain) for _, _, plain in tap_rows(mixed)]
     assert min(sizes[:4]) > 4 * max(sizes[4:])
 
