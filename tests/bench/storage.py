@@ -2,7 +2,8 @@
 
 TAPS taps (`LEDGER_BENCH_STORAGE_TAPS`, default 100,000) of a working month (READERS readers
 at SITES sites, WORKERS workers, DAYS days), each reader uploading its own taps a few seconds
-after they happen, are recorded through the real write path (`Ledger.record_taps` with the reader's key) into a fresh database, plain and encrypted.
+after they happen, are recorded through the real write path (`Ledger.record_taps` with the
+reader's key) into a fresh database, plain and encrypted.
 Next to them, in the same database, the same rows as the library's own mapper stores them (tagged
 JSON and the class's full topic: what every tap was before the compact layout), and the floor:
 the same rows with an empty state. All three tables have the event table's columns and indexes
