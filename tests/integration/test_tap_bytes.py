@@ -133,6 +133,19 @@ def test_an_old_and_a_new_tap_decode_to_the_same_event(worlds: tuple[World, Worl
         assert vars(event) == vars(compact.ledger.mapper.to_domain_event(theirs))
 
 
+def test_a_resend_of_an_old_tap_is_a_duplicate_or_a_conflict_as_of_a_new_one(
+    worlds: tuple[World, World],
+) -> None:
+    reader, at = READERS[SITE], jst(2025, 6, 18, 8)
+    stored_second = TapObservation(f"{reader}:2", reader, "in", at, card_id=CARDS[T2])
+    resent = [TapObservation(f"{reader}:1", reader, "in", at, card_id=CARDS[T1]),  # as stored
+              TapObservation(f"{reader}:2", reader, "out", at, card_id=CARDS[T2])]  # changed
+    mixed, compact = (w.ledger.record_taps(resent, SYSTEM) for w in worlds)
+    assert [r.status for r in mixed] == ["duplicate", "conflict"]
+    assert mixed[1].stored_content_hash == stored_second.content_hash  # read from the JSON
+    assert mixed == compact
+
+
 def test_both_forms_project_and_seal_alike(worlds: tuple[World, World]) -> None:
     for world in worlds:
         world.catch_up()
