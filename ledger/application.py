@@ -13,7 +13,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import RecordConflictError, StoredEvent, Transcoder
+from eventsourcing.persistence import Mapper, RecordConflictError, StoredEvent, Transcoder
 from eventsourcing.utils import resolve_topic
 
 from ledger import clock
@@ -106,7 +106,7 @@ from ledger.privacy import may_show_gate_code, relates_to_site, visible_worker
 from ledger.settings import Settings, get_settings
 from ledger.storage import SkipsDuplicates, StoredStates, gate_code_key
 from ledger.storage.lines import LineStore
-from ledger.storage.tap_events import RecordedTaps
+from ledger.storage.tap_events import RecordedTaps, TapMapper
 from ledger.transcoder import ledger_transcoder
 from ledger.working_time_cases import WorkingTimeCases
 
@@ -270,6 +270,9 @@ class Ledger(WorkingTimeCases, Application[UUID]):
 
     def construct_transcoder(self) -> Transcoder:
         return ledger_transcoder(ENUMS)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=TapMapper)
 
     # -- plumbing -------------------------------------------------------------------------------
     def _load(self, kind: type[A], aggregate_id: UUID, field: str, value: str) -> A:

@@ -3,6 +3,10 @@
 orjson encodes datetime and UUID natively but decodes them as strings; events must come back with
 the types they were stored with, so non-JSON values are tagged ``{"_type_": name, "_data_": …}``
 (the same envelope as the library's JSONTranscoder) before orjson sees them.
+
+Taps are stored in a compact layout instead (`ledger.tap_codec`, written by the mapper and the
+tap insert in `ledger.storage.tap_events`); decoding reads either form, so a tap stored as JSON
+before the layout existed reads as it always did.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from uuid import UUID
 import orjson
 from eventsourcing.persistence import Transcoder, Transcoding, TranscodingNotRegisteredError
 
+from ledger import tap_codec
 from ledger.actors import Actor, Role
 
 _PLAIN = (str, int, float, bool, type(None))
@@ -34,6 +39,8 @@ class OrjsonTranscoder(Transcoder):
         return orjson.dumps(self._tag(obj))
 
     def decode(self, data: bytes) -> Any:
+        if tap_codec.is_compact(data):
+            return tap_codec.decode(data)
         return self._untag(orjson.loads(data))
 
     def _tag(self, value: Any) -> Any:

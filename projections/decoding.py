@@ -2,8 +2,10 @@
 
 Most of the log is taps. ``Tap.Recorded`` has one version and no upcasts, so its stored state is
 decoded straight into a dict (decrypted first when a cipher is set) instead of through the library's
-event object, reading the fields it is known to have; one that is not as expected goes through the
-transcoder's general walk. Every other event goes through the library's mapper, with its upcasts.
+event object: the compact layout (`ledger.tap_codec`) of taps stored since it exists, or, for taps
+stored before, the JSON fields they are known to have; JSON that is not as expected goes through
+the transcoder's general walk. Every other event goes through the library's mapper, with its
+upcasts.
 A reader's clock outside the ledger's range is read as the nearest bound
 (`ledger.clock.projectable`).
 """
@@ -19,6 +21,7 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, Notification
 from eventsourcing.utils import get_topic
 
+from ledger import tap_codec
 from ledger.actors import Actor, Role
 from ledger.clock import projectable
 from ledger.domain.taps import Direction, Tap
@@ -26,7 +29,7 @@ from ledger.domain.taps import Direction, Tap
 EventClass = type[DomainEventProtocol[Any]]
 
 TAP_RECORDED: EventClass = Tap.Recorded  # type: ignore[attr-defined]
-TAP_RECORDED_TOPIC = get_topic(TAP_RECORDED)
+TAP_RECORDED_TOPICS = frozenset((get_topic(TAP_RECORDED), tap_codec.TOPIC))
 assert getattr(TAP_RECORDED, "class_version", 1) == 1, "upcast taps through the mapper"
 
 
@@ -51,13 +54,14 @@ class LoggedEvent(NamedTuple):
 def decode(mapper: Mapper[Any], notifications: Sequence[Notification]) -> list[LoggedEvent]:
     decoded: list[LoggedEvent] = []
     for notification in notifications:
-        if notification.topic == TAP_RECORDED_TOPIC:
+        if notification.topic in TAP_RECORDED_TOPICS:
             payload = notification.state
             if mapper.cipher is not None:
                 payload = mapper.cipher.decrypt(payload)
             if mapper.compressor is not None:
                 payload = mapper.compressor.decompress(payload)
-            state = _tap_state(mapper, payload)
+            state = (tap_codec.decode(payload) if tap_codec.is_compact(payload)
+                     else _tap_state(mapper, payload))
             state["reader_time"] = projectable(state["reader_time"])
             state["originator_id"] = notification.originator_id
             state["originator_version"] = notification.originator_version
@@ -73,7 +77,7 @@ _ROLES = {member.value: member for member in Role}
 
 
 def _tap_state(mapper: Mapper[Any], payload: bytes) -> dict[str, Any]:
-    """A stored Tap.Recorded state, as the transcoder would decode it, without its general walk
+    """A Tap.Recorded state stored as JSON, as the transcoder would decode it, without its walk
     over every value (which was most of a catch-up's decoding time)."""
     state: dict[str, Any] = orjson.loads(payload)
     try:

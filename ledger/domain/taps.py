@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, register_topic
 
 from ledger.actors import Actor
 from ledger.clock import require_aware
@@ -191,3 +191,10 @@ def _recorded_state(
 
 
 _TAP_TOPIC = get_topic(Tap)
+
+# A tap's topic is stored in its row, and taps are nearly the whole log: those stored in the
+# compact layout (`ledger.tap_codec`) name their class by this short topic (one character: a
+# row's length is rounded up to 8 bytes, and two bytes more put many taps a step up). Taps
+# stored before keep the class's full topic; both resolve to `Tap.Recorded`.
+COMPACT_TOPIC = "t"
+register_topic(COMPACT_TOPIC, Tap.Recorded)  # type: ignore[attr-defined]

@@ -17,6 +17,7 @@ SECTIONS = [
     "tests.bench.kentaikyo_accounts",
     "tests.bench.working_time",
     "tests.bench.replicas",
+    "tests.bench.storage",
 ]
 
 

@@ -13,6 +13,7 @@ from uuid import UUID
 
 import orjson
 
+from ledger import tap_codec
 from ledger.domain.settlement.heads import (
     KeyRing,
     SignatureError,
@@ -60,7 +61,10 @@ class EventProof:
                              f"{error}") from None
 
     def content(self) -> dict[str, Any]:
-        """What the event says, its type tags dropped (for reading; the bytes are what count)."""
+        """What the event says, its type tags dropped (for reading; the bytes are what count).
+        A tap in the compact layout reads as its JSON form would (`ledger.tap_codec`)."""
+        if tap_codec.is_compact(self.plain_state):
+            return tap_codec.content(self.plain_state)
         state = orjson.loads(self.plain_state)
         return untag(state) if isinstance(state, dict) else {"state": state}
 
