@@ -11,6 +11,7 @@ into the compact layout (`ledger.tap_codec`), then compressed and encrypted as t
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import orjson
@@ -57,7 +58,9 @@ def sealed(mapper: Mapper[UUID], plain: bytes) -> bytes:
     return plain
 
 
-def unsealed(mapper: Mapper[UUID], state: bytes) -> bytes:
+def unsealed(mapper: Mapper[Any], state: bytes) -> bytes:
+    """A stored state as the transcoder wrote it: decrypted, then decompressed (the seals read
+    every event's plain state through this too)."""
     if mapper.cipher:
         state = mapper.cipher.decrypt(state)
     if mapper.compressor:

@@ -53,6 +53,7 @@ from ledger.domain.settlement.heads import (
 from ledger.domain.settlement.merkle import MerkleAccumulator, root_of
 from ledger.errors import InvalidState
 from ledger.storage import seal_key
+from ledger.storage.tap_events import unsealed
 from ledger.storage.witness import WitnessDirectory
 from projections.jobs.rawlog import (
     RawEvent,
@@ -113,11 +114,7 @@ def run_root_lines(roots: list[bytes]) -> Iterator[list[str]]:
 
 def plain_state(mapper: Mapper[Any], state: bytes) -> bytes:
     """The transcoded state before compression and encryption (the library's own steps)."""
-    if mapper.cipher:
-        state = mapper.cipher.decrypt(state)
-    if mapper.compressor:
-        state = mapper.compressor.decompress(state)
-    return state
+    return unsealed(mapper, state)
 
 
 def leaf_of(mapper: Mapper[Any], raw: RawEvent) -> tuple[bytes, bytes]:
