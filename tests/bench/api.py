@@ -306,7 +306,8 @@ def wrk_closed_loop(base: str, path: str, token: str, connections: int,
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     if "Non-2xx" in output or "Socket errors" in output:
         raise RuntimeError(f"wrk saw failed requests:\n{output}")
-    latency = {cut: wrk_ms(value) for cut, value in re.findall(r"^\s+(50|99)%\s+(\S+)$",
+    # A latency in seconds is printed with a space after it ("1.02s "): allowed.
+    latency = {cut: wrk_ms(value) for cut, value in re.findall(r"^\s+(50|99)%\s+(\S+)\s*$",
                                                                  output, re.MULTILINE)}
     rate = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
     if set(latency) != {"50", "99"} or rate is None:

@@ -11,8 +11,6 @@ the capacity a standby on a machine of its own adds.
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,7 +31,7 @@ from tests.bench.api import (
     WRK_SECONDS,
     prepare,
     serving,
-    wrk_ms,
+    wrk_closed_loop,
 )
 from tests.pg_replica import ReplicaPair, replica_pair
 
@@ -102,29 +100,10 @@ def measure(pair: ReplicaPair, folder: Path, token: str, replicas: str) -> Measu
                      LEDGER_GATE_CODE_KEY_FILE=str(folder / "gate-code.key")), \
             serving(pair.primary_url(DB), folder) as base:
         before, cpu_before = commits(pair), cpu_seconds(pair)
-        p50, p99, rate = wrk(base + CAREER, token)
+        p50, p99, rate = wrk_closed_loop(base, CAREER, token, CAREER_CLIENTS, WRK_SECONDS)
         after, cpu_after = commits(pair), cpu_seconds(pair)
     return Measured(p50, p99, rate, after[0] - before[0], after[1] - before[1],
                     cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1])
-
-
-def wrk(url: str, token: str) -> tuple[float, float, float]:
-    """p50 and p99 (ms) and requests/s of CAREER_CLIENTS keep-alive connections asking back to
-    back for WRK_SECONDS, after 2 s of the same to warm up (and for the server's lag monitor to
-    have measured the standby). As tests/bench/api.py runs wrk; a latency in seconds is printed
-    with a space after it, which this parser allows."""
-    command = ["wrk", "-t2", f"-c{CAREER_CLIENTS}", f"-d{WRK_SECONDS}s", "--latency",
-               "--timeout", "30s", "-H", f"Authorization: Bearer {token}", url]
-    subprocess.run([*command[:3], "-d2s", *command[4:]], check=True, capture_output=True)
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    if "Non-2xx" in output or "Socket errors" in output:
-        raise RuntimeError(f"wrk saw failed requests:\n{output}")
-    latency = {cut: wrk_ms(value) for cut, value in re.findall(r"^\s+(50|99)%\s+(\S+)\s*$",
-                                                                 output, re.MULTILINE)}
-    rate = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
-    if set(latency) != {"50", "99"} or rate is None:
-        raise RuntimeError(f"unexpected wrk output:\n{output}")
-    return latency["50"], latency["99"], float(rate.group(1))
 
 
 def commits(pair: ReplicaPair) -> tuple[int, int]:
