@@ -14,7 +14,6 @@
 | read models behind `min_position`  | 503    | projection-behind                |
 | `/v1/ready`: event(s) quarantined, | 503    | not-ready                        |
 | or the projection failing          |        |                                  |
-| an as-of replay is running already | 503    | busy                             |
 
 A deadline is a conflict with the state of the world (time has moved on), not a malformed
 request, so it is 409 like the other state conflicts. Something the actor may not see is
@@ -71,7 +70,6 @@ UNAUTHENTICATED = Kind(401, "unauthenticated", "Unauthenticated")
 TOO_LARGE = Kind(413, "content-too-large", "Content too large")
 UNAVAILABLE = Kind(503, "unavailable", "Service unavailable")
 BEHIND = Kind(503, "projection-behind", "Projection behind")
-BUSY = Kind(503, "busy", "Busy")
 NOT_READY = Kind(503, "not-ready", "Not ready")
 SERVER_ERROR = Kind(500, "server-error", "Internal server error")
 LEDGER_KINDS: dict[type[LedgerError], Kind] = {
@@ -130,10 +128,6 @@ class Unauthenticated(Exception):
 
 class Unavailable(Exception):
     """A dependency of the service (the database) does not answer."""
-
-
-class Busy(Exception):
-    """The service is doing this already (one as-of replay at a time); try again later."""
 
 
 class ProjectionBehind(Exception):
@@ -216,10 +210,6 @@ async def not_ready(_: Request, error: Exception) -> Response:
     return problem(NOT_READY, str(error), headers={"Retry-After": "5"}, **error.readiness)
 
 
-async def busy(_: Request, error: Exception) -> Response:
-    return problem(BUSY, str(error), headers={"Retry-After": "10"})
-
-
 async def server_error(_: Request, error: Exception) -> Response:
     log.exception("unhandled error", exc_info=error)
     return problem(SERVER_ERROR, "the server failed; the request may not have been stored")
@@ -231,7 +221,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(Unauthenticated, unauthenticated)
     app.add_exception_handler(ProjectionBehind, projection_behind)
-    app.add_exception_handler(Busy, busy)
     app.add_exception_handler(NotReady, not_ready)
     app.add_exception_handler(StarletteHTTPException, http_error)
     for database in (Unavailable, InterfaceError, OperationalError, psycopg.OperationalError,

@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol, cast
 
 from ledger.application import Ledger
@@ -91,7 +90,6 @@ class LogFollower:
         store: ReadStore,
         projection: Projection | None = None,
         batch_size: int = DEFAULT_BATCH,
-        as_of: datetime | None = None,
     ) -> None:
         self.ledger = ledger
         self.store = store
@@ -99,7 +97,6 @@ class LogFollower:
         # A projection that reads only some topics (the jobs') has the log filtered for it.
         self.topics: Sequence[str] = tuple(getattr(self.projection, "topics", ()))
         self.batch_size = batch_size
-        self.as_of = as_of  # replay only events recorded up to this moment
         self.progress: Callable[[int], None] | None = None
         # Read no further than this log position (the read-model check compares at one).
         self.stop: int | None = None
@@ -151,8 +148,6 @@ class LogFollower:
                     events += decode(self.ledger.mapper, [notification])
                 except Exception as error:
                     events.append(Undecodable(notification.id, notification.topic, error))
-        if self.as_of is not None:
-            events = [e for e in events if isinstance(e, Undecodable) or e.timestamp <= self.as_of]
         return Fetched(last, len(notifications), events)
 
     def _commit(self, start: int, fetched: Fetched) -> int:
