@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -33,6 +34,9 @@ from ledger.application import Ledger
 from projections.jobs.seal import last_seal
 from projections.quarantine import quarantined
 from projections.store import ReadStore
+
+if TYPE_CHECKING:  # api.reading loads the read pool, which this module need not
+    from api.reading import ReplicaHealth
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 TAP_OUTCOMES = ("accepted", "duplicate", "conflict", "flagged", "rejected")
@@ -90,8 +94,9 @@ class RequestMetrics:
 class DatabaseFigures(Collector):
     """Figures read from the database at each scrape."""
 
-    def __init__(self, ledger: Ledger, store: ReadStore) -> None:
-        self.ledger, self.store = ledger, store
+    def __init__(self, ledger: Ledger, store: ReadStore,
+                 replicas: Sequence[ReplicaHealth] = ()) -> None:
+        self.ledger, self.store, self.replicas = ledger, store, replicas
 
     def collect(self) -> Iterator[Metric]:
         # Imported here: api.reading imports the read pool, which the module need not load.
@@ -117,6 +122,8 @@ class DatabaseFigures(Collector):
         for job, outcome, count in runs:
             job_runs.add_metric([job, outcome], int(count))
         yield job_runs
+        if self.replicas:
+            yield from self.replica_figures()
         head = last_seal(self.store)
         if head is not None:
             # A day's seal is due once the day (JST) has ended: its age runs from then.
@@ -127,7 +134,22 @@ class DatabaseFigures(Collector):
                                     value=max((clock.now() - ended).total_seconds(), 0.0))
 
 
-def exposition(ledger: Ledger, store: ReadStore) -> bytes:
+    def replica_figures(self) -> Iterator[Metric]:
+        read_from = GaugeMetricFamily(
+            "ledger_read_replica_read_from",
+            "1 while queries read this replica (within its lag bound), else 0", labels=["replica"])
+        lag = GaugeMetricFamily("ledger_read_replica_lag_seconds",
+                                "Last measured replay lag of the replica", labels=["replica"])
+        for replica in self.replicas:
+            read_from.add_metric([str(replica.number)], 1 if replica.state == "read" else 0)
+            if replica.lag_seconds is not None:
+                lag.add_metric([str(replica.number)], replica.lag_seconds)
+        yield read_from
+        yield lag
+
+
+def exposition(ledger: Ledger, store: ReadStore,
+               replicas: Sequence[ReplicaHealth] = ()) -> bytes:
     """The text format of every figure: this process's (or, in multi-process mode, every
     worker's) counters and the database's figures."""
     registry = CollectorRegistry()
@@ -137,5 +159,5 @@ def exposition(ledger: Ledger, store: ReadStore) -> bytes:
     else:
         body = generate_latest(REGISTRY)
     database = CollectorRegistry()
-    database.register(DatabaseFigures(ledger, store))
+    database.register(DatabaseFigures(ledger, store, replicas))
     return body + generate_latest(database)

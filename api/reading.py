@@ -97,6 +97,16 @@ def source_name(url: str) -> str:
     return f"replica {parts.hostname}:{parts.port or 5432}{parts.path}"
 
 
+@dataclass(frozen=True)
+class ReplicaHealth:
+    """A standby as a process sees it: `read` (within the lag bound), `behind` (past it, not
+    measured yet, or not a standby), or `down` (a query or the monitor found it failing)."""
+
+    number: int
+    state: str
+    lag_seconds: float | None  # the last measured replay lag; None: not measured
+
+
 class ReadPool:
     """Read-model connections for queries, one `ReadStore` each, lent to one request at a time.
 
@@ -176,6 +186,17 @@ class ReadPool:
                 source.idle.put(store)
         finally:
             self._slots.release()
+
+    def replica_health(self) -> list[ReplicaHealth]:
+        """Each standby's state as this process last learnt it, in the order of
+        LEDGER_READ_DATABASE_URLS (numbered from 1: no host name is shown where no key is
+        needed)."""
+        now = time.monotonic()
+        with self.health_lock:
+            return [ReplicaHealth(number, "down" if now < replica.down_until
+                                  else "read" if replica.usable else "behind",
+                                  None if math.isinf(replica.lag_seconds) else replica.lag_seconds)
+                    for number, replica in enumerate(self.replicas, start=1)]
 
     def failed(self, replica: Source, error: Exception) -> None:
         """A standby failed a query: unless the query was only cancelled by the standby's

@@ -17,6 +17,7 @@ from api.schemas.health import (
     QuarantinedEventPublic,
     Readiness,
     ReadModelCheckPublic,
+    ReadReplicaPublic,
 )
 from ledger.privacy import SEES_EVERYTHING
 from ledger.storage.keys import KeyStore
@@ -67,7 +68,10 @@ def ready(request: Request, ledger: LedgerDep, keys: KeyStoreDep, pool: ReadPool
                      for event in held[:QUARANTINED_SHOWN]],
         scheduler_running=scheduler is not None and scheduler.running,
         job_runs=[shown(JobRunPublic.model_validate(run), billing) for run in runs],
-        read_model_check=ReadModelCheckPublic.from_run(read_model_check))
+        read_model_check=ReadModelCheckPublic.from_run(read_model_check),
+        read_replicas=[ReadReplicaPublic(number=replica.number, state=replica.state,  # type: ignore[arg-type]
+                                         lag_seconds=replica.lag_seconds)
+                       for replica in pool.replica_health()])
     if held or failure is not None:  # a load balancer sees it; the body says why
         raise NotReady(not_ready_because(held, failure), readiness.model_dump(
             mode="json", exclude={"status"}))

@@ -16,5 +16,5 @@ router = APIRouter(tags=["health"])
 def metrics(ledger: LedgerDep, pool: ReadPoolDep) -> Response:
     """Counters of this service's processes and figures of its database, for a scraper."""
     with pool.store() as store:
-        body = exposition(ledger, store)
+        body = exposition(ledger, store, pool.replica_health())
     return Response(body, media_type=CONTENT_TYPE_LATEST)

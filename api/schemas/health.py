@@ -82,6 +82,14 @@ class ReadModelCheckPublic(BaseModel):
                    first_difference_column=first.get("column"))
 
 
+class ReadReplicaPublic(BaseModel):
+    number: int = Field(description="Its place in LEDGER_READ_DATABASE_URLS, from 1")
+    state: Literal["read", "behind", "down"] = Field(
+        description="read: within the lag bound, queries read there; behind: further behind, "
+        "not measured yet, or not a hot standby; down: failing, tried again later")
+    lag_seconds: float | None = Field(description="Its last measured replay lag (null: none)")
+
+
 class Readiness(BaseModel):
     status: Literal["ready"] = "ready"
     log_position: int = Field(description="The log's head (the last event's position)")
@@ -105,3 +113,7 @@ class Readiness(BaseModel):
     # The read side's self-check. A difference does not make the service non-ready: see README.
     read_model_check: ReadModelCheckPublic | None = Field(
         default=None, description="The latest read-model check; none has ended yet: null")
+    # A standby not read from does not make the service non-ready: the primary answers.
+    read_replicas: list[ReadReplicaPublic] = Field(
+        default_factory=list, description="The read replicas as this process sees them (none "
+        "configured: empty); queries read the primary when none is `read`")

@@ -248,6 +248,17 @@ def test_min_position_past_the_logs_head_is_refused(server: Server, tokens: dict
     assert "min_position" in response.text
 
 
+def replica_states(server: Server) -> list[tuple[int, str]]:
+    """The replicas as /v1/ready shows them (no key), and as /metrics does: the same."""
+    ready = httpx.get(f"{server.url}/v1/ready").json()["read_replicas"]
+    shown = [(replica["number"], replica["state"]) for replica in ready]
+    metrics = httpx.get(f"{server.url}/metrics").text
+    for number, state in shown:
+        read_from = 1 if state == "read" else 0
+        assert f'ledger_read_replica_read_from{{replica="{number}"}} {read_from}.0' in metrics
+    return shown
+
+
 def test_a_standby_too_far_behind_is_skipped(pair: ReplicaPair, tokens: dict[str, str],
                                             tmp_path: Path) -> None:
     strict_name = "ledger-read-strict"
@@ -259,6 +270,7 @@ def test_a_standby_too_far_behind_is_skipped(pair: ReplicaPair, tokens: dict[str
             return standby_readers(pair, strict_name) > 0
 
         eventually(read_on_the_standby)  # caught up, this server reads on the standby
+        assert replica_states(strict) == [(1, "read")]
         with replay_paused(pair):
             written, behind = write_behind_the_paused_standby(strict, tokens, pair, day=5)
             # More than a second behind the primary's WAL, the standby is left out: reads
@@ -270,6 +282,7 @@ def test_a_standby_too_far_behind_is_skipped(pair: ReplicaPair, tokens: dict[str
                 assert answer["projection_position"] >= written
                 assert "2025-06-05" in days(answer)
             assert standby_projection(pair) == behind
+            eventually(lambda: replica_states(strict) == [(1, "behind")])
 
 
 def test_reads_take_the_replicas_in_turn(pair: ReplicaPair, tokens: dict[str, str],
@@ -322,6 +335,7 @@ def test_the_standby_killed_during_reads_fails_no_read(
             thread.join()
     assert failures == []
     assert len(answers) >= 400
+    eventually(lambda: replica_states(server) == [(1, "down")])  # and the service stays ready
     pair.start_standby()
     answered_by_the_standby(server, tokens, pair, day=7)  # back, it is read from again
 
