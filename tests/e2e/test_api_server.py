@@ -29,7 +29,7 @@ import pytest
 
 from ledger import clock
 from ledger.application import Ledger
-from ledger.domain.taps import tap_aggregate_id
+from ledger.domain.taps import COMPACT_TOPIC, tap_aggregate_id
 from ledger.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -149,7 +149,8 @@ def stored(database_url: str, tap_ids: list[str]) -> tuple[int, int]:
     """(Tap.Recorded events in the log, events of these taps) — straight from the table."""
     with psycopg.connect(database_url) as conn:
         total = conn.execute("SELECT count(*) FROM ledger_events "
-                             "WHERE topic LIKE '%:Tap.Recorded'").fetchone()
+                             "WHERE topic LIKE '%%:Tap.Recorded' OR topic = %s",
+                             [COMPACT_TOPIC]).fetchone()
         ours = conn.execute("SELECT count(*) FROM ledger_events WHERE originator_id = ANY(%s)",
                             ([tap_aggregate_id(t) for t in tap_ids],)).fetchone()
     assert total is not None and ours is not None

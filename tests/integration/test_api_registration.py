@@ -127,7 +127,8 @@ def test_health_and_readiness_need_no_key(api: Api) -> None:
                          "lag_seconds", "projecting_here", "projection_error",
                          "projection_failed_at", "projection_failed_in", "quarantined",
                          "scheduler_running", "job_runs",
-                         "read_model_check"}  # test_api_freshness checks them
+                         "read_model_check", "read_replicas"}  # test_api_freshness checks them
+    assert body["read_replicas"] == []  # none configured
 
 
 def test_not_ready_without_the_keys_table(api: Api) -> None:

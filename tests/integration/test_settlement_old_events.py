@@ -42,7 +42,7 @@ from projections.jobs.seal_verify import verify_seals
 from projections.settlement import catch_up as project_decisions
 from tests.integration.jobs_world import CARDS, SITE, SITE_B, SUB, T1, T2, T3, World, jst
 from tests.integration.test_jobs_kentaikyo import PRIME_STAFF
-from tests.integration.test_jobs_seal import tamper_state
+from tests.integration.test_jobs_seal import tamper_direction
 
 OLD_MODULE = "ledger.domain.settlement"  # the module every settlement aggregate was in
 
@@ -210,6 +210,6 @@ def test_a_version_1_seal_verifies_and_the_chain_goes_on_from_it(
 
     # The restored prefixes still point at a changed event inside the old seal's day.
     project_decisions(world.ledger, world.store)
-    tamper_state(settings, tapped, b'"in"', b'"xx"')
+    tamper_direction(world, tapped)  # the tap's "in" turned "out" in its stored bytes
     broken = verify_seals(world.ledger, world.store)
     assert broken.first_mismatch is not None and broken.first_mismatch.position == tapped

@@ -24,6 +24,7 @@ import httpx
 import psycopg
 
 from ledger.application import Ledger
+from ledger.domain.taps import COMPACT_TOPIC
 from ledger.settings import Settings
 from tests.readers_support.processes import wait_for
 
@@ -137,7 +138,8 @@ def tap_count(database_url: str) -> int:
     """A cheap count for polling while an upload runs (the assertions use `logged_taps`)."""
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT count(*) FROM ledger_events "
-                           "WHERE topic LIKE '%:Tap.Recorded'").fetchone()
+                           "WHERE topic LIKE '%%:Tap.Recorded' OR topic = %s",
+                           [COMPACT_TOPIC]).fetchone()
     assert row is not None
     return int(row[0])
 
